@@ -1,0 +1,27 @@
+# `make demo` and `make test` set everything up on a fresh clone (no .venv needed).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	# the torch/torchvision pair that installs (and imports) on our machines; the package itself accepts ranges
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	# the demo data: its declared TensorFlow dependency is not needed to read the files
+	$(PY) -m pip install --quiet --no-deps animal-mnist==0.4
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/imbalance-lab run examples/cats_vs_dogs.yaml
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

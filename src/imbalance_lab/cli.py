@@ -1,0 +1,175 @@
+"""The command line: thin; it parses, calls the Python API and formats errors and progress.
+
+A user mistake (:class:`UserError`) is one line on stderr and exit code 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from imbalance_lab import api
+from imbalance_lab.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Controlled, repeatable experiments on class-imbalanced image classification.",
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+class ConsoleProgress:
+    """Progress on the terminal: a live bar when interactive, one line per run otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.bar: Progress | None = None
+        self.task: Any = None
+        self.total = 0
+        self.done = 0
+        self.last: dict[str, Any] = {}
+        self.positive: str | None = None
+        self.started = time.perf_counter()
+
+    def experiment_started(self, total_runs: int, already_done: int) -> None:
+        self.total, self.done = total_runs, already_done
+        if already_done:
+            self.console.print(f"{already_done} of {total_runs} runs already finished in this directory: skipping them")
+        if self.live:
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=self.console, transient=True)
+            self.task = self.bar.add_task("runs", total=total_runs, completed=already_done)
+            self.bar.start()
+
+    def run_started(self, arm: str, seed: int, epochs: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{arm} seed {seed}: epoch 0/{epochs}")
+        self.epochs = epochs
+
+    def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
+        self.last = entry
+        if self.bar is not None:
+            val = entry["val"]
+            self.bar.update(self.task, description=f"{arm} seed {seed}: epoch {epoch}/{self.epochs}  val loss {val['loss']:.3f}")
+
+    def run_finished(self, arm: str, seed: int, wall_time_s: float) -> None:
+        self.done += 1
+        val = self.last.get("val", {})
+        detail = f"val loss {val['loss']:.3f}, val bal. acc. {val['balanced_accuracy']:.3f}" if val else ""
+        line = f"[{self.done}/{self.total}] {arm} seed {seed} finished in {wall_time_s:.1f} s  {detail}"
+        if self.bar is not None:
+            self.bar.advance(self.task)
+            self.bar.console.print(line)
+        else:
+            self.console.print(line, highlight=False)
+
+    def message(self, text: str) -> None:
+        self.console.print(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def show_summary(summary: Any, directory: Path) -> None:
+    from imbalance_lab.report.tables import rich_table
+
+    for eval_set in summary.eval_sets:
+        if eval_set != "val":
+            out_console.print(rich_table(summary, eval_set))
+    for row in summary.rows:
+        for note in row.notes:
+            out_console.print(f"note: {row.arm} ({row.eval_set}): {note}", highlight=False)
+    if summary.missing:
+        out_console.print(f"{len(summary.missing)} run(s) not finished yet; 'imbalance-lab run' resumes them")
+    out_console.print(f"written: {directory / 'summary.csv'}, {directory / 'summary.md'}, runs in {directory / 'runs'}")
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results directory (default: the spec's output, else results/<name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Discard runs in the directory that an earlier, different spec made.")] = False,
+) -> None:
+    """Run every arm × seed of SPEC (skipping finished runs) and print the summary."""
+    progress = ConsoleProgress(out_console)
+    loaded = api.as_spec(spec)
+    directory = api.output_dir(loaded, out)
+    try:
+        summary = api.run(loaded, directory, force=force, progress=progress)
+    finally:
+        progress.close()
+    show_summary(summary, directory)
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")]) -> None:
+    """Check SPEC and its data without training anything."""
+    loaded, data = api.validate(spec)
+    out_console.print(f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds = "
+                      f"{len(loaded.arms) * len(loaded.seeds)} runs of {loaded.training.epochs} epochs", highlight=False)
+    for set_name, indices in data.plan.sets.items():
+        counts = dict(zip(data.class_names, data.counts(indices), strict=True))
+        out_console.print(f"  {set_name}: {counts}", highlight=False)
+    for arm in loaded.arms:
+        steps = " + ".join(s.name for s in arm.strategy)
+        out_console.print(f"  arm {arm.name}: train {dict(arm.train)}, strategy {steps}", highlight=False)
+
+
+@app.command()
+def summary(directory: Annotated[Path, typer.Argument(help="Results directory written by 'imbalance-lab run'.")]) -> None:
+    """Summarise the finished runs in DIRECTORY (mean ± std over seeds), writing summary.csv/.md."""
+    show_summary(api.write_summary(directory), directory)
+
+
+@app.command(name="list")
+def list_(kind: Annotated[str, typer.Argument(help="strategies, models or sources")] = "strategies") -> None:
+    """List the registered strategies, models or data sources."""
+    from imbalance_lab.data import SOURCES
+    from imbalance_lab.models import MODELS
+    from imbalance_lab.strategies import STRATEGIES
+
+    registries = {"strategies": STRATEGIES, "models": MODELS, "sources": SOURCES}
+    if kind not in registries:
+        raise UserError(f"list: got {kind!r}; valid: {', '.join(registries)}")
+    registry = registries[kind]
+    for name in registry.names():
+        entry = registry.entry(name)
+        params = ", ".join(entry.params_model.model_fields) or "no parameters"
+        out_console.print(f"{name:14} {entry.summary}  [dim]({params})[/dim]")
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes exit 2 with one line, no traceback."""
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        err_console.print(f"error: {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: finished runs are kept; run the same command again to resume")
+        sys.exit(130)
+    except Exception as err:  # click's own usage errors
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+
+
+if __name__ == "__main__":
+    main()

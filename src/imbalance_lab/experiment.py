@@ -1,0 +1,125 @@
+"""One run is a pure function of (spec, arm, seed); an experiment is every arm × seed.
+
+``run_one`` is what executors call and what tracking wraps: plain inputs,
+plain outputs, no globals read. Given the same seed it returns the same numbers
+on CPU.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from imbalance_lab import __version__
+from imbalance_lab.analysis.metrics import classification_metrics
+from imbalance_lab.models import MODELS
+from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.splits import ExperimentData, prepare_data
+from imbalance_lab.strategies import build_pipeline
+from imbalance_lab.train import DeviceSet, EpochCallback, fit, predict_probs, resolve_device
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one finished (arm, seed) run produced."""
+
+    arm: str
+    seed: int
+    spec_hash: str
+    run_hash: str
+    train_counts: dict[str, int]
+    history: list[dict[str, Any]]
+    metrics: dict[str, dict[str, float]]
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]]  # set -> (labels int64 N, probs float32 N×C)
+    wall_time_s: float
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``)."""
+        return {
+            "arm": self.arm,
+            "seed": self.seed,
+            "spec_hash": self.spec_hash,
+            "run_hash": self.run_hash,
+            "train_counts": self.train_counts,
+            "metrics": self.metrics,
+            "history": self.history,
+            "wall_time_s": self.wall_time_s,
+            "warnings": self.warnings,
+            "provenance": self.provenance,
+        }
+
+
+def run_one(
+    spec: ExperimentSpec,
+    arm: str,
+    seed: int,
+    *,
+    data: ExperimentData | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> RunResult:
+    """Train and score one arm with one seed.
+
+    ``data`` may be passed by an executor that prepared it once for many runs;
+    the result is the same as when ``run_one`` prepares it itself.
+    """
+    started = time.perf_counter()
+    arm_spec = spec.arm(arm)
+    data = data if data is not None else prepare_data(spec)
+    device = resolve_device(spec.training.device)
+    names = data.class_names
+
+    torch.manual_seed(seed)  # model initialisation and dropout
+    generator = torch.Generator().manual_seed(seed)  # epoch order and resampling
+    train_set = data.train_set(arm_spec)
+    model = MODELS.create(
+        spec.model.name, data.source.channels, data.source.image_size, len(names), **spec.model.params
+    ).to(device)
+    pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
+    eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
+    history = fit(
+        model,
+        DeviceSet.of(train_set, device),
+        DeviceSet.of(eval_sets["val"], device),
+        pipeline,
+        spec.training,
+        generator,
+        len(names),
+        data.positive,
+        on_epoch,
+    )
+    predictions, metrics, notes = {}, {}, []
+    for name, subset in eval_sets.items():
+        probs = predict_probs(model, subset.images.to(device), spec.training.eval_batch_size).cpu().numpy()
+        labels = subset.labels.numpy().astype(np.int64)
+        predictions[name] = (labels, probs.astype(np.float32))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            metrics[name] = classification_metrics(labels, probs, positive=data.positive)
+        notes += [f"{name}: {w.message}" for w in caught]
+    counts = torch.bincount(train_set.labels, minlength=len(names)).tolist()
+    return RunResult(
+        arm=arm,
+        seed=seed,
+        spec_hash=spec.spec_hash(),
+        run_hash=spec.run_hash(arm_spec, seed),
+        train_counts=dict(zip(names, counts, strict=True)),
+        history=history,
+        metrics=metrics,
+        predictions=predictions,
+        wall_time_s=round(time.perf_counter() - started, 3),
+        warnings=notes,
+        provenance={
+            "imbalance_lab": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "device": str(device),
+        },
+    )

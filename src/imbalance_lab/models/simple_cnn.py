@@ -1,0 +1,54 @@
+"""The seeds' small CNN: three conv+pool blocks and a dense head (seeds 000/001)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+from torch import nn
+
+from imbalance_lab.models.base import MODELS
+
+Dropout = Annotated[float, Field(ge=0, lt=1)]
+
+
+@MODELS.register
+def simple_cnn(
+    in_channels: int,
+    image_size: tuple[int, int],
+    n_outputs: int,
+    width: Annotated[int, Field(ge=1, le=1024)] = 32,
+    hidden: Annotated[int, Field(ge=1, le=8192)] = 64,
+    dropout: Dropout = 0.15,
+    head_dropout: Dropout = 0.4,
+) -> nn.Module:
+    """Conv(w)-pool-drop, Conv(2w)-pool-drop, Conv(4w)-pool, Dense(hidden)-drop, Dense(n_outputs).
+
+    As seed 000's ``get_model()``: 3×3 'same' convolutions with ReLU, 2×2 max
+    pooling, He-uniform initialisation; the head outputs one logit per class.
+    """
+    h, w = image_size
+    for _ in range(3):
+        h, w = h // 2, w // 2
+    if h < 1 or w < 1:
+        raise ValueError(f"simple_cnn needs images of at least 8×8 pixels, got {image_size[0]}×{image_size[1]}")
+
+    def block(c_in: int, c_out: int, drop: float) -> list[nn.Module]:
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        return layers + ([nn.Dropout(drop)] if drop > 0 else [])
+
+    model = nn.Sequential(
+        *block(in_channels, width, dropout),
+        *block(width, 2 * width, dropout),
+        *block(2 * width, 4 * width, 0.0),
+        nn.Flatten(),
+        nn.Linear(4 * width * h * w, hidden),
+        nn.ReLU(),
+        nn.Dropout(head_dropout),
+        nn.Linear(hidden, n_outputs),
+    )
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return model

@@ -1,0 +1,111 @@
+"""One registry shape for everything pluggable: data sources, models, strategies.
+
+A decorator registers a plain factory (function or class) under its own name, as
+timm does with ``@register_model``; its keyword parameters, with their type hints
+and ``Annotated[..., Field(...)]`` constraints, are the parameter rules. They are
+turned into a pydantic model once, so a spec is checked against the same rules the
+factory declares (one source of truth), and every error names the parameter, the
+bad value and what is valid.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+import pydantic
+
+from imbalance_lab.errors import SpecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered factory and the pydantic model of its user-facing parameters."""
+
+    name: str
+    factory: Callable[..., Any]
+    params_model: type[pydantic.BaseModel]
+    summary: str
+
+
+def _params_model(name: str, factory: Callable[..., Any], fixed: tuple[str, ...]) -> type[pydantic.BaseModel]:
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    hints = inspect.get_annotations(target, eval_str=True)
+    fields: dict[str, Any] = {}
+    for pname, param in inspect.signature(target).parameters.items():
+        if pname in ("self", *fixed) or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[pname] = (hints.get(pname, Any), default)
+    config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+    return pydantic.create_model(f"{name}_params", __config__=config, **fields)
+
+
+def format_validation_error(prefix: str, err: pydantic.ValidationError, valid: str = "") -> SpecError:
+    """Turn pydantic's first error into a one-line :class:`SpecError` with the field path."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown parameter{'; valid: ' + valid if valid else ' (this takes no parameters)'}"
+        return SpecError(path, msg)
+    if first["type"] == "missing":
+        return SpecError(path, "required, but missing")
+    return SpecError(path, f"got {first.get('input')!r}: {msg}")
+
+
+@dataclass
+class Registry(Generic[F]):
+    """Named factories of one kind (``kind`` is used in messages: 'strategy', 'model', ...).
+
+    ``fixed`` lists the parameters the library passes itself (e.g. a model's
+    ``in_channels``), which the user does not set.
+    """
+
+    kind: str
+    fixed: tuple[str, ...] = ()
+    _entries: dict[str, Entry] = field(default_factory=dict)
+
+    def register(self, factory: F) -> F:
+        """Decorator: register ``factory`` under ``factory.__name__`` (or its ``name`` attribute)."""
+        name = getattr(factory, "name", None) if inspect.isclass(factory) else None
+        name = name or factory.__name__
+        if name in self._entries:
+            raise RuntimeError(f"{self.kind} {name!r} is registered twice")
+        doc = inspect.getdoc(factory) or ""
+        self._entries[name] = Entry(name, factory, _params_model(name, factory, self.fixed), doc.split("\n")[0])
+        return factory
+
+    def names(self, contains: str = "") -> list[str]:
+        """Registered names, sorted, optionally filtered by a substring."""
+        return sorted(n for n in self._entries if contains in n)
+
+    def entry(self, name: str, field_path: str = "") -> Entry:
+        """The entry for ``name``; an unknown name is a :class:`SpecError` listing the valid names."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise SpecError(
+                field_path or self.kind,
+                f"unknown {self.kind} {name!r}; valid: {', '.join(self.names())}",
+            ) from None
+
+    def check_params(self, name: str, params: dict[str, Any], field_path: str = "") -> dict[str, Any]:
+        """Validate user parameters against the factory's declared rules; ``None`` keeps the default."""
+        entry = self.entry(name, field_path)
+        given = {k: v for k, v in params.items() if v is not None}
+        try:
+            model = entry.params_model(**given)
+        except pydantic.ValidationError as err:
+            valid = ", ".join(entry.params_model.model_fields)
+            raise format_validation_error(field_path or name, err, valid) from None
+        return {k: getattr(model, k) for k in given}
+
+    def create(self, name: str, /, *fixed_args: Any, **params: Any) -> Any:
+        """Build ``name`` with the library's fixed arguments and validated user parameters."""
+        checked = self.check_params(name, params)
+        return self.entry(name).factory(*fixed_args, **checked)
