@@ -24,8 +24,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Controlled, repeatable experiments on class-imbalanced image classification.",
 )
-out_console = Console()
-err_console = Console(stderr=True)
+out_console = Console(width=None if Console().is_terminal else 160)
+err_console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 400)
 
 
 class ConsoleProgress:
@@ -108,6 +108,10 @@ def run(
     directory = api.output_dir(loaded, out)
     try:
         summary = api.run(loaded, directory, force=force, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        err_console.print(f"interrupted: the finished runs in {directory} are kept; run the same command again to resume")
+        raise typer.Exit(130) from None
     finally:
         progress.close()
     show_summary(summary, directory)
@@ -153,22 +157,10 @@ def list_(kind: Annotated[str, typer.Argument(help="strategies, models or source
 def main() -> None:
     """Console-script entry point: user mistakes exit 2 with one line, no traceback."""
     try:
-        app(standalone_mode=False)
+        app()  # typer's standalone mode: usage errors exit 2 with click's message
     except UserError as err:
         err_console.print(f"error: {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("interrupted: finished runs are kept; run the same command again to resume")
-        sys.exit(130)
-    except Exception as err:  # click's own usage errors
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(130)
-        raise
 
 
 if __name__ == "__main__":

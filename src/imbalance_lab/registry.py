@@ -44,18 +44,45 @@ def _params_model(name: str, factory: Callable[..., Any], fixed: tuple[str, ...]
     return pydantic.create_model(f"{name}_params", __config__=config, **fields)
 
 
-def format_validation_error(prefix: str, err: pydantic.ValidationError, valid: str = "") -> SpecError:
-    """Turn pydantic's first error into a one-line :class:`SpecError` with the field path."""
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """``('arms', 1, 'train')`` -> ``arms[1].train``, leaving out pydantic's union-branch tags."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif any(ch in str(part) for ch in "[]-,") or part in ("int", "str", "float", "bool"):
+            continue  # e.g. "dict[str,constrained-float]", "function-after[...]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def format_validation_error(err: pydantic.ValidationError, prefix: str = "", valid: str = "") -> SpecError:
+    """Pydantic's first error as one :class:`SpecError` line: field path, bad value, what is valid.
+
+    ``valid`` lists the accepted keys where an unknown key is reported by pydantic itself.
+    """
+    first = err.errors(include_url=False)[0]
+    loc = _field_path(first["loc"])
     path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = f"unknown parameter{'; valid: ' + valid if valid else ' (this takes no parameters)'}"
-        return SpecError(path, msg)
-    if first["type"] == "missing":
+    kind = first["type"]
+    if kind == "unknown_key":  # raised by the spec's own strict models, which list the valid keys
+        key = first["ctx"]["key"]
+        return SpecError(f"{path}.{key}" if path else str(key), f"unknown key; valid keys here: {first['ctx']['valid']}")
+    if kind == "extra_forbidden":
+        return SpecError(path, f"unknown parameter; valid: {valid}" if valid else "unknown parameter (this takes no parameters)")
+    if kind == "missing":
         return SpecError(path, "required, but missing")
-    return SpecError(path, f"got {first.get('input')!r}: {msg}")
+    if kind == "string_pattern_mismatch":
+        msg = "use only letters, digits, '_', '.' and '-', starting with a letter or digit (it names a directory)"
+    else:
+        msg = first["msg"].removeprefix("Value error, ")
+    return SpecError(path, f"got {_short(first.get('input'))}: {msg}")
 
 
 @dataclass
@@ -102,7 +129,7 @@ class Registry(Generic[F]):
             model = entry.params_model(**given)
         except pydantic.ValidationError as err:
             valid = ", ".join(entry.params_model.model_fields)
-            raise format_validation_error(field_path or name, err, valid) from None
+            raise format_validation_error(err, field_path or name, valid) from None
         return {k: getattr(model, k) for k in given}
 
     def create(self, name: str, /, *fixed_args: Any, **params: Any) -> Any:

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from imbalance_lab.data import SOURCES
 from imbalance_lab.errors import SpecError
 from imbalance_lab.models import MODELS
+from imbalance_lab.registry import format_validation_error
 from imbalance_lab.strategies import STRATEGIES
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)]
@@ -261,39 +262,6 @@ def _check_class_keys(field: str, counts: dict[str, Any], names: tuple[str, ...]
             raise SpecError(f"{field}", f"no count for class {c!r}; give one for each of: {', '.join(names)}")
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("function-after", "function-before", "function-plain") or str(part).startswith(("function-", "tagged-union")):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def spec_error(err: pydantic.ValidationError) -> SpecError:
-    """The first pydantic error as one :class:`SpecError` line: field, bad value, what is valid."""
-    first = err.errors(include_url=False)[0]
-    # a union reports one error per branch; the last branch's location is the informative one
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and ("[" in p or p in ("int", "str", "float", "bool"))))
-    field = _loc(loc)
-    kind = first["type"]
-    if kind == "unknown_key":
-        key = first["ctx"]["key"]
-        return SpecError(f"{field}.{key}" if field else str(key), f"unknown key; valid keys here: {first['ctx']['valid']}")
-    if kind == "missing":
-        return SpecError(field, "required, but missing")
-    msg = first["msg"].removeprefix("Value error, ")
-    return SpecError(field, f"got {_short(first.get('input'))}: {msg}")
-
-
 def build_spec(data: dict[str, Any]) -> ExperimentSpec:
     """Validate a spec given as plain data (as read from YAML)."""
     if not isinstance(data, dict):
@@ -301,7 +269,7 @@ def build_spec(data: dict[str, Any]) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(data)
     except pydantic.ValidationError as err:
-        raise spec_error(err) from None
+        raise format_validation_error(err) from None
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:

@@ -42,6 +42,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o644)
             fh.write(data.encode() if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -132,6 +133,7 @@ class ResultStore:
             raise StoreError(f"{final} already holds a finished run; it is never rewritten")
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}seed-{result.seed}-", dir=final.parent))
+        tmp.chmod(0o755)
         try:
             arrays = {}
             for name, (labels, probs) in result.predictions.items():

@@ -45,7 +45,7 @@ def rich_table(summary: Summary, eval_set: str) -> Table:
     rows = summary.for_set(eval_set)
     n_seeds = max((len(r.seeds) for r in rows), default=0)
     table = Table(title=f"{summary.experiment}: {eval_set} set, mean ± std over {n_seeds} seeds")
-    table.add_column("arm", style="bold")
+    table.add_column("arm", style="bold", no_wrap=True)
     for column in summary.columns:
         table.add_column(header(summary, column), justify="right")
     for row in rows:

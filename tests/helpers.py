@@ -1,0 +1,49 @@
+"""Test helpers: a tiny synthetic spec and a way to run the CLI as a user does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TINY_SPEC: dict[str, Any] = {
+    "name": "tiny",
+    "data": {
+        "source": {"type": "synthetic", "n_per_class": 120, "size": 8},
+        "classes": {"a": 0, "b": 1},
+        "positive": "b",
+        "splits": {
+            "pool": {"a": 60, "b": 60},
+            "val": {"a": 20, "b": 10},
+            "test": {"a": 30, "b": 10},
+        },
+    },
+    "arms": [
+        {"name": "balanced", "train": {"a": 60, "b": 60}},
+        {"name": "unbalanced", "train": {"a": 60, "b": 6}},
+        {"name": "weighted", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": "inverse"}}},
+        {"name": "both", "train": {"a": 60, "b": 6}, "strategy": [{"class_weight": {"weights": {"a": 1, "b": 2}}}, "oversample"]},
+    ],
+    "model": {"name": "simple_cnn", "width": 4, "hidden": 8},
+    "training": {"epochs": 2, "batch_size": 32, "lr": 0.01},
+    "seeds": [0, 1],
+}
+
+
+def write_spec(path: Path, spec: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run ``imbalance-lab ARGS`` in a subprocess, as a user would."""
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc

@@ -1,0 +1,126 @@
+"""Spec validation: every mistake is one line naming the field, the bad value and what is valid."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import pytest
+
+from imbalance_lab.errors import SpecError
+from imbalance_lab.spec import build_spec, load_spec
+from imbalance_lab.splits import prepare_data
+
+
+def mutate(spec: dict[str, Any], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    spec = copy.deepcopy(spec)
+    change(spec)
+    return spec
+
+
+def arm(i: int, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda s: s["arms"][i].update(fields)
+
+
+# (case id, change to the tiny spec, substrings the one-line message must contain)
+BAD_SPECS = [
+    ("unknown top key", lambda s: s.update(epochs=3), ["epochs", "unknown key", "valid keys here", "training"]),
+    ("unknown nested key", lambda s: s["training"].update(lr_rate=0.1), ["training.lr_rate", "unknown key", "lr"]),
+    ("unknown arm key", arm(0, strategies="none"), ["arms[0].strategies", "unknown key", "strategy"]),
+    ("wrong type", lambda s: s["training"].update(epochs="ten"), ["training.epochs", "'ten'", "integer"]),
+    ("epochs zero", lambda s: s["training"].update(epochs=0), ["training.epochs", "0", "greater than or equal to 1"]),
+    ("bad optimizer", lambda s: s["training"].update(optimizer="rmsprop"), ["training.optimizer", "'rmsprop'", "adam"]),
+    ("unknown strategy", arm(1, strategy="smote"), ["arms[1].strategy[0]", "'smote'", "class_weight", "oversample"]),
+    ("unknown strategy param", arm(1, strategy={"oversample": {"ratoi": 1}}), ["arms[1].strategy[0].oversample.ratoi", "unknown parameter", "ratio"]),
+    ("bad strategy param", arm(1, strategy={"oversample": {"ratio": 1.5}}), ["arms[1].strategy[0].oversample.ratio", "1.5", "less than or equal to 1"]),
+    ("weight for unknown class", arm(2, strategy={"class_weight": {"weights": {"a": 1, "dog": 10}}}), ["arms[2].strategy[0].class_weight", "'dog'", "a, b"]),
+    ("weight missing a class", arm(2, strategy={"class_weight": {"weights": {"a": 1}}}), ["arms[2].strategy[0].class_weight", "'b'"]),
+    ("negative weight", arm(2, strategy={"class_weight": {"weights": {"a": 1, "b": -2}}}), ["arms[2].strategy[0].class_weight.weights.b", "-2", "greater than 0"]),
+    ("undersample draw", arm(1, strategy={"undersample": {"draw": "sometimes"}}), ["undersample.draw", "'sometimes'", "each_epoch", "once"]),
+    ("unknown model", lambda s: s.update(model={"name": "resnet9000"}), ["model", "'resnet9000'", "simple_cnn"]),
+    ("unknown model param", lambda s: s["model"].update(depth=3), ["model.depth", "unknown parameter", "width"]),
+    ("unknown source", lambda s: s["data"].update(source="imagenet"), ["data.source", "'imagenet'", "animal_mnist", "synthetic"]),
+    ("bad source param", lambda s: s["data"]["source"].update(size=2), ["data.source.size", "2", "greater than or equal to 4"]),
+    ("arm count above pool", arm(0, train={"a": 61, "b": 60}), ["arms[0].train.a", "61", "60", "pool"]),
+    ("arm unknown class", arm(0, train={"a": 6, "b": 6, "c": 1}), ["arms[0].train.c", "unknown class", "a, b"]),
+    ("arm missing class", arm(0, train={"a": 6}), ["arms[0].train", "'b'"]),
+    ("negative count", lambda s: s["data"]["splits"]["val"].update(a=-1), ["data.splits.val.a", "-1", "greater than or equal to 0"]),
+    ("float count", lambda s: s["data"]["splits"]["val"].update(a=2.5), ["data.splits.val.a", "2.5", "integer"]),
+    ("missing split", lambda s: s["data"]["splits"].pop("test"), ["data.splits", "'test'", "pool, val, test"]),
+    ("split unknown class", lambda s: s["data"]["splits"]["test"].update(z=3), ["data.splits.test.z", "unknown class"]),
+    ("positive not a class", lambda s: s["data"].update(positive="dog"), ["data.positive", "'dog'", "a, b"]),
+    ("positive missing", lambda s: s["data"].pop("positive"), ["data.positive", "positive", "a, b"]),
+    ("one class", lambda s: s["data"].update(classes={"a": 0}), ["data.classes", "two classes"]),
+    ("empty seed list", lambda s: s.update(seeds=[]), ["seeds", "[]", "empty"]),
+    ("zero seeds", lambda s: s.update(seeds=0), ["seeds", "0", "at least 1"]),
+    ("repeated seed", lambda s: s.update(seeds=[1, 1]), ["seeds", "repeats"]),
+    ("no arms", lambda s: s.update(arms=[]), ["arms", "at least 1"]),
+    ("duplicate arm", lambda s: s["arms"].append(copy.deepcopy(s["arms"][0])), ["arms[4].name", "'balanced'", "twice"]),
+    ("bad arm name", arm(0, name="a b/c"), ["arms[0].name", "'a b/c'", "letters, digits"]),
+    ("missing name", lambda s: s.pop("name"), ["name", "required"]),
+    ("empty train set", arm(0, train={"a": 0, "b": 0}), ["arms[0].train", "empty"]),
+]
+
+
+@pytest.mark.parametrize("change,expected", [c[1:] for c in BAD_SPECS], ids=[c[0] for c in BAD_SPECS])
+def test_bad_spec_is_one_line_naming_field_and_value(tiny_spec, change, expected):
+    with pytest.raises(SpecError) as info:
+        build_spec(mutate(tiny_spec, change))
+    message = str(info.value)
+    assert "\n" not in message
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+def test_valid_tiny_spec_normalises(tiny_spec):
+    spec = build_spec(tiny_spec)
+    assert spec.seeds == (0, 1)
+    assert [s.name for s in spec.arm("both").strategy] == ["class_weight", "oversample"]
+    assert spec.arm("balanced").strategy[0].name == "none"
+    assert spec.data.eval_sets == ("val", "test")
+    assert build_spec({**tiny_spec, "seeds": 3}).seeds == (0, 1, 2)
+
+
+def test_canonical_form_round_trips_and_hash_ignores_output(tiny_spec):
+    spec = build_spec(tiny_spec)
+    again = build_spec(spec.canonical())
+    assert again == spec
+    assert build_spec({**tiny_spec, "output": "elsewhere"}).spec_hash() == spec.spec_hash()
+    assert build_spec({**tiny_spec, "training": {"epochs": 3}}).spec_hash() != spec.spec_hash()
+
+
+def test_run_hash_ignores_other_arms_and_seeds(tiny_spec):
+    spec = build_spec(tiny_spec)
+    more = build_spec({**tiny_spec, "seeds": [0, 1, 2], "arms": tiny_spec["arms"] + [{"name": "new", "train": {"a": 1, "b": 1}}]})
+    assert spec.run_hash(spec.arm("weighted"), 1) == more.run_hash(more.arm("weighted"), 1)
+    assert spec.run_hash(spec.arm("weighted"), 1) != spec.run_hash(spec.arm("weighted"), 0)
+    changed = build_spec(mutate(tiny_spec, arm(2, train={"a": 60, "b": 7})))
+    assert changed.run_hash(changed.arm("weighted"), 1) != spec.run_hash(spec.arm("weighted"), 1)
+
+
+def test_counts_above_what_the_source_has(tiny_spec):
+    spec = build_spec(mutate(tiny_spec, lambda s: s["data"]["splits"]["test"].update(b=51)))
+    with pytest.raises(SpecError) as info:
+        prepare_data(spec)
+    message = str(info.value)
+    assert "'b'" in message and "121" in message and "120" in message and "1 missing" in message
+
+
+def test_yaml_errors_name_the_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\narms: [\n")
+    with pytest.raises(SpecError, match=r"not valid YAML at line \d+"):
+        load_spec(bad)
+    with pytest.raises(SpecError, match="does not exist"):
+        load_spec(tmp_path / "missing.yaml")
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(SpecError, match="mapping"):
+        load_spec(listed)
+
+
+def test_example_specs_are_valid():
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).parents[1].joinpath("examples").glob("*.yaml")):
+        load_spec(path)

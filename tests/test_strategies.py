@@ -1,0 +1,445 @@
+"""Tests for ``imbalance_lab.strategies``.
+
+Three layers, as imbalanced-learn tests its samplers:
+
+1. a conformance suite parametrized over every registered strategy (a new
+   strategy gets these checks without writing a test);
+2. each strategy against its formula or definition on a hand-computed case;
+3. the class-weight loss checked against its meaning: a weight of ``k`` counts
+   an example as ``k`` copies of itself.
+
+Label vectors are shuffled (not sorted by class) so a strategy that assumed
+sorted labels would fail.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.stats import chisquare
+
+from imbalance_lab.errors import SpecError
+from imbalance_lab.spec import build_spec
+from imbalance_lab.strategies import STRATEGIES, StrategyPipeline, build_pipeline
+
+NAMES_2 = ("a", "b")
+NAMES_3 = ("a", "b", "c")
+P_MIN = 1e-3  # chi-square acceptance; the seeds are fixed, so this cannot flake
+
+
+def make_labels(counts: list[int], seed: int = 0) -> torch.Tensor:
+    """Shuffled int64 labels with ``counts[c]`` images of class ``c``."""
+    labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+    return labels[torch.randperm(labels.numel(), generator=torch.Generator().manual_seed(seed))]
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def epoch(steps: list[tuple[str, dict]], labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """One epoch of a freshly built pipeline."""
+    names = NAMES_2 if int(labels.max()) < 2 else NAMES_3
+    return build_pipeline(steps, names).epoch_indices(labels, gen(seed))
+
+
+def per_class(indices: torch.Tensor, labels: torch.Tensor, n_classes: int) -> list[int]:
+    return torch.bincount(labels[indices], minlength=n_classes).tolist()
+
+
+# --------------------------------------------------------------------------- #
+# 1. Conformance: every registered strategy, default parameters
+# --------------------------------------------------------------------------- #
+
+LABEL_CASES = {
+    "2class_100_10": [100, 10],
+    "3class_50_20_5": [50, 20, 5],
+    "balanced_30_30": [30, 30],
+}
+
+
+@pytest.fixture(params=STRATEGIES.names())
+def strategy_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(params=list(LABEL_CASES), ids=list(LABEL_CASES))
+def counts(request: pytest.FixtureRequest) -> list[int]:
+    return LABEL_CASES[request.param]
+
+
+def class_names_for(counts: list[int]) -> tuple[str, ...]:
+    return tuple("abcdefgh"[: len(counts)])
+
+
+def default_pipeline(name: str, counts: list[int]) -> StrategyPipeline:
+    return StrategyPipeline([STRATEGIES.create(name, class_names_for(counts))])
+
+
+def test_registry_has_the_documented_strategies() -> None:
+    assert {"none", "class_weight", "oversample", "undersample"} <= set(STRATEGIES.names())
+
+
+def test_epoch_indices_are_int64_within_range(strategy_name: str, counts: list[int]) -> None:
+    labels = make_labels(counts)
+    idx = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0))
+    assert idx.dtype == torch.int64
+    assert idx.ndim == 1 and idx.numel() > 0
+    assert int(idx.min()) >= 0 and int(idx.max()) < labels.numel()
+
+
+def test_epoch_keeps_every_class(strategy_name: str, counts: list[int]) -> None:
+    labels = make_labels(counts)
+    idx = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0))
+    assert set(labels[idx].tolist()) == set(labels.tolist())
+
+
+def test_same_seed_same_epoch(strategy_name: str, counts: list[int]) -> None:
+    labels = make_labels(counts)
+    first = [default_pipeline(strategy_name, counts).epoch_indices(labels, gen(7)) for _ in range(2)]
+    assert torch.equal(first[0], first[1])
+    # several epochs from one generator, as the trainer draws them
+    runs = []
+    for _ in range(2):
+        pipeline, g = default_pipeline(strategy_name, counts), gen(7)
+        runs.append(torch.cat([pipeline.epoch_indices(labels, g) for _ in range(3)]))
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_different_seed_different_epoch(strategy_name: str, counts: list[int]) -> None:
+    labels = make_labels(counts)
+    a = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0))
+    b = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(1))
+    assert not torch.equal(a, b)  # the order at least is reshuffled
+    resampled = not torch.equal(torch.sort(a).values, torch.arange(labels.numel()))
+    if resampled:  # a stochastic sampler: which images it draws depends on the seed too
+        assert not torch.equal(torch.sort(a).values, torch.sort(b).values)
+
+
+def test_loss_weights_none_or_finite_positive(strategy_name: str, counts: list[int]) -> None:
+    weights = default_pipeline(strategy_name, counts).loss_weights(torch.tensor(counts))
+    if weights is not None:
+        assert weights.is_floating_point()
+        assert weights.shape == (len(counts),)
+        assert bool(torch.isfinite(weights).all()) and bool((weights > 0).all())
+
+
+def test_params_are_json_and_rebuild_the_strategy(strategy_name: str) -> None:
+    strategy = STRATEGIES.create(strategy_name, NAMES_2)
+    params = strategy.params()
+    assert json.loads(json.dumps(params)) == params
+    assert STRATEGIES.create(strategy_name, NAMES_2, **params).params() == params
+
+
+def test_none_visits_each_image_once_unweighted(counts: list[int]) -> None:
+    labels = make_labels(counts)
+    pipeline = default_pipeline("none", counts)
+    g = gen(0)
+    for _ in range(3):
+        idx = pipeline.epoch_indices(labels, g)
+        assert torch.equal(torch.sort(idx).values, torch.arange(labels.numel()))
+    assert pipeline.loss_weights(torch.tensor(counts)) is None
+
+
+# --------------------------------------------------------------------------- #
+# 2. class_weight: formula and parameter rules
+# --------------------------------------------------------------------------- #
+
+
+def test_explicit_weights_in_class_order() -> None:
+    strategy = STRATEGIES.create("class_weight", NAMES_2, weights={"b": 10, "a": 1})
+    weights = strategy.loss_weights(torch.tensor([400, 40]))
+    assert weights.dtype == torch.float32
+    assert weights.tolist() == [1.0, 10.0]
+    assert strategy.loss_weights(torch.tensor([5, 500])).tolist() == [1.0, 10.0]  # counts ignored
+
+
+def test_default_weights_are_inverse() -> None:
+    assert STRATEGIES.create("class_weight", NAMES_2).params() == {"weights": "inverse"}
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ([400, 40], [440 / (2 * 400), 440 / (2 * 40)]),  # 0.55, 5.5
+        ([50, 20, 5], [75 / (3 * 50), 75 / (3 * 20), 75 / (3 * 5)]),  # 0.5, 1.25, 5
+        ([30, 30], [1.0, 1.0]),
+    ],
+)
+def test_inverse_weights_formula(counts: list[int], expected: list[float]) -> None:
+    strategy = STRATEGIES.create("class_weight", class_names_for(counts), weights="inverse")
+    weights = strategy.loss_weights(torch.tensor(counts))
+    torch.testing.assert_close(weights, torch.tensor(expected, dtype=torch.float32))
+
+
+def test_inverse_weights_make_classes_count_equally() -> None:
+    counts = torch.tensor([400, 40, 7])
+    weights = STRATEGIES.create("class_weight", NAMES_3).loss_weights(counts)
+    per_class_total = weights * counts
+    torch.testing.assert_close(per_class_total, torch.full((3,), counts.sum() / 3.0))
+
+
+def test_composed_class_weights_multiply() -> None:
+    pipeline = build_pipeline(
+        [("class_weight", {"weights": {"a": 1, "b": 10}}), ("class_weight", {"weights": "inverse"})], NAMES_2
+    )
+    torch.testing.assert_close(pipeline.loss_weights(torch.tensor([400, 40])), torch.tensor([0.55, 55.0]))
+    twice = build_pipeline([("class_weight", {"weights": {"a": 2, "b": 3}})] * 2, NAMES_2)
+    assert twice.loss_weights(torch.tensor([1, 1])).tolist() == [4.0, 9.0]
+
+
+@pytest.mark.parametrize(
+    ("weights", "named"),
+    [({"a": 1, "b": 10, "c": 2}, "'c'"), ({"a": 1}, "'b'")],
+    ids=["unknown_class", "missing_class"],
+)
+def test_weights_must_name_each_class_exactly(weights: dict, named: str) -> None:
+    with pytest.raises(ValueError, match=named) as info:
+        STRATEGIES.create("class_weight", NAMES_2, weights=weights)
+    assert "inverse" in str(info.value)  # says what else is valid
+
+
+def test_weights_class_error_is_a_spec_error_at_load() -> None:
+    spec = {
+        "name": "t",
+        "data": {
+            "source": {"type": "synthetic", "n_per_class": 20},
+            "classes": {"a": 0, "b": 1},
+            "positive": "b",
+            "splits": {"pool": {"a": 5, "b": 5}, "val": {"a": 2, "b": 2}, "test": {"a": 2, "b": 2}},
+        },
+        "arms": [{"name": "w", "train": {"a": 5, "b": 5}, "strategy": {"class_weight": {"weights": {"a": 1}}}}],
+    }
+    with pytest.raises(SpecError, match="'b'") as info:
+        build_spec(spec)
+    assert info.value.field == "arms[0].strategy[0].class_weight"
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan")])
+def test_weights_must_be_positive_and_finite(bad: float) -> None:
+    with pytest.raises(SpecError) as info:
+        STRATEGIES.check_params("class_weight", {"weights": {"a": bad, "b": 1}})
+    assert "weights" in info.value.field
+    assert info.value.field.endswith(".a")  # names the class with the bad weight
+    with pytest.raises(SpecError):
+        STRATEGIES.create("class_weight", NAMES_2, weights={"a": bad, "b": 1})
+
+
+def test_weight_error_field_path_has_no_pydantic_internals() -> None:
+    # The path should read like the user's YAML: class_weight.weights.a
+    with pytest.raises(SpecError) as info:
+        STRATEGIES.check_params("class_weight", {"weights": {"a": 0, "b": 1}})
+    assert info.value.field == "class_weight.weights.a"
+
+
+def test_unknown_weights_word_says_inverse_is_valid() -> None:
+    with pytest.raises(SpecError) as info:
+        STRATEGIES.check_params("class_weight", {"weights": "inv"})
+    assert "inverse" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["oversample", "undersample"])
+@pytest.mark.parametrize("ratio", [0, 1.5, -0.5])
+def test_ratio_must_be_in_0_1(name: str, ratio: float) -> None:
+    with pytest.raises(SpecError) as info:
+        STRATEGIES.check_params(name, {"ratio": ratio})
+    assert info.value.field == f"{name}.ratio"
+    assert str(ratio) in str(info.value)
+    with pytest.raises(SpecError, match="ratio"):
+        STRATEGIES.create(name, NAMES_2, ratio=ratio)
+
+
+def test_ratio_bounds_accepted() -> None:
+    assert STRATEGIES.check_params("oversample", {"ratio": 1}) == {"ratio": 1.0}
+    assert STRATEGIES.check_params("undersample", {"ratio": 0.01}) == {"ratio": 0.01}
+
+
+def test_draw_must_be_each_epoch_or_once() -> None:
+    with pytest.raises(SpecError) as info:
+        STRATEGIES.check_params("undersample", {"draw": "sometimes"})
+    assert info.value.field == "undersample.draw"
+    assert "'sometimes'" in str(info.value) and "each_epoch" in str(info.value) and "once" in str(info.value)
+
+
+def test_unknown_parameter_lists_valid_ones() -> None:
+    with pytest.raises(SpecError, match="ratio") as info:
+        STRATEGIES.check_params("oversample", {"ratoi": 0.5})
+    assert info.value.field == "oversample.ratoi"
+
+
+# --------------------------------------------------------------------------- #
+# 3. Samplers against their definitions
+# --------------------------------------------------------------------------- #
+
+LABELS_400_40 = make_labels([400, 40])
+MAJORITY = torch.nonzero(LABELS_400_40 == 0).flatten()
+MINORITY = torch.nonzero(LABELS_400_40 == 1).flatten()
+
+
+def appearances(idx: torch.Tensor) -> torch.Tensor:
+    return torch.bincount(idx, minlength=LABELS_400_40.numel())
+
+
+def test_oversample_ratio_1_balances_and_keeps_originals() -> None:
+    pipeline = build_pipeline([("oversample", {"ratio": 1.0})], NAMES_2)
+    g = gen(0)
+    extra_draws = torch.zeros(LABELS_400_40.numel(), dtype=torch.int64)
+    n_epochs = 200
+    for _ in range(n_epochs):
+        idx = pipeline.epoch_indices(LABELS_400_40, g)
+        assert per_class(idx, LABELS_400_40, 2) == [400, 400]
+        seen = appearances(idx)
+        assert bool((seen[MAJORITY] == 1).all())  # majority untouched
+        assert bool((seen[MINORITY] >= 1).all())  # every original minority image kept
+        extra_draws += seen - 1
+    minority_extras = extra_draws[MINORITY]
+    assert int(minority_extras.sum()) == n_epochs * 360
+    # extra draws are uniform over the minority images
+    assert chisquare(minority_extras.numpy()).pvalue > P_MIN
+
+
+def test_oversample_extra_draws_are_redrawn_each_epoch() -> None:
+    pipeline = build_pipeline([("oversample", {"ratio": 1.0})], NAMES_2)
+    g = gen(0)
+    first, second = (torch.sort(pipeline.epoch_indices(LABELS_400_40, g)).values for _ in range(2))
+    assert not torch.equal(first, second)
+
+
+def test_oversample_ratio_half() -> None:
+    idx = epoch([("oversample", {"ratio": 0.5})], LABELS_400_40)
+    assert per_class(idx, LABELS_400_40, 2) == [400, 200]
+    assert bool((appearances(idx)[MINORITY] >= 1).all())
+
+
+@pytest.mark.parametrize(
+    ("ratio", "expected"),
+    [
+        (1.0, [50, 50, 50]),
+        (0.5, [50, 25, 25]),  # round(0.5 * 50) = 25
+        (0.3, [50, 20, 15]),  # b already has 20 > 15: never reduced
+        (0.01, [50, 20, 5]),  # target round(0.5) = 0: nothing to add
+    ],
+)
+def test_oversample_three_classes(ratio: float, expected: list[int]) -> None:
+    labels = make_labels([50, 20, 5])
+    idx = epoch([("oversample", {"ratio": ratio})], labels)
+    assert per_class(idx, labels, 3) == expected
+    assert bool((torch.bincount(idx, minlength=labels.numel()) >= 1).all())  # nothing dropped
+
+
+def test_undersample_ratio_1_draws_majority_without_replacement() -> None:
+    idx = epoch([("undersample", {"ratio": 1.0})], LABELS_400_40)
+    assert per_class(idx, LABELS_400_40, 2) == [40, 40]
+    seen = appearances(idx)
+    assert int(seen.max()) == 1  # no image twice: drawn without replacement
+    assert bool((seen[MINORITY] == 1).all())  # minority kept whole
+
+
+def test_undersample_each_epoch_redraws_and_covers_majority() -> None:
+    pipeline = build_pipeline([("undersample", {"ratio": 1.0, "draw": "each_epoch"})], NAMES_2)
+    g = gen(0)
+    n_epochs = 200
+    subsets = []
+    total = torch.zeros(LABELS_400_40.numel(), dtype=torch.int64)
+    for _ in range(n_epochs):
+        idx = pipeline.epoch_indices(LABELS_400_40, g)
+        total += appearances(idx)
+        subsets.append(set(idx[LABELS_400_40[idx] == 0].tolist()))
+    assert all(a != b for a, b in zip(subsets, subsets[1:]))  # consecutive epochs differ
+    majority_seen = total[MAJORITY]
+    assert bool((majority_seen >= 1).all())  # all 400 majority images seen over the run
+    assert int(majority_seen.sum()) == n_epochs * 40
+    assert chisquare(majority_seen.numpy()).pvalue > P_MIN  # roughly uniform
+
+
+def test_undersample_once_keeps_one_subset_per_pipeline() -> None:
+    def subsets(seed: int) -> list[set[int]]:
+        pipeline = build_pipeline([("undersample", {"ratio": 1.0, "draw": "once"})], NAMES_2)
+        g = gen(seed)
+        out = []
+        for _ in range(5):
+            idx = pipeline.epoch_indices(LABELS_400_40, g)
+            assert per_class(idx, LABELS_400_40, 2) == [40, 40]
+            out.append(set(idx[LABELS_400_40[idx] == 0].tolist()))
+        return out
+
+    run = subsets(0)
+    assert all(s == run[0] for s in run)
+    assert len(run[0]) == 40
+    assert subsets(0)[0] == run[0]  # same seed, same subset
+    assert subsets(1)[0] != run[0]  # the subset depends on the run's seed
+
+
+def test_undersample_ratio_half() -> None:
+    idx = epoch([("undersample", {"ratio": 0.5})], LABELS_400_40)
+    assert per_class(idx, LABELS_400_40, 2) == [80, 40]
+    assert int(appearances(idx).max()) == 1
+
+
+@pytest.mark.parametrize(("ratio", "expected"), [(1.0, [5, 5, 5]), (0.5, [10, 10, 5]), (0.2, [25, 20, 5])])
+def test_undersample_three_classes(ratio: float, expected: list[int]) -> None:
+    labels = make_labels([50, 20, 5])
+    idx = epoch([("undersample", {"ratio": ratio})], labels)
+    assert per_class(idx, labels, 3) == expected
+
+
+def test_oversample_then_undersample_apply_in_order() -> None:
+    steps = [("oversample", {"ratio": 0.5}), ("undersample", {"ratio": 1.0})]
+    idx = epoch(steps, LABELS_400_40)
+    # oversample: 400:40 -> 400:200; then undersample: -> 200:200
+    assert per_class(idx, LABELS_400_40, 2) == [200, 200]
+    assert int(appearances(idx)[MAJORITY].max()) == 1
+    # the other order gives a different stream: 40:40, then nothing to oversample
+    reverse = epoch(steps[::-1], LABELS_400_40)
+    assert per_class(reverse, LABELS_400_40, 2) == [40, 40]
+
+
+def test_samplers_leave_loss_weights_alone() -> None:
+    for name in ("oversample", "undersample", "none"):
+        assert build_pipeline([(name, {})], NAMES_2).loss_weights(torch.tensor([400, 40])) is None
+    mixed = build_pipeline([("oversample", {}), ("class_weight", {"weights": {"a": 1, "b": 2}})], NAMES_2)
+    assert mixed.loss_weights(torch.tensor([400, 40])).tolist() == [1.0, 2.0]
+
+
+# --------------------------------------------------------------------------- #
+# 4. The class-weight loss means "k copies of the example"
+# --------------------------------------------------------------------------- #
+
+
+def test_class_weight_equals_duplicated_examples() -> None:
+    g = gen(0)
+    x = torch.randn(7, 4, generator=g)
+    y = torch.tensor([0, 1, 2, 1, 0, 2, 2])
+    weight = torch.randn(3, 4, generator=g).requires_grad_()
+    bias = torch.randn(3, generator=g).requires_grad_()
+    w = STRATEGIES.create("class_weight", NAMES_3, weights={"a": 1, "b": 3, "c": 2}).loss_weights(torch.bincount(y))
+
+    def loss_and_grads(xs: torch.Tensor, ys: torch.Tensor, example_weights: torch.Tensor | None, reduce: str):
+        per_example = F.cross_entropy(xs @ weight.T + bias, ys, reduction="none")
+        if example_weights is not None:
+            per_example = per_example * example_weights
+        loss = per_example.sum() if reduce == "sum" else per_example.mean()
+        return (loss.detach(), *torch.autograd.grad(loss, [weight, bias]))
+
+    copies = w[y].to(torch.int64)
+    x_dup, y_dup = x.repeat_interleave(copies, dim=0), y.repeat_interleave(copies)
+    assert x_dup.shape[0] == 1 * 2 + 3 * 2 + 2 * 3
+
+    weighted = loss_and_grads(x, y, w[y], "sum")  # sum_i w[y_i] * CE_i
+    duplicated = loss_and_grads(x_dup, y_dup, None, "sum")
+    for a, b in zip(weighted, duplicated):
+        torch.testing.assert_close(a, b)
+
+    # train.py's batch loss is mean_i(w[y_i] * CE_i): the same, scaled by 1 / batch size
+    trainer_form = loss_and_grads(x, y, w[y], "mean")
+    for a, b in zip(trainer_form, duplicated):
+        torch.testing.assert_close(a * y.numel(), b)
+
+    # and the weights matter: the unweighted loss is not the duplicated one
+    unweighted = loss_and_grads(x, y, None, "sum")
+    assert not torch.allclose(unweighted[1], duplicated[1])
+    assert not math.isclose(float(unweighted[0]), float(duplicated[0]))
