@@ -22,7 +22,7 @@ from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import DataSpec, build_spec
 from imbalance_lab.splits import SplitPlan, check_source, plan_splits, prepare_data, resolve_classes
 
-PROPERTY = settings(max_examples=50, deadline=None, derandomize=True)
+PROPERTY = settings(max_examples=50, deadline=None, derandomize=True, database=None)
 SETS = ("val", "test", "pool")
 N_SOURCE_LABELS = 6
 

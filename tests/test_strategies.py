@@ -309,6 +309,17 @@ def test_oversample_extra_draws_are_redrawn_each_epoch() -> None:
     assert not torch.equal(first, second)
 
 
+def test_oversample_tops_up_without_replacing_originals() -> None:
+    # 100:90 needs only 10 extra draws; redrawing the whole class would lose ~30 originals
+    labels = make_labels([100, 90])
+    pipeline = build_pipeline([("oversample", {})], NAMES_2)
+    g = gen(0)
+    for _ in range(5):
+        seen = torch.bincount(pipeline.epoch_indices(labels, g), minlength=labels.numel())
+        assert bool((seen >= 1).all())
+        assert int(seen[labels == 1].sum()) == 100 and int(seen.sum()) == 200
+
+
 def test_oversample_ratio_half() -> None:
     idx = epoch([("oversample", {"ratio": 0.5})], LABELS_400_40)
     assert per_class(idx, LABELS_400_40, 2) == [400, 200]

@@ -1,0 +1,93 @@
+"""The results directory: atomic runs, resume after a kill, refusal of foreign runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import run_cli, write_spec
+
+from imbalance_lab import run_one
+from imbalance_lab.errors import StoreError
+from imbalance_lab.spec import build_spec
+from imbalance_lab.store import ResultStore, write_atomic
+
+
+def test_write_atomic_replaces_whole_file(tmp_path):
+    path = tmp_path / "sub" / "f.txt"
+    write_atomic(path, "one")
+    write_atomic(path, "two")
+    assert path.read_text() == "two"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["f.txt"]
+
+
+def test_finished_run_is_never_rewritten(tmp_path, tiny_spec):
+    spec = build_spec(tiny_spec)
+    store = ResultStore(tmp_path)
+    store.open(spec)
+    result = run_one(spec, "unbalanced", 0)
+    path = store.write_run(result)
+    before = (path / "result.json").read_bytes()
+    with pytest.raises(StoreError, match="never rewritten"):
+        store.write_run(result)
+    assert (path / "result.json").read_bytes() == before
+    assert store.open(spec) == [("unbalanced", 0)]
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path, tiny_spec):
+    spec = build_spec(tiny_spec)
+    leftover = tmp_path / "runs" / "balanced" / ".tmp-seed-0-abc"
+    leftover.mkdir(parents=True)
+    (leftover / "predictions.npz").write_bytes(b"half")
+    store = ResultStore(tmp_path)
+    assert store.open(spec) == []
+    assert not leftover.exists()
+    assert not store.is_finished("balanced", 0)
+
+
+def test_corrupt_result_is_a_clear_error(tmp_path, tiny_spec):
+    spec = build_spec(tiny_spec)
+    store = ResultStore(tmp_path)
+    store.open(spec)
+    run_dir = store.run_dir("balanced", 0)
+    run_dir.mkdir(parents=True)
+    (run_dir / "result.json").write_text("{not json")
+    with pytest.raises(StoreError, match=r"cannot read .*result.json.*delete"):
+        store.open(spec)
+    proc = run_cli("summary", tmp_path)
+    assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):
+    tiny_spec["training"]["epochs"] = 12
+    tiny_spec["seeds"] = [0, 1, 2]
+    spec_path = write_spec(tmp_path / "spec.yaml", tiny_spec)
+    out = tmp_path / "out"
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    proc = subprocess.Popen([str(exe), "run", str(spec_path), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("runs/*/seed-*/result.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = sorted(out.glob("runs/*/seed-*"))
+    assert 2 <= len(finished) < 12, "the kill should land mid-experiment"
+    kept = {}
+    for run_dir in finished:  # every visible run is complete
+        result = json.loads((run_dir / "result.json").read_text())
+        assert len(result["history"]) == 12
+        assert (run_dir / "predictions.npz").stat().st_size > 0
+        kept[run_dir] = (run_dir / "result.json").read_bytes()
+
+    resumed = run_cli("run", spec_path, "--out", out, check=True)
+    assert f"{len(finished)} of 12 runs already finished" in resumed.stdout
+    assert len(list(out.glob("runs/*/seed-*/result.json"))) == 12
+    assert not list(out.glob("runs/*/.tmp-*"))
+    for run_dir, body in kept.items():
+        assert (run_dir / "result.json").read_bytes() == body
