@@ -22,7 +22,7 @@ from imbalance_lab.models import MODELS
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.splits import ExperimentData, prepare_data
 from imbalance_lab.strategies import build_pipeline
-from imbalance_lab.train import DeviceSet, EpochCallback, fit, predict_probs, resolve_device
+from imbalance_lab.train import DeviceSet, EpochCallback, fit, predict_probs, prepare_model, resolve_device
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,8 @@ def run_one(
     torch.manual_seed(seed)  # model initialisation and dropout
     generator = torch.Generator().manual_seed(seed)  # epoch order and resampling
     train_set = data.train_set(arm_spec)
-    model = MODELS.create(
-        spec.model.name, data.source.channels, data.source.image_size, len(names), **spec.model.params
-    ).to(device)
+    model = MODELS.create(spec.model.name, data.source.channels, data.source.image_size, len(names), **spec.model.params)
+    model = prepare_model(model, device, spec.training.precision)
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
     history = fit(
@@ -97,7 +96,8 @@ def run_one(
     )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
-        probs = predict_probs(model, subset.images.to(device), spec.training.eval_batch_size).cpu().numpy()
+        probs = predict_probs(model, subset.images.to(device), spec.training.eval_batch_size, spec.training.precision)
+        probs = probs.cpu().numpy()
         labels = subset.labels.numpy().astype(np.int64)
         predictions[name] = (labels, probs.astype(np.float32))
         with warnings.catch_warnings(record=True) as caught:

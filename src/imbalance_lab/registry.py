@@ -67,7 +67,12 @@ def format_validation_error(err: pydantic.ValidationError, prefix: str = "", val
 
     ``valid`` lists the accepted keys where an unknown key is reported by pydantic itself.
     """
-    first = err.errors(include_url=False)[0]
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    # a union reports one error per branch: for a word, the branch listing the valid words says most
+    words = [e for e in errors if e["type"] == "literal_error" and e.get("input") == first.get("input")]
+    if isinstance(first.get("input"), str) and words:
+        first = words[0]
     loc = _field_path(first["loc"])
     path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
     kind = first["type"]

@@ -80,7 +80,7 @@ class DataSpec(_Strict):
     source: SourceSpec
     classes: dict[Name, int | str]
     positive: str | None = None
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0)] = 0
     splits: dict[Name, dict[str, Count]]
 
     @field_validator("source", mode="before")
@@ -148,6 +148,7 @@ class TrainingSpec(_Strict):
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16"] = "fp32"
     eval_batch_size: Annotated[int, Field(ge=1)] = 1024
 
 
@@ -159,7 +160,7 @@ class ExperimentSpec(_Strict):
     arms: Annotated[tuple[ArmSpec, ...], Field(min_length=1)]
     model: ModelSpec = ModelSpec()
     training: TrainingSpec = TrainingSpec()
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
     output: str | None = None
 
     @field_validator("model", mode="before")

@@ -49,6 +49,9 @@ def resolve_classes(data: DataSpec, source: ImageSet) -> list[int]:
                 listing = ", ".join(f"{i} {n}" for i, n in enumerate(source.class_names))
                 raise SpecError(f"data.classes.{name}", f"got {ref}, not a class label of this source; valid: {listing}")
             labels.append(ref)
+        if labels.count(labels[-1]) > 1:
+            other = list(data.classes)[labels.index(labels[-1])]
+            raise SpecError(f"data.classes.{name}", f"got {ref!r}, the same source class as {other!r}; give each class its own source class")
     return labels
 
 

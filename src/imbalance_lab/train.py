@@ -49,12 +49,27 @@ def make_optimizer(params: Any, cfg: TrainingSpec) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """Mixed precision for one step (entered per step: one context around a whole epoch
+    would keep stale bf16 copies of the weights and stop learning)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def prepare_model(model: nn.Module, device: torch.device, precision: str) -> nn.Module:
+    """Move to the device; channels-last memory layout where bf16 convolutions benefit."""
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if precision == "bf16" else model
+
+
 @torch.no_grad()
-def predict_probs(model: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+def predict_probs(model: nn.Module, images: torch.Tensor, batch_size: int, precision: str = "fp32") -> torch.Tensor:
     """Softmax probabilities (float32, N×C, on the device) in eval mode."""
     model.eval()
-    outs = [F.softmax(model(scale_images(images[i:i + batch_size])).float(), dim=1)
-            for i in range(0, images.shape[0], batch_size)]
+    outs = []
+    for i in range(0, images.shape[0], batch_size):
+        with autocast(images.device, precision):
+            logits = model(scale_images(images[i:i + batch_size]))
+        outs.append(F.softmax(logits.float(), dim=1))
     return torch.cat(outs)
 
 
@@ -109,7 +124,8 @@ def fit(
         for start in range(0, order.shape[0], cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
             x, y = scale_images(train.images[idx]), train.labels[idx]
-            logits = model(x)
+            with autocast(device, cfg.precision):
+                logits = model(x).float()
             per_example = F.cross_entropy(logits, y, reduction="none")
             loss = (per_example * weights[y]).mean() if weights is not None else per_example.mean()
             optimizer.zero_grad(set_to_none=True)
@@ -120,7 +136,7 @@ def fit(
         train_probs = torch.cat(probs_seen).cpu().numpy()
         train_log = quiet_metrics(train.labels[order].cpu().numpy(), train_probs, positive)
         train_log["loss"] = float(loss_sum) / order.shape[0]
-        val_log = quiet_metrics(val_labels, predict_probs(model, val.images, cfg.eval_batch_size).cpu().numpy(), positive)
+        val_log = quiet_metrics(val_labels, predict_probs(model, val.images, cfg.eval_batch_size, cfg.precision).cpu().numpy(), positive)
         val_log["loss"] = val_log["log_loss"]
         entry = {"epoch": epoch, "train": train_log, "val": val_log}
         history.append(entry)
