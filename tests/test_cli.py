@@ -139,8 +139,8 @@ def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, tiny_spec, 
 def test_validate_prints_counts(tmp_path, tiny_spec):
     proc = run_cli("validate", write_spec(tmp_path / "ok.yaml", tiny_spec), check=True)
     assert "valid" in proc.stdout and "4 arms × 2 seeds = 8 runs" in proc.stdout
-    assert "test: {'a': 30, 'b': 10}" in proc.stdout
-    assert "arm both: train {'a': 60, 'b': 6}, strategy class_weight + oversample" in proc.stdout
+    assert "set test: a 30, b 10  (total 40, imbalance 3.0:1)" in proc.stdout
+    assert "arm both (class_weight + oversample): a 60, b 6  (total 66, imbalance 10.0:1)" in proc.stdout
 
 
 def test_user_errors_outside_specs(tmp_path):

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from imbalance_lab.errors import SpecError
+from imbalance_lab.api import validate
 from imbalance_lab.spec import build_spec, load_spec
 from imbalance_lab.splits import prepare_data
 
@@ -65,7 +66,7 @@ BAD_SPECS = [
 @pytest.mark.parametrize("change,expected", [c[1:] for c in BAD_SPECS], ids=[c[0] for c in BAD_SPECS])
 def test_bad_spec_is_one_line_naming_field_and_value(tiny_spec, change, expected):
     with pytest.raises(SpecError) as info:
-        build_spec(mutate(tiny_spec, change))
+        validate(mutate(tiny_spec, change))  # the spec, then its classes and counts against the source
     message = str(info.value)
     assert "\n" not in message
     for part in expected:

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import chisquare
 
+from imbalance_lab.api import validate
 from imbalance_lab.errors import SpecError
-from imbalance_lab.spec import build_spec
 from imbalance_lab.strategies import STRATEGIES, StrategyPipeline, build_pipeline
 
 NAMES_2 = ("a", "b")
@@ -203,7 +203,7 @@ def test_weights_must_name_each_class_exactly(weights: dict, named: str) -> None
     assert "inverse" in str(info.value)  # says what else is valid
 
 
-def test_weights_class_error_is_a_spec_error_at_load() -> None:
+def test_weights_class_error_is_a_spec_error_before_running() -> None:
     spec = {
         "name": "t",
         "data": {
@@ -215,7 +215,7 @@ def test_weights_class_error_is_a_spec_error_at_load() -> None:
         "arms": [{"name": "w", "train": {"a": 5, "b": 5}, "strategy": {"class_weight": {"weights": {"a": 1}}}}],
     }
     with pytest.raises(SpecError, match="'b'") as info:
-        build_spec(spec)
+        validate(spec)  # class names are known once the source's classes are resolved
     assert info.value.field == "arms[0].strategy[0].class_weight"
 
 

@@ -123,12 +123,45 @@ def validate(spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML)."
     loaded, data = api.validate(spec)
     out_console.print(f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds = "
                       f"{len(loaded.arms) * len(loaded.seeds)} runs of {loaded.training.epochs} epochs", highlight=False)
-    for set_name, indices in data.plan.sets.items():
-        counts = dict(zip(data.class_names, data.counts(indices), strict=True))
-        out_console.print(f"  {set_name}: {counts}", highlight=False)
-    for arm in loaded.arms:
-        steps = " + ".join(s.name for s in arm.strategy)
-        out_console.print(f"  arm {arm.name}: train {dict(arm.train)}, strategy {steps}", highlight=False)
+    print_data_plan(data, loaded)
+
+
+def print_data_plan(data: Any, spec: Any) -> None:
+    """Per-class counts of every set and arm, with each one's imbalance ratio."""
+    from imbalance_lab.splits import set_order
+
+    names = data.class_names
+    groups = data.resolved.classes.member_names(data.source.class_names)
+    for name in names:
+        if groups[name] != [name]:
+            out_console.print(f"  class {name} = {', '.join(groups[name])}", highlight=False)
+    rows = [(f"set {s}", data.resolved.set_counts[s]) for s in set_order(spec.data)]
+    rows += [(f"arm {a.name} ({' + '.join(st.name for st in a.strategy)})", data.resolved.arm_counts[a.name]) for a in spec.arms]
+    for label, counts in rows:
+        nonzero = [n for n in counts if n > 0]
+        ratio = f"{max(nonzero) / min(nonzero):.1f}:1" if nonzero else "-"
+        listing = ", ".join(f"{c} {n}" for c, n in zip(names, counts, strict=True))
+        out_console.print(f"  {label}: {listing}  (total {sum(counts)}, imbalance {ratio})", highlight=False)
+
+
+@app.command()
+def data(
+    spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
+    png: Annotated[Optional[Path], typer.Option("--png", help="Where to write the sample grid (default: OUTPUT_DIR/data_samples.png).")] = None,
+    per_class: Annotated[int, typer.Option("--per-class", min=1, max=50, help="Sample images per class.")] = 10,
+) -> None:
+    """Before training: per-class counts of every split and arm, imbalance ratios, and a PNG grid of samples."""
+    from imbalance_lab.report.samples import png_bytes, sample_grid
+    from imbalance_lab.store import write_atomic
+
+    loaded, prepared = api.validate(spec)
+    out_console.print(f"{loaded.name}: source {loaded.data.source.name}, {len(prepared.source.labels)} images "
+                      f"of {prepared.source.channels}×{prepared.source.image_size[0]}×{prepared.source.image_size[1]}",
+                      highlight=False)
+    print_data_plan(prepared, loaded)
+    target = png or api.output_dir(loaded, None) / "data_samples.png"
+    write_atomic(target, png_bytes(sample_grid(prepared, per_class)))
+    out_console.print(f"sample images per class: {target}", highlight=False)
 
 
 @app.command()

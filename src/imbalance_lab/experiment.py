@@ -34,6 +34,7 @@ class RunResult:
     spec_hash: str
     run_hash: str
     train_counts: dict[str, int]
+    classes: dict[str, list[str]]
     history: list[dict[str, Any]]
     metrics: dict[str, dict[str, float]]
     predictions: dict[str, tuple[np.ndarray, np.ndarray]]  # set -> (labels int64 N, probs float32 N×C)
@@ -49,6 +50,7 @@ class RunResult:
             "spec_hash": self.spec_hash,
             "run_hash": self.run_hash,
             "train_counts": self.train_counts,
+            "classes": self.classes,
             "metrics": self.metrics,
             "history": self.history,
             "wall_time_s": self.wall_time_s,
@@ -111,6 +113,7 @@ def run_one(
         spec_hash=spec.spec_hash(),
         run_hash=spec.run_hash(arm_spec, seed),
         train_counts=dict(zip(names, counts, strict=True)),
+        classes=data.resolved.classes.member_names(data.source.class_names),
         history=history,
         metrics=metrics,
         predictions=predictions,

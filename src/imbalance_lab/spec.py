@@ -1,10 +1,10 @@
 """The experiment spec: one validated object, loaded from YAML or built in Python.
 
 Pydantic checks structure and types; :meth:`ExperimentSpec._check_consistency`
-checks what spans fields (class names, counts, registered names) and names the
-exact field. Either way the error is one :class:`SpecError` line, raised before
-anything runs. What depends on the data itself (does the source have that many
-images?) is checked by :func:`imbalance_lab.splits.check_source`.
+checks registered names and their parameters. What depends on the source's
+classes and sizes (class names, counts, the pool) is checked by
+:func:`imbalance_lab.splits.resolve`. Either way the error is one
+:class:`SpecError` line naming the field, raised before anything runs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from imbalance_lab.data import SOURCES
@@ -76,12 +76,94 @@ class StrategyStep(Component):
     pass
 
 
+class CountsPlan(RootModel[dict[Name, Count]]):
+    """Explicit per-class counts: ``{cat: 400, dog: 40}``."""
+
+
+class FractionPlan(_Strict):
+    """The same fraction of every class's images: ``{fraction: 0.2}`` (rounded down)."""
+
+    fraction: Annotated[float, Field(gt=0, le=1)]
+
+
+class RatioPlan(_Strict):
+    """Two classes: ``{majority: 1000, ratio: 10}`` gives the majority 1000, the positive 100."""
+
+    majority: Annotated[int, Field(ge=1)]
+    ratio: Annotated[float, Field(ge=1)]
+
+
+class ProfilePlan(_Strict):
+    """A long-tail profile over the classes in declared order (the first is the largest).
+
+    ``exponential``: ``n_i = floor(n_max · ratio^(−i/(C−1)))`` (Cao et al. 2019,
+    arXiv:1906.07413). ``step``: the last ``round(mu · C)`` classes have
+    ``floor(n_max / ratio)``, the others ``n_max`` (Buda et al. 2018, arXiv:1710.05381).
+    """
+
+    profile: Literal["exponential", "step"]
+    n_max: Annotated[int, Field(ge=1)]
+    ratio: Annotated[float, Field(ge=1)]
+    mu: Annotated[float, Field(gt=0, lt=1)] = 0.5
+
+
+class BalancedPlan(_Strict):
+    """The same count for every class: ``{balanced: 40}``."""
+
+    balanced: Count
+
+
+class RepresentativePlan(_Strict):
+    """``{representative: 440}``: 440 images in the world's class proportions (``data.world``)."""
+
+    representative: Count
+
+
+PLAN_KEYS = {"fraction": "fraction", "majority": "ratio", "profile": "profile", "balanced": "balanced", "representative": "representative"}
+PLAN_HELP = (
+    "expected per-class counts such as {cat: 400, dog: 40}, or one of {fraction: 0.2}, {majority: 1000, ratio: 10}, "
+    "{profile: exponential, n_max: 5000, ratio: 100}, {balanced: 40}, {representative: 440}"
+)
+
+
+def _plan_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel | RootModel):
+        return "plan-" + {CountsPlan: "counts", FractionPlan: "fraction", RatioPlan: "ratio", ProfilePlan: "profile",
+                          BalancedPlan: "balanced", RepresentativePlan: "representative"}[type(value)]
+    if not isinstance(value, dict):
+        return None
+    for key, kind in PLAN_KEYS.items():
+        if key in value:
+            return f"plan-{kind}"
+    return "plan-counts"
+
+
+SetPlan = Annotated[
+    Annotated[CountsPlan, Tag("plan-counts")]
+    | Annotated[FractionPlan, Tag("plan-fraction")]
+    | Annotated[RatioPlan, Tag("plan-ratio")]
+    | Annotated[ProfilePlan, Tag("plan-profile")]
+    | Annotated[BalancedPlan, Tag("plan-balanced")]
+    | Annotated[RepresentativePlan, Tag("plan-representative")],
+    Discriminator(_plan_kind, custom_error_type="set_plan", custom_error_message=PLAN_HELP),
+]
+ClassRef = int | str | list[int | str]
+
+
 class DataSpec(_Strict):
+    """Where the images come from, which classes, and how they are split.
+
+    ``classes`` maps each experiment class to a source class (label or name), a
+    group of them (``[0, 1, 3]``), or ``rest`` (every source class not named
+    elsewhere: one-vs-rest); ``all`` or a list takes source classes as they are.
+    """
+
     source: SourceSpec
-    classes: dict[Name, int | str]
+    classes: dict[Name, ClassRef] | Literal["all"] | list[int | str]
     positive: str | None = None
+    world: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
     seed: Annotated[int, Field(ge=0)] = 0
-    splits: dict[Name, dict[str, Count]]
+    splits: dict[Name, SetPlan]
 
     @field_validator("source", mode="before")
     @classmethod
@@ -90,24 +172,18 @@ class DataSpec(_Strict):
 
     @field_validator("classes")
     @classmethod
-    def _classes(cls, value: dict[str, int | str]) -> dict[str, int | str]:
-        if len(value) < 2:
-            raise ValueError("name at least two classes, e.g. {cat: 2, dog: 4}")
-        if len(set(value.values())) != len(value):
-            raise ValueError("two classes map to the same source class; give each a different one")
+    def _classes(cls, value: Any) -> Any:
+        if isinstance(value, dict | list) and len(value) < 2:
+            raise ValueError("name at least two classes, e.g. {cat: 2, dog: 4}, or use 'all'")
         return value
 
     @field_validator("splits")
     @classmethod
-    def _splits(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    def _splits(cls, value: dict[str, Any]) -> dict[str, Any]:
         missing = [s for s in REQUIRED_SETS if s not in value]
         if missing:
-            raise ValueError(f"missing split {missing[0]!r}; give per-class counts for each of {', '.join(REQUIRED_SETS)}")
+            raise ValueError(f"missing split {missing[0]!r}; give a plan for each of {', '.join(REQUIRED_SETS)}")
         return value
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return tuple(self.classes)
 
     @property
     def eval_sets(self) -> tuple[str, ...]:
@@ -117,7 +193,7 @@ class DataSpec(_Strict):
 
 class ArmSpec(_Strict):
     name: Name
-    train: dict[str, Count]
+    train: SetPlan
     strategy: tuple[StrategyStep, ...] = (StrategyStep(name="none"),)
 
     @field_validator("strategy", mode="before")
@@ -186,40 +262,17 @@ class ExperimentSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> ExperimentSpec:
-        data = self.data
-        names = data.class_names
-        valid = ", ".join(names)
-        SOURCES.check_params(data.source.name, data.source.params, "data.source")
-        if data.positive is not None and data.positive not in names:
-            raise SpecError("data.positive", f"got {data.positive!r}, which is not one of the classes ({valid})")
-        if len(names) == 2 and data.positive is None:
-            raise SpecError("data.positive", f"a two-class experiment must name its positive (minority) class, one of: {valid}")
-        for set_name, counts in data.splits.items():
-            _check_class_keys(f"data.splits.{set_name}", counts, names)
-        pool = data.splits["pool"]
+        """Registered names and their parameters, unique arm names (class-dependent checks
+        need the source's classes: :func:`imbalance_lab.splits.resolve`)."""
+        SOURCES.check_params(self.data.source.name, self.data.source.params, "data.source")
         seen: set[str] = set()
         for i, arm in enumerate(self.arms):
-            where = f"arms[{i}]"
             if arm.name in seen:
-                raise SpecError(f"{where}.name", f"arm name {arm.name!r} is used twice; give each arm its own name")
+                raise SpecError(f"arms[{i}].name", f"arm name {arm.name!r} is used twice; give each arm its own name")
             seen.add(arm.name)
-            _check_class_keys(f"{where}.train", arm.train, names)
-            for c in names:
-                if arm.train[c] > pool[c]:
-                    raise SpecError(
-                        f"{where}.train.{c}",
-                        f"got {arm.train[c]}, more than the {pool[c]} images of the pool (data.splits.pool.{c}); lower it or enlarge the pool",
-                    )
-            if sum(arm.train.values()) == 0:
-                raise SpecError(f"{where}.train", "the training set is empty; give at least one image")
             for j, step in enumerate(arm.strategy):
-                path = f"{where}.strategy[{j}].{step.name}"
-                STRATEGIES.entry(step.name, f"{where}.strategy[{j}]")
-                params = STRATEGIES.check_params(step.name, step.params, path)
-                try:
-                    STRATEGIES.entry(step.name).factory(names, **params)
-                except ValueError as err:
-                    raise SpecError(path, str(err)) from None
+                STRATEGIES.entry(step.name, f"arms[{i}].strategy[{j}]")
+                STRATEGIES.check_params(step.name, step.params, f"arms[{i}].strategy[{j}].{step.name}")
         MODELS.check_params(self.model.name, self.model.params, "model")
         return self
 
@@ -252,15 +305,6 @@ class ExperimentSpec(_Strict):
 
 def _hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _check_class_keys(field: str, counts: dict[str, Any], names: tuple[str, ...]) -> None:
-    for key in counts:
-        if key not in names:
-            raise SpecError(f"{field}.{key}", f"unknown class {key!r}; the classes are: {', '.join(names)}")
-    for c in names:
-        if c not in counts:
-            raise SpecError(f"{field}", f"no count for class {c!r}; give one for each of: {', '.join(names)}")
 
 
 def build_spec(data: dict[str, Any]) -> ExperimentSpec:

@@ -1,11 +1,16 @@
-"""The split planner: per class, which images go to the evaluation sets and the train pool.
+"""The split planner: which images go to the evaluation sets, the train pool and each arm.
+
+A spec says *how many* images per class each set gets (explicit counts, a
+fraction, a majority count and ratio, a long-tail profile, balanced or
+representative); :func:`resolve` turns that into exact per-class counts and
+checks them against the source, and :func:`plan_splits` picks the images.
 
 Rules (tested as properties):
 
 * Sets are disjoint and exact in count.
 * They depend only on the data seed: each class is shuffled with its own
-  generator seeded by ``(data seed, source label)``, so adding a class or an arm
-  changes nothing else.
+  generator seeded by ``(data seed, its source labels)``, so adding a class or an
+  arm changes nothing else.
 * Evaluation sets are cut first (val, test, then others in declared order) and
   the pool last, so growing the pool never moves a test image.
 * An arm's training set takes the first ``n`` images of each class's pool, so a
@@ -14,6 +19,7 @@ Rules (tested as properties):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +27,209 @@ import torch
 
 from imbalance_lab.data import SOURCES, ImageSet
 from imbalance_lab.errors import SpecError
-from imbalance_lab.spec import ArmSpec, DataSpec, ExperimentSpec
+from imbalance_lab.spec import (
+    ArmSpec,
+    BalancedPlan,
+    CountsPlan,
+    DataSpec,
+    ExperimentSpec,
+    FractionPlan,
+    ProfilePlan,
+    RatioPlan,
+    RepresentativePlan,
+)
+from imbalance_lab.strategies import STRATEGIES
+
+REST = "rest"
 
 
+# ----------------------------------------------------------------------------- classes
+@dataclass(frozen=True)
+class ClassMap:
+    """The experiment's classes, each a group of one or more source labels."""
+
+    names: tuple[str, ...]
+    members: tuple[tuple[int, ...], ...]
+
+    def member_names(self, source_names: tuple[str, ...]) -> dict[str, list[str]]:
+        return {n: [source_names[m] for m in ms] for n, ms in zip(self.names, self.members, strict=True)}
+
+
+def _source_label(ref: int | str, field: str, source_names: tuple[str, ...]) -> int:
+    if isinstance(ref, str):
+        if ref not in source_names:
+            raise SpecError(field, f"got {ref!r}, not a class of this source; valid: {', '.join(source_names)}")
+        return source_names.index(ref)
+    if not 0 <= ref < len(source_names):
+        listing = ", ".join(f"{i} {n}" for i, n in enumerate(source_names))
+        raise SpecError(field, f"got {ref}, not a class label of this source; valid: {listing}")
+    return ref
+
+
+def resolve_classes(data: DataSpec, source_names: tuple[str, ...]) -> ClassMap:
+    """Resolve ``data.classes`` (labels, names, groups, ``rest``, ``all``) against the source."""
+    refs = data.classes
+    if refs == "all":
+        refs = list(range(len(source_names)))
+    if isinstance(refs, list):
+        labels = [_source_label(r, f"data.classes[{i}]", source_names) for i, r in enumerate(refs)]
+        refs = {source_names[label]: label for label in labels}
+    members: dict[str, tuple[int, ...]] = {}
+    owner: dict[int, str] = {}
+    for name, ref in refs.items():
+        if ref == REST:
+            continue
+        group = ref if isinstance(ref, list) else [ref]
+        if not group:
+            raise SpecError(f"data.classes.{name}", "the group is empty; list at least one source class")
+        labels = [_source_label(r, f"data.classes.{name}", source_names) for r in group]
+        for label in labels:
+            if label in owner:
+                raise SpecError(f"data.classes.{name}", f"source class {source_names[label]!r} is already used by "
+                                f"{owner[label]!r}; give each source class to one experiment class")
+            owner[label] = name
+        members[name] = tuple(labels)
+    rest = [name for name, ref in refs.items() if ref == REST]
+    if len(rest) > 1:
+        raise SpecError(f"data.classes.{rest[1]}", "only one class can be 'rest' (every source class not named elsewhere)")
+    if rest:
+        others = tuple(label for label in range(len(source_names)) if label not in owner)
+        if not others:
+            raise SpecError(f"data.classes.{rest[0]}", "'rest' is empty: every source class is already used")
+        members[rest[0]] = others
+    names = tuple(refs)
+    if len(names) < 2:
+        raise SpecError("data.classes", "name at least two classes")
+    return ClassMap(names, tuple(members[n] for n in names))
+
+
+# ----------------------------------------------------------------------------- counts
+def largest_remainder(total: int, weights: np.ndarray) -> list[int]:
+    """Split ``total`` into integers proportional to ``weights`` that sum to ``total`` exactly."""
+    share = total * weights / weights.sum()
+    counts = np.floor(share).astype(int)
+    order = np.argsort(-(share - counts), kind="stable")
+    counts[order[: total - counts.sum()]] += 1
+    return counts.tolist()
+
+
+def profile_counts(profile: str, n_max: int, ratio: float, n_classes: int, mu: float = 0.5) -> list[int]:
+    """Long-tail counts: exponential (Cao et al. 2019) or step (Buda et al. 2018)."""
+    if profile == "exponential":
+        return [math.floor(n_max * ratio ** (-i / (n_classes - 1)) + 1e-9) for i in range(n_classes)]
+    n_minority = round(mu * n_classes)
+    return [n_max] * (n_classes - n_minority) + [math.floor(n_max / ratio + 1e-9)] * n_minority
+
+
+def plan_counts(
+    plan: object,
+    field: str,
+    names: tuple[str, ...],
+    *,
+    available: list[int],
+    positive: int | None,
+    world: np.ndarray,
+) -> list[int]:
+    """Exact per-class counts for one set's plan (``field`` names it in errors)."""
+    if isinstance(plan, CountsPlan):
+        counts = plan.root
+        for key in counts:
+            if key not in names:
+                raise SpecError(f"{field}.{key}", f"unknown class {key!r}; the classes are: {', '.join(names)}")
+        missing = [c for c in names if c not in counts]
+        if missing:
+            raise SpecError(field, f"no count for class {missing[0]!r}; give one for each of: {', '.join(names)}")
+        return [counts[c] for c in names]
+    if isinstance(plan, FractionPlan):
+        return [math.floor(plan.fraction * n + 1e-9) for n in available]
+    if isinstance(plan, RatioPlan):
+        if len(names) != 2 or positive is None:
+            raise SpecError(field, "majority + ratio needs two classes and a positive class; use per-class counts or a profile")
+        minority = math.floor(plan.majority / plan.ratio + 1e-9)
+        return [minority if i == positive else plan.majority for i in range(2)]
+    if isinstance(plan, ProfilePlan):
+        return profile_counts(plan.profile, plan.n_max, plan.ratio, len(names), plan.mu)
+    if isinstance(plan, BalancedPlan):
+        return [plan.balanced] * len(names)
+    if isinstance(plan, RepresentativePlan):
+        return largest_remainder(plan.representative, world)
+    raise TypeError(f"unknown set plan {plan!r}")
+
+
+# ----------------------------------------------------------------------------- resolution
+@dataclass(frozen=True)
+class Resolved:
+    """A spec made concrete against its source: classes, exact counts per set and arm."""
+
+    classes: ClassMap
+    positive: int | None
+    world: tuple[float, ...]
+    set_counts: dict[str, list[int]]
+    arm_counts: dict[str, list[int]]
+
+
+def set_order(data: DataSpec) -> tuple[str, ...]:
+    """The order in which sets are cut from each class: evaluation sets first, pool last."""
+    return (*data.eval_sets, "pool")
+
+
+def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
+    """Check everything that depends on the source's classes and sizes; one :class:`SpecError` if not."""
+    data = spec.data
+    classes = resolve_classes(data, source.class_names)
+    names = classes.names
+    per_label = source.class_counts()
+    available = [sum(per_label[m] for m in ms) for ms in classes.members]
+    positive = None
+    if data.positive is not None:
+        if data.positive not in names:
+            raise SpecError("data.positive", f"got {data.positive!r}, which is not one of the classes ({', '.join(names)})")
+        positive = names.index(data.positive)
+    elif len(names) == 2:
+        raise SpecError("data.positive", f"a two-class experiment must name its positive (minority) class, one of: {', '.join(names)}")
+    if data.world is not None:
+        for key in data.world:
+            if key not in names:
+                raise SpecError(f"data.world.{key}", f"unknown class {key!r}; the classes are: {', '.join(names)}")
+        missing = [c for c in names if c not in data.world]
+        if missing:
+            raise SpecError("data.world", f"no frequency for class {missing[0]!r}; give one for each of: {', '.join(names)}")
+        world = np.array([data.world[c] for c in names], dtype=np.float64)
+    else:
+        world = np.array(available, dtype=np.float64)
+    world = world / world.sum()
+    kw = {"available": available, "positive": positive, "world": world}
+    set_counts = {s: plan_counts(data.splits[s], f"data.splits.{s}", names, **kw) for s in set_order(data)}
+    for c, name in enumerate(names):
+        wanted = sum(counts[c] for counts in set_counts.values())
+        if wanted > available[c]:
+            parts = " + ".join(f"{s} {set_counts[s][c]}" for s in set_order(data))
+            raise SpecError(
+                f"data.splits.*.{name}",
+                f"class {name!r} needs {wanted} images ({parts}) but the source has {available[c]}; "
+                f"{wanted - available[c]} missing: lower its counts",
+            )
+    pool = set_counts["pool"]
+    arm_counts = {}
+    for i, arm in enumerate(spec.arms):
+        where = f"arms[{i}]"
+        counts = plan_counts(arm.train, f"{where}.train", names, **{**kw, "available": pool})
+        for c, name in enumerate(names):
+            if counts[c] > pool[c]:
+                raise SpecError(f"{where}.train.{name}", f"got {counts[c]}, more than the {pool[c]} images of the pool "
+                                f"(data.splits.pool); lower it or enlarge the pool")
+        if sum(counts) == 0:
+            raise SpecError(f"{where}.train", "the training set is empty; give at least one image")
+        for j, step in enumerate(arm.strategy):
+            try:
+                STRATEGIES.create(step.name, names, **step.params)
+            except ValueError as err:
+                raise SpecError(f"{where}.strategy[{j}].{step.name}", str(err)) from None
+        arm_counts[arm.name] = counts
+    return Resolved(classes, positive, tuple(world.tolist()), set_counts, arm_counts)
+
+
+# ----------------------------------------------------------------------------- images
 @dataclass(frozen=True)
 class SplitPlan:
     """Source indices per set, and per experiment class the pool in draw order."""
@@ -36,59 +242,18 @@ class SplitPlan:
         return np.concatenate([pool[:n] for pool, n in zip(self.pool_by_class, train_counts, strict=True)])
 
 
-def resolve_classes(data: DataSpec, source: ImageSet) -> list[int]:
-    """The source label of each experiment class (a label index or a source class name)."""
-    labels = []
-    for name, ref in data.classes.items():
-        if isinstance(ref, str):
-            if ref not in source.class_names:
-                raise SpecError(f"data.classes.{name}", f"got {ref!r}, not a class of this source; valid: {', '.join(source.class_names)}")
-            labels.append(source.class_names.index(ref))
-        else:
-            if not 0 <= ref < len(source.class_names):
-                listing = ", ".join(f"{i} {n}" for i, n in enumerate(source.class_names))
-                raise SpecError(f"data.classes.{name}", f"got {ref}, not a class label of this source; valid: {listing}")
-            labels.append(ref)
-        if labels.count(labels[-1]) > 1:
-            other = list(data.classes)[labels.index(labels[-1])]
-            raise SpecError(f"data.classes.{name}", f"got {ref!r}, the same source class as {other!r}; give each class its own source class")
-    return labels
-
-
-def set_order(data: DataSpec) -> tuple[str, ...]:
-    """The order in which sets are cut from each class: evaluation sets first, pool last."""
-    return (*data.eval_sets, "pool")
-
-
-def check_source(data: DataSpec, source: ImageSet) -> list[int]:
-    """Check the spec's classes and counts against the source; return the source labels."""
-    labels = resolve_classes(data, source)
-    available = source.class_counts()
-    for name, label in zip(data.classes, labels, strict=True):
-        wanted = sum(data.splits[s][name] for s in set_order(data))
-        if wanted > available[label]:
-            parts = " + ".join(f"{s} {data.splits[s][name]}" for s in set_order(data))
-            raise SpecError(
-                f"data.splits.*.{name}",
-                f"class {name!r} needs {wanted} images ({parts}) but the source has {available[label]}; "
-                f"{wanted - available[label]} missing: lower its counts",
-            )
-    return labels
-
-
-def plan_splits(source_labels: np.ndarray, class_labels: list[int], data: DataSpec) -> SplitPlan:
-    """Cut the per-class sets from ``source_labels`` (counts already checked)."""
-    sets: dict[str, list[np.ndarray]] = {s: [] for s in set_order(data)}
+def plan_splits(source_labels: np.ndarray, classes: ClassMap, set_counts: dict[str, list[int]], seed: int) -> SplitPlan:
+    """Cut the per-class sets from ``source_labels`` in ``set_counts`` order (counts already checked)."""
+    sets: dict[str, list[np.ndarray]] = {s: [] for s in set_counts}
     pools = []
-    for name, label in zip(data.classes, class_labels, strict=True):
-        members = np.flatnonzero(source_labels == label)
-        rng = np.random.default_rng([data.seed, label])
+    for c, group in enumerate(classes.members):
+        members = np.flatnonzero(np.isin(source_labels, group))
+        rng = np.random.default_rng([seed, *sorted(group)])
         members = members[rng.permutation(members.size)]
         start = 0
-        for set_name in set_order(data):
-            n = data.splits[set_name][name]
-            sets[set_name].append(members[start:start + n])
-            start += n
+        for set_name, counts in set_counts.items():
+            sets[set_name].append(members[start:start + counts[c]])
+            start += counts[c]
         pools.append(sets["pool"][-1])
     return SplitPlan({s: np.concatenate(parts) for s, parts in sets.items()}, tuple(pools))
 
@@ -106,13 +271,20 @@ class LabelledImages:
 
 @dataclass(frozen=True)
 class ExperimentData:
-    """The data shared by every arm and seed: the split plan and its images, decoded once."""
+    """The data shared by every arm and seed: the resolved plan and its images, decoded once."""
 
-    class_names: tuple[str, ...]
-    positive: int | None
+    resolved: Resolved
     plan: SplitPlan
     source: ImageSet
     to_experiment_label: torch.Tensor  # source label -> experiment label (-1 if unused)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.resolved.classes.names
+
+    @property
+    def positive(self) -> int | None:
+        return self.resolved.positive
 
     def subset(self, indices: np.ndarray) -> LabelledImages:
         idx = torch.from_numpy(indices)
@@ -122,7 +294,7 @@ class ExperimentData:
         return self.subset(self.plan.sets[name])
 
     def train_set(self, arm: ArmSpec) -> LabelledImages:
-        return self.subset(self.plan.train_indices([arm.train[c] for c in self.class_names]))
+        return self.subset(self.plan.train_indices(self.resolved.arm_counts[arm.name]))
 
     def counts(self, indices: np.ndarray) -> list[int]:
         labels = self.to_experiment_label[self.source.labels[torch.from_numpy(indices)]]
@@ -135,12 +307,11 @@ def load_source(data: DataSpec) -> ImageSet:
 
 
 def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> ExperimentData:
-    """Load the source, check it against the spec and plan the splits."""
-    data = spec.data
-    source = source if source is not None else load_source(data)
-    labels = check_source(data, source)
-    plan = plan_splits(source.labels.numpy(), labels, data)
+    """Load the source, resolve the spec against it and plan the splits."""
+    source = source if source is not None else load_source(spec.data)
+    resolved = resolve(spec, source)
+    plan = plan_splits(source.labels.numpy(), resolved.classes, resolved.set_counts, spec.data.seed)
     mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
-    mapping[torch.tensor(labels)] = torch.arange(len(labels))
-    positive = data.class_names.index(data.positive) if data.positive is not None else None
-    return ExperimentData(data.class_names, positive, plan, source, mapping)
+    for c, group in enumerate(resolved.classes.members):
+        mapping[torch.tensor(group)] = c
+    return ExperimentData(resolved, plan, source, mapping)

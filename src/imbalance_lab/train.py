@@ -36,9 +36,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float32 [0, 1] (where augmentation works)."""
+    return images.float().div_(255.0)
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """float [0, 1] -> [-1, 1], the model's input range."""
+    return x.mul(2.0).sub_(1.0)
+
+
 def scale_images(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [-1, 1]."""
-    return images.float().mul_(2.0 / 255.0).sub_(1.0)
+    return normalize(to_unit(images))
 
 
 def make_optimizer(params: Any, cfg: TrainingSpec) -> torch.optim.Optimizer:
@@ -112,8 +122,12 @@ def fit(
     device = train.images.device
     optimizer = make_optimizer(model.parameters(), cfg)
     cpu_labels = train.labels.cpu()
-    weights = strategy.loss_weights(torch.bincount(cpu_labels, minlength=n_classes))
+    train_counts = torch.bincount(cpu_labels, minlength=n_classes)
+    strategy.prepare(train_counts, positive)
+    weights = strategy.loss_weights(train_counts)
     weights = weights.to(device) if weights is not None else None
+    augment_seed = int(torch.randint(2**62, (1,), generator=generator))
+    augment_generator = torch.Generator(device=device).manual_seed(augment_seed)
     val_labels = val.labels.cpu().numpy()
     history = []
     for epoch in range(1, cfg.epochs + 1):
@@ -123,7 +137,8 @@ def fit(
         probs_seen = []
         for start in range(0, order.shape[0], cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
-            x, y = scale_images(train.images[idx]), train.labels[idx]
+            y = train.labels[idx]
+            x = normalize(strategy.augment_batch(to_unit(train.images[idx]), y, augment_generator))
             with autocast(device, cfg.precision):
                 logits = model(x).float()
             per_example = F.cross_entropy(logits, y, reduction="none")

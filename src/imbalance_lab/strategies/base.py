@@ -56,6 +56,13 @@ class Strategy:
         """
         return stream
 
+    def prepare(self, train_counts: torch.Tensor, positive: int | None) -> None:
+        """Learn what the strategy needs from the arm's training set, once, before training."""
+
+    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Transform a batch of float images in [0, 1] (``generator`` lives on their device)."""
+        return x
+
     def params(self) -> dict[str, Any]:
         """The parameters this strategy was built with (for provenance)."""
         return {}
@@ -66,6 +73,15 @@ class StrategyPipeline:
 
     def __init__(self, steps: Sequence[Strategy]) -> None:
         self.steps = tuple(steps)
+
+    def prepare(self, train_counts: torch.Tensor, positive: int | None) -> None:
+        for step in self.steps:
+            step.prepare(train_counts, positive)
+
+    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        for step in self.steps:
+            x = step.augment_batch(x, y, generator)
+        return x
 
     def loss_weights(self, train_counts: torch.Tensor) -> torch.Tensor | None:
         weights = None
