@@ -159,3 +159,20 @@ def test_list_shows_registries():
     for name in ("none", "class_weight", "oversample", "undersample"):
         assert name in proc.stdout
     assert "animal_mnist" in run_cli("list", "sources", check=True).stdout
+
+
+def test_data_command_prints_counts_and_writes_a_sample_grid(tmp_path, tiny_spec):
+    from PIL import Image
+
+    tiny_spec["data"]["splits"]["test_balanced"] = {"balanced": 10}
+    tiny_spec["arms"][1]["train"] = {"majority": 60, "ratio": 10}
+    spec_path = write_spec(tmp_path / "spec.yaml", tiny_spec)
+    proc = run_cli("data", spec_path, "--png", tmp_path / "grid.png", "--per-class", "4", check=True)
+    assert "set test_balanced: a 10, b 10  (total 20, imbalance 1.0:1)" in proc.stdout
+    assert "arm unbalanced (none): a 60, b 6  (total 66, imbalance 10.0:1)" in proc.stdout
+    grid = Image.open(tmp_path / "grid.png")
+    assert grid.mode == "RGB" and grid.height >= 2 * 56 and grid.width > 4 * 56
+    # the default location is the experiment's output directory
+    tiny_spec["output"] = str(tmp_path / "results")
+    run_cli("data", write_spec(tmp_path / "spec2.yaml", tiny_spec), check=True)
+    assert (tmp_path / "results" / "data_samples.png").is_file()

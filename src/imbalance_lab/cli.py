@@ -187,8 +187,16 @@ def list_(kind: Annotated[str, typer.Argument(help="strategies, models or source
         out_console.print(f"{name:14} {entry.summary}  [dim]({params})[/dim]")
 
 
+def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Warnings from the library (skipped images, ...) as one line each on stderr."""
+    err_console.print(f"warning: {message}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console-script entry point: user mistakes exit 2 with one line, no traceback."""
+    import warnings
+
+    warnings.showwarning = show_warning
     try:
         app()  # typer's standalone mode: usage errors exit 2 with click's message
     except UserError as err:

@@ -156,6 +156,9 @@ class DataSpec(_Strict):
     ``classes`` maps each experiment class to a source class (label or name), a
     group of them (``[0, 1, 3]``), or ``rest`` (every source class not named
     elsewhere: one-vs-rest); ``all`` or a list takes source classes as they are.
+    ``partitions`` (for sources with published splits, e.g. CIFAR with
+    ``split: all``) names the partition each set is cut from, e.g.
+    ``{pool: train, val: test, test: test}``; every set must then be named.
     """
 
     source: SourceSpec
@@ -164,6 +167,7 @@ class DataSpec(_Strict):
     world: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     splits: dict[Name, SetPlan]
+    partitions: dict[Name, str] | None = None
 
     @field_validator("source", mode="before")
     @classmethod

@@ -166,6 +166,7 @@ class Resolved:
     world: tuple[float, ...]
     set_counts: dict[str, list[int]]
     arm_counts: dict[str, list[int]]
+    partition_of_set: dict[str, int] | None = None  # set -> source partition index, when cut per partition
 
 
 def set_order(data: DataSpec) -> tuple[str, ...]:
@@ -198,17 +199,35 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
     else:
         world = np.array(available, dtype=np.float64)
     world = world / world.sum()
+    partition_of_set = _partitions(data, source)
+    # what each set can draw from: the whole class, or the class within the set's partition
+    labels_np, part_np = source.labels.numpy(), (source.partition.numpy() if source.partition is not None else None)
+
+    def available_in(set_name: str) -> list[int]:
+        if partition_of_set is None:
+            return available
+        inside = part_np == partition_of_set[set_name]
+        return [int(np.isin(labels_np[inside], ms).sum()) for ms in classes.members]
+
+    set_counts = {}
+    for s in set_order(data):
+        kw = {"available": available_in(s), "positive": positive, "world": world}
+        set_counts[s] = plan_counts(data.splits[s], f"data.splits.{s}", names, **kw)
+    groups = {None: list(set_order(data))} if partition_of_set is None else {
+        p: [s for s in set_order(data) if partition_of_set[s] == p] for p in sorted(set(partition_of_set.values()))}
+    for p, sets in groups.items():
+        have = available_in(sets[0])
+        where = "" if p is None else f" in partition {source.partition_names[p]!r}"
+        for c, name in enumerate(names):
+            wanted = sum(set_counts[s][c] for s in sets)
+            if wanted > have[c]:
+                parts = " + ".join(f"{s} {set_counts[s][c]}" for s in sets)
+                raise SpecError(
+                    f"data.splits.*.{name}",
+                    f"class {name!r} needs {wanted} images{where} ({parts}) but the source has {have[c]}; "
+                    f"{wanted - have[c]} missing: lower its counts",
+                )
     kw = {"available": available, "positive": positive, "world": world}
-    set_counts = {s: plan_counts(data.splits[s], f"data.splits.{s}", names, **kw) for s in set_order(data)}
-    for c, name in enumerate(names):
-        wanted = sum(counts[c] for counts in set_counts.values())
-        if wanted > available[c]:
-            parts = " + ".join(f"{s} {set_counts[s][c]}" for s in set_order(data))
-            raise SpecError(
-                f"data.splits.*.{name}",
-                f"class {name!r} needs {wanted} images ({parts}) but the source has {available[c]}; "
-                f"{wanted - available[c]} missing: lower its counts",
-            )
     pool = set_counts["pool"]
     arm_counts = {}
     for i, arm in enumerate(spec.arms):
@@ -226,7 +245,27 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
             except ValueError as err:
                 raise SpecError(f"{where}.strategy[{j}].{step.name}", str(err)) from None
         arm_counts[arm.name] = counts
-    return Resolved(classes, positive, tuple(world.tolist()), set_counts, arm_counts)
+    return Resolved(classes, positive, tuple(world.tolist()), set_counts, arm_counts, partition_of_set)
+
+
+def _partitions(data: DataSpec, source: ImageSet) -> dict[str, int] | None:
+    """``data.partitions`` as set -> partition index, checked against the source."""
+    if data.partitions is None:
+        return None
+    if source.partition is None:
+        raise SpecError("data.partitions", f"the source {data.source.name!r} has no published partitions; "
+                        "remove data.partitions (or use a source such as cifar10 with split: all)")
+    out = {}
+    for set_name, part in data.partitions.items():
+        if set_name not in data.splits:
+            raise SpecError(f"data.partitions.{set_name}", f"unknown set {set_name!r}; the sets are: {', '.join(data.splits)}")
+        if part not in source.partition_names:
+            raise SpecError(f"data.partitions.{set_name}", f"got {part!r}; this source's partitions are: {', '.join(source.partition_names)}")
+        out[set_name] = source.partition_names.index(part)
+    missing = [s for s in data.splits if s not in out]
+    if missing:
+        raise SpecError("data.partitions", f"no partition for set {missing[0]!r}; name one for each of: {', '.join(data.splits)}")
+    return out
 
 
 # ----------------------------------------------------------------------------- images
@@ -242,18 +281,35 @@ class SplitPlan:
         return np.concatenate([pool[:n] for pool, n in zip(self.pool_by_class, train_counts, strict=True)])
 
 
-def plan_splits(source_labels: np.ndarray, classes: ClassMap, set_counts: dict[str, list[int]], seed: int) -> SplitPlan:
-    """Cut the per-class sets from ``source_labels`` in ``set_counts`` order (counts already checked)."""
+def plan_splits(
+    source_labels: np.ndarray,
+    classes: ClassMap,
+    set_counts: dict[str, list[int]],
+    seed: int,
+    partition: np.ndarray | None = None,
+    partition_of_set: dict[str, int] | None = None,
+) -> SplitPlan:
+    """Cut the per-class sets in ``set_counts`` order (counts already checked).
+
+    With ``partition_of_set``, each set is cut from its class's images in that
+    source partition (each class × partition shuffled by its own generator).
+    """
     sets: dict[str, list[np.ndarray]] = {s: [] for s in set_counts}
     pools = []
     for c, group in enumerate(classes.members):
         members = np.flatnonzero(np.isin(source_labels, group))
-        rng = np.random.default_rng([seed, *sorted(group)])
-        members = members[rng.permutation(members.size)]
-        start = 0
+        if partition_of_set is None:
+            streams = {None: members[np.random.default_rng([seed, *sorted(group)]).permutation(members.size)]}
+        else:
+            streams = {}
+            for p in sorted(set(partition_of_set.values())):
+                inside = members[partition[members] == p]
+                streams[p] = inside[np.random.default_rng([seed, *sorted(group), 1000 + p]).permutation(inside.size)]
+        start = dict.fromkeys(streams, 0)
         for set_name, counts in set_counts.items():
-            sets[set_name].append(members[start:start + counts[c]])
-            start += counts[c]
+            p = None if partition_of_set is None else partition_of_set[set_name]
+            sets[set_name].append(streams[p][start[p]:start[p] + counts[c]])
+            start[p] += counts[c]
         pools.append(sets["pool"][-1])
     return SplitPlan({s: np.concatenate(parts) for s, parts in sets.items()}, tuple(pools))
 
@@ -310,7 +366,9 @@ def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> Experi
     """Load the source, resolve the spec against it and plan the splits."""
     source = source if source is not None else load_source(spec.data)
     resolved = resolve(spec, source)
-    plan = plan_splits(source.labels.numpy(), resolved.classes, resolved.set_counts, spec.data.seed)
+    partition = source.partition.numpy() if source.partition is not None else None
+    plan = plan_splits(source.labels.numpy(), resolved.classes, resolved.set_counts, spec.data.seed,
+                       partition, resolved.partition_of_set)
     mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
     for c, group in enumerate(resolved.classes.members):
         mapping[torch.tensor(group)] = c

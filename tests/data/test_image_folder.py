@@ -337,6 +337,12 @@ def test_leftover_temp_files_and_damaged_arrays_are_rebuilt(tmp_path: Path, monk
     assert counter.files == 0
 
 
+def test_a_cache_inside_the_root_is_not_taken_for_a_class(tmp_path: Path) -> None:
+    root = make_simple_folder(tmp_path / "data")
+    load(root, root / "cache", size=8)
+    assert load(root, root / "cache", size=8).class_names == ("cats", "dogs")
+
+
 def test_unwritable_cache_is_a_data_error(tmp_path: Path) -> None:
     root = make_simple_folder(tmp_path / "data")
     (tmp_path / "a_file").write_text("")
@@ -436,7 +442,7 @@ def _no_images_at_all(root: Path) -> Path:
         (_a_file, "file.png", r"is a file, not a folder; set root to a folder with one sub-folder"),
         (_no_class_folders, "data", r"has no class sub-folders; arrange the images as one sub-folder of images per class"),
         (_empty_class, "zebras", r"class folder .* has no readable images; add images to it or remove the folder"),
-        (_class_of_bad_files, "zebras", r"has no readable images \(1 unreadable files skipped, see .*skipped.txt\); add images"),
+        (_class_of_bad_files, "zebras", r"has no readable images \(1 file skipped as unreadable, see .*skipped.txt\); add images"),
         (_no_images_at_all, "data", r"has no readable images in its class sub-folders \(cats, dogs\); add image files"),
     ],
     ids=["missing", "file", "no-class-folders", "empty-class", "class-of-bad-files", "no-images"],

@@ -169,8 +169,12 @@ def _decode_listing(
     """Decode every listed file, ``workers`` at a time, in listing order.
 
     The file list is cut into a few chunks per worker so the per-task overhead is
-    small next to the decoding. Threads are the default: Pillow releases the GIL
-    while it decodes, converts and resizes (see ``benchmarks/image_folder_decode.py``).
+    small next to the decoding. Threads, not processes: Pillow releases the GIL
+    while it decodes, converts and resizes, and threads need no worker start-up,
+    no copies back and no second torch import per worker (a spawned worker costs
+    about 0.6 GB). The Python part of opening a file keeps the GIL, which limits
+    the gain on many cores for small JPEGs; ``benchmarks/image_folder_decode.py``
+    times both pools side by side.
     With ``on_bad_image='error'`` the first bad file, in listing order, raises.
     """
     paths = [listing.root / rel for rel, _, _ in listing.files]
@@ -264,8 +268,13 @@ def _sync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _skipped_text(root: Path, skipped: Sequence[tuple[str, str]]) -> str:
-    return "".join(f"{root / rel}\t{reason}\n" for rel, reason in skipped)
+def _write_skipped(cache: Path, root: Path, skipped: Sequence[tuple[str, str]]) -> None:
+    """``skipped.txt``: one line per skipped file, its absolute path and Pillow's reason, tab-separated."""
+    if skipped:
+        text = "".join(f"{root / rel}\t{reason}\n" for rel, reason in skipped)
+        _write_atomic(cache, SKIPPED, lambda fh: fh.write(text.encode()))
+    else:
+        (cache / SKIPPED).unlink(missing_ok=True)
 
 
 def _start_rebuild(cache: Path) -> None:
@@ -279,19 +288,23 @@ def _start_rebuild(cache: Path) -> None:
 
 
 def _write_cache(cache: Path, decoded: _Decoded, manifest: dict[str, Any]) -> None:
-    """Arrays and skipped.txt first, each atomically; the manifest last, so only a complete cache is ever reused."""
+    """The arrays first, each atomically; the manifest last, so only a complete cache is ever reused."""
     _write_atomic(cache, IMAGES, lambda fh: np.save(fh, decoded.images, allow_pickle=False))
     _write_atomic(cache, LABELS, lambda fh: np.save(fh, decoded.labels, allow_pickle=False))
     _sync_dir(cache)
-    manifest = {**manifest, "n_images": int(len(decoded.labels)), "skipped": [list(s) for s in decoded.skipped]}
+    manifest = {**manifest, "skipped": [list(s) for s in decoded.skipped]}
     _write_atomic(cache, MANIFEST, lambda fh: fh.write(json.dumps(manifest).encode()))
     _sync_dir(cache)
 
 
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
 def _check_classes(listing: _Listing, decoded: _Decoded, cache: Path) -> None:
     """Every class must keep at least one image after skipping bad files."""
-    note = f" ({len(decoded.skipped)} unreadable files skipped, see {cache / SKIPPED})" if decoded.skipped else ""
-    if False:
+    note = f" ({_files(len(decoded.skipped))} skipped as unreadable, see {cache / SKIPPED})" if decoded.skipped else ""
+    if len(decoded.labels) == 0:
         raise DataError(
             f"image folder {listing.root} has no readable images in its class sub-folders "
             f"({', '.join(listing.class_names)}){note}; add image files (any format Pillow reads) to them"
@@ -387,24 +400,15 @@ def image_folder(
         try:
             cache.mkdir(parents=True, exist_ok=True)
             _start_rebuild(cache)
-            if decoded.skipped:
-                _write_atomic(cache, SKIPPED, lambda fh: fh.write(_skipped_text(root_path, decoded.skipped).encode()))
-            else:
-                (cache / SKIPPED).unlink(missing_ok=True)
+            _write_skipped(cache, root_path, decoded.skipped)  # before the checks, so their messages can point to it
             _check_classes(listing, decoded, cache)
             _write_cache(cache, decoded, expected)
         except OSError as err:
             raise DataError(f"cannot write the image cache in {cache} ({err.strerror or err}); set cache_dir to a writable folder") from None
-    else:
-        _check_classes(listing, decoded, cache)
-        if decoded.skipped and not (cache / SKIPPED).exists():
-            with contextlib.suppress(OSError):
-                _write_atomic(cache, SKIPPED, lambda fh: fh.write(_skipped_text(root_path, decoded.skipped).encode()))
 
     if decoded.skipped:
-        count = len(decoded.skipped)
         warnings.warn(
-            f"{count} {'file' if count == 1 else 'files'} skipped in {root_path} (unreadable or not images), see {cache / SKIPPED}",
+            f"{_files(len(decoded.skipped))} skipped in {root_path} (unreadable or not images), see {cache / SKIPPED}",
             DataWarning,
             stacklevel=2,
         )

@@ -35,6 +35,7 @@ from imbalance_lab.data.base import SOURCES, ImageSet
 from imbalance_lab.errors import DataError
 
 Root = Annotated[str, Field(min_length=1, description="folder holding the data set files ('~' is expanded)")]
+PARTITIONS = ("train", "test")  # ImageSet.partition names: the published split of each image
 Split = Annotated[Literal["train", "test", "all"], Field(description="which split; 'all' is train followed by test")]
 Download = Annotated[bool, Field(description="fetch the standard files with torchvision when they are missing")]
 
@@ -115,7 +116,7 @@ def _load_cifar(
 
     meta_path = folder / meta[0]
     names = tuple(n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in _field(_unpickle(meta_path, source), meta[1], meta_path, source))
-    images, labels = [], []
+    images, labels, partition = [], [], []
     for name in wanted:
         path = folder / name
         entry = _unpickle(path, source)
@@ -128,6 +129,7 @@ def _load_cifar(
             )
         images.append(data)
         labels.append(targets)
+        partition.append(np.full(targets.shape, 0 if name in batches["train"] else 1, dtype=np.int64))
     label_array = np.concatenate(labels)
     if label_array.size and (label_array.min() < 0 or label_array.max() >= len(names)):
         raise DataError(
@@ -136,7 +138,8 @@ def _load_cifar(
         )
     # each row is the red, green and blue planes in turn, each 32×32 row-major: that is C×H×W already
     pixels = np.concatenate(images).reshape(-1, 3, CIFAR_SIDE, CIFAR_SIDE)
-    return ImageSet(images=torch.from_numpy(pixels), labels=torch.from_numpy(label_array), class_names=names)
+    return ImageSet(images=torch.from_numpy(pixels), labels=torch.from_numpy(label_array), class_names=names,
+                    partition=torch.from_numpy(np.concatenate(partition)), partition_names=PARTITIONS)
 
 
 @SOURCES.register
@@ -241,7 +244,9 @@ def _load_mnist_like(source: str, torchvision_class: str, class_names: tuple[str
     if labels.numel() and (labels.min() < 0 or labels.max() >= len(class_names)):
         raise DataError(f"{source}: labels in {folder} run from {int(labels.min())} to {int(labels.max())}, expected 0..{len(class_names) - 1}")
     images = torch.cat([p.data for p in parts]).unsqueeze(1).contiguous()
-    return ImageSet(images=images, labels=labels, class_names=class_names)
+    trains = {"train": (True,), "test": (False,), "all": (True, False)}[split]
+    partition = torch.cat([torch.full((p.targets.shape[0],), 0 if t else 1, dtype=torch.int64) for p, t in zip(parts, trains, strict=True)])
+    return ImageSet(images=images, labels=labels, class_names=class_names, partition=partition, partition_names=PARTITIONS)
 
 
 @SOURCES.register
