@@ -176,3 +176,16 @@ def test_data_command_prints_counts_and_writes_a_sample_grid(tmp_path, tiny_spec
     tiny_spec["output"] = str(tmp_path / "results")
     run_cli("data", write_spec(tmp_path / "spec2.yaml", tiny_spec), check=True)
     assert (tmp_path / "results" / "data_samples.png").is_file()
+
+
+def test_one_vs_rest_run_lists_the_group_members(tmp_path, tiny_spec):
+    tiny_spec["data"]["source"]["n_classes"] = 3
+    tiny_spec["data"]["classes"] = {"b": 1, "other": "rest"}
+    tiny_spec["data"]["splits"] = {"pool": {"other": 60, "b": 60}, "val": {"other": 20, "b": 10}, "test": {"other": 30, "b": 10}}
+    tiny_spec["arms"] = [{"name": "unbalanced", "train": {"other": 60, "b": 6}}]
+    tiny_spec["seeds"] = [0]
+    proc = run_cli("run", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", tmp_path / "out", check=True)
+    assert "class other = a, c" in proc.stdout
+    assert "- class other = a, c" in (tmp_path / "out" / "summary.md").read_text()
+    result = json.loads((tmp_path / "out/runs/unbalanced/seed-0/result.json").read_text())
+    assert result["classes"] == {"b": ["b"], "other": ["a", "c"]}

@@ -85,6 +85,8 @@ class ConsoleProgress:
 def show_summary(summary: Any, directory: Path) -> None:
     from imbalance_lab.report.tables import rich_table
 
+    for line in summary.group_lines():
+        out_console.print(line, highlight=False)
     for eval_set in summary.eval_sets:
         if eval_set != "val":
             out_console.print(rich_table(summary, eval_set))

@@ -47,6 +47,10 @@ class Summary:
     columns: tuple[str, ...]
     rows: tuple[ArmSummary, ...]
     missing: tuple[tuple[str, int], ...] = ()
+    groups: dict[str, list[str]] = field(default_factory=dict)  # experiment classes made of several source classes
+
+    def group_lines(self) -> list[str]:
+        return [f"class {name} = {', '.join(members)}" for name, members in self.groups.items()]
 
     def for_set(self, eval_set: str) -> list[ArmSummary]:
         return [r for r in self.rows if r.eval_set == eval_set]
@@ -75,7 +79,9 @@ def summarize(
             stats = {c: MetricStats.of([r["metrics"][eval_set][c] for r in runs]) for c in columns}
             notes = _notes(runs, eval_set, positive)
             rows.append(ArmSummary(arm, eval_set, tuple(r["seed"] for r in runs), stats, notes))
-    return Summary(experiment, positive, columns, tuple(rows), tuple(missing))
+    classes = results[0].get("classes", {}) if results else {}
+    groups = {name: members for name, members in classes.items() if members != [name]}
+    return Summary(experiment, positive, columns, tuple(rows), tuple(missing), groups)
 
 
 def _notes(runs: Sequence[dict[str, Any]], eval_set: str, positive: str | None) -> tuple[str, ...]:

@@ -73,6 +73,7 @@ def to_csv(summary: Summary) -> str:
 def to_markdown(summary: Summary) -> str:
     """One Markdown table per evaluation set, with the notes beneath."""
     parts = [f"# {summary.experiment}: summary\n"]
+    parts += [f"- {line}" for line in summary.group_lines()]
     for eval_set in summary.eval_sets:
         rows = summary.for_set(eval_set)
         n_seeds = max(len(r.seeds) for r in rows)
