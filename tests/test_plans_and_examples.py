@@ -131,3 +131,35 @@ def test_augmented_oversampling_trains_deterministically(tiny_spec):
     assert first.metrics == second.metrics and first.history == second.history
     plain = run_one(spec, "both", 0)
     assert first.history[0]["train"]["loss"] != plain.history[0]["train"]["loss"]
+
+
+def test_image_folder_example_runs_on_a_folder_of_pngs(tmp_path):
+    """Seed 000's layout: the example spec, scaled down, on a small folder of PNGs the test makes."""
+    import yaml
+    from helpers import run_cli, write_spec
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "cats_vs_dogs" / "train"
+    for folder, n, band in (("cats", 44, slice(0, 8)), ("dogs", 34, slice(8, 16))):
+        (root / folder).mkdir(parents=True)
+        for i in range(n):
+            pixels = rng.integers(0, 90, (16, 16, 3), dtype=np.uint8)
+            pixels[band] = 220  # cats bright on top, dogs at the bottom
+            Image.fromarray(pixels).save(root / folder / f"{i:03d}.png")
+    (root / "dogs" / "broken.png").write_bytes(b"not an image")
+
+    spec = yaml.safe_load((EXAMPLES / "image_folder_cats_dogs.yaml").read_text())
+    spec["data"]["source"].update(root=str(root), size=16, cache_dir=str(tmp_path / "cache"))
+    spec["data"]["splits"] = {"pool": {"cat": 20, "dog": 20}, "val": {"cat": 10, "dog": 2},
+                              "test": {"cat": 10, "dog": 2}, "test_balanced": {"balanced": 4}}
+    for arm in spec["arms"]:
+        arm["train"] = {"cat": 20, "dog": 20 if arm["name"] == "balanced" else 4}
+    spec.update(seeds=[0], training={"epochs": 2, "batch_size": 16, "lr": 0.01}, model={"name": "simple_cnn", "width": 4, "hidden": 8})
+    spec_path = write_spec(tmp_path / "spec.yaml", spec)
+    proc = run_cli("run", spec_path, "--out", tmp_path / "out", check=True)
+    assert "1 file skipped" in proc.stderr and "skipped.txt" in proc.stderr
+    assert "test_balanced set" in proc.stdout
+    with np.load(tmp_path / "out/runs/augmented_oversample/seed-0/predictions.npz") as npz:
+        assert npz["test_balanced_labels"].tolist().count(1) == 4 and npz["test_balanced_probs"].shape == (8, 2)
+    assert len(list((tmp_path / "out/runs").glob("*/seed-0/result.json"))) == 5

@@ -495,7 +495,6 @@ def test_one_source_class_cannot_be_two_experiment_classes() -> None:
     assert "'b'" in str(err) and "'x'" in str(err)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: resolve_classes folds a listed source class given twice into one class")
 @pytest.mark.parametrize("classes", [[0, 1, 0], [0, 1, "a"]])
 def test_a_listed_source_class_given_twice_is_an_error(classes: list[Any]) -> None:
     data = build_spec(spec_dict(classes, BALANCED, positive=None, n_source_classes=3)).data
@@ -634,7 +633,6 @@ def test_an_unknown_key_inside_a_plan_is_named(where: str, field: str) -> None:
     assert "valid keys here: profile, n_max, ratio, mu" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a class named like a plan keyword ('majority') makes its counts a RatioPlan")
 def test_a_class_named_majority_can_have_per_class_counts() -> None:
     # {majority: 50, minority: 5} is read as {majority, ratio} and fails with 'unknown key minority'.
     # Either fix passes: accept the counts, or reject the class name itself at data.classes.

@@ -73,6 +73,10 @@ def format_validation_error(err: pydantic.ValidationError, prefix: str = "", val
     words = [e for e in errors if e["type"] == "literal_error" and e.get("input") == first.get("input")]
     if isinstance(first.get("input"), str) and words:
         first = words[0]
+    elif not isinstance(first.get("input"), str):
+        # for a list or mapping, the branch that got furthest inside the value says most
+        same_field = [e for e in errors if _field_path(e["loc"][: len(first["loc"]) - 1]) == _field_path(first["loc"][: len(first["loc"]) - 1])]
+        first = max(same_field, key=lambda e: len(e["loc"]))
     loc = _field_path(first["loc"])
     path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
     kind = first["type"]

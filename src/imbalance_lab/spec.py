@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, StrictInt, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from imbalance_lab.data import SOURCES
@@ -119,7 +119,8 @@ class RepresentativePlan(_Strict):
     representative: Count
 
 
-PLAN_KEYS = {"fraction": "fraction", "majority": "ratio", "profile": "profile", "balanced": "balanced", "representative": "representative"}
+PLAN_KEYS = {"fraction": "fraction", "profile": "profile", "balanced": "balanced", "representative": "representative"}
+RESERVED_CLASS_NAMES = tuple(PLAN_KEYS)  # a mapping with one of these keys is read as that plan
 PLAN_HELP = (
     "expected per-class counts such as {cat: 400, dog: 40}, or one of {fraction: 0.2}, {majority: 1000, ratio: 10}, "
     "{profile: exponential, n_max: 5000, ratio: 100}, {balanced: 40}, {representative: 440}"
@@ -135,6 +136,8 @@ def _plan_kind(value: Any) -> str | None:
     for key, kind in PLAN_KEYS.items():
         if key in value:
             return f"plan-{kind}"
+    if "majority" in value and "ratio" in value:  # so classes may still be named majority/minority
+        return "plan-ratio"
     return "plan-counts"
 
 
@@ -147,7 +150,7 @@ SetPlan = Annotated[
     | Annotated[RepresentativePlan, Tag("plan-representative")],
     Discriminator(_plan_kind, custom_error_type="set_plan", custom_error_message=PLAN_HELP),
 ]
-ClassRef = int | str | list[int | str]
+ClassRef = StrictInt | str | list[StrictInt | str]
 
 
 class DataSpec(_Strict):
@@ -162,7 +165,7 @@ class DataSpec(_Strict):
     """
 
     source: SourceSpec
-    classes: dict[Name, ClassRef] | Literal["all"] | list[int | str]
+    classes: dict[Name, ClassRef] | Literal["all"] | list[StrictInt | str]
     positive: str | None = None
     world: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
     seed: Annotated[int, Field(ge=0)] = 0
@@ -179,6 +182,11 @@ class DataSpec(_Strict):
     def _classes(cls, value: Any) -> Any:
         if isinstance(value, dict | list) and len(value) < 2:
             raise ValueError("name at least two classes, e.g. {cat: 2, dog: 4}, or use 'all'")
+        if isinstance(value, dict):
+            reserved = [n for n in value if n in RESERVED_CLASS_NAMES]
+            if reserved:
+                raise ValueError(f"the class name {reserved[0]!r} is reserved for split plans "
+                                 f"({', '.join(RESERVED_CLASS_NAMES)}); rename the class")
         return value
 
     @field_validator("splits")

@@ -73,6 +73,9 @@ def resolve_classes(data: DataSpec, source_names: tuple[str, ...]) -> ClassMap:
         refs = list(range(len(source_names)))
     if isinstance(refs, list):
         labels = [_source_label(r, f"data.classes[{i}]", source_names) for i, r in enumerate(refs)]
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                raise SpecError(f"data.classes[{i}]", f"source class {source_names[label]!r} is listed twice; list each source class once")
         refs = {source_names[label]: label for label in labels}
     members: dict[str, tuple[int, ...]] = {}
     owner: dict[int, str] = {}
@@ -117,7 +120,7 @@ def profile_counts(profile: str, n_max: int, ratio: float, n_classes: int, mu: f
     """Long-tail counts: exponential (Cao et al. 2019) or step (Buda et al. 2018)."""
     if profile == "exponential":
         return [math.floor(n_max * ratio ** (-i / (n_classes - 1)) + 1e-9) for i in range(n_classes)]
-    n_minority = round(mu * n_classes)
+    n_minority = math.floor(mu * n_classes + 0.5)  # halves round up
     return [n_max] * (n_classes - n_minority) + [math.floor(n_max / ratio + 1e-9)] * n_minority
 
 
