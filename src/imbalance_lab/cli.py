@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Controlled, repeatable experiments on class-imbalanced image classification.",
 )
-out_console = Console(width=None if Console().is_terminal else 160)
+out_console = Console(width=None if Console().is_terminal else 200)
 err_console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 400)
 
 
