@@ -60,7 +60,30 @@ def test_corrupt_result_is_a_clear_error(tmp_path, tiny_spec):
     with pytest.raises(StoreError, match=r"cannot read .*result.json.*delete"):
         store.open(spec)
     proc = run_cli("summary", tmp_path)
-    assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no finished runs yet (1 broken: balanced/seed-0: result.json missing or unreadable" in proc.stderr
+
+
+def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
+    tiny_spec["arms"] = tiny_spec["arms"][:2]
+    tiny_spec["seeds"] = [0, 1]
+    out = tmp_path / "out"
+    run_cli("run", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", out, check=True)
+    (out / "runs/balanced/seed-0/predictions.npz").write_bytes(b"PK\x03\x04 truncated")
+    foreign = out / "runs/unbalanced/seed-1/result.json"
+    body = json.loads(foreign.read_text())
+    body["run_hash"] = "0123456789abcdef"
+    foreign.write_text(json.dumps(body))
+    half = out / "runs/balanced/seed-1"
+    (half / "result.json").unlink()  # a run directory without its result: partly written by hand
+    proc = run_cli("summary", out, check=True)
+    assert "skipped broken run balanced/seed-0: predictions.npz unreadable" in proc.stderr
+    assert "skipped broken run unbalanced/seed-1: made by a different spec" in proc.stderr
+    assert "skipped broken run balanced/seed-1: result.json missing or unreadable" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    csv_rows = (out / "summary.csv").read_text().splitlines()[1:]
+    assert {row.split(",")[1] for row in csv_rows} == {"unbalanced"}  # only the one good run remains
+    assert "3 run(s) skipped as broken" in (out / "summary.md").read_text()
 
 
 def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):

@@ -13,7 +13,7 @@ from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
 from imbalance_lab.splits import ExperimentData, prepare_data
-from imbalance_lab.store import SPEC_FILE, ResultStore, write_atomic
+from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, write_atomic
 
 
 def as_spec(spec: ExperimentSpec | str | Path | dict) -> ExperimentSpec:
@@ -58,22 +58,33 @@ def run(
     return write_summary(store.root)
 
 
-def load_summary(directory: str | Path) -> Summary:
-    """Summarise the finished runs in a results directory (no training)."""
+def read_spec(directory: str | Path) -> ExperimentSpec:
+    """The spec stored in a results directory."""
     root = Path(directory)
     spec_path = root / SPEC_FILE
     if not spec_path.is_file():
         raise StoreError(f"{root} is not a results directory (no {SPEC_FILE}); give the directory that 'imbalance-lab run' wrote")
     try:
-        spec = build_spec(yaml.safe_load(spec_path.read_text()))
+        return build_spec(yaml.safe_load(spec_path.read_text()))
     except yaml.YAMLError as err:
         raise StoreError(f"{spec_path} is not valid YAML ({err}); it was changed by hand or damaged") from None
-    store = ResultStore(root)
-    runs, missing = store.finished_runs(spec)
-    if not runs:
-        raise StoreError(f"{root} has no finished runs yet; run the experiment with: imbalance-lab run {spec_path}")
+
+
+def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:
+    """The spec of a results directory and its usable runs; no usable run at all is an error."""
+    spec = read_spec(directory)
+    found = ResultStore(directory).scan(spec)
+    if not found.runs:
+        why = f" ({len(found.problems)} broken: {found.problems[0]})" if found.problems else ""
+        raise StoreError(f"{directory} has no finished runs yet{why}; run the experiment with: imbalance-lab run {Path(directory) / SPEC_FILE}")
+    return spec, found
+
+
+def load_summary(directory: str | Path) -> Summary:
+    """Summarise the finished runs in a results directory (no training); broken runs are skipped and named."""
+    spec, found = scan(directory)
     return summarize(spec.name, [a.name for a in spec.arms], spec.data.eval_sets,
-                     [r.result for r in runs], spec.data.positive, missing)
+                     [r.result for r in found.runs], spec.data.positive, found.missing, found.problems)
 
 
 def write_summary(directory: str | Path) -> Summary:

@@ -93,6 +93,8 @@ def show_summary(summary: Any, directory: Path) -> None:
     for row in summary.rows:
         for note in row.notes:
             out_console.print(f"note: {row.arm} ({row.eval_set}): {note}", highlight=False)
+    for problem in summary.problems:
+        err_console.print(f"warning: skipped broken run {problem}", highlight=False, soft_wrap=True)
     if summary.missing:
         out_console.print(f"{len(summary.missing)} run(s) not finished yet; 'imbalance-lab run' resumes them")
     out_console.print(f"written: {directory / 'summary.csv'}, {directory / 'summary.md'}, runs in {directory / 'runs'}")

@@ -164,6 +164,50 @@ class ResultStore:
                     missing.append((arm.name, seed))
         return found, missing
 
+    def scan(self, spec: ExperimentSpec) -> RunScan:
+        """Every run of ``spec`` that can be analysed; what is missing or broken is named, not fatal.
+
+        A run is broken when its ``result.json`` or ``predictions.npz`` cannot be
+        read or lacks an evaluation set, or when it was made by another definition of
+        its arm (a different run hash: runs of different specs mixed in one directory).
+        """
+        good, missing, problems = [], [], []
+        for arm in spec.arms:
+            for seed in spec.seeds:
+                path = self.run_dir(arm.name, seed)
+                if not path.exists():
+                    missing.append((arm.name, seed))
+                    continue
+                where = f"{arm.name}/seed-{seed}"
+                try:
+                    stored = self.read_run(arm.name, seed)
+                except StoreError:
+                    problems.append(f"{where}: result.json missing or unreadable (a partly-written or damaged run)")
+                    continue
+                if stored.result.get("run_hash") != spec.run_hash(arm, seed):
+                    problems.append(f"{where}: made by a different spec (run hash {stored.result.get('run_hash')!r})")
+                    continue
+                try:
+                    arrays = stored.predictions()
+                except Exception as err:  # noqa: BLE001  (zip, pickle and value errors of a damaged npz)
+                    problems.append(f"{where}: predictions.npz unreadable ({type(err).__name__})")
+                    continue
+                absent = [s for s in spec.data.eval_sets if f"{s}_labels" not in arrays or f"{s}_probs" not in arrays]
+                if absent:
+                    problems.append(f"{where}: predictions.npz lacks the {absent[0]!r} set")
+                    continue
+                good.append(stored)
+        return RunScan(good, missing, problems)
+
+
+@dataclass(frozen=True)
+class RunScan:
+    """What a results directory holds for a spec: usable runs, missing ones, and broken ones with reasons."""
+
+    runs: list[StoredRun]
+    missing: list[tuple[str, int]]
+    problems: list[str]
+
 
 def _changed(root: Path, spec: ExperimentSpec) -> str:
     """Which top-level spec sections differ from the stored spec.yaml, as a message fragment."""

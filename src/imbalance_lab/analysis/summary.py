@@ -47,6 +47,7 @@ class Summary:
     columns: tuple[str, ...]
     rows: tuple[ArmSummary, ...]
     missing: tuple[tuple[str, int], ...] = ()
+    problems: tuple[str, ...] = ()
     groups: dict[str, list[str]] = field(default_factory=dict)  # experiment classes made of several source classes
 
     def group_lines(self) -> list[str]:
@@ -67,6 +68,7 @@ def summarize(
     results: Sequence[dict[str, Any]],
     positive: str | None,
     missing: Sequence[tuple[str, int]] = (),
+    problems: Sequence[str] = (),
 ) -> Summary:
     """Aggregate ``result.json`` bodies (any order) into a :class:`Summary`."""
     columns = POSITIVE_COLUMNS if positive is not None else MULTICLASS_COLUMNS
@@ -81,7 +83,7 @@ def summarize(
             rows.append(ArmSummary(arm, eval_set, tuple(r["seed"] for r in runs), stats, notes))
     classes = results[0].get("classes", {}) if results else {}
     groups = {name: members for name, members in classes.items() if members != [name]}
-    return Summary(experiment, positive, columns, tuple(rows), tuple(missing), groups)
+    return Summary(experiment, positive, columns, tuple(rows), tuple(missing), tuple(problems), groups)
 
 
 def _notes(runs: Sequence[dict[str, Any]], eval_set: str, positive: str | None) -> tuple[str, ...]:

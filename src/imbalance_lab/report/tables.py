@@ -86,6 +86,9 @@ def to_markdown(summary: Summary) -> str:
         if notes:
             parts.append("\nNotes:\n")
             parts.extend(notes)
+    if summary.problems:
+        parts.append(f"\n{len(summary.problems)} run(s) skipped as broken:\n")
+        parts.extend(f"- {p}" for p in summary.problems)
     if summary.missing:
         parts.append(f"\n{len(summary.missing)} run(s) not finished: "
                      + ", ".join(f"{a}/seed-{s}" for a, s in summary.missing))
