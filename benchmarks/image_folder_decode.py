@@ -27,6 +27,8 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from _publish import publish
+
 import imbalance_lab.data  # noqa: F401  (the registry, before the source module registers itself)
 
 image_folder_module = importlib.import_module("imbalance_lab.data.image_folder")
@@ -110,12 +112,7 @@ def main() -> None:
             f"(other work was running), or the repeats disagree by more than 25%. Rerun on an idle machine before quoting them.",
             "",
         ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        with args.write.open("a") as fh:
-            fh.write("\n" + text)
+    publish("\n".join(lines), args.write)
 
 
 if __name__ == "__main__":

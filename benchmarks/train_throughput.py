@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from _publish import publish
+
 from imbalance_lab import load_spec, run_one
 from imbalance_lab.splits import prepare_data
 
@@ -63,12 +65,7 @@ def main() -> None:
         f"fp32 {results['fp32']['balanced_accuracy']:.3f}, bf16 {results['bf16']['balanced_accuracy']:.3f}.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        with args.write.open("a") as fh:
-            fh.write("\n" + text)
+    publish("\n".join(lines), args.write)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def finished(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("cli")
     spec_path = write_spec(root / "tiny.yaml", TINY_SPEC)
-    proc = run_cli("run", spec_path, "--out", root / "out", check=True)
+    proc = run_cli("run", "--no-mlflow", spec_path, "--out", root / "out", check=True)
     return root, spec_path, root / "out", proc
 
 
@@ -65,7 +65,7 @@ def test_weighted_arm_trains_on_the_unbalanced_subset(finished):
 def test_rerun_skips_finished_runs(finished):
     _, spec_path, out, _ = finished
     before = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/result.json")}
-    proc = run_cli("run", spec_path, "--out", out, check=True)
+    proc = run_cli("run", "--no-mlflow", spec_path, "--out", out, check=True)
     assert "8 of 8 runs already finished" in proc.stdout
     assert {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/result.json")} == before
 
@@ -83,18 +83,18 @@ def test_changed_spec_is_refused_then_forced(tmp_path, tiny_spec):
     out = tmp_path / "out"
     tiny_spec["arms"] = tiny_spec["arms"][:1]
     tiny_spec["seeds"] = [0]
-    run_cli("run", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out, check=True)
+    run_cli("run", "--no-mlflow", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out, check=True)
     first = json.loads((out / "runs/balanced/seed-0/result.json").read_text())
 
     tiny_spec["training"]["epochs"] = 3
     changed = write_spec(tmp_path / "b.yaml", tiny_spec)
-    proc = run_cli("run", changed, "--out", out)
+    proc = run_cli("run", "--no-mlflow", changed, "--out", out)
     assert proc.returncode == 2
     assert "different spec" in proc.stderr and "--force" in proc.stderr and "changed: training" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert json.loads((out / "runs/balanced/seed-0/result.json").read_text()) == first
 
-    run_cli("run", changed, "--out", out, "--force", check=True)
+    run_cli("run", "--no-mlflow", changed, "--out", out, "--force", check=True)
     redone = json.loads((out / "runs/balanced/seed-0/result.json").read_text())
     assert len(redone["history"]) == 3
 
@@ -103,10 +103,10 @@ def test_adding_a_seed_runs_only_the_new_one(tmp_path, tiny_spec):
     out = tmp_path / "out"
     tiny_spec["arms"] = tiny_spec["arms"][:1]
     tiny_spec["seeds"] = [0]
-    run_cli("run", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out, check=True)
+    run_cli("run", "--no-mlflow", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out, check=True)
     mtime = (out / "runs/balanced/seed-0/result.json").stat().st_mtime_ns
     tiny_spec["seeds"] = [0, 7]
-    proc = run_cli("run", write_spec(tmp_path / "b.yaml", tiny_spec), "--out", out, check=True)
+    proc = run_cli("run", "--no-mlflow", write_spec(tmp_path / "b.yaml", tiny_spec), "--out", out, check=True)
     assert "1 of 2 runs already finished" in proc.stdout
     assert (out / "runs/balanced/seed-0/result.json").stat().st_mtime_ns == mtime
     assert (out / "runs/balanced/seed-7/result.json").is_file()
@@ -144,7 +144,7 @@ def test_validate_prints_counts(tmp_path, tiny_spec):
 
 
 def test_user_errors_outside_specs(tmp_path):
-    proc = run_cli("run", tmp_path / "nope.yaml")
+    proc = run_cli("run", "--no-mlflow", tmp_path / "nope.yaml")
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("summary", tmp_path)
     assert proc.returncode == 2 and "not a results directory" in proc.stderr
@@ -184,7 +184,7 @@ def test_one_vs_rest_run_lists_the_group_members(tmp_path, tiny_spec):
     tiny_spec["data"]["splits"] = {"pool": {"other": 60, "b": 60}, "val": {"other": 20, "b": 10}, "test": {"other": 30, "b": 10}}
     tiny_spec["arms"] = [{"name": "unbalanced", "train": {"other": 60, "b": 6}}]
     tiny_spec["seeds"] = [0]
-    proc = run_cli("run", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", tmp_path / "out", check=True)
+    proc = run_cli("run", "--no-mlflow", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", tmp_path / "out", check=True)
     assert "class other = a, c" in proc.stdout
     assert "- class other = a, c" in (tmp_path / "out" / "summary.md").read_text()
     result = json.loads((tmp_path / "out/runs/unbalanced/seed-0/result.json").read_text())

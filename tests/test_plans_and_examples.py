@@ -157,7 +157,7 @@ def test_image_folder_example_runs_on_a_folder_of_pngs(tmp_path):
         arm["train"] = {"cat": 20, "dog": 20 if arm["name"] == "balanced" else 4}
     spec.update(seeds=[0], training={"epochs": 2, "batch_size": 16, "lr": 0.01}, model={"name": "simple_cnn", "width": 4, "hidden": 8})
     spec_path = write_spec(tmp_path / "spec.yaml", spec)
-    proc = run_cli("run", spec_path, "--out", tmp_path / "out", check=True)
+    proc = run_cli("run", "--no-mlflow", spec_path, "--out", tmp_path / "out", check=True)
     assert "1 file skipped" in proc.stderr and "skipped.txt" in proc.stderr
     assert "test_balanced set" in proc.stdout
     with np.load(tmp_path / "out/runs/augmented_oversample/seed-0/predictions.npz") as npz:

@@ -68,7 +68,7 @@ def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
     tiny_spec["arms"] = tiny_spec["arms"][:2]
     tiny_spec["seeds"] = [0, 1]
     out = tmp_path / "out"
-    run_cli("run", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", out, check=True)
+    run_cli("run", "--no-mlflow", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", out, check=True)
     (out / "runs/balanced/seed-0/predictions.npz").write_bytes(b"PK\x03\x04 truncated")
     foreign = out / "runs/unbalanced/seed-1/result.json"
     body = json.loads(foreign.read_text())
@@ -92,7 +92,7 @@ def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):
     spec_path = write_spec(tmp_path / "spec.yaml", tiny_spec)
     out = tmp_path / "out"
     exe = Path(sys.executable).with_name("imbalance-lab")
-    proc = subprocess.Popen([str(exe), "run", str(spec_path), "--out", str(out)],
+    proc = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(list(out.glob("runs/*/seed-*/result.json"))) < 2 and time.monotonic() < deadline:
@@ -108,7 +108,7 @@ def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):
         assert (run_dir / "predictions.npz").stat().st_size > 0
         kept[run_dir] = (run_dir / "result.json").read_bytes()
 
-    resumed = run_cli("run", spec_path, "--out", out, check=True)
+    resumed = run_cli("run", "--no-mlflow", spec_path, "--out", out, check=True)
     assert f"{len(finished)} of 12 runs already finished" in resumed.stdout
     assert len(list(out.glob("runs/*/seed-*/result.json"))) == 12
     assert not list(out.glob("runs/*/.tmp-*"))

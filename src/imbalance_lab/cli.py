@@ -100,13 +100,20 @@ def show_summary(summary: Any, directory: Path) -> None:
     out_console.print(f"written: {directory / 'summary.csv'}, {directory / 'summary.md'}, runs in {directory / 'runs'}")
 
 
+MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: a SQLite store in the results directory).")]
+Reference = Annotated[Optional[str], typer.Option("--reference", help="The arm every other arm is compared with (default: 'unbalanced', else the first arm with strategy none).")]
+
+
 @app.command()
 def run(
     spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results directory (default: the spec's output, else results/<name>).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Discard runs in the directory that an earlier, different spec made.")] = False,
+    reference: Reference = None,
+    mlflow_uri: MlflowUri = None,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
 ) -> None:
-    """Run every arm × seed of SPEC (skipping finished runs) and print the summary."""
+    """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
     progress = ConsoleProgress(out_console)
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
@@ -119,6 +126,63 @@ def run(
     finally:
         progress.close()
     show_summary(summary, directory)
+    write_report(directory, reference)
+    if not no_mlflow:
+        log_mlflow(directory, mlflow_uri)
+
+
+def write_report(directory: Path, reference: str | None) -> Path:
+    analysis, paths = api.report(directory, reference=reference)
+    show_verdicts(analysis)
+    out_console.print(f"report: {paths[0]} (also {paths[1].name}, {paths[2].name})", highlight=False)
+    return paths[0]
+
+
+def show_verdicts(analysis: Any) -> None:
+    from imbalance_lab.analysis.analyse import verdict
+
+    test = analysis.sets[analysis.headline_set]
+    out_console.print(f"verdict on the {analysis.headline_set} set, against `{analysis.reference}`:", highlight=False)
+    for metric in test.metrics[:5]:
+        out_console.print("  " + verdict(analysis, analysis.headline_set, metric), highlight=False)
+
+
+def log_mlflow(directory: Path, uri: str | None) -> None:
+    import logging
+
+    from imbalance_lab.report.tracking import default_tracking_uri
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "creating tables" chatter on the first log
+    logged = api.log_to_mlflow(directory, uri, report_path=directory / "report.html")
+    if logged.error:
+        err_console.print(f"warning: MLflow logging failed ({logged.error}); the results in {directory} are complete", highlight=False, soft_wrap=True)
+    else:
+        out_console.print(f"mlflow: {logged.logged} run(s) logged, {logged.skipped} already there ({uri or default_tracking_uri(directory)})", highlight=False)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="Results directory written by 'imbalance-lab run'.")],
+    reference: Reference = None,
+    mlflow_uri: MlflowUri = None,
+    mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Also log the runs to MLflow.")] = False,
+) -> None:
+    """Recompute every metric from the stored predictions and write report.html, report.md and report.csv (no training)."""
+    write_report(directory, reference)
+    if mlflow or mlflow_uri:
+        log_mlflow(directory, mlflow_uri)
+
+
+@app.command()
+def compare(
+    directories: Annotated[list[Path], typer.Argument(help="Two or more results directories of experiments on the same data.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the comparison report.")] = Path("results/comparison"),
+    reference: Reference = None,
+) -> None:
+    """Put several experiments' arms in one table and report (arms are named <experiment>.<arm>)."""
+    analysis, paths = api.compare(list(directories), out, reference=reference)
+    show_verdicts(analysis)
+    out_console.print(f"report: {paths[0]} (also {paths[1].name}, {paths[2].name})", highlight=False)
 
 
 @app.command()

@@ -1,0 +1,204 @@
+"""Turn a results directory into an answer: every metric recomputed from the stored
+predictions, its spread and confidence over seeds, each arm compared with a reference
+arm, and the baselines beside them. Pure: reads stored runs, trains nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
+from imbalance_lab.analysis.metrics import classification_metrics, confusion_matrix, predict
+from imbalance_lab.analysis.stats import Comparison, Interval, bootstrap_interval, compare_to_reference, t_interval
+from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.store import RunScan, StoredRun
+
+BINARY_METRICS = ("recall", "precision", "f1", "f2", "balanced_accuracy", "pr_auc", "roc_auc", "mcc", "accuracy")
+MULTICLASS_METRICS = ("balanced_accuracy", "macro_f1", "macro_recall", "macro_precision", "mcc", "roc_auc", "pr_auc", "accuracy")
+LONG_TAIL_METRICS = ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
+BOOTSTRAP_FAST = {"recall", "precision", "f1", "accuracy", "balanced_accuracy"}
+HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn"}
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """One arm, one evaluation set, one metric, over seeds."""
+
+    mean: float
+    std: float  # sample standard deviation (ddof=1); nan with one seed
+    n: int
+    t_ci: Interval | None  # None with one seed: no interval is invented
+    bootstrap_ci: Interval | None
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SetAnalysis:
+    """Everything about one evaluation set."""
+
+    name: str
+    class_counts: list[int]
+    metrics: tuple[str, ...]
+    table: dict[str, dict[str, MetricSummary]]  # arm -> metric -> summary
+    comparisons: dict[str, list[Comparison]]  # metric -> one comparison per non-reference arm
+    baselines: dict[str, dict[str, float]]  # "majority"/"random" -> metric -> value
+    confusion: dict[str, np.ndarray]  # arm -> confusion matrix summed over seeds
+    labels: np.ndarray
+    probs: dict[str, np.ndarray]  # arm -> (seeds, N, C)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An experiment directory, analysed."""
+
+    spec: ExperimentSpec
+    runs: list[StoredRun]
+    missing: list[tuple[str, int]]
+    problems: list[str]
+    arms: tuple[str, ...]
+    reference: str
+    class_names: tuple[str, ...]
+    positive: int | None
+    train_counts: dict[str, list[int]]
+    groups: dict[str, list[str]]
+    sets: dict[str, SetAnalysis]
+    histories: dict[str, list[list[dict[str, Any]]]]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def headline_set(self) -> str:
+        """The set the verdicts are about: ``test``."""
+        return "test"
+
+
+def default_reference(spec: ExperimentSpec, arms: Sequence[str]) -> str:
+    """``unbalanced`` when there is such an arm, else the first arm with strategy ``none``, else the first."""
+    if "unbalanced" in arms:
+        return "unbalanced"
+    for arm in spec.arms:
+        if arm.name in arms and [s.name for s in arm.strategy] == ["none"]:
+            return arm.name
+    return arms[0]
+
+
+def _summary(values: list[float], seed: int) -> MetricSummary:
+    arr = np.asarray(values, dtype=np.float64)
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        return MetricSummary(float("nan"), float("nan"), 0, None, None, tuple(values))
+    std = float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
+    return MetricSummary(float(finite.mean()), std, int(finite.size), t_interval(finite),
+                         bootstrap_interval(finite, seed=seed), tuple(values))
+
+
+def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *, n_boot: int = 2000, seed: int = 0) -> Analysis:
+    """Recompute every metric from the stored predictions and compare the arms."""
+    runs = sorted(scan.runs, key=lambda r: (r.arm, r.seed))
+    arms = tuple(a.name for a in spec.arms if any(r.arm == a.name for r in runs))
+    if reference is None:
+        reference = default_reference(spec, arms)
+    elif reference not in arms:
+        from imbalance_lab.errors import UserError
+
+        raise UserError(f"--reference: got {reference!r}, not an arm with finished runs; valid: {', '.join(arms)}")
+    first = runs[0].result
+    class_names = tuple(first["train_counts"])
+    positive = class_names.index(spec.data.positive) if spec.data.positive is not None else None
+    train_counts = {r.arm: [r.result["train_counts"][c] for c in class_names] for r in runs}
+    long_tail = positive is None and len(class_names) > 2
+    metric_names = MULTICLASS_METRICS + (LONG_TAIL_METRICS if long_tail else ()) if positive is None else BINARY_METRICS
+    predictions = {(r.arm, r.seed): r.predictions() for r in runs}
+    histories = {arm: [r.result["history"] for r in runs if r.arm == arm] for arm in arms}
+
+    sets = {}
+    notes = []
+    for set_name in spec.data.eval_sets:
+        labels = predictions[(runs[0].arm, runs[0].seed)][f"{set_name}_labels"]
+        per_run: dict[str, dict[int, dict[str, float]]] = {arm: {} for arm in arms}
+        confusion = {arm: np.zeros((len(class_names),) * 2, dtype=np.int64) for arm in arms}
+        probs: dict[str, list[np.ndarray]] = {arm: [] for arm in arms}
+        for r in runs:
+            arrays = predictions[(r.arm, r.seed)]
+            if not np.array_equal(arrays[f"{set_name}_labels"], labels):
+                notes.append(f"{r.arm}/seed-{r.seed}: its {set_name} labels differ from the other runs'; left out of {set_name}")
+                continue
+            p = arrays[f"{set_name}_probs"].astype(np.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                per_run[r.arm][r.seed] = classification_metrics(
+                    labels, p, positive=positive, train_counts=np.asarray(train_counts[r.arm]) if long_tail else None)
+            confusion[r.arm] += confusion_matrix(labels, predict(p), len(class_names))
+            probs[r.arm].append(p)
+        table = {arm: {m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed) for m in _all_metric_keys(per_run)}
+                 for arm in arms if per_run[arm]}
+        comparisons = {}
+        for m in metric_names:
+            fast = m in BOOTSTRAP_FAST and positive is not None
+            # undefined values (e.g. ROC-AUC on a set with one class) are left out of the comparison
+            values = {arm: {s: v[m] for s, v in per_run[arm].items() if fast or math.isfinite(v[m])} for arm in arms}
+            comparisons[m] = compare_to_reference(
+                values, reference, m,
+                predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}} if fast else None,
+                positive=positive, n_boot=n_boot, seed=seed,
+            )
+        eval_counts = np.bincount(labels, minlength=len(class_names))
+        ref_prior = np.asarray(train_counts[reference])
+        baselines = {kind: baseline_metrics(kind, eval_counts, ref_prior, positive) for kind in BASELINES}
+        sets[set_name] = SetAnalysis(set_name, eval_counts.tolist(), metric_names, table, comparisons, baselines,
+                                     confusion, labels, {a: np.stack(probs[a]) for a in arms if probs[a]})
+    groups = {n: m for n, m in first.get("classes", {}).items() if m != [n]}
+    return Analysis(spec, runs, scan.missing, scan.problems, arms, reference, class_names, positive,
+                    {a: train_counts[a] for a in arms}, groups, sets, histories, notes)
+
+
+def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[str]:
+    for runs in per_run.values():
+        for metrics in runs.values():
+            return list(metrics)
+    return []
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric not in HIGHER_IS_BETTER_EXCEPT
+
+
+def verdict(analysis: Analysis, set_name: str, metric: str) -> str:
+    """One plain-language sentence: how many arms beat the reference on ``metric``, and the best."""
+    comparisons = analysis.sets[set_name].comparisons.get(metric, [])
+    ref = analysis.reference
+    if not comparisons:
+        return f"on {metric}, there is no other arm to compare with `{ref}`."
+    sign = 1 if higher_is_better(metric) else -1
+    better = [c for c in comparisons if c.significant and sign * c.mean_diff > 0]
+    worse = [c for c in comparisons if c.significant and sign * c.mean_diff < 0]
+    n_seeds = min((analysis.sets[set_name].table[c.arm][metric].n for c in comparisons), default=0)
+    if n_seeds < 2 and not any(c.bootstrap for c in comparisons):
+        best = max(comparisons, key=lambda c: sign * c.mean_diff)
+        return (f"on {metric}, with one seed no difference can be called significant; "
+                f"the largest change from `{ref}` is `{best.arm}`, {best.mean_diff:+.3f}.")
+    parts = [f"on {metric}, {len(better)} arm{'s' if len(better) != 1 else ''} beat `{ref}`"]
+    if worse:
+        parts.append(f"{len(worse)} did worse")
+    text = ", ".join(parts)
+    if better:
+        best = max(better, key=lambda c: sign * c.mean_diff)
+        text += f"; the best is `{best.arm}`, {best.mean_diff:+.3f}{_interval_text(best)}"
+    else:
+        text += " (no difference is significant after Holm's correction)"
+    return text + "."
+
+
+def _interval_text(c: Comparison) -> str:
+    interval = c.bootstrap if c.bootstrap is not None else c.interval
+    if interval is None:
+        return ""
+    low, high = interval.low, interval.high
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    return f" [{low:+.3f}, {high:+.3f}]"

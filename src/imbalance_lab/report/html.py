@@ -1,0 +1,234 @@
+"""The report: one self-contained HTML page (images inlined, no network), plus Markdown and CSV.
+
+Everything is recomputed from the stored runs by :func:`imbalance_lab.analysis.analyse.analyse`.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from imbalance_lab import __version__
+from imbalance_lab.analysis.analyse import Analysis, MetricSummary, higher_is_better, verdict
+from imbalance_lab.analysis.stats import Comparison
+from imbalance_lab.report import plots
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#1d1d1f;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+.meta{color:#555;font-size:.9rem} table{border-collapse:collapse;margin:.6rem 0;font-size:.86rem}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap} th{background:#f4f4f6}
+td.arm,th.arm{text-align:left;font-weight:600} tr.baseline td{color:#666;font-style:italic;background:#fafafa}
+tr.reference td.arm::after{content:' (reference)';font-weight:400;color:#666}
+.sig{color:#0a7d32;font-weight:700} .worse{color:#b3261e;font-weight:700} .ci{color:#666;font-size:.78rem}
+.verdicts li{margin:.25rem 0} figure{margin:1rem 0} figure img{max-width:100%;border:1px solid #eee}
+figcaption{color:#555;font-size:.85rem} pre{background:#f6f8fa;padding:.8rem;overflow:auto;font-size:.8rem}
+.scroll{overflow-x:auto} .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4rem .8rem}
+"""
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _cell(stat: MetricSummary, count: bool) -> str:
+    digits = 1 if count else 3
+    text = _fmt(stat.mean, digits)
+    if not math.isnan(stat.std):
+        text += f" ± {_fmt(stat.std, digits)}"
+    if stat.t_ci is not None:
+        text += f"<br><span class='ci'>[{_fmt(stat.t_ci.low, digits)}, {_fmt(stat.t_ci.high, digits)}]</span>"
+    return text
+
+
+def _diff_cell(c: Comparison | None, metric: str) -> str:
+    if c is None:
+        return ""
+    sign = 1 if higher_is_better(metric) else -1
+    css = "sig" if c.significant and sign * c.mean_diff > 0 else "worse" if c.significant else ""
+    mark = " ★" if c.significant else ""
+    p = "" if math.isnan(c.p_holm) else f"<br><span class='ci'>p<sub>Holm</sub>={c.p_holm:.3g}</span>"
+    return f"<span class='{css}'>{c.mean_diff:+.3f}{mark}</span>{p}"
+
+
+COUNT_METRICS = {"tp", "fp", "tn", "fn", "n"}
+
+
+def set_table(analysis: Analysis, set_name: str) -> str:
+    """The summary table of one evaluation set: mean ± std [t CI], Δ vs the reference, baselines."""
+    sa = analysis.sets[set_name]
+    positive_counts = ("tp", "fp", "tn", "fn") if analysis.positive is not None else ()
+    metrics = list(sa.metrics) + list(positive_counts)
+    head = "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
+    rows = []
+    for arm in analysis.arms:
+        if arm not in sa.table:
+            continue
+        comps = {m: next((c for c in sa.comparisons.get(m, []) if c.arm == arm), None) for m in sa.metrics}
+        cells = []
+        for m in metrics:
+            stat = sa.table[arm].get(m)
+            text = _cell(stat, m in COUNT_METRICS) if stat else ""
+            if comps.get(m) is not None:
+                text += "<br>Δ " + _diff_cell(comps[m], m)
+            cells.append(f"<td>{text}</td>")
+        cls = " class='reference'" if arm == analysis.reference else ""
+        rows.append(f"<tr{cls}><td class='arm'>{html.escape(arm)}</td>{''.join(cells)}</tr>")
+    for kind, values in sa.baselines.items():
+        label = "baseline: always majority" if kind == "majority" else "baseline: random at prior"
+        cells = "".join(f"<td>{_fmt(values[m], 1 if m in COUNT_METRICS else 3) if m in values else ''}</td>" for m in metrics)
+        rows.append(f"<tr class='baseline'><td class='arm'>{label}</td>{cells}</tr>")
+    return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{''.join(rows)}</table></div>"
+
+
+def _figure(title: str, fig: Any, caption: str = "") -> str:
+    uri = plots.figure_data_uri(fig)
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f"<figure><img alt='{html.escape(title)}' src='{uri}'>{cap}</figure>"
+
+
+def figures(analysis: Analysis) -> list[str]:
+    """Every plot of the report, as inline <figure> elements."""
+    out = []
+    test = analysis.sets[analysis.headline_set]
+    out.append(_figure("loss curves", plots.loss_curves(analysis.histories),
+                       "Training (solid) and validation (dashed) loss per epoch, mean over seeds with a ±1 std band. "
+                       "Training loss is the optimised, strategy-weighted loss; validation loss is plain cross-entropy."))
+    metric = "recall" if analysis.positive is not None else "balanced_accuracy"
+    out.append(_figure(f"validation {metric}", plots.metric_curves(analysis.histories, metric, split="val"),
+                       f"Validation {metric} per epoch (mean ± std over seeds)."))
+    names = list(analysis.class_names)
+    out.append(_figure("confusion matrices", plots.confusion_matrices(test.confusion, names, normalize=False),
+                       "Test-set confusion matrices, summed over seeds (rows: true class, columns: predicted)."))
+    out.append(_figure("confusion matrices, row-normalised", plots.confusion_matrices(test.confusion, names, normalize=True),
+                       "The same, each row divided by its total: the diagonal is each class's recall."))
+    if analysis.positive is not None:
+        pr, roc = {}, {}
+        positive = analysis.positive
+        for arm, probs in test.probs.items():
+            labels = np.tile(test.labels, probs.shape[0]) == positive
+            scores = probs[:, :, positive].reshape(-1)
+            pr[arm], roc[arm] = plots.pr_roc_points(labels, scores)
+        rate = float(np.mean(test.labels == positive))
+        out.append(_figure("precision-recall curves", plots.pr_curves(pr, baseline=rate),
+                           f"Test-set precision–recall curves of the positive class ({names[positive]}), seeds pooled; "
+                           f"the dashed line is a random classifier (positive rate {rate:.3f})."))
+        out.append(_figure("ROC curves", plots.roc_curves(roc), "Test-set ROC curves, seeds pooled."))
+    for m in test.metrics[:4]:
+        rows = []
+        for c in test.comparisons.get(m, []):
+            interval = c.bootstrap if c.bootstrap is not None else c.interval
+            rows.append({"arm": c.arm, "diff": c.mean_diff, "low": getattr(interval, "low", None),
+                         "high": getattr(interval, "high", None), "significant": c.significant})
+        if rows:
+            out.append(_figure(f"forest plot {m}", plots.forest_plot(rows, m, analysis.reference),
+                               f"Difference in test {m} to `{analysis.reference}` with its 95 % interval "
+                               "(paired bootstrap over test images where available, else t over seeds); filled = significant after Holm."))
+    if analysis.positive is None and len(names) > 2:
+        recalls = {arm: np.diag(cm) / np.maximum(cm.sum(axis=1), 1) for arm, cm in test.confusion.items()}
+        ref_counts = analysis.train_counts[analysis.reference]
+        out.append(_figure("recall vs frequency", plots.recall_vs_frequency(names, ref_counts, recalls),
+                           f"Per-class test recall against training images per class (of `{analysis.reference}`)."))
+    return out
+
+
+def data_table(analysis: Analysis) -> str:
+    names = analysis.class_names
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    rows = [f"<tr><td class='arm'>set {html.escape(s)}</td>" + "".join(f"<td>{n}</td>" for n in sa.class_counts) + "</tr>"
+            for s, sa in analysis.sets.items()]
+    rows += [f"<tr><td class='arm'>arm {html.escape(a)} (train)</td>" + "".join(f"<td>{n}</td>" for n in analysis.train_counts[a]) + "</tr>"
+             for a in analysis.arms]
+    groups = "".join(f"<li>class {html.escape(n)} = {html.escape(', '.join(m))}</li>" for n, m in analysis.groups.items())
+    return f"<table><tr><th class='arm'>images per class</th>{head}</tr>{''.join(rows)}</table>" + (f"<ul>{groups}</ul>" if groups else "")
+
+
+def render_html(analysis: Analysis) -> str:
+    """The whole report page."""
+    spec = analysis.spec
+    test_metrics = analysis.sets[analysis.headline_set].metrics
+    verdicts = "".join(f"<li>{_md_code(html.escape(verdict(analysis, analysis.headline_set, m)))}</li>" for m in test_metrics[:5])
+    warnings = ""
+    issues = [*analysis.problems, *analysis.notes]
+    if analysis.missing:
+        issues.append(f"{len(analysis.missing)} run(s) not finished: " + ", ".join(f"{a}/seed-{s}" for a, s in analysis.missing))
+    if issues:
+        warnings = "<div class='warn'><b>Not included:</b><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in issues) + "</ul></div>"
+    n_seeds = len({r.seed for r in analysis.runs})
+    tables = "".join(f"<h3>{html.escape(s)} set</h3>{set_table(analysis, s)}" for s in analysis.sets)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(spec.name)} — imbalance-lab report</title><style>{CSS}</style></head><body>
+<h1>{html.escape(spec.name)}</h1>
+<p class="meta">{len(analysis.runs)} runs: {len(analysis.arms)} arms × {n_seeds} seeds · spec hash {spec.spec_hash()} ·
+reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__version__} · {time.strftime('%Y-%m-%d %H:%M')}</p>
+{warnings}
+<h2>Verdict (test set)</h2>
+<ul class="verdicts">{verdicts}</ul>
+<p class="meta">Significance: paired comparison with the reference on the same seeds and test images — a paired bootstrap over
+test images where the metric allows it, else a paired t-test over seeds — with Holm's correction over the arms; ★ = p<sub>Holm</sub> &lt; 0.05.
+Intervals under each mean are 95 % t-intervals over seeds (none with one seed).</p>
+<h2>Data</h2>{data_table(analysis)}
+<h2>Results</h2>{tables}
+<h2>Plots</h2>{''.join(figures(analysis))}
+<h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
+</body></html>
+"""
+
+
+def _md_code(text: str) -> str:
+    """`name` -> <code>name</code> in already-escaped text."""
+    parts = text.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def render_markdown(analysis: Analysis) -> str:
+    """Verdicts and one table per evaluation set (mean ± std, Δ vs the reference with p_Holm)."""
+    lines = [f"# {analysis.spec.name}: report", "", f"Reference arm: `{analysis.reference}`.", "", "## Verdict (test set)", ""]
+    lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:5]]
+    for set_name, sa in analysis.sets.items():
+        lines += ["", f"## {set_name} set", "", "| arm | " + " | ".join(sa.metrics) + " |", "|---|" + "---:|" * len(sa.metrics)]
+        for arm in analysis.arms:
+            if arm not in sa.table:
+                continue
+            cells = []
+            for m in sa.metrics:
+                s = sa.table[arm][m]
+                text = _fmt(s.mean) + ("" if math.isnan(s.std) else f" ± {_fmt(s.std)}")
+                c = next((c for c in sa.comparisons.get(m, []) if c.arm == arm), None)
+                if c is not None:
+                    text += f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''})"
+                cells.append(text)
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        for kind, values in sa.baselines.items():
+            lines.append(f"| *baseline: {kind}* | " + " | ".join(_fmt(values[m]) if m in values else "" for m in sa.metrics) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(analysis: Analysis) -> str:
+    """Long format: one row per (set, arm, metric) with mean, std, CIs and the comparison with the reference."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["eval_set", "arm", "metric", "mean", "std", "n_seeds", "t_ci_low", "t_ci_high", "bootstrap_ci_low",
+                     "bootstrap_ci_high", "reference", "diff_vs_reference", "p_seed", "p_bootstrap", "p_holm", "significant"])
+    for set_name, sa in analysis.sets.items():
+        for arm, metrics in sa.table.items():
+            for m, s in metrics.items():
+                c = next((c for c in sa.comparisons.get(m, []) if c.arm == arm), None)
+                row = [set_name, arm, m, s.mean, s.std, s.n,
+                       s.t_ci.low if s.t_ci else "", s.t_ci.high if s.t_ci else "",
+                       s.bootstrap_ci.low if s.bootstrap_ci else "", s.bootstrap_ci.high if s.bootstrap_ci else "",
+                       analysis.reference]
+                if c is not None:
+                    row += [c.mean_diff, c.seed_test.p_value if c.seed_test else "", c.bootstrap.p_value if c.bootstrap else "",
+                            c.p_holm, c.significant]
+                else:
+                    row += ["", "", "", "", ""]
+                writer.writerow(row)
+    return out.getvalue()
