@@ -152,6 +152,10 @@ def log_mlflow(directory: Path, uri: str | None) -> None:
 
     from imbalance_lab.report.tracking import default_tracking_uri
 
+    try:
+        import mlflow  # noqa: F401  (configures its loggers on import; quieten them after)
+    except ImportError:
+        pass
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "creating tables" chatter on the first log
     logged = api.log_to_mlflow(directory, uri, report_path=directory / "report.html")
     if logged.error:

@@ -142,11 +142,13 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
             fast = m in BOOTSTRAP_FAST and positive is not None
             # undefined values (e.g. ROC-AUC on a set with one class) are left out of the comparison
             values = {arm: {s: v[m] for s, v in per_run[arm].items() if fast or math.isfinite(v[m])} for arm in arms}
-            comparisons[m] = compare_to_reference(
-                values, reference, m,
-                predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}} if fast else None,
-                positive=positive, n_boot=n_boot, seed=seed,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # zero-division conventions are already noted in the summary
+                comparisons[m] = compare_to_reference(
+                    values, reference, m,
+                    predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}} if fast else None,
+                    positive=positive, n_boot=n_boot, seed=seed,
+                )
         eval_counts = np.bincount(labels, minlength=len(class_names))
         ref_prior = np.asarray(train_counts[reference])
         baselines = {kind: baseline_metrics(kind, eval_counts, ref_prior, positive) for kind in BASELINES}

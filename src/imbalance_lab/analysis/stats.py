@@ -500,15 +500,18 @@ def paired_bootstrap(
     seed: int = 0,
     *,
     positive: int | None = None,
+    resample_seeds: bool = True,
 ) -> BootstrapDiff:
     """Paired bootstrap over test images of the seed-averaged metric difference ``b - a``.
 
     Each replicate draws ``N`` test images with replacement -- the same images
     for both arms and all their seeds, so the comparison stays paired --
     computes the metric of every seed on them, averages over seeds and takes
-    ``mean_b - mean_a``. It measures how much the difference would move with
-    another test set of the same size; it does not measure seed noise (see
-    :func:`paired_seed_test`).
+    ``mean_b - mean_a``. With ``resample_seeds`` (the default) each replicate
+    also draws the ``S`` seeds with replacement (the same draw for both arms),
+    a two-level bootstrap, so the interval and p-value carry both sources of
+    variation: another test set of the same size, and other training seeds. An
+    image-only bootstrap would call one lucky seed out of three "significant".
 
     Parameters
     ----------
@@ -534,6 +537,8 @@ def paired_bootstrap(
     positive : int, optional
         Positive class index; required by ``"recall"``, ``"precision"`` and
         ``"f1"``, unused otherwise.
+    resample_seeds : bool, default True
+        Also resample seeds (two-level bootstrap); ``False`` resamples images only.
 
     Returns
     -------
@@ -618,7 +623,14 @@ def paired_bootstrap(
         raise ValueError(f"metric: expected a callable or one of {list(FAST_METRICS)}, got {metric!r}")
 
     diff = float(observed[n_seeds:].mean() - observed[:n_seeds].mean())
-    diffs = replicates[:, n_seeds:].mean(axis=1) - replicates[:, :n_seeds].mean(axis=1)
+    per_seed = replicates[:, n_seeds:] - replicates[:, :n_seeds]  # (n_boot, S): paired by seed
+    if resample_seeds and n_seeds > 1:
+        # two-level bootstrap: seeds are drawn with replacement too (the same draw for both arms)
+        draws = np.random.default_rng([seed, 1]).integers(n_seeds, size=(n_boot, n_seeds))
+        weights = _counts_per_image(draws, n_seeds)
+        diffs = (per_seed * weights).sum(axis=1) / n_seeds
+    else:
+        diffs = per_seed.mean(axis=1)
     low, high = _percentile_interval(diffs, confidence)
     k_le = int(np.count_nonzero(diffs <= 0.0))
     k_ge = int(np.count_nonzero(diffs >= 0.0))
@@ -700,9 +712,10 @@ def _check_arm_values(values: Any) -> dict[Any, dict[Any, float]]:
 
 
 def _combined_p(test: SeedTest | None, boot: BootstrapDiff | None) -> float:
-    """The p-value used for Holm: the larger of the seed test's and the bootstrap's (intersection–union)."""
-    ps = [x.p_value for x in (test, boot) if x is not None and not math.isnan(x.p_value)]
-    return max(ps) if ps else float("nan")
+    """The p-value used for Holm: the two-level bootstrap's when there is one, else the seed test's."""
+    if boot is not None:
+        return boot.p_value
+    return test.p_value if test is not None else float("nan")
 
 
 def compare_to_reference(
@@ -723,11 +736,9 @@ def compare_to_reference(
     For each arm other than ``reference`` (in the order of ``values``), on the
     seeds both arms have: the mean per-seed difference ``arm - reference``,
     its t interval, a paired seed test and, when predictions are given, a
-    paired bootstrap over test images. The p-value of each arm is adjusted with
-    :func:`holm` across the compared arms; with both tests it is the larger of
-    the two (an intersection–union test: a difference counts only when it holds
-    both across training seeds and across test images, since the image
-    bootstrap alone ignores seed-to-seed variation), else whichever exists.
+    paired two-level bootstrap over seeds and test images. The p-value of each
+    arm (the bootstrap's if available, else the seed test's) is adjusted with
+    :func:`holm` across the compared arms.
 
     Parameters
     ----------

@@ -161,7 +161,8 @@ def render_html(analysis: Analysis) -> str:
     if issues:
         warnings = "<div class='warn'><b>Not included:</b><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in issues) + "</ul></div>"
     n_seeds = len({r.seed for r in analysis.runs})
-    tables = "".join(f"<h3>{html.escape(s)} set</h3>{set_table(analysis, s)}" for s in analysis.sets)
+    order = [analysis.headline_set] + [s for s in analysis.sets if s != analysis.headline_set]
+    tables = "".join(f"<h3>{html.escape(s)} set</h3>{set_table(analysis, s)}" for s in order)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(spec.name)} — imbalance-lab report</title><style>{CSS}</style></head><body>
@@ -171,9 +172,9 @@ reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__versi
 {warnings}
 <h2>Verdict (test set)</h2>
 <ul class="verdicts">{verdicts}</ul>
-<p class="meta">Significance: paired comparison with the reference on the same seeds and test images — a paired bootstrap over
-test images where the metric allows it, else a paired t-test over seeds — with Holm's correction over the arms; ★ = p<sub>Holm</sub> &lt; 0.05.
-Intervals under each mean are 95 % t-intervals over seeds (none with one seed).</p>
+<p class="meta">Significance: each arm against the reference on the same seeds and test images — a paired two-level bootstrap
+(seeds and test images resampled together) where the metric allows it, else a paired t-test over seeds — with Holm's correction
+over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed).</p>
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
 <h2>Plots</h2>{''.join(figures(analysis))}
