@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import StoreError, UserError
 from imbalance_lab.executors import plan, run_local
@@ -14,7 +12,7 @@ from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
 from imbalance_lab.splits import ExperimentData, prepare_data
-from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, write_atomic
+from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, read_spec, write_atomic
 
 if TYPE_CHECKING:
     from imbalance_lab.analysis.analyse import Analysis
@@ -60,18 +58,6 @@ def run(
     progress.experiment_started(len(todo) + len(done), len(done))
     run_local(spec, store, data, todo, progress)
     return write_summary(store.root)
-
-
-def read_spec(directory: str | Path) -> ExperimentSpec:
-    """The spec stored in a results directory."""
-    root = Path(directory)
-    spec_path = root / SPEC_FILE
-    if not spec_path.is_file():
-        raise StoreError(f"{root} is not a results directory (no {SPEC_FILE}); give the directory that 'imbalance-lab run' wrote")
-    try:
-        return build_spec(yaml.safe_load(spec_path.read_text()))
-    except yaml.YAMLError as err:
-        raise StoreError(f"{spec_path} is not valid YAML ({err}); it was changed by hand or damaged") from None
 
 
 def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:

@@ -209,6 +209,22 @@ class RunScan:
     problems: list[str]
 
 
+def read_spec(directory: str | Path) -> ExperimentSpec:
+    """The spec stored in a results directory (``DIR/spec.yaml``), or a one-line :class:`StoreError`."""
+    import yaml
+
+    from imbalance_lab.spec import build_spec
+
+    root = Path(directory)
+    path = root / SPEC_FILE
+    if not path.is_file():
+        raise StoreError(f"{root} is not a results directory (no {SPEC_FILE}); give the directory that 'imbalance-lab run' wrote")
+    try:
+        return build_spec(yaml.safe_load(path.read_text()))
+    except (OSError, yaml.YAMLError) as err:
+        raise StoreError(f"cannot read {path} ({' '.join(str(err).split())}); it was changed by hand or damaged") from None
+
+
 def _changed(root: Path, spec: ExperimentSpec) -> str:
     """Which top-level spec sections differ from the stored spec.yaml, as a message fragment."""
     import yaml

@@ -33,12 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from imbalance_lab.analysis.metrics import confusion_matrix, predict
-from imbalance_lab.errors import StoreError
-from imbalance_lab.spec import ArmSpec, ExperimentSpec, build_spec
-from imbalance_lab.store import PREDICTIONS_FILE, RESULT_FILE, SPEC_FILE, ResultStore, StoredRun
+from imbalance_lab.spec import ArmSpec, ExperimentSpec
+from imbalance_lab.store import PREDICTIONS_FILE, RESULT_FILE, SPEC_FILE, ResultStore, StoredRun, read_spec
 
 __all__ = ["LogSummary", "default_tracking_uri", "log_experiment"]
 
@@ -127,7 +125,7 @@ def log_experiment(
     interrupted call is deleted and logged again.
     """
     root = Path(directory).resolve()
-    spec = _read_spec(root)
+    spec = read_spec(root)
     runs = ResultStore(root).scan(spec).runs
     uri = tracking_uri or default_tracking_uri(root)
     name = experiment_name or spec.name
@@ -385,16 +383,6 @@ def confusion_png(cm: np.ndarray, class_names: list[str], title: str) -> bytes:
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-
-
-def _read_spec(root: Path) -> ExperimentSpec:
-    path = root / SPEC_FILE
-    try:
-        return build_spec(yaml.safe_load(path.read_text()))
-    except FileNotFoundError:
-        raise StoreError(f"{root} is not a results directory (no {SPEC_FILE}); give the directory that 'imbalance-lab run' wrote") from None
-    except (OSError, yaml.YAMLError) as err:
-        raise StoreError(f"cannot read {path}: {_one_line(err)}") from None
 
 
 def _artifact_location(uri: str) -> str | None:
