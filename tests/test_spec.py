@@ -125,3 +125,13 @@ def test_example_specs_are_valid():
 
     for path in sorted(Path(__file__).parents[1].joinpath("examples").glob("*.yaml")):
         load_spec(path)
+
+
+def test_tracking_settings_change_no_hash(tiny_spec):
+    spec = build_spec(tiny_spec)
+    tracked = build_spec({**tiny_spec, "tracking": {"mlflow_uri": "http://127.0.0.1:5000"}})
+    assert tracked.tracking.mlflow_uri == "http://127.0.0.1:5000" and spec.tracking.mlflow is True
+    assert tracked.spec_hash() == spec.spec_hash()
+    assert tracked.run_hash(tracked.arm("both"), 0) == spec.run_hash(spec.arm("both"), 0)
+    with pytest.raises(SpecError, match="tracking.uri"):
+        build_spec({**tiny_spec, "tracking": {"uri": "x"}})

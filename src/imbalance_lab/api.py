@@ -12,7 +12,7 @@ from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
 from imbalance_lab.splits import ExperimentData, prepare_data
-from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, read_spec, write_atomic
+from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, read_spec, write_atomic  # noqa: F401  (read_spec is API)
 
 if TYPE_CHECKING:
     from imbalance_lab.analysis.analyse import Analysis

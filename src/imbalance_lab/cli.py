@@ -100,7 +100,7 @@ def show_summary(summary: Any, directory: Path) -> None:
     out_console.print(f"written: {directory / 'summary.csv'}, {directory / 'summary.md'}, runs in {directory / 'runs'}")
 
 
-MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: a SQLite store in the results directory).")]
+MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: the spec's tracking.mlflow_uri, else a SQLite store in the results directory).")]
 Reference = Annotated[Optional[str], typer.Option("--reference", help="The arm every other arm is compared with (default: 'unbalanced', else the first arm with strategy none).")]
 
 
@@ -111,7 +111,7 @@ def run(
     force: Annotated[bool, typer.Option("--force", help="Discard runs in the directory that an earlier, different spec made.")] = False,
     reference: Reference = None,
     mlflow_uri: MlflowUri = None,
-    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow (as tracking.mlflow: false in the spec).")] = False,
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
     progress = ConsoleProgress(out_console)
@@ -127,8 +127,8 @@ def run(
         progress.close()
     show_summary(summary, directory)
     write_report(directory, reference)
-    if not no_mlflow:
-        log_mlflow(directory, mlflow_uri)
+    if not no_mlflow and loaded.tracking.mlflow:
+        log_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri)
 
 
 def write_report(directory: Path, reference: str | None) -> Path:
@@ -174,7 +174,7 @@ def report(
     """Recompute every metric from the stored predictions and write report.html, report.md and report.csv (no training)."""
     write_report(directory, reference)
     if mlflow or mlflow_uri:
-        log_mlflow(directory, mlflow_uri)
+        log_mlflow(directory, mlflow_uri or api.read_spec(directory).tracking.mlflow_uri)
 
 
 @app.command()

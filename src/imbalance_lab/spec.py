@@ -240,6 +240,13 @@ class TrainingSpec(_Strict):
     eval_batch_size: Annotated[int, Field(ge=1)] = 1024
 
 
+class TrackingSpec(_Strict):
+    """Where runs are logged besides the results directory (never part of any hash)."""
+
+    mlflow: bool = True
+    mlflow_uri: str | None = None  # default: a SQLite store in the results directory
+
+
 class ExperimentSpec(_Strict):
     """Everything an experiment depends on (see ``examples/cats_vs_dogs.yaml``)."""
 
@@ -250,6 +257,7 @@ class ExperimentSpec(_Strict):
     training: TrainingSpec = TrainingSpec()
     seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
     output: str | None = None
+    tracking: TrackingSpec = TrackingSpec()
 
     @field_validator("model", mode="before")
     @classmethod
@@ -294,8 +302,8 @@ class ExperimentSpec(_Strict):
         return self.model_dump(mode="json")
 
     def spec_hash(self) -> str:
-        """Hash of everything results depend on (the output directory excluded)."""
-        body = {k: v for k, v in self.canonical().items() if k != "output"}
+        """Hash of everything results depend on (the output directory and tracking excluded)."""
+        body = {k: v for k, v in self.canonical().items() if k not in ("output", "tracking")}
         return _hash(body)
 
     def run_hash(self, arm: ArmSpec, seed: int) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from helpers import TINY_SPEC, run_cli, write_spec
 
 
@@ -28,10 +30,15 @@ def test_run_logs_to_a_local_sqlite_store_by_default(tmp_path):
     assert "mlflow: 0 run(s) logged, 2 already there" in again.stdout
 
 
-def test_server_down_warns_and_keeps_every_result(tmp_path):
+@pytest.mark.parametrize("via", ["flag", "spec"])
+def test_server_down_warns_and_keeps_every_result(tmp_path, via):
+    uri = f"http://127.0.0.1:{_closed_port()}"
     spec = dict(TINY_SPEC, seeds=[0], arms=TINY_SPEC["arms"][:2])
+    extra: list[str] = ["--mlflow-uri", uri] if via == "flag" else []
+    if via == "spec":
+        spec["tracking"] = {"mlflow_uri": uri}
     out = tmp_path / "out"
-    proc = run_cli("run", write_spec(tmp_path / "spec.yaml", spec), "--out", out, "--mlflow-uri", f"http://127.0.0.1:{_closed_port()}")
+    proc = run_cli("run", write_spec(tmp_path / "spec.yaml", spec), "--out", out, *extra)
     assert proc.returncode == 0, proc.stderr
     assert "warning: MLflow logging failed" in proc.stderr and "the results in" in proc.stderr
     assert "Traceback" not in proc.stderr
