@@ -189,3 +189,13 @@ def test_one_vs_rest_run_lists_the_group_members(tmp_path, tiny_spec):
     assert "- class other = a, c" in (tmp_path / "out" / "summary.md").read_text()
     result = json.loads((tmp_path / "out/runs/unbalanced/seed-0/result.json").read_text())
     assert result["classes"] == {"b": ["b"], "other": ["a", "c"]}
+
+
+def test_result_json_is_strict_json(finished):
+    _, _, out, _ = finished
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {constant} in result.json")
+
+    for path in out.glob("runs/*/seed-*/result.json"):
+        json.loads(path.read_text(), parse_constant=refuse)

@@ -7,6 +7,7 @@ on CPU.
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 import warnings
@@ -43,8 +44,12 @@ class RunResult:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``)."""
-        return {
+        """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
+
+        Undefined metrics (``nan``, e.g. ROC-AUC on a set with one class) become
+        ``null``, so the file is strict JSON that any tool can read.
+        """
+        return _strict_json({
             "arm": self.arm,
             "seed": self.seed,
             "spec_hash": self.spec_hash,
@@ -56,7 +61,18 @@ class RunResult:
             "wall_time_s": self.wall_time_s,
             "warnings": self.warnings,
             "provenance": self.provenance,
-        }
+        })
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None``."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def run_one(

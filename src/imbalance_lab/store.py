@@ -144,7 +144,7 @@ class ResultStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             with open(tmp / RESULT_FILE, "w") as fh:
-                json.dump(result.to_json(), fh, indent=1)
+                json.dump(result.to_json(), fh, indent=1, allow_nan=False)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.rename(tmp, final)
