@@ -153,17 +153,6 @@ class ResultStore:
             raise
         return final
 
-    def finished_runs(self, spec: ExperimentSpec) -> tuple[list[StoredRun], list[tuple[str, int]]]:
-        """The spec's finished runs, and the (arm, seed) pairs still missing."""
-        found, missing = [], []
-        for arm in spec.arms:
-            for seed in spec.seeds:
-                if self.is_finished(arm.name, seed):
-                    found.append(self.read_run(arm.name, seed))
-                else:
-                    missing.append((arm.name, seed))
-        return found, missing
-
     def scan(self, spec: ExperimentSpec) -> RunScan:
         """Every run of ``spec`` that can be analysed; what is missing or broken is named, not fatal.
 
