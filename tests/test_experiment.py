@@ -7,7 +7,7 @@ import torch
 
 from imbalance_lab import run_one
 from imbalance_lab.spec import build_spec
-from imbalance_lab.splits import prepare_data
+from imbalance_lab.data.prepared import prepare_data
 
 
 def test_same_seed_gives_identical_results(tiny_spec):

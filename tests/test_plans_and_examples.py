@@ -11,8 +11,8 @@ import torch
 from imbalance_lab.data import ImageSet
 from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import load_spec
-from imbalance_lab.splits import prepare_data
-from imbalance_lab.strategies import STRATEGIES, StrategyPipeline
+from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.strategies import STRATEGIES, EpochContext, StrategyPipeline
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -97,19 +97,21 @@ def test_partitions_do_not_change_unpartitioned_plans(tiny_spec):
 def test_augment_minority_only_touches_the_positive_class():
     strategy = STRATEGIES.create("augment", ("a", "b"), transforms={"flip": {"p": 1.0}}, classes="minority")
     pipeline = StrategyPipeline([strategy])
-    pipeline.prepare(torch.tensor([60, 6]), positive=1)
+    ctx = EpochContext(1, 1, torch.tensor([60, 6]), positive=1)
+    pipeline.prepare(ctx)
     x = torch.rand(8, 1, 4, 4)
     y = torch.tensor([0, 1, 0, 1, 1, 0, 0, 1])
-    out = pipeline.augment_batch(x, y, torch.Generator().manual_seed(0))
+    out = pipeline.augment_batch(x, y, torch.Generator().manual_seed(0), ctx)
     assert torch.equal(out[y == 0], x[y == 0])
     assert torch.equal(out[y == 1], x[y == 1].flip(-1))
 
 
 def test_augment_minority_without_positive_is_every_smaller_class():
     strategy = STRATEGIES.create("augment", ("a", "b", "c"), transforms={"flip": {"p": 1.0}}, classes="minority")
-    strategy.prepare(torch.tensor([50, 50, 5]), positive=None)
+    ctx = EpochContext(1, 1, torch.tensor([50, 50, 5]), positive=None)
+    strategy.prepare(ctx)
     x = torch.rand(3, 1, 4, 4)
-    out = strategy.augment_batch(x, torch.tensor([0, 1, 2]), torch.Generator().manual_seed(0))
+    out = strategy.augment_batch(x, torch.tensor([0, 1, 2]), torch.Generator().manual_seed(0), ctx)
     assert torch.equal(out[:2], x[:2]) and torch.equal(out[2], x[2].flip(-1))
 
 

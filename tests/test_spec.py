@@ -10,7 +10,7 @@ import pytest
 from imbalance_lab.errors import SpecError
 from imbalance_lab.api import validate
 from imbalance_lab.spec import build_spec, load_spec
-from imbalance_lab.splits import prepare_data
+from imbalance_lab.data.prepared import prepare_data
 
 
 def mutate(spec: dict[str, Any], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:

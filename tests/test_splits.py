@@ -24,13 +24,12 @@ from hypothesis import strategies as st
 
 from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import build_spec
+from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.splits import (
     ClassMap,
-    ExperimentData,
     SplitPlan,
     largest_remainder,
     plan_splits,
-    prepare_data,
     profile_counts,
     resolve_classes,
 )

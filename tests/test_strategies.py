@@ -24,7 +24,7 @@ from scipy.stats import chisquare
 
 from imbalance_lab.api import validate
 from imbalance_lab.errors import SpecError
-from imbalance_lab.strategies import STRATEGIES, StrategyPipeline, build_pipeline
+from imbalance_lab.strategies import STRATEGIES, EpochContext, StrategyPipeline, build_pipeline
 
 NAMES_2 = ("a", "b")
 NAMES_3 = ("a", "b", "c")
@@ -37,6 +37,15 @@ def make_labels(counts: list[int], seed: int = 0) -> torch.Tensor:
     return labels[torch.randperm(labels.numel(), generator=torch.Generator().manual_seed(seed))]
 
 
+def ctx_counts(counts: torch.Tensor, epoch: int = 1, epochs: int = 10, positive: int | None = None) -> EpochContext:
+    """The epoch context of an arm with these training counts per class."""
+    return EpochContext(epoch, epochs, torch.as_tensor(counts), positive)
+
+
+def ctx_of(labels: torch.Tensor, epoch: int = 1) -> EpochContext:
+    return ctx_counts(torch.bincount(labels), epoch)
+
+
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -44,7 +53,7 @@ def gen(seed: int) -> torch.Generator:
 def epoch(steps: list[tuple[str, dict]], labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """One epoch of a freshly built pipeline."""
     names = NAMES_2 if int(labels.max()) < 2 else NAMES_3
-    return build_pipeline(steps, names).epoch_indices(labels, gen(seed))
+    return build_pipeline(steps, names).epoch_indices(labels, gen(seed), ctx_of(labels))
 
 
 def per_class(indices: torch.Tensor, labels: torch.Tensor, n_classes: int) -> list[int]:
@@ -86,7 +95,7 @@ def test_registry_has_the_documented_strategies() -> None:
 
 def test_epoch_indices_are_int64_within_range(strategy_name: str, counts: list[int]) -> None:
     labels = make_labels(counts)
-    idx = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0))
+    idx = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0), ctx_of(labels))
     assert idx.dtype == torch.int64
     assert idx.ndim == 1 and idx.numel() > 0
     assert int(idx.min()) >= 0 and int(idx.max()) < labels.numel()
@@ -94,26 +103,26 @@ def test_epoch_indices_are_int64_within_range(strategy_name: str, counts: list[i
 
 def test_epoch_keeps_every_class(strategy_name: str, counts: list[int]) -> None:
     labels = make_labels(counts)
-    idx = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0))
+    idx = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0), ctx_of(labels))
     assert set(labels[idx].tolist()) == set(labels.tolist())
 
 
 def test_same_seed_same_epoch(strategy_name: str, counts: list[int]) -> None:
     labels = make_labels(counts)
-    first = [default_pipeline(strategy_name, counts).epoch_indices(labels, gen(7)) for _ in range(2)]
+    first = [default_pipeline(strategy_name, counts).epoch_indices(labels, gen(7), ctx_of(labels)) for _ in range(2)]
     assert torch.equal(first[0], first[1])
     # several epochs from one generator, as the trainer draws them
     runs = []
     for _ in range(2):
         pipeline, g = default_pipeline(strategy_name, counts), gen(7)
-        runs.append(torch.cat([pipeline.epoch_indices(labels, g) for _ in range(3)]))
+        runs.append(torch.cat([pipeline.epoch_indices(labels, g, ctx_of(labels)) for _ in range(3)]))
     assert torch.equal(runs[0], runs[1])
 
 
 def test_different_seed_different_epoch(strategy_name: str, counts: list[int]) -> None:
     labels = make_labels(counts)
-    a = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0))
-    b = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(1))
+    a = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(0), ctx_of(labels))
+    b = default_pipeline(strategy_name, counts).epoch_indices(labels, gen(1), ctx_of(labels))
     assert not torch.equal(a, b)  # the order at least is reshuffled
     resampled = not torch.equal(torch.sort(a).values, torch.arange(labels.numel()))
     if resampled:  # a stochastic sampler: which images it draws depends on the seed too
@@ -121,7 +130,7 @@ def test_different_seed_different_epoch(strategy_name: str, counts: list[int]) -
 
 
 def test_loss_weights_none_or_finite_positive(strategy_name: str, counts: list[int]) -> None:
-    weights = default_pipeline(strategy_name, counts).loss_weights(torch.tensor(counts))
+    weights = default_pipeline(strategy_name, counts).loss_weights(ctx_counts(torch.tensor(counts)))
     if weights is not None:
         assert weights.is_floating_point()
         assert weights.shape == (len(counts),)
@@ -140,9 +149,9 @@ def test_none_visits_each_image_once_unweighted(counts: list[int]) -> None:
     pipeline = default_pipeline("none", counts)
     g = gen(0)
     for _ in range(3):
-        idx = pipeline.epoch_indices(labels, g)
+        idx = pipeline.epoch_indices(labels, g, ctx_of(labels))
         assert torch.equal(torch.sort(idx).values, torch.arange(labels.numel()))
-    assert pipeline.loss_weights(torch.tensor(counts)) is None
+    assert pipeline.loss_weights(ctx_counts(torch.tensor(counts))) is None
 
 
 # --------------------------------------------------------------------------- #
@@ -152,10 +161,10 @@ def test_none_visits_each_image_once_unweighted(counts: list[int]) -> None:
 
 def test_explicit_weights_in_class_order() -> None:
     strategy = STRATEGIES.create("class_weight", NAMES_2, weights={"b": 10, "a": 1})
-    weights = strategy.loss_weights(torch.tensor([400, 40]))
+    weights = strategy.loss_weights(ctx_counts(torch.tensor([400, 40])))
     assert weights.dtype == torch.float32
     assert weights.tolist() == [1.0, 10.0]
-    assert strategy.loss_weights(torch.tensor([5, 500])).tolist() == [1.0, 10.0]  # counts ignored
+    assert strategy.loss_weights(ctx_counts(torch.tensor([5, 500]))).tolist() == [1.0, 10.0]  # counts ignored
 
 
 def test_default_weights_are_inverse() -> None:
@@ -172,13 +181,13 @@ def test_default_weights_are_inverse() -> None:
 )
 def test_inverse_weights_formula(counts: list[int], expected: list[float]) -> None:
     strategy = STRATEGIES.create("class_weight", class_names_for(counts), weights="inverse")
-    weights = strategy.loss_weights(torch.tensor(counts))
+    weights = strategy.loss_weights(ctx_counts(torch.tensor(counts)))
     torch.testing.assert_close(weights, torch.tensor(expected, dtype=torch.float32))
 
 
 def test_inverse_weights_make_classes_count_equally() -> None:
     counts = torch.tensor([400, 40, 7])
-    weights = STRATEGIES.create("class_weight", NAMES_3).loss_weights(counts)
+    weights = STRATEGIES.create("class_weight", NAMES_3).loss_weights(ctx_counts(counts))
     per_class_total = weights * counts
     torch.testing.assert_close(per_class_total, torch.full((3,), counts.sum() / 3.0))
 
@@ -187,9 +196,9 @@ def test_composed_class_weights_multiply() -> None:
     pipeline = build_pipeline(
         [("class_weight", {"weights": {"a": 1, "b": 10}}), ("class_weight", {"weights": "inverse"})], NAMES_2
     )
-    torch.testing.assert_close(pipeline.loss_weights(torch.tensor([400, 40])), torch.tensor([0.55, 55.0]))
+    torch.testing.assert_close(pipeline.loss_weights(ctx_counts(torch.tensor([400, 40]))), torch.tensor([0.55, 55.0]))
     twice = build_pipeline([("class_weight", {"weights": {"a": 2, "b": 3}})] * 2, NAMES_2)
-    assert twice.loss_weights(torch.tensor([1, 1])).tolist() == [4.0, 9.0]
+    assert twice.loss_weights(ctx_counts(torch.tensor([1, 1]))).tolist() == [4.0, 9.0]
 
 
 @pytest.mark.parametrize(
@@ -290,7 +299,7 @@ def test_oversample_ratio_1_balances_and_keeps_originals() -> None:
     extra_draws = torch.zeros(LABELS_400_40.numel(), dtype=torch.int64)
     n_epochs = 200
     for _ in range(n_epochs):
-        idx = pipeline.epoch_indices(LABELS_400_40, g)
+        idx = pipeline.epoch_indices(LABELS_400_40, g, ctx_of(LABELS_400_40))
         assert per_class(idx, LABELS_400_40, 2) == [400, 400]
         seen = appearances(idx)
         assert bool((seen[MAJORITY] == 1).all())  # majority untouched
@@ -305,7 +314,7 @@ def test_oversample_ratio_1_balances_and_keeps_originals() -> None:
 def test_oversample_extra_draws_are_redrawn_each_epoch() -> None:
     pipeline = build_pipeline([("oversample", {"ratio": 1.0})], NAMES_2)
     g = gen(0)
-    first, second = (torch.sort(pipeline.epoch_indices(LABELS_400_40, g)).values for _ in range(2))
+    first, second = (torch.sort(pipeline.epoch_indices(LABELS_400_40, g, ctx_of(LABELS_400_40))).values for _ in range(2))
     assert not torch.equal(first, second)
 
 
@@ -315,7 +324,7 @@ def test_oversample_tops_up_without_replacing_originals() -> None:
     pipeline = build_pipeline([("oversample", {})], NAMES_2)
     g = gen(0)
     for _ in range(5):
-        seen = torch.bincount(pipeline.epoch_indices(labels, g), minlength=labels.numel())
+        seen = torch.bincount(pipeline.epoch_indices(labels, g, ctx_of(labels)), minlength=labels.numel())
         assert bool((seen >= 1).all())
         assert int(seen[labels == 1].sum()) == 100 and int(seen.sum()) == 200
 
@@ -357,7 +366,7 @@ def test_undersample_each_epoch_redraws_and_covers_majority() -> None:
     subsets = []
     total = torch.zeros(LABELS_400_40.numel(), dtype=torch.int64)
     for _ in range(n_epochs):
-        idx = pipeline.epoch_indices(LABELS_400_40, g)
+        idx = pipeline.epoch_indices(LABELS_400_40, g, ctx_of(LABELS_400_40))
         total += appearances(idx)
         subsets.append(set(idx[LABELS_400_40[idx] == 0].tolist()))
     assert all(a != b for a, b in zip(subsets, subsets[1:]))  # consecutive epochs differ
@@ -373,7 +382,7 @@ def test_undersample_once_keeps_one_subset_per_pipeline() -> None:
         g = gen(seed)
         out = []
         for _ in range(5):
-            idx = pipeline.epoch_indices(LABELS_400_40, g)
+            idx = pipeline.epoch_indices(LABELS_400_40, g, ctx_of(LABELS_400_40))
             assert per_class(idx, LABELS_400_40, 2) == [40, 40]
             out.append(set(idx[LABELS_400_40[idx] == 0].tolist()))
         return out
@@ -411,9 +420,9 @@ def test_oversample_then_undersample_apply_in_order() -> None:
 
 def test_samplers_leave_loss_weights_alone() -> None:
     for name in ("oversample", "undersample", "none"):
-        assert build_pipeline([(name, {})], NAMES_2).loss_weights(torch.tensor([400, 40])) is None
+        assert build_pipeline([(name, {})], NAMES_2).loss_weights(ctx_counts(torch.tensor([400, 40]))) is None
     mixed = build_pipeline([("oversample", {}), ("class_weight", {"weights": {"a": 1, "b": 2}})], NAMES_2)
-    assert mixed.loss_weights(torch.tensor([400, 40])).tolist() == [1.0, 2.0]
+    assert mixed.loss_weights(ctx_counts(torch.tensor([400, 40]))).tolist() == [1.0, 2.0]
 
 
 # --------------------------------------------------------------------------- #
@@ -427,7 +436,7 @@ def test_class_weight_equals_duplicated_examples() -> None:
     y = torch.tensor([0, 1, 2, 1, 0, 2, 2])
     weight = torch.randn(3, 4, generator=g).requires_grad_()
     bias = torch.randn(3, generator=g).requires_grad_()
-    w = STRATEGIES.create("class_weight", NAMES_3, weights={"a": 1, "b": 3, "c": 2}).loss_weights(torch.bincount(y))
+    w = STRATEGIES.create("class_weight", NAMES_3, weights={"a": 1, "b": 3, "c": 2}).loss_weights(ctx_counts(torch.bincount(y)))
 
     def loss_and_grads(xs: torch.Tensor, ys: torch.Tensor, example_weights: torch.Tensor | None, reduce: str):
         per_example = F.cross_entropy(xs @ weight.T + bias, ys, reduction="none")

@@ -11,7 +11,7 @@ from imbalance_lab.executors import plan, run_local
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
-from imbalance_lab.splits import ExperimentData, prepare_data
+from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, read_spec, write_atomic  # noqa: F401  (read_spec is API)
 
 if TYPE_CHECKING:

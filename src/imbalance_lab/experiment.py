@@ -7,12 +7,9 @@ on CPU.
 
 from __future__ import annotations
 
-import math
 import platform
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,59 +17,11 @@ import torch
 from imbalance_lab import __version__
 from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.models import MODELS
+from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
-from imbalance_lab.splits import ExperimentData, prepare_data
+from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.strategies import build_pipeline
-from imbalance_lab.train import DeviceSet, EpochCallback, fit, predict_probs, prepare_model, resolve_device
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything one finished (arm, seed) run produced."""
-
-    arm: str
-    seed: int
-    spec_hash: str
-    run_hash: str
-    train_counts: dict[str, int]
-    classes: dict[str, list[str]]
-    history: list[dict[str, Any]]
-    metrics: dict[str, dict[str, float]]
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]]  # set -> (labels int64 N, probs float32 N×C)
-    wall_time_s: float
-    warnings: list[str] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
-
-        Undefined metrics (``nan``, e.g. ROC-AUC on a set with one class) become
-        ``null``, so the file is strict JSON that any tool can read.
-        """
-        return _strict_json({
-            "arm": self.arm,
-            "seed": self.seed,
-            "spec_hash": self.spec_hash,
-            "run_hash": self.run_hash,
-            "train_counts": self.train_counts,
-            "classes": self.classes,
-            "metrics": self.metrics,
-            "history": self.history,
-            "wall_time_s": self.wall_time_s,
-            "warnings": self.warnings,
-            "provenance": self.provenance,
-        })
-
-
-def _strict_json(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None``."""
-    if isinstance(value, dict):
-        return {k: _strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+from imbalance_lab.train import DeviceSet, EpochCallback, fit, predict_logits, prepare_model, resolve_device
 
 
 def run_one(
@@ -98,8 +47,8 @@ def run_one(
     generator = torch.Generator().manual_seed(seed)  # epoch order and resampling
     train_set = data.train_set(arm_spec)
     model = MODELS.create(spec.model.name, data.source.channels, data.source.image_size, len(names), **spec.model.params)
-    model = prepare_model(model, device, spec.training.precision)
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
+    model = prepare_model(pipeline.adapt_model(model), device, spec.training.precision)
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
     history = fit(
         model,
@@ -108,16 +57,16 @@ def run_one(
         pipeline,
         spec.training,
         generator,
-        len(names),
+        names,
         data.positive,
         on_epoch,
     )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
-        probs = predict_probs(model, subset.images.to(device), spec.training.eval_batch_size, spec.training.precision)
-        probs = probs.cpu().numpy()
+        logits = predict_logits(model, subset.images.to(device), spec.training.eval_batch_size, spec.training.precision)
+        probs = torch.softmax(logits, dim=1).cpu().numpy()
         labels = subset.labels.numpy().astype(np.int64)
-        predictions[name] = (labels, probs.astype(np.float32))
+        predictions[name] = SetPredictions(labels, probs.astype(np.float32), logits.cpu().numpy().astype(np.float32))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             metrics[name] = classification_metrics(labels, probs, positive=data.positive)

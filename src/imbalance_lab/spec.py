@@ -9,8 +9,11 @@ classes and sizes (class names, counts, the pool) is checked by
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -203,10 +206,20 @@ class DataSpec(_Strict):
         return ("val", "test") + tuple(s for s in self.splits if s not in REQUIRED_SETS)
 
 
+FactorValue = StrictInt | float | str
+
+
 class ArmSpec(_Strict):
+    """One arm: a training set and its strategies.
+
+    ``factors`` are the values of the grid factors this arm was expanded from
+    (``{ratio: 10, strategy: la}``); the report plots metrics against them.
+    """
+
     name: Name
     train: SetPlan
     strategy: tuple[StrategyStep, ...] = (StrategyStep(name="none"),)
+    factors: dict[Name, FactorValue] | None = None
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -228,6 +241,51 @@ class ModelSpec(Component):
     name: str = "simple_cnn"
 
 
+class ScheduleSpec(_Strict):
+    """How the learning rate changes over the epochs; it is set at the start of each epoch.
+
+    ``constant``; ``step``: multiplied by ``gamma`` after each epoch in
+    ``milestones`` (the LDAM-DRW recipe: ``milestones: [160, 180], gamma: 0.01``
+    of 200 epochs, Cao et al. 2019); ``cosine``: from ``lr`` down to ``min_lr``
+    (Loshchilov and Hutter 2017). ``warmup_epochs`` first rise linearly to
+    ``lr`` (epoch ``e`` of the warm-up trains at ``lr · e / warmup_epochs``).
+    """
+
+    type: Literal["constant", "step", "cosine"] = "constant"
+    milestones: tuple[Annotated[int, Field(ge=1)], ...] = ()
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    warmup_epochs: Annotated[int, Field(ge=0)] = 0
+    min_lr: Annotated[float, Field(ge=0)] = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _word(cls, value: Any) -> Any:
+        return {"type": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _milestones(self) -> ScheduleSpec:
+        if self.type == "step" and not self.milestones:
+            raise ValueError("a step schedule needs milestones, the epochs after which the lr is multiplied by gamma, "
+                             "e.g. {type: step, milestones: [160, 180], gamma: 0.01}")
+        if self.type != "step" and self.milestones:
+            raise ValueError(f"milestones are for a step schedule, not {self.type!r}; remove them or use type: step")
+        if list(self.milestones) != sorted(set(self.milestones)):
+            raise ValueError(f"milestones must increase, got {list(self.milestones)}")
+        return self
+
+    def lr_at(self, epoch: int, epochs: int, lr: float) -> float:
+        """The learning rate of ``epoch`` (from 1) of ``epochs``."""
+        if epoch <= self.warmup_epochs:
+            return lr * epoch / self.warmup_epochs
+        if self.type == "step":
+            return lr * self.gamma ** sum(epoch > m for m in self.milestones)
+        if self.type == "cosine":
+            span = max(epochs - self.warmup_epochs, 1)
+            progress = (epoch - 1 - self.warmup_epochs) / span
+            return self.min_lr + (lr - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        return lr
+
+
 class TrainingSpec(_Strict):
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 32
@@ -238,6 +296,18 @@ class TrainingSpec(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["fp32", "bf16"] = "fp32"
     eval_batch_size: Annotated[int, Field(ge=1)] = 1024
+    schedule: ScheduleSpec = ScheduleSpec()
+
+    @model_validator(mode="after")
+    def _schedule_fits(self) -> TrainingSpec:
+        late = [m for m in self.schedule.milestones if m >= self.epochs]
+        if late:
+            raise ValueError(f"schedule milestone {late[0]} is not before the last epoch ({self.epochs}); "
+                             "give milestones below training.epochs")
+        if self.schedule.warmup_epochs >= self.epochs:
+            raise ValueError(f"schedule warmup_epochs {self.schedule.warmup_epochs} leaves no epoch after the warm-up "
+                             f"of {self.epochs}; lower it")
+        return self
 
 
 class TrackingSpec(_Strict):
@@ -258,6 +328,16 @@ class ExperimentSpec(_Strict):
     seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
     output: str | None = None
     tracking: TrackingSpec = TrackingSpec()
+
+    @field_validator("arms", mode="before")
+    @classmethod
+    def _grids(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        arms = []
+        for i, item in enumerate(value):
+            arms += expand_grid(item, i) if isinstance(item, dict) and "grid" in item else [item]
+        return arms
 
     @field_validator("model", mode="before")
     @classmethod
@@ -298,8 +378,18 @@ class ExperimentSpec(_Strict):
 
     # ------------------------------------------------------------------ identity
     def canonical(self) -> dict[str, Any]:
-        """The spec as plain JSON-able data (what is hashed and stored)."""
-        return self.model_dump(mode="json")
+        """The spec as plain JSON-able data (what is hashed and stored).
+
+        Settings added after version 0.1 are left out while they hold their
+        default, so results directories written before keep their hashes.
+        """
+        canon = self.model_dump(mode="json")
+        if canon["training"]["schedule"] == _DEFAULT_SCHEDULE:
+            del canon["training"]["schedule"]
+        for arm in canon["arms"]:
+            if arm["factors"] is None:
+                del arm["factors"]
+        return canon
 
     def spec_hash(self) -> str:
         """Hash of everything results depend on (the output directory and tracking excluded)."""
@@ -309,8 +399,9 @@ class ExperimentSpec(_Strict):
     def run_hash(self, arm: ArmSpec, seed: int) -> str:
         """Hash of what one (arm, seed) run depends on: adding arms or seeds leaves it unchanged."""
         canon = self.canonical()
+        arm_canon = next(a for a in canon["arms"] if a["name"] == arm.name)
         body = {"data": canon["data"], "model": canon["model"], "training": canon["training"],
-                "arm": arm.model_dump(mode="json"), "seed": seed}
+                "arm": arm_canon, "seed": seed}
         return _hash(body)
 
     def arm(self, name: str) -> ArmSpec:
@@ -321,6 +412,81 @@ class ExperimentSpec(_Strict):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.canonical(), sort_keys=False)
+
+
+_DEFAULT_SCHEDULE = ScheduleSpec().model_dump(mode="json")
+GRID_KEYS = ("name", "grid", "train", "strategy")
+
+
+def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
+    """One ``arms`` entry with a ``grid`` as the arms of every combination of its factors.
+
+    ``grid`` maps each factor to a list of values (``ratio: [1, 10, 100]``; the
+    arm name gets ``ratio10``) or to a mapping of label to value (``strategy: {ce:
+    none, la: logit_adjusted}``; the name gets ``la``). Every string ``$factor``
+    in ``train`` and ``strategy`` is replaced by the factor's value. The arms are
+    named ``<name>-<part>-<part>`` in the grid's order.
+    """
+    where = f"arms[{index}]"
+    unknown = [k for k in item if k not in GRID_KEYS]
+    if unknown:
+        raise SpecError(f"{where}.{unknown[0]}", f"unknown key in a grid arm; valid keys here: {', '.join(GRID_KEYS)}")
+    if "name" not in item or "train" not in item:
+        raise SpecError(where, "a grid arm needs a name (the prefix of its arms' names), a grid and a train plan")
+    grid = item["grid"]
+    if not isinstance(grid, dict) or not grid:
+        raise SpecError(f"{where}.grid", f"got {grid!r}: expected a mapping of factor to values, e.g. {{ratio: [1, 10, 100]}}")
+    axes = []
+    for factor, values in grid.items():
+        field = f"{where}.grid.{factor}"
+        if isinstance(values, dict) and values:
+            axes.append([(str(label), label, v) for label, v in values.items()])
+        elif isinstance(values, list) and values:
+            if not all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in values):
+                raise SpecError(field, f"got {values!r}: list numbers or words here; for strategies or plans give a "
+                                "mapping of label to value, e.g. {ce: none, la: logit_adjusted}")
+            axes.append([(f"{factor}{v}", v, v) for v in values])
+        else:
+            raise SpecError(field, f"got {values!r}: expected a non-empty list of values or a mapping of label to value")
+        if len({label for label, _, _ in axes[-1]}) != len(axes[-1]):
+            raise SpecError(field, "a value is listed twice; list each value once")
+    template = {k: item[k] for k in ("train", "strategy") if k in item}
+    used = _placeholders(template)
+    unused = [f for f in grid if f"${f}" not in used]
+    unknown_refs = sorted(p for p in used if p[1:] not in grid)
+    if unknown_refs:
+        raise SpecError(where, f"{unknown_refs[0]} is not a factor of this grid; the factors are: {', '.join(grid)}")
+    if unused:
+        raise SpecError(f"{where}.grid.{unused[0]}", f"the factor is not used; write ${unused[0]} where its value goes "
+                        "in train or strategy")
+    arms = []
+    for combo in itertools.product(*axes):
+        values = {factor: value for factor, (_, _, value) in zip(grid, combo, strict=True)}
+        arm = _substitute(copy.deepcopy(template), values)
+        arm["name"] = "-".join([str(item["name"]), *(part for part, _, _ in combo)])
+        arm["factors"] = {factor: key for factor, (_, key, _) in zip(grid, combo, strict=True)}
+        arms.append(arm)
+    return arms
+
+
+def _placeholders(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value} if value.startswith("$") else set()
+    if isinstance(value, dict):
+        return set().union(*(_placeholders(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_placeholders(v) for v in value))
+    return set()
+
+
+def _substitute(value: Any, values: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("$") and value[1:] in values:
+        return copy.deepcopy(values[value[1:]])
+    if isinstance(value, dict):
+        return {k: _substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, values) for v in value]
+    return value
 
 
 def _hash(body: Any) -> str:

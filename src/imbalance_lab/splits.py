@@ -23,12 +23,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from imbalance_lab.data import SOURCES, ImageSet
+from imbalance_lab.data import ImageSet
 from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import (
-    ArmSpec,
     BalancedPlan,
     CountsPlan,
     DataSpec,
@@ -38,7 +36,7 @@ from imbalance_lab.spec import (
     RatioPlan,
     RepresentativePlan,
 )
-from imbalance_lab.strategies import STRATEGIES
+from imbalance_lab.strategies import check_strategies
 
 REST = "rest"
 
@@ -242,11 +240,7 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
                                 f"(data.splits.pool); lower it or enlarge the pool")
         if sum(counts) == 0:
             raise SpecError(f"{where}.train", "the training set is empty; give at least one image")
-        for j, step in enumerate(arm.strategy):
-            try:
-                STRATEGIES.create(step.name, names, **step.params)
-            except ValueError as err:
-                raise SpecError(f"{where}.strategy[{j}].{step.name}", str(err)) from None
+        check_strategies([(s.name, s.params) for s in arm.strategy], names, f"{where}.strategy")
         arm_counts[arm.name] = counts
     return Resolved(classes, positive, tuple(world.tolist()), set_counts, arm_counts, partition_of_set)
 
@@ -315,64 +309,3 @@ def plan_splits(
             start[p] += counts[c]
         pools.append(sets["pool"][-1])
     return SplitPlan({s: np.concatenate(parts) for s, parts in sets.items()}, tuple(pools))
-
-
-@dataclass(frozen=True)
-class LabelledImages:
-    """One set's images (uint8 N×C×H×W) and experiment labels (int64, 0..C-1)."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass(frozen=True)
-class ExperimentData:
-    """The data shared by every arm and seed: the resolved plan and its images, decoded once."""
-
-    resolved: Resolved
-    plan: SplitPlan
-    source: ImageSet
-    to_experiment_label: torch.Tensor  # source label -> experiment label (-1 if unused)
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.resolved.classes.names
-
-    @property
-    def positive(self) -> int | None:
-        return self.resolved.positive
-
-    def subset(self, indices: np.ndarray) -> LabelledImages:
-        idx = torch.from_numpy(indices)
-        return LabelledImages(self.source.images[idx], self.to_experiment_label[self.source.labels[idx]])
-
-    def eval_set(self, name: str) -> LabelledImages:
-        return self.subset(self.plan.sets[name])
-
-    def train_set(self, arm: ArmSpec) -> LabelledImages:
-        return self.subset(self.plan.train_indices(self.resolved.arm_counts[arm.name]))
-
-    def counts(self, indices: np.ndarray) -> list[int]:
-        labels = self.to_experiment_label[self.source.labels[torch.from_numpy(indices)]]
-        return torch.bincount(labels, minlength=len(self.class_names)).tolist()
-
-
-def load_source(data: DataSpec) -> ImageSet:
-    """Load (decode) the spec's data source."""
-    return SOURCES.create(data.source.name, **data.source.params)
-
-
-def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> ExperimentData:
-    """Load the source, resolve the spec against it and plan the splits."""
-    source = source if source is not None else load_source(spec.data)
-    resolved = resolve(spec, source)
-    partition = source.partition.numpy() if source.partition is not None else None
-    plan = plan_splits(source.labels.numpy(), resolved.classes, resolved.set_counts, spec.data.seed,
-                       partition, resolved.partition_of_set)
-    mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
-    for c, group in enumerate(resolved.classes.members):
-        mapping[torch.tensor(group)] = c
-    return ExperimentData(resolved, plan, source, mapping)

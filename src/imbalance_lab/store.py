@@ -5,7 +5,7 @@ Layout::
     DIR/spec.yaml                       the spec used (canonical form)
     DIR/runs/<arm>/seed-<seed>/         one finished run:
         result.json                     spec hash, run hash, history, metrics, timing
-        predictions.npz                 <set>_labels (int64 N), <set>_probs (float32 N×C)
+        predictions.npz                 <set>_labels (int64 N), <set>_probs, <set>_logits (float32 N×C)
     DIR/summary.csv, DIR/summary.md     the summary table
 
 A run is written into a hidden temporary directory beside its final place and
@@ -27,11 +27,9 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab.errors import StoreError
-from imbalance_lab.experiment import RunResult
+from imbalance_lab.results import PREDICTIONS_FILE, RESULT_FILE, RunResult
 from imbalance_lab.spec import ExperimentSpec
 
-RESULT_FILE = "result.json"
-PREDICTIONS_FILE = "predictions.npz"
 SPEC_FILE = "spec.yaml"
 TMP_PREFIX = ".tmp-"
 
@@ -135,12 +133,8 @@ class ResultStore:
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}seed-{result.seed}-", dir=final.parent))
         tmp.chmod(0o755)
         try:
-            arrays = {}
-            for name, (labels, probs) in result.predictions.items():
-                arrays[f"{name}_labels"] = labels
-                arrays[f"{name}_probs"] = probs
             with open(tmp / PREDICTIONS_FILE, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
+                np.savez_compressed(fh, **result.prediction_arrays())
                 fh.flush()
                 os.fsync(fh.fileno())
             with open(tmp / RESULT_FILE, "w") as fh:

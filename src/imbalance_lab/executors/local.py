@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from imbalance_lab.experiment import run_one
 from imbalance_lab.progress import Progress
 from imbalance_lab.spec import ExperimentSpec
-from imbalance_lab.splits import ExperimentData
+from imbalance_lab.data.prepared import ExperimentData
 from imbalance_lab.store import ResultStore
 
 

@@ -1,5 +1,87 @@
-"""The model registry: factories ``(in_channels, image_size, n_outputs, **params) -> nn.Module``."""
+"""The model registry and the one model contract the trainer and strategies rely on.
+
+Factories are ``(in_channels, image_size, n_outputs, **params) -> ImageClassifier``.
+An :class:`ImageClassifier` is a backbone that yields features and a head (an
+optional dropout and a classifier) that maps them to one logit per class, with
+timm's names for the seams: ``forward_features``, ``forward_head``,
+``get_classifier`` and ``reset_classifier``. Strategies use them to replace the
+classifier (LDAM's cosine classifier), re-train it alone (cRT) or rescale its
+weights (τ-normalisation).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from imbalance_lab.registry import Registry
 
 MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs"))
+
+
+class CosineClassifier(nn.Module):
+    """Logits ``s · cos(θ)`` between L2-normalised features and class weights.
+
+    The classifier of LDAM (Cao et al. 2019, arXiv:1906.07413), whose margins are
+    set on cosines; ``scale`` is their ``s``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, scale: float) -> None:
+        super().__init__()
+        self.in_features, self.out_features, self.scale = in_features, out_features, scale
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.linear(F.normalize(features, dim=1), F.normalize(self.weight, dim=1))
+
+
+class ImageClassifier(nn.Module):
+    """``backbone`` → features (B×``num_features``) → dropout → ``classifier`` → logits (B×``n_outputs``)."""
+
+    def __init__(self, backbone: nn.Module, num_features: int, n_outputs: int, head_dropout: float = 0.0) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.num_features = num_features
+        self.head_dropout = nn.Dropout(head_dropout) if head_dropout > 0 else nn.Identity()
+        self.classifier: nn.Module = nn.Linear(num_features, n_outputs)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.classifier.out_features)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.head_dropout(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier
+
+    def set_classifier(self, classifier: nn.Module) -> None:
+        """Replace the classifier (its input size must be ``num_features``)."""
+        self.classifier = classifier
+
+    def reset_classifier(self) -> None:
+        """Fresh classifier weights (PyTorch's default initialisation of its kind)."""
+        self.classifier.reset_parameters()
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The parameters a classifier-only stage trains (the classifier's)."""
+        return list(self.classifier.parameters())
+
+    def train_head_only(self) -> None:
+        """Training mode for the head alone: the backbone in eval mode, so its batch-norm
+        statistics and dropout stay fixed while the classifier trains."""
+        self.train()
+        self.backbone.eval()

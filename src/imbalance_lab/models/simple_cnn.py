@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 from torch import nn
 
-from imbalance_lab.models.base import MODELS
+from imbalance_lab.models.base import MODELS, ImageClassifier
 
 Dropout = Annotated[float, Field(ge=0, lt=1)]
 
@@ -21,11 +21,12 @@ def simple_cnn(
     hidden: Annotated[int, Field(ge=1, le=8192)] = 64,
     dropout: Dropout = 0.15,
     head_dropout: Dropout = 0.4,
-) -> nn.Module:
+) -> ImageClassifier:
     """Conv(w)-pool-drop, Conv(2w)-pool-drop, Conv(4w)-pool, Dense(hidden)-drop, Dense(n_outputs).
 
     As seed 000's ``get_model()``: 3×3 'same' convolutions with ReLU, 2×2 max
     pooling, He-uniform initialisation; the head outputs one logit per class.
+    The features are the ``hidden`` ReLU units; the classifier is the last layer.
     """
     h, w = image_size
     for _ in range(3):
@@ -37,16 +38,15 @@ def simple_cnn(
         layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
         return layers + ([nn.Dropout(drop)] if drop > 0 else [])
 
-    model = nn.Sequential(
+    backbone = nn.Sequential(
         *block(in_channels, width, dropout),
         *block(width, 2 * width, dropout),
         *block(2 * width, 4 * width, 0.0),
         nn.Flatten(),
         nn.Linear(4 * width * h * w, hidden),
         nn.ReLU(),
-        nn.Dropout(head_dropout),
-        nn.Linear(hidden, n_outputs),
     )
+    model = ImageClassifier(backbone, hidden, n_outputs, head_dropout)
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_uniform_(module.weight, nonlinearity="relu")

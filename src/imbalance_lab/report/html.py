@@ -16,6 +16,7 @@ import numpy as np
 
 from imbalance_lab import __version__
 from imbalance_lab.analysis.analyse import Analysis, MetricSummary, higher_is_better, verdict
+from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.analysis.stats import Comparison
 from imbalance_lab.report import plots
 
@@ -138,6 +139,20 @@ def figures(analysis: Analysis) -> list[str]:
     return out
 
 
+def factor_section(analysis: Analysis) -> str:
+    """Grid arms: each metric against each numeric factor, and where the best line changes ('' without grids)."""
+    effects = factor_effects(analysis)
+    if not effects:
+        return ""
+    sentences = "".join(f"<li>{_md_code(html.escape(e.sentence()))}</li>" for e in effects)
+    figs = "".join(
+        _figure(f"{e.metric} vs {e.factor}", plots.factor_plot(e.lines, e.factor, e.metric, best=e.best),
+                f"Test {e.metric} against {e.factor}: one line per combination of the other factors, mean over seeds "
+                "with its 95 % t-interval as a band; a ring marks the best line at each value.")
+        for e in effects)
+    return f"<h2>Factors</h2><ul class='verdicts'>{sentences}</ul>{figs}"
+
+
 def data_table(analysis: Analysis) -> str:
     names = analysis.class_names
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -177,6 +192,7 @@ reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__versi
 over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed).</p>
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
+{factor_section(analysis)}
 <h2>Plots</h2>{''.join(figures(analysis))}
 <h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
 </body></html>
@@ -193,6 +209,9 @@ def render_markdown(analysis: Analysis) -> str:
     """Verdicts and one table per evaluation set (mean ± std, Δ vs the reference with p_Holm)."""
     lines = [f"# {analysis.spec.name}: report", "", f"Reference arm: `{analysis.reference}`.", "", "## Verdict (test set)", ""]
     lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:5]]
+    effects = factor_effects(analysis)
+    if effects:
+        lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
     for set_name, sa in analysis.sets.items():
         lines += ["", f"## {set_name} set", "", "| arm | " + " | ".join(sa.metrics) + " |", "|---|" + "---:|" * len(sa.metrics)]
         for arm in analysis.arms:

@@ -33,6 +33,7 @@ __all__ = [
     "PALETTE",
     "arm_colors",
     "confusion_matrices",
+    "factor_plot",
     "figure_data_uri",
     "figure_png",
     "figure_svg",
@@ -592,4 +593,62 @@ def recall_vs_frequency(
         xlabel += f"; {hidden} class{'es' if hidden > 1 else ''} with none not shown"
     _style_axes(ax, title, xlabel, "recall")
     _legend(fig, list(ax.get_lines()))
+    return fig
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take: [-1, 1] for MCC, [0, ∞) for log loss, [0, 1] otherwise."""
+    if metric == "mcc":
+        return -1.0, 1.0
+    if metric == "log_loss":
+        return 0.0, math.inf
+    return 0.0, 1.0
+
+
+def factor_plot(
+    lines: Mapping[str, Sequence[Any]],
+    factor: str,
+    metric: str,
+    *,
+    best: Sequence[tuple[float, str]] = (),
+) -> Figure:
+    """A metric against a numeric grid factor: one line per strategy, its 95 % interval as a band.
+
+    ``lines`` maps a line's name to points with ``x``, ``mean``, ``low`` and
+    ``high`` (:class:`~imbalance_lab.analysis.grids.FactorPoint`). The x axis is
+    logarithmic when every value is positive and they span a factor of 20 or
+    more (imbalance ratios). ``best`` (value, line) pairs are marked with a ring
+    (tied lines joined by ``" = "``).
+    """
+    title = f"{_label(metric)} vs. {_label(factor)}"
+    fig = _new_figure(LINE_SIZE)
+    shown = {name: pts for name, pts in lines.items() if pts}
+    if not shown:
+        return _no_data(fig, title)
+    colors = arm_colors(shown)
+    ax = fig.add_subplot()
+    xs_all = np.array([p.x for pts in shown.values() for p in pts], dtype=float)
+    for name, pts in shown.items():
+        x = np.array([p.x for p in pts], dtype=float)
+        mean = np.array([p.mean for p in pts], dtype=float)
+        low = np.array([p.low for p in pts], dtype=float)
+        high = np.array([p.high for p in pts], dtype=float)
+        ax.plot(x, mean, color=colors[name], marker="o", markersize=4, linewidth=1.4, label=name)
+        band = np.isfinite(low) & np.isfinite(high)
+        if band.any():  # a t-interval over few seeds can pass the metric's own bounds: clip it to them
+            floor, ceiling = metric_range(metric)
+            ax.fill_between(x[band], np.clip(low[band], floor, ceiling), np.clip(high[band], floor, ceiling),
+                            color=colors[name], alpha=0.15, linewidth=0)
+    for x, names in best:
+        for name in names.split(" = "):
+            point = next((p for p in shown.get(name, ()) if p.x == x), None)
+            if point is not None:
+                ax.plot([x], [point.mean], marker="o", markersize=10, markerfacecolor="none", markeredgecolor=colors[name],
+                        markeredgewidth=1.5, linestyle="none")
+    if xs_all.size and (xs_all > 0).all() and xs_all.max() / xs_all.min() >= 20:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.set_xticks(sorted(set(xs_all.tolist())))
+    _style_axes(ax, title, _label(factor), f"{_label(metric)} (mean, 95 % CI band)")
+    _legend(fig, list(ax.get_lines()[: len(shown)]))
     return fig

@@ -1,6 +1,28 @@
 """Imbalance strategies, registered by name; each lives in one module and cites its paper."""
 
-from imbalance_lab.strategies import augmentation, class_weight, none, resampling  # noqa: F401  (registers them)
-from imbalance_lab.strategies.base import STRATEGIES, Strategy, StrategyPipeline, build_pipeline
+from imbalance_lab.strategies import (  # noqa: F401  (registers them)
+    augmentation,
+    class_weight,
+    decoupling,
+    effective_number,
+    focal,
+    influence_balanced,
+    lade,
+    ldam,
+    logit_adjustment,
+    mixing,
+    none,
+    resampling,
+    sampling,
+)
+from imbalance_lab.strategies.base import (
+    STRATEGIES,
+    EpochContext,
+    Stage,
+    Strategy,
+    StrategyPipeline,
+    build_pipeline,
+    check_strategies,
+)
 
-__all__ = ["STRATEGIES", "Strategy", "StrategyPipeline", "build_pipeline"]
+__all__ = ["STRATEGIES", "EpochContext", "Stage", "Strategy", "StrategyPipeline", "build_pipeline", "check_strategies"]

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import torch
 
-from imbalance_lab.augment import apply_transforms, parse_transforms
-from imbalance_lab.strategies.base import STRATEGIES, Strategy
+from imbalance_lab.strategies.image_transforms import apply_transforms, parse_transforms
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
 
 DEFAULT_TRANSFORMS: dict[str, dict[str, Any]] = {"crop": {"padding": 2}, "flip": {"p": 0.5}}
 
@@ -57,7 +57,8 @@ class Augment(Strategy):
         self.classes = classes
         self._augmented: torch.Tensor | None = None  # learned in prepare(): which classes get transformed
 
-    def prepare(self, train_counts: torch.Tensor, positive: int | None) -> None:
+    def prepare(self, ctx: EpochContext) -> None:
+        train_counts, positive = ctx.class_counts, ctx.positive
         if self.classes == "all":
             chosen = torch.ones(self.n_classes, dtype=torch.bool)
         elif self.classes == "minority":
@@ -70,7 +71,7 @@ class Augment(Strategy):
             chosen = torch.tensor([c in self.classes for c in self.class_names])
         self._augmented = chosen
 
-    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext) -> torch.Tensor:
         if self._augmented is None:
             raise RuntimeError("Augment.prepare() must run before augment_batch()")
         mask = self._augmented.to(y.device)[y]

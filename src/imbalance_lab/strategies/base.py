@@ -1,28 +1,116 @@
 """The strategy interface: small objects that change the one trainer through hooks.
 
-A strategy may change *which examples an epoch sees* (:meth:`Strategy.sample_epoch`)
-and *how much each class counts in the loss* (:meth:`Strategy.loss_weights`).
-The base class does the bookkeeping; a strategy overrides only its hook. Strategies
-compose: an arm's list of strategies is applied in order, samplers one after the
-other and loss weights multiplied (:class:`StrategyPipeline`).
+Every hook is handed an :class:`EpochContext` (the epoch, the number of epochs,
+the arm's class counts and the positive class), so a strategy can switch on at an
+epoch. A strategy overrides only the hooks it needs; the base class changes
+nothing. The hooks, in the order the trainer calls them:
+
+``prepare(ctx)``
+    learn what the strategy needs from the arm's training counts, once.
+``adapt_model(model)``
+    change the model before training (LDAM's cosine classifier).
+``sample_epoch(stream, labels, generator, ctx)``
+    which training images an epoch visits.
+``loss_weights(ctx)``
+    per-class weights that multiply the loss, per epoch (DRW switches on late).
+``augment_batch(x, y, generator, ctx)`` and ``mix_batch(x, targets, generator, ctx)``
+    change a batch's images, and for mixing its targets (soft targets, B×C).
+``class_losses(logits, features, targets, ctx)``
+    own the loss: the B×C matrix of each example's loss were its target each class.
+``stages()``
+    later training stages (cRT re-trains the classifier).
+``finish_model(model, ctx)``
+    change the finished model (τ-normalisation).
+
+An arm's list of strategies is one :class:`StrategyPipeline`: samplers apply in
+order, loss weights multiply, augmentations chain. Some things only one strategy
+of an arm may do (own the loss, mix batches, add a stage, set the classifier's
+norm); :func:`check_strategies` refuses a second one in one line that names both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
+from imbalance_lab.errors import SpecError
 from imbalance_lab.registry import Registry
 
 STRATEGIES: Registry = Registry("strategy", fixed=("class_names",))
 """Strategies by name: classes constructed as ``cls(class_names, **params)``."""
 
+Role = Literal["loss", "mixing", "stage", "classifier_norm"]
+ROLE_WORDS: dict[str, str] = {
+    "loss": "define the loss",
+    "mixing": "mix batches",
+    "stage": "add a training stage",
+    "classifier_norm": "set the classifier's weight norms",
+}
+
 
 def class_counts(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Images per class in ``labels`` (int64, length ``n_classes``)."""
     return torch.bincount(labels, minlength=n_classes)
+
+
+@dataclass(frozen=True)
+class EpochContext:
+    """What every hook may know: where training is, and the arm's class counts.
+
+    ``epoch`` counts from 1 within the stage (0 in :meth:`Strategy.prepare`);
+    ``epochs`` is the stage's length; ``class_counts`` are the arm's training
+    images per class (int64, CPU), whatever a sampler later does with them.
+    """
+
+    epoch: int
+    epochs: int
+    class_counts: torch.Tensor
+    positive: int | None
+    stage: str = "main"
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.class_counts.shape[0])
+
+    @property
+    def prior(self) -> torch.Tensor:
+        """The training prior ``n_c / n`` (float32)."""
+        counts = self.class_counts.to(torch.float64)
+        return (counts / counts.sum()).to(torch.float32)
+
+    def at(self, epoch: int) -> EpochContext:
+        return EpochContext(epoch, self.epochs, self.class_counts, self.positive, self.stage)
+
+    def deferred(self, start: float) -> bool:
+        """Whether a deferred phase that starts after the fraction ``start`` of the epochs is on.
+
+        The first deferred epoch is ``⌊start · epochs⌋ + 1`` (Cao et al. 2019 defer at
+        epoch 160 of 200: ``start = 0.8``).
+        """
+        return self.epoch > int(start * self.epochs + 1e-9)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A training stage after the main one, e.g. cRT's classifier re-training (Kang et al. 2020).
+
+    ``train`` is ``classifier`` (the backbone frozen, in eval mode) or ``all``;
+    ``strategy`` is the stage's own strategies, as ``(name, params)`` pairs;
+    ``lr`` ``None`` keeps ``training.lr``; the learning rate follows a cosine
+    curve over the stage's epochs.
+    """
+
+    name: str
+    epochs: int
+    train: Literal["classifier", "all"] = "classifier"
+    reset_classifier: bool = True
+    strategy: tuple[tuple[str, dict[str, Any]], ...] = (("none", {}),)
+    lr: float | None = None
 
 
 class Strategy:
@@ -35,6 +123,8 @@ class Strategy:
     """
 
     name: ClassVar[str]
+    roles: ClassVar[frozenset[str]] = frozenset()
+    """What only one strategy of an arm may do (see :data:`ROLE_WORDS`)."""
 
     def __init__(self, class_names: Sequence[str]) -> None:
         self.class_names = tuple(class_names)
@@ -43,11 +133,15 @@ class Strategy:
     def n_classes(self) -> int:
         return len(self.class_names)
 
-    def loss_weights(self, train_counts: torch.Tensor) -> torch.Tensor | None:
-        """Per-class loss weights given the arm's training counts per class, or ``None`` (all 1)."""
-        return None
+    def prepare(self, ctx: EpochContext) -> None:
+        """Learn what the strategy needs from the arm's training counts, once, before training."""
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def adapt_model(self, model: nn.Module) -> nn.Module:
+        """Change the model before training (default: unchanged)."""
+        return model
+
+    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                     ctx: EpochContext) -> torch.Tensor:
         """Indices (into the training set) that one epoch visits, given the stream so far.
 
         ``stream`` holds training-set indices (initially each image once); ``labels``
@@ -56,16 +150,46 @@ class Strategy:
         """
         return stream
 
-    def prepare(self, train_counts: torch.Tensor, positive: int | None) -> None:
-        """Learn what the strategy needs from the arm's training set, once, before training."""
+    def loss_weights(self, ctx: EpochContext) -> torch.Tensor | None:
+        """Per-class loss weights for this epoch, or ``None`` (all 1)."""
+        return None
 
-    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
+                      ctx: EpochContext) -> torch.Tensor:
         """Transform a batch of float images in [0, 1] (``generator`` lives on their device)."""
         return x
+
+    def mix_batch(self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
+                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mix a batch: images and soft targets (B×C, rows summing to 1) in, mixed ones out."""
+        return x, targets
+
+    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
+                     ctx: EpochContext) -> torch.Tensor:
+        """The loss owner's B×C matrix: each example's loss were its target class ``c``.
+
+        ``features`` are the classifier's inputs (B×F); ``targets`` the batch's
+        targets (B×C, one-hot or mixed), for losses with a batch-level term. The
+        trainer takes each example's entry at its label (or, for soft targets
+        ``t``, ``Σ_c t_c · w_c · L_c``), so class weights and mixing work with any
+        loss. Only strategies with the ``loss`` role override this.
+        """
+        return -F.log_softmax(logits, dim=1)
+
+    def stages(self) -> list[Stage]:
+        """Training stages to run after the main one."""
+        return []
+
+    def finish_model(self, model: nn.Module, ctx: EpochContext) -> None:
+        """Change the finished model in place, after every stage (default: nothing)."""
 
     def params(self) -> dict[str, Any]:
         """The parameters this strategy was built with (for provenance)."""
         return {}
+
+
+def _is_overridden(step: Strategy, hook: str) -> bool:
+    return getattr(type(step), hook) is not getattr(Strategy, hook)
 
 
 class StrategyPipeline:
@@ -73,32 +197,116 @@ class StrategyPipeline:
 
     def __init__(self, steps: Sequence[Strategy]) -> None:
         self.steps = tuple(steps)
+        owners = [s for s in self.steps if "loss" in s.roles]
+        self.loss_owner: Strategy | None = owners[0] if owners else None
+        self.mixes = any(_is_overridden(s, "mix_batch") for s in self.steps)
+        self._augments = [s for s in self.steps if _is_overridden(s, "augment_batch")]
 
-    def prepare(self, train_counts: torch.Tensor, positive: int | None) -> None:
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+    def prepare(self, ctx: EpochContext) -> None:
         for step in self.steps:
-            step.prepare(train_counts, positive)
+            step.prepare(ctx)
 
-    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def adapt_model(self, model: nn.Module) -> nn.Module:
         for step in self.steps:
-            x = step.augment_batch(x, y, generator)
-        return x
+            model = step.adapt_model(model)
+        return model
 
-    def loss_weights(self, train_counts: torch.Tensor) -> torch.Tensor | None:
+    def epoch_indices(self, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext) -> torch.Tensor:
+        """The shuffled training-set indices for one epoch."""
+        stream = torch.arange(labels.shape[0])
+        for step in self.steps:
+            stream = step.sample_epoch(stream, labels, generator, ctx)
+        return stream[torch.randperm(stream.shape[0], generator=generator)]
+
+    def loss_weights(self, ctx: EpochContext) -> torch.Tensor | None:
         weights = None
         for step in self.steps:
-            w = step.loss_weights(train_counts)
+            w = step.loss_weights(ctx)
             if w is not None:
                 weights = w if weights is None else weights * w
         return weights
 
-    def epoch_indices(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """The shuffled training-set indices for one epoch."""
-        stream = torch.arange(labels.shape[0])
+    @property
+    def augments(self) -> bool:
+        return bool(self._augments)
+
+    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext) -> torch.Tensor:
+        for step in self._augments:
+            x = step.augment_batch(x, y, generator, ctx)
+        return x
+
+    def mix_batch(self, x: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Mixed images and soft targets, or the images and ``None`` when no strategy mixes."""
+        if not self.mixes:
+            return x, None
+        targets = F.one_hot(labels, ctx.n_classes).to(x.dtype)
         for step in self.steps:
-            stream = step.sample_epoch(stream, labels, generator)
-        return stream[torch.randperm(stream.shape[0], generator=generator)]
+            x, targets = step.mix_batch(x, targets, generator, ctx)
+        return x, targets
+
+    def per_example_loss(self, logits: torch.Tensor, features: torch.Tensor, labels: torch.Tensor,
+                         soft_targets: torch.Tensor | None, weights: torch.Tensor | None,
+                         ctx: EpochContext) -> torch.Tensor:
+        """Each example's loss (B,), weighted by its class's weight.
+
+        Hard labels: ``w[y] · L[y]``; soft targets ``t``: ``Σ_c t_c · w_c · L_c``,
+        which is mixup's ``λ·w[a]·L[a] + (1 − λ)·w[b]·L[b]`` for any loss ``L``.
+        Without a loss owner and mixing this is ``w[y] · cross_entropy``, computed as
+        plain PyTorch cross-entropy.
+        """
+        if self.loss_owner is None and soft_targets is None:
+            per_example = F.cross_entropy(logits, labels, reduction="none")
+            return per_example * weights[labels] if weights is not None else per_example
+        owner = self.loss_owner or Strategy(())
+        targets = soft_targets if soft_targets is not None else F.one_hot(labels, logits.shape[1]).to(logits.dtype)
+        losses = owner.class_losses(logits, features, targets, ctx)
+        if soft_targets is None:
+            per_example = losses.gather(1, labels[:, None]).squeeze(1)
+            return per_example * weights[labels] if weights is not None else per_example
+        t = soft_targets if weights is None else soft_targets * weights
+        return (t * losses).sum(dim=1)
+
+    def stages(self) -> list[Stage]:
+        return [stage for step in self.steps for stage in step.stages()]
+
+    def finish_model(self, model: nn.Module, ctx: EpochContext) -> None:
+        for step in self.steps:
+            step.finish_model(model, ctx)
 
 
 def build_pipeline(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Sequence[str]) -> StrategyPipeline:
     """Build an arm's strategies from ``(name, params)`` pairs."""
     return StrategyPipeline([STRATEGIES.create(name, class_names, **params) for name, params in steps])
+
+
+def check_strategies(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Sequence[str], field_path: str) -> None:
+    """Build an arm's strategies once to check them against its classes; one :class:`SpecError` if not.
+
+    Refuses parameters that do not fit the classes (a weight for an unknown class,
+    a binary-only form with three classes) and two strategies that would both do
+    what only one may (two losses, two mixings, two stages).
+    """
+    built: list[Strategy] = []
+    for j, (name, params) in enumerate(steps):
+        try:
+            built.append(STRATEGIES.create(name, class_names, **params))
+        except ValueError as err:
+            raise SpecError(f"{field_path}[{j}].{name}", str(err)) from None
+        for stage in built[-1].stages():
+            check_strategies(stage.strategy, class_names, f"{field_path}[{j}].{name}.stage")
+    for role, words in ROLE_WORDS.items():
+        holders = [(j, s.name) for j, s in enumerate(built) if role in s.roles]
+        if len(holders) > 1:
+            (_, first), (j, second) = holders[:2]
+            raise SpecError(f"{field_path}[{j}]", f"{first} and {second} both {words}; an arm can have only one "
+                            "that does (class weights, samplers and augmentation combine with either)")
+
+
+__all__ = [
+    "STRATEGIES", "EpochContext", "Stage", "Strategy", "StrategyPipeline", "build_pipeline", "check_strategies", "class_counts",
+]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, Strategy
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
 
 PositiveWeight = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
@@ -19,10 +19,13 @@ class ClassWeight(Strategy):
 
     Parameters
     ----------
-    weights : dict of class name to weight, or ``"inverse"``
-        Explicit weights for every class (``{cat: 1, dog: 10}``), or ``inverse``:
+    weights : dict of class name to weight, ``"inverse"`` or ``"sqrt_inverse"``
+        Explicit weights for every class (``{cat: 1, dog: 10}``); ``inverse``:
         ``w_c = n / (C · n_c)`` from the arm's training counts, so every class
-        contributes equally to the loss (scikit-learn's ``class_weight="balanced"``).
+        contributes equally to the loss (scikit-learn's ``class_weight="balanced"``);
+        ``sqrt_inverse``: ``w_c ∝ n_c^(−1/2)``, half-way on a log scale, scaled
+        like ``inverse`` so the average training example weighs 1
+        (``Σ_c n_c · w_c = n``). For effective-number weights use ``class_balanced``.
 
     Notes
     -----
@@ -41,7 +44,7 @@ class ClassWeight(Strategy):
     def __init__(
         self,
         class_names: Sequence[str],
-        weights: Mapping[str, PositiveWeight] | Literal["inverse"] = "inverse",
+        weights: Mapping[str, PositiveWeight] | Literal["inverse", "sqrt_inverse"] = "inverse",
     ) -> None:
         super().__init__(class_names)
         if not isinstance(weights, str):
@@ -49,14 +52,18 @@ class ClassWeight(Strategy):
             unknown = [k for k in weights if k not in self.class_names]
             if unknown or missing:
                 bad = f"unknown class {unknown[0]!r}" if unknown else f"no weight for class {missing[0]!r}"
-                raise ValueError(f"{bad}; give a weight for each of {', '.join(self.class_names)}, or use 'inverse'")
+                raise ValueError(f"{bad}; give a weight for each of {', '.join(self.class_names)}, or use 'inverse' "
+                                 "or 'sqrt_inverse'")
             weights = {c: float(weights[c]) for c in self.class_names}
         self.weights = weights
 
-    def loss_weights(self, train_counts: torch.Tensor) -> torch.Tensor:
+    def loss_weights(self, ctx: EpochContext) -> torch.Tensor:
+        counts = ctx.class_counts.to(torch.float64)
         if self.weights == "inverse":
-            counts = train_counts.to(torch.float64)
             return (counts.sum() / (self.n_classes * counts.clamp(min=1))).to(torch.float32)
+        if self.weights == "sqrt_inverse":
+            raw = counts.clamp(min=1).rsqrt()
+            return (raw * counts.sum() / (raw * counts).sum()).to(torch.float32)
         return torch.tensor([self.weights[c] for c in self.class_names], dtype=torch.float32)
 
     def params(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, Strategy, class_counts
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, class_counts
 
 Ratio = Annotated[float, Field(gt=0, le=1)]
 
@@ -45,7 +45,8 @@ class Oversample(Strategy):
         super().__init__(class_names)
         self.ratio = ratio
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                     ctx: EpochContext) -> torch.Tensor:
         stream_labels = labels[stream]
         counts = class_counts(stream_labels, self.n_classes)
         target = int(round(self.ratio * int(counts.max())))
@@ -95,7 +96,8 @@ class Undersample(Strategy):
         self.draw = draw
         self._once_seed: int | None = None
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+                     ctx: EpochContext) -> torch.Tensor:
         if self.draw == "once":
             if self._once_seed is None:  # learned from the run's generator on the first epoch
                 self._once_seed = int(torch.randint(2**62, (1,), generator=generator))

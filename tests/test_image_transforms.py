@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.functional as TF
 
-from imbalance_lab import augment
-from imbalance_lab.augment import (
+from imbalance_lab.strategies import image_transforms as augment
+from imbalance_lab.strategies.image_transforms import (
     TRANSFORM_PARAMS,
     TRANSFORMS,
     TransformError,

@@ -1,0 +1,78 @@
+"""The data every arm and seed of an experiment shares: the source decoded once, the plan applied.
+
+:func:`prepare_data` loads the spec's source, resolves the spec against it and
+cuts the sets (:mod:`imbalance_lab.splits`); :class:`ExperimentData` then hands
+out each evaluation set and each arm's training set as :class:`LabelledImages`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from imbalance_lab.data.base import SOURCES, ImageSet
+from imbalance_lab.spec import ArmSpec, DataSpec, ExperimentSpec
+from imbalance_lab.splits import Resolved, SplitPlan, plan_splits, resolve
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    """One set's images (uint8 N×C×H×W) and experiment labels (int64, 0..C-1)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """The data shared by every arm and seed: the resolved plan and its images, decoded once."""
+
+    resolved: Resolved
+    plan: SplitPlan
+    source: ImageSet
+    to_experiment_label: torch.Tensor  # source label -> experiment label (-1 if unused)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.resolved.classes.names
+
+    @property
+    def positive(self) -> int | None:
+        return self.resolved.positive
+
+    def subset(self, indices: np.ndarray) -> LabelledImages:
+        idx = torch.from_numpy(indices)
+        return LabelledImages(self.source.images[idx], self.to_experiment_label[self.source.labels[idx]])
+
+    def eval_set(self, name: str) -> LabelledImages:
+        return self.subset(self.plan.sets[name])
+
+    def train_set(self, arm: ArmSpec) -> LabelledImages:
+        return self.subset(self.plan.train_indices(self.resolved.arm_counts[arm.name]))
+
+    def counts(self, indices: np.ndarray) -> list[int]:
+        labels = self.to_experiment_label[self.source.labels[torch.from_numpy(indices)]]
+        return torch.bincount(labels, minlength=len(self.class_names)).tolist()
+
+
+def load_source(data: DataSpec) -> ImageSet:
+    """Load (decode) the spec's data source."""
+    return SOURCES.create(data.source.name, **data.source.params)
+
+
+def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> ExperimentData:
+    """Load the source, resolve the spec against it and plan the splits."""
+    source = source if source is not None else load_source(spec.data)
+    resolved = resolve(spec, source)
+    partition = source.partition.numpy() if source.partition is not None else None
+    plan = plan_splits(source.labels.numpy(), resolved.classes, resolved.set_counts, spec.data.seed,
+                       partition, resolved.partition_of_set)
+    mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
+    for c, group in enumerate(resolved.classes.members):
+        mapping[torch.tensor(group)] = c
+    return ExperimentData(resolved, plan, source, mapping)

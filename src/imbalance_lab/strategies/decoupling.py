@@ -1,0 +1,97 @@
+"""Decoupled training: learn the features on the data as they are, then re-balance the classifier.
+
+``crt`` re-trains a fresh classifier on the frozen backbone with class-balanced
+sampling; ``tau_norm`` rescales the finished classifier's class weights. Both
+leave the main stage as it is (instance sampling, cross-entropy, unless the arm
+adds other strategies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from imbalance_lab.models.base import ImageClassifier
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Stage, Strategy
+
+@STRATEGIES.register
+class ClassifierRetraining(Strategy):
+    """cRT: after the main stage, a new classifier trained alone with class-balanced sampling.
+
+    The classifier is re-initialised and trained for ``epochs`` more epochs on
+    the frozen backbone (in eval mode: its batch-norm statistics and dropout are
+    fixed), drawing classes uniformly (``class_balanced_sampling``), the learning
+    rate following a cosine from ``lr`` (default ``training.lr``) to 0.
+
+    Parameters
+    ----------
+    epochs : int >= 1
+        Epochs of the re-training stage (10 in the paper).
+    lr : float > 0 or None
+        Its learning rate (``None``: ``training.lr``).
+
+    References
+    ----------
+    Kang, B., Xie, S., Rohrbach, M., Yan, Z., Gordo, A., Feng, J. and Kalantidis, Y. (2020).
+    Decoupling representation and classifier for long-tailed recognition. ICLR. arXiv:1910.09217.
+    """
+
+    name = "crt"
+    roles = frozenset({"stage"})
+
+    def __init__(self, class_names: Sequence[str], epochs: Annotated[int, Field(ge=1, le=10_000)] = 10,
+                 lr: Annotated[float, Field(gt=0, le=10)] | None = None) -> None:
+        super().__init__(class_names)
+        self.epochs, self.lr = epochs, lr
+
+    def stages(self) -> list[Stage]:
+        return [Stage("crt", self.epochs, train="classifier", reset_classifier=True,
+                      strategy=(("class_balanced_sampling", {}),), lr=self.lr)]
+
+    def params(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "lr": self.lr}
+
+
+@STRATEGIES.register
+class TauNormalisation(Strategy):
+    """τ-normalisation: divide each class's classifier weights by their norm to the power ``τ``.
+
+    After training, ``w_c ← w_c / ‖w_c‖^τ`` and the bias is dropped (set to 0), as
+    the authors' code: classes seen often grow larger weight norms, which this
+    undoes. ``τ = 0`` changes nothing but the bias; ``τ = 1`` gives every class
+    unit norm. The paper chooses ``τ`` on validation data (a grid over ``tau``
+    does that here).
+
+    Parameters
+    ----------
+    tau : float >= 0
+        The power (1.0).
+
+    References
+    ----------
+    Kang, B., Xie, S., Rohrbach, M., Yan, Z., Gordo, A., Feng, J. and Kalantidis, Y. (2020).
+    Decoupling representation and classifier for long-tailed recognition. ICLR. arXiv:1910.09217.
+    """
+
+    name = "tau_norm"
+    roles = frozenset({"classifier_norm"})
+
+    def __init__(self, class_names: Sequence[str], tau: Annotated[float, Field(ge=0, le=5)] = 1.0) -> None:
+        super().__init__(class_names)
+        self.tau = tau
+
+    @torch.no_grad()
+    def finish_model(self, model: nn.Module, ctx: EpochContext) -> None:
+        if not isinstance(model, ImageClassifier) or not isinstance(model.classifier, nn.Linear):
+            raise TypeError("tau_norm needs a model whose classifier is a linear layer")
+        weight = model.classifier.weight
+        weight.div_(weight.norm(dim=1, keepdim=True).clamp(min=1e-12) ** self.tau)
+        if model.classifier.bias is not None:
+            model.classifier.bias.zero_()
+
+    def params(self) -> dict[str, Any]:
+        return {"tau": self.tau}

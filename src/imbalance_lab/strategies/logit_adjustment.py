@@ -1,0 +1,126 @@
+"""Losses that shift or scale the logits by the training prior before cross-entropy.
+
+``logit_adjusted`` (Menon et al. 2021), ``balanced_softmax`` (Ren et al. 2020)
+and ``vs_loss`` (Kini et al. 2021) all train on modified logits and predict with
+the plain ones, so the model learns scores fit for a balanced test set. With
+``π_c = n_c / n``: logit-adjusted ``z_c + τ log π_c``; balanced softmax
+``z_c + log n_c`` (the same as ``τ = 1``, since softmax ignores a shift common
+to every class); VS ``Δ_c z_c + τ log π_c`` with ``Δ_c = (n_c / n_max)^γ``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
+
+Tau = Annotated[float, Field(ge=0, le=10)]
+
+
+def log_prior(counts: torch.Tensor) -> torch.Tensor:
+    """``log π_c = log(n_c / n)`` (float32); a class without images gets ``log(1/n)``'s floor of one image."""
+    n = counts.to(torch.float64)
+    return torch.log(n.clamp(min=1) / n.sum()).to(torch.float32)
+
+
+class _AdjustedSoftmax(Strategy):
+    """Cross-entropy on ``scale_c · z_c + offset_c``; subclasses set the two vectors in ``prepare``."""
+
+    roles = frozenset({"loss"})
+    _scale: torch.Tensor | None = None
+    _offset: torch.Tensor
+
+    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
+                     ctx: EpochContext) -> torch.Tensor:
+        adjusted = logits if self._scale is None else logits * self._scale.to(logits.device)
+        return -F.log_softmax(adjusted + self._offset.to(logits.device), dim=1)
+
+
+@STRATEGIES.register
+class LogitAdjusted(_AdjustedSoftmax):
+    """Logit-adjusted loss: cross-entropy on ``z_c + τ · log π_c``; predictions use ``z``.
+
+    Parameters
+    ----------
+    tau : float >= 0
+        ``1`` (default) is Fisher-consistent for the balanced error; ``0`` is cross-entropy.
+
+    References
+    ----------
+    Menon, A. K., Jayasumana, S., Rawat, A. S., Jain, H., Veit, A. and Kumar, S. (2021).
+    Long-tail learning via logit adjustment. ICLR. arXiv:2007.07314.
+    """
+
+    name = "logit_adjusted"
+
+    def __init__(self, class_names: Sequence[str], tau: Tau = 1.0) -> None:
+        super().__init__(class_names)
+        self.tau = tau
+
+    def prepare(self, ctx: EpochContext) -> None:
+        self._offset = self.tau * log_prior(ctx.class_counts)
+
+    def params(self) -> dict[str, Any]:
+        return {"tau": self.tau}
+
+
+@STRATEGIES.register
+class BalancedSoftmax(_AdjustedSoftmax):
+    """Balanced softmax: cross-entropy on ``z_c + log n_c``; predictions use ``z``.
+
+    The softmax of ``z + log n`` models the training distribution while ``z``
+    models the balanced one. Equal to ``logit_adjusted`` with ``τ = 1``.
+
+    References
+    ----------
+    Ren, J., Yu, C., Sheng, S., Ma, X., Zhao, H., Yi, S. and Li, H. (2020). Balanced
+    meta-softmax for long-tailed visual recognition. NeurIPS. arXiv:2007.10740.
+    """
+
+    name = "balanced_softmax"
+
+    def prepare(self, ctx: EpochContext) -> None:
+        self._offset = torch.log(ctx.class_counts.to(torch.float64).clamp(min=1)).to(torch.float32)
+
+
+@STRATEGIES.register
+class VectorScaling(_AdjustedSoftmax):
+    """Vector-scaling (VS) loss: cross-entropy on ``Δ_c · z_c + τ · log π_c``, ``Δ_c = (n_c / n_max)^γ``.
+
+    The multiplicative ``Δ`` enlarges the minority classes' margins (it matters
+    late in training, once the data are separated); the additive ``τ log π`` is
+    the logit adjustment. ``γ = 0`` is ``logit_adjusted``; ``τ = 0`` is CDT (Ye et
+    al. 2020).
+
+    Parameters
+    ----------
+    gamma : float >= 0
+        Exponent of the multiplicative term (0.3 in the authors' code; 0.2 on CIFAR-10-LT).
+    tau : float >= 0
+        Weight of the additive term (1.0).
+
+    References
+    ----------
+    Kini, G. R., Paraskevas, O., Oymak, S. and Thrampoulidis, C. (2021). Label-imbalanced
+    and group-sensitive classification under overparameterization. NeurIPS. arXiv:2103.01550.
+    """
+
+    name = "vs_loss"
+
+    def __init__(self, class_names: Sequence[str], gamma: Annotated[float, Field(ge=0, le=5)] = 0.3,
+                 tau: Tau = 1.0) -> None:
+        super().__init__(class_names)
+        self.gamma, self.tau = gamma, tau
+
+    def prepare(self, ctx: EpochContext) -> None:
+        n = ctx.class_counts.to(torch.float64).clamp(min=1)
+        self._scale = ((n / n.max()) ** self.gamma).to(torch.float32)
+        self._offset = self.tau * log_prior(ctx.class_counts)
+
+    def params(self) -> dict[str, Any]:
+        return {"gamma": self.gamma, "tau": self.tau}
