@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -463,3 +464,120 @@ def test_class_weight_equals_duplicated_examples() -> None:
     unweighted = loss_and_grads(x, y, None, "sum")
     assert not torch.allclose(unweighted[1], duplicated[1])
     assert not math.isclose(float(unweighted[0]), float(duplicated[0]))
+
+
+# --------------------------------------------------------------------------- #
+# 5. The whole registry in the one trainer: trains, is seeded, composes
+# --------------------------------------------------------------------------- #
+
+TRAINING_SPEC = {
+    "name": "conformance",
+    "data": {
+        "source": {"type": "synthetic", "n_per_class": 40, "n_classes": 3, "size": 8},
+        "classes": "all",
+        "splits": {"pool": {"balanced": 30}, "val": {"balanced": 4}, "test": {"balanced": 6}},
+    },
+    "arms": [],
+    "model": {"name": "simple_cnn", "width": 2, "hidden": 8},
+    "training": {"epochs": 2, "batch_size": 16, "lr": 0.01},
+}
+
+
+def conformance_spec(strategy: list) -> dict:
+    spec = json.loads(json.dumps(TRAINING_SPEC))
+    # deferred strategies switch on in the second epoch; cRT adds one epoch of its own
+    params = {"drw": {"start": 0.5}, "drs": {"start": 0.5}, "influence_balanced": {"start": 0.5}, "crt": {"epochs": 1}}
+    steps = [{s: params[s]} if s in params else s for s in strategy]
+    spec["arms"] = [{"name": "arm", "train": {"profile": "exponential", "n_max": 30, "ratio": 10}, "strategy": steps}]
+    return spec
+
+
+def train_twice(strategy: list):
+    from imbalance_lab import build_spec, run_one
+
+    spec = build_spec(conformance_spec(strategy))
+    return run_one(spec, "arm", 5), run_one(spec, "arm", 5)
+
+
+def test_every_strategy_trains_reproducibly(strategy_name: str) -> None:
+    first, second = train_twice([strategy_name])
+    for name in ("val", "test"):
+        a, b = first.predictions[name], second.predictions[name]
+        assert np.isfinite(a.logits).all() and np.isfinite(a.probs).all()
+        np.testing.assert_array_equal(a.logits, b.logits)  # bit-identical under the run's seed on CPU
+        np.testing.assert_allclose(a.probs.sum(axis=1), 1.0, atol=1e-5)
+    assert [h["train"]["loss"] for h in first.history] == [h["train"]["loss"] for h in second.history]
+    assert all(math.isfinite(h["train"]["loss"]) for h in first.history)
+
+
+def test_every_strategy_composes_with_weights_and_a_sampler(strategy_name: str) -> None:
+    first, second = train_twice([strategy_name, "class_balanced", "oversample"])
+    np.testing.assert_array_equal(first.predictions["test"].logits, second.predictions["test"].logits)
+
+
+def test_strategies_that_share_a_role_are_refused_naming_both() -> None:
+    from imbalance_lab.strategies import check_strategies
+    from imbalance_lab.strategies.base import ROLE_WORDS
+
+    names = STRATEGIES.names()
+    roles = {n: STRATEGIES.entry(n).factory.roles for n in names}
+    assert {r for rs in roles.values() for r in rs} == set(ROLE_WORDS)  # every role is held by some strategy
+    for a in names:
+        for b in names:
+            steps = [(a, {}), (b, {})]
+            if roles[a] & roles[b]:
+                with pytest.raises(SpecError) as info:
+                    check_strategies(steps, NAMES_3, "arms[0].strategy")
+                assert f"{a} and {b} both" in str(info.value)
+                assert info.value.field == "arms[0].strategy[1]"
+            else:
+                check_strategies(steps, NAMES_3, "arms[0].strategy")
+
+
+def test_two_losses_in_a_spec_is_a_one_line_error() -> None:
+    spec = conformance_spec(["focal", "ldam"])
+    with pytest.raises(SpecError, match="focal and ldam both define the loss") as info:
+        validate(spec)
+    assert "\n" not in str(info.value)
+
+
+def test_binary_only_forms_are_refused_with_three_classes() -> None:
+    spec = conformance_spec([])
+    spec["arms"][0]["strategy"] = [{"focal": {"form": "sigmoid"}}]
+    with pytest.raises(SpecError, match="two classes") as info:
+        validate(spec)
+    assert info.value.field == "arms[0].strategy[0].focal"
+
+
+def _run(spec_dict: dict, arm: str, seed: int = 0):
+    from imbalance_lab import build_spec, run_one
+
+    return run_one(build_spec(spec_dict), arm, seed)
+
+
+def test_none_and_unit_weights_train_exactly_as_plain_training(tiny_spec) -> None:
+    tiny_spec["arms"] = [
+        {"name": "plain", "train": {"a": 60, "b": 6}},
+        {"name": "none_twice", "train": {"a": 60, "b": 6}, "strategy": ["none", "none"]},
+        {"name": "unit", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": {"a": 1, "b": 1}}}},
+        {"name": "weighted", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": {"a": 1, "b": 3}}}},
+        {"name": "balanced_cb", "train": {"a": 60, "b": 6}, "strategy": {"class_balanced": {"beta": 0}}},
+    ]
+    plain = _run(tiny_spec, "plain")
+    for arm in ("none_twice", "unit", "balanced_cb"):  # β = 0: every effective-number weight is 1
+        np.testing.assert_array_equal(_run(tiny_spec, arm).predictions["test"].logits, plain.predictions["test"].logits)
+    weighted = _run(tiny_spec, "weighted")
+    assert not np.array_equal(weighted.predictions["test"].logits, plain.predictions["test"].logits)
+
+
+def test_the_trainer_applies_class_weights_to_its_loss(tiny_spec) -> None:
+    # the loss the trainer reports for a weighted arm is the weighted one: weights {a: 1, b: k} on an
+    # untrained model scale the minority's share of the first batches' loss
+    tiny_spec["training"]["lr"] = 1e-12  # the model stays (numerically) where it started
+    tiny_spec["training"]["epochs"] = 1
+    tiny_spec["arms"] = [
+        {"name": "plain", "train": {"a": 60, "b": 6}},
+        {"name": "w", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": {"a": 2, "b": 2}}}},
+    ]
+    plain, doubled = _run(tiny_spec, "plain"), _run(tiny_spec, "w")
+    assert doubled.history[0]["train"]["loss"] == pytest.approx(2 * plain.history[0]["train"]["loss"], rel=1e-5)

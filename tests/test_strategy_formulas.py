@@ -359,6 +359,21 @@ def test_lade_with_soft_targets_uses_target_weighted_first_term():
     assert float(loss.mean()) == pytest.approx(expected, rel=1e-6)
 
 
+def test_lade_regulariser_is_added_once_and_not_class_weighted():
+    # class weights multiply LADE-CE per example; LADER, a batch-level term, enters the batch mean once
+    alpha, lam, weights = 0.5, 0.1, [1.0, 2.0, 4.0]
+    logits = [[1.0, 0.5, -1.0], [0.2, -0.3, 2.0], [-0.5, 1.5, 0.0]]
+    labels = [0, 2, 1]
+    onehot = [[1.0 if c == y else 0.0 for c in range(3)] for y in labels]
+    regulariser = lade_by_hand(logits, onehot, PRIOR_631, alpha, lam) - lade_by_hand(logits, onehot, PRIOR_631, 0.0, lam)
+    weighted_ce = sum(weights[y] * -hand_log_softmax([z + math.log(p) for z, p in zip(row, PRIOR_631)])[y]
+                      for row, y in zip(logits, labels)) / 3
+    pipe = pipeline_of([("lade", {"alpha": alpha, "remine_lambda": lam})], NAMES_3, COUNTS_631)
+    loss = pipe.per_example_loss(torch.tensor(logits, dtype=F64), torch.zeros(3, 2, dtype=F64), torch.tensor(labels),
+                                 None, torch.tensor(weights, dtype=F64), ctx(COUNTS_631))
+    assert float(loss.mean()) == pytest.approx(weighted_ce + regulariser, rel=1e-6)
+
+
 # --------------------------------------------------------------------------- influence-balanced
 
 def test_influence_balanced_by_hand():

@@ -15,8 +15,9 @@ nothing. The hooks, in the order the trainer calls them:
     per-class weights that multiply the loss, per epoch (DRW switches on late).
 ``augment_batch(x, y, generator, ctx)`` and ``mix_batch(x, targets, generator, ctx)``
     change a batch's images, and for mixing its targets (soft targets, B×C).
-``class_losses(logits, features, targets, ctx)``
-    own the loss: the B×C matrix of each example's loss were its target each class.
+``class_losses(logits, features, targets, ctx)`` and ``batch_term(logits, targets, ctx)``
+    own the loss: the B×C matrix of each example's loss were its target each
+    class, and a batch-level term added once to the batch's loss (LADE's regulariser).
 ``stages()``
     later training stages (cRT re-trains the classifier).
 ``finish_model(model, ctx)``
@@ -176,6 +177,10 @@ class Strategy:
         """
         return -F.log_softmax(logits, dim=1)
 
+    def batch_term(self, logits: torch.Tensor, targets: torch.Tensor, ctx: EpochContext) -> torch.Tensor | None:
+        """The loss owner's batch-level term (a scalar added once to the batch's mean loss), or ``None``."""
+        return None
+
     def stages(self) -> list[Stage]:
         """Training stages to run after the main one."""
         return []
@@ -256,8 +261,9 @@ class StrategyPipeline:
 
         Hard labels: ``w[y] · L[y]``; soft targets ``t``: ``Σ_c t_c · w_c · L_c``,
         which is mixup's ``λ·w[a]·L[a] + (1 − λ)·w[b]·L[b]`` for any loss ``L``.
-        Without a loss owner and mixing this is ``w[y] · cross_entropy``, computed as
-        plain PyTorch cross-entropy.
+        The owner's batch term, unweighted, is added to every example, so the
+        batch mean gains it once. Without a loss owner and mixing this is
+        ``w[y] · cross_entropy``, computed as plain PyTorch cross-entropy.
         """
         if self.loss_owner is None and soft_targets is None:
             per_example = F.cross_entropy(logits, labels, reduction="none")
@@ -267,9 +273,12 @@ class StrategyPipeline:
         losses = owner.class_losses(logits, features, targets, ctx)
         if soft_targets is None:
             per_example = losses.gather(1, labels[:, None]).squeeze(1)
-            return per_example * weights[labels] if weights is not None else per_example
-        t = soft_targets if weights is None else soft_targets * weights
-        return (t * losses).sum(dim=1)
+            per_example = per_example * weights[labels] if weights is not None else per_example
+        else:
+            t = soft_targets if weights is None else soft_targets * weights
+            per_example = (t * losses).sum(dim=1)
+        term = owner.batch_term(logits, targets, ctx)
+        return per_example if term is None else per_example + term
 
     def stages(self) -> list[Stage]:
         return [stage for step in self.steps for stage in step.stages()]

@@ -28,8 +28,9 @@ class LADE(Strategy):
         LADER    = −Σ_c π_s,c · (first_c − second_c − λ · second_c²)
 
     With mixed (soft) targets ``first_c`` is the target-weighted mean. LADER is a
-    batch-level term; it is added once to the batch's mean loss. Predictions use
-    ``z`` (the uniform target prior shifts every logit alike).
+    batch-level term, added once to the batch's mean loss and not multiplied by
+    class weights. Predictions use ``z`` (the uniform target prior shifts every
+    logit alike).
 
     Parameters
     ----------
@@ -67,9 +68,10 @@ class LADE(Strategy):
 
     def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
                      ctx: EpochContext) -> torch.Tensor:
-        prior_ce = -F.log_softmax(logits + self._log_prior.to(logits.device), dim=1)
-        # every example's row carries the batch term: the batch mean of the loss gains it once
-        return prior_ce + self.alpha * self.regulariser(logits, targets)
+        return -F.log_softmax(logits + self._log_prior.to(logits.device), dim=1)
+
+    def batch_term(self, logits: torch.Tensor, targets: torch.Tensor, ctx: EpochContext) -> torch.Tensor:
+        return self.alpha * self.regulariser(logits, targets)
 
     def params(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "remine_lambda": self.remine_lambda}
