@@ -156,6 +156,11 @@ def test_user_errors_outside_specs(tmp_path):
 
 def test_list_shows_registries():
     proc = run_cli("list", "strategies", check=True)
+    from imbalance_lab.strategies import STRATEGIES
+
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+    assert listed == STRATEGIES.names()  # one line per strategy, every one of them
+    assert "``" not in proc.stdout
     for name in ("none", "class_weight", "oversample", "undersample"):
         assert name in proc.stdout
     assert "animal_mnist" in run_cli("list", "sources", check=True).stdout

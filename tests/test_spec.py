@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -60,6 +61,27 @@ BAD_SPECS = [
     ("bad arm name", arm(0, name="a b/c"), ["arms[0].name", "'a b/c'", "letters, digits"]),
     ("missing name", lambda s: s.pop("name"), ["name", "required"]),
     ("empty train set", arm(0, train={"a": 0, "b": 0}), ["arms[0].train", "empty"]),
+    ("step schedule without milestones", lambda s: s["training"].update(schedule="step"),
+     ["training.schedule", "milestones", "gamma"]),
+    ("milestone past the end", lambda s: s["training"].update(schedule={"type": "step", "milestones": [1, 5]}),
+     ["training", "milestone 5", "training.epochs"]),
+    ("milestones on cosine", lambda s: s["training"].update(schedule={"type": "cosine", "milestones": [1]}),
+     ["training.schedule", "step"]),
+    ("unknown schedule", lambda s: s["training"].update(schedule="exponential"),
+     ["training.schedule.type", "'exponential'", "cosine"]),
+    ("two losses", arm(1, strategy=["focal", "logit_adjusted"]),
+     ["arms[1].strategy[1]", "focal and logit_adjusted both define the loss"]),
+    ("grid factor unused", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 2]}, "train": {"a": 6, "b": 6}}),
+     ["arms[4].grid.r", "not used", "$r"]),
+    ("grid unknown placeholder", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 2]}, "train": {"a": "$r", "b": "$q"}}),
+     ["arms[4]", "$q", "not a factor", "r"]),
+    ("grid mapping in a list", lambda s: s["arms"].append({"name": "g", "grid": {"s": [{"focal": {}}]}, "train": {"a": 6, "b": 6},
+                                                         "strategy": "$s"}),
+     ["arms[4].grid.s", "mapping of label to value"]),
+    ("grid unknown key", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1]}, "train": {"a": "$r", "b": 1}, "seed": 1}),
+     ["arms[4].seed", "name, grid, train, strategy"]),
+    ("grid value twice", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 1]}, "train": {"a": "$r", "b": 1}}),
+     ["arms[4].grid.r", "twice"]),
 ]
 
 
@@ -135,3 +157,60 @@ def test_tracking_settings_change_no_hash(tiny_spec):
     assert tracked.run_hash(tracked.arm("both"), 0) == spec.run_hash(spec.arm("both"), 0)
     with pytest.raises(SpecError, match="tracking.uri"):
         build_spec({**tiny_spec, "tracking": {"uri": "x"}})
+
+
+def test_settings_added_later_keep_old_hashes(tiny_spec):
+    # hashes of version 0.1 (before schedules and grids): results directories written then still resume
+    spec = build_spec(tiny_spec)
+    assert spec.spec_hash() == "8f799c553ba990cb"
+    assert spec.run_hash(spec.arm("both"), 1) == "a369bd9024bffda2"
+    demo = load_spec(Path(__file__).parents[1] / "examples" / "cats_vs_dogs.yaml")
+    assert demo.run_hash(demo.arm("oversample"), 0) == "bf5124f499328f1b"
+    scheduled = build_spec({**tiny_spec, "training": {**tiny_spec["training"], "schedule": "cosine"}})
+    assert scheduled.spec_hash() != spec.spec_hash()
+    assert scheduled.run_hash(scheduled.arm("both"), 1) != spec.run_hash(spec.arm("both"), 1)
+    assert build_spec(scheduled.canonical()) == scheduled
+
+
+@pytest.mark.parametrize(
+    ("schedule", "epochs", "expected"),
+    [
+        ("constant", 4, [0.1, 0.1, 0.1, 0.1]),
+        ({"type": "step", "milestones": [2, 3], "gamma": 0.01}, 4, [0.1, 0.1, 1e-3, 1e-5]),
+        ({"type": "step", "milestones": [3], "warmup_epochs": 2}, 4, [0.05, 0.1, 0.1, 0.01]),
+        ({"type": "cosine"}, 3, [0.1, 0.075, 0.025]),  # (1 + cos(π k / 3)) / 2 for k = 0, 1, 2
+        ({"type": "cosine", "min_lr": 0.02}, 3, [0.1, 0.08, 0.04]),
+    ],
+)
+def test_schedule_learning_rate_per_epoch(tiny_spec, schedule, epochs, expected):
+    training = build_spec({**tiny_spec, "training": {"epochs": epochs, "lr": 0.1, "schedule": schedule}}).training
+    got = [training.schedule.lr_at(e, epochs, training.lr) for e in range(1, epochs + 1)]
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_trainer_follows_the_schedule(tiny_spec):
+    from imbalance_lab import run_one
+
+    tiny_spec["training"].update(epochs=3, lr=0.1, schedule={"type": "step", "milestones": [1], "gamma": 0.5})
+    result = run_one(build_spec(tiny_spec), "balanced", 0)
+    assert [h["lr"] for h in result.history] == [0.1, 0.05, 0.05]
+
+
+def test_grid_expands_into_named_arms_with_factors(tiny_spec):
+    tiny_spec["arms"] = [{
+        "name": "g",
+        "grid": {"b": [6, 30], "strategy": {"ce": "none", "la": {"logit_adjusted": {"tau": "$tau"}}}, "tau": [0.5, 1]},
+        "train": {"a": 60, "b": "$b"},
+        "strategy": "$strategy",
+    }]
+    spec = build_spec(tiny_spec)
+    names = [a.name for a in spec.arms]
+    assert names == ["g-b6-ce-tau0.5", "g-b6-ce-tau1", "g-b6-la-tau0.5", "g-b6-la-tau1",
+                     "g-b30-ce-tau0.5", "g-b30-ce-tau1", "g-b30-la-tau0.5", "g-b30-la-tau1"]
+    arm = spec.arm("g-b30-la-tau0.5")
+    assert arm.factors == {"b": 30, "strategy": "la", "tau": 0.5}
+    assert arm.train.root == {"a": 60, "b": 30}
+    assert [(s.name, s.params) for s in arm.strategy] == [("logit_adjusted", {"tau": 0.5})]
+    assert spec.arm("g-b6-ce-tau1").strategy[0].name == "none"
+    # the stored (expanded) spec reads back as the same spec
+    assert build_spec(spec.canonical()) == spec

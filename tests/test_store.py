@@ -114,3 +114,32 @@ def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):
     assert not list(out.glob("runs/*/.tmp-*"))
     for run_dir, body in kept.items():
         assert (run_dir / "result.json").read_bytes() == body
+
+
+def test_runs_store_logits_and_runs_without_them_still_read(tmp_path, tiny_spec):
+    import numpy as np
+
+    from imbalance_lab.api import report
+    from imbalance_lab.results import PREDICTIONS_FILE, set_predictions
+
+    tiny_spec["tracking"] = {"mlflow": False}
+    spec = build_spec(tiny_spec)
+    store = ResultStore(tmp_path)
+    store.open(spec)
+    for arm in ("balanced", "unbalanced"):
+        store.write_run(run_one(spec, arm, 0))
+    stored = store.read_run("balanced", 0).predictions()
+    for name in ("val", "test"):
+        pred = set_predictions(stored, name)
+        assert pred.logits.dtype == np.float32 and pred.logits.shape == pred.probs.shape
+        # the stored probabilities are the softmax of the stored logits
+        shifted = np.exp(pred.logits - pred.logits.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(shifted / shifted.sum(axis=1, keepdims=True), pred.probs, rtol=1e-5, atol=1e-6)
+    # a run written before logits were kept (labels and probabilities only) is still analysed
+    old = store.run_dir("unbalanced", 0) / PREDICTIONS_FILE
+    with np.load(old) as npz:
+        arrays = {k: npz[k] for k in npz.files if not k.endswith("_logits")}
+    np.savez_compressed(old, **arrays)
+    assert set_predictions(store.read_run("unbalanced", 0).predictions(), "test").logits is None
+    analysis, _ = report(tmp_path, n_boot=50)
+    assert set(analysis.arms) == {"balanced", "unbalanced"} and not analysis.problems

@@ -90,6 +90,15 @@ def default_pipeline(name: str, counts: list[int]) -> StrategyPipeline:
     return StrategyPipeline([STRATEGIES.create(name, class_names_for(counts))])
 
 
+def test_every_strategy_cites_its_paper(strategy_name: str) -> None:
+    import inspect
+    import re
+
+    doc = inspect.getdoc(STRATEGIES.entry(strategy_name).factory) or ""
+    if strategy_name != "none":
+        assert "References" in doc and re.search(r"\((19|20)\d\d\)", doc), f"{strategy_name} cites no paper"
+
+
 def test_registry_has_the_documented_strategies() -> None:
     assert {"none", "class_weight", "oversample", "undersample"} <= set(STRATEGIES.names())
 

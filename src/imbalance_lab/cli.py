@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -253,10 +254,12 @@ def list_(kind: Annotated[str, typer.Argument(help="strategies, models or source
     if kind not in registries:
         raise UserError(f"list: got {kind!r}; valid: {', '.join(registries)}")
     registry = registries[kind]
+    width = max(map(len, registry.names()), default=0)
     for name in registry.names():
         entry = registry.entry(name)
         params = ", ".join(entry.params_model.model_fields) or "no parameters"
-        out_console.print(f"{name:14} {entry.summary}  [dim]({params})[/dim]")
+        summary = entry.summary.replace("``", "")  # docstrings quote code as ``x``; a terminal shows it plain
+        out_console.print(f"{name:{width}}  {escape(summary)}  [dim]({params})[/dim]")
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:

@@ -424,8 +424,9 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
     ``grid`` maps each factor to a list of values (``ratio: [1, 10, 100]``; the
     arm name gets ``ratio10``) or to a mapping of label to value (``strategy: {ce:
     none, la: logit_adjusted}``; the name gets ``la``). Every string ``$factor``
-    in ``train`` and ``strategy`` is replaced by the factor's value. The arms are
-    named ``<name>-<part>-<part>`` in the grid's order.
+    in ``train`` and ``strategy``, and in other factors' values (``la:
+    {logit_adjusted: {tau: $tau}}``), is replaced by the factor's value. The arms
+    are named ``<name>-<part>-<part>`` in the grid's order.
     """
     where = f"arms[{index}]"
     unknown = [k for k in item if k not in GRID_KEYS]
@@ -451,7 +452,7 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
         if len({label for label, _, _ in axes[-1]}) != len(axes[-1]):
             raise SpecError(field, "a value is listed twice; list each value once")
     template = {k: item[k] for k in ("train", "strategy") if k in item}
-    used = _placeholders(template)
+    used = _placeholders(template) | _placeholders([v for axis in axes for _, _, v in axis])
     unused = [f for f in grid if f"${f}" not in used]
     unknown_refs = sorted(p for p in used if p[1:] not in grid)
     if unknown_refs:
@@ -462,7 +463,7 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
     arms = []
     for combo in itertools.product(*axes):
         values = {factor: value for factor, (_, _, value) in zip(grid, combo, strict=True)}
-        arm = _substitute(copy.deepcopy(template), values)
+        arm = _substitute(_substitute(copy.deepcopy(template), values), values)  # values may name other factors
         arm["name"] = "-".join([str(item["name"]), *(part for part, _, _ in combo)])
         arm["factors"] = {factor: key for factor, (_, key, _) in zip(grid, combo, strict=True)}
         arms.append(arm)

@@ -267,7 +267,8 @@ def test_bad_uri_is_reported_not_raised(finished_dir: Path) -> None:
 def test_metrics_skip_non_finite_values_and_log_each_value_once() -> None:
     result = {
         "history": [{"epoch": 1, "train": {"loss": 0.9, "recall": float("nan")}, "val": {"loss": 0.8, "recall": 0.5}},
-                    {"epoch": 2, "train": {"loss": 0.7, "recall": 0.4}, "val": {"loss": float("inf"), "recall": 0.75}}],
+                    {"epoch": 2, "lr": 0.01, "stage": "crt", "train": {"loss": 0.7, "recall": 0.4},
+                     "val": {"loss": float("inf"), "recall": 0.75}}],
         "metrics": {"val": {"recall": 0.75, "f1": 0.6, "tp": 3, "flag": True}, "test": {"recall": 0.5, "log_loss": float("nan")}},
         "wall_time_s": 1.5,
     }
@@ -277,6 +278,7 @@ def test_metrics_skip_non_finite_values_and_log_each_value_once() -> None:
     assert logged == sorted([
         ("train_loss", 1, 0.9), ("val_loss", 1, 0.8), ("val_recall", 1, 0.5),
         ("train_loss", 2, 0.7), ("train_recall", 2, 0.4), ("val_recall", 2, 0.75),  # final val recall: the same, once
+        ("lr", 2, 0.01),  # the epoch's learning rate (absent from runs made before schedules)
         ("val_f1", 2, 0.6), ("val_tp", 2, 3.0), ("test_recall", 2, 0.5), ("wall_time_s", 2, 1.5),
     ])
 

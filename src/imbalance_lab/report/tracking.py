@@ -294,6 +294,8 @@ def child_metrics(result: dict[str, Any], timestamp_ms: int) -> list[Any]:
                 for name, value in _finite(values):
                     metrics.append(Metric(f"{part}_{name}", value, timestamp_ms, step))
                     seen[(f"{part}_{name}", step)] = value
+        for name, value in _finite({"lr": entry.get("lr")}):  # the epoch's learning rate (runs since issue 8)
+            metrics.append(Metric(name, value, timestamp_ms, step))
     for eval_set, values in result.get("metrics", {}).items():
         for name, value in _finite(values):
             key = f"{eval_set}_{name}"
