@@ -40,3 +40,40 @@ def test_model_params_are_validated():
         MODELS.check_params("simple_cnn", {"width": 0}, "model")
     with pytest.raises(ValueError, match="at least 8×8"):
         MODELS.create("simple_cnn", 1, (4, 4), 2)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_model_contract(name, tmp_path):
+    """The seams strategies use: features, head, classifier get/set/reset, head-only training, state dict."""
+    from imbalance_lab.models.base import CosineClassifier, ImageClassifier
+
+    torch.manual_seed(0)
+    model = MODELS.create(name, 1, (16, 16), 3)
+    assert isinstance(model, ImageClassifier)
+    x = torch.randn(4, 1, 16, 16)
+    model.eval()
+    features = model.forward_features(x)
+    assert features.shape == (4, model.num_features)
+    assert torch.equal(model.forward_head(features), model(x))
+    classifier = model.get_classifier()
+    assert (classifier.in_features, classifier.out_features) == (model.num_features, 3) and model.n_outputs == 3
+    # reset: fresh classifier weights, backbone untouched
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.reset_classifier()
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("classifier.") for k in changed)
+    # head-only mode: the backbone in eval mode (dropout and batch-norm statistics fixed), the head training
+    model.train_head_only()
+    assert not any(m.training for m in model.backbone.modules()) and model.classifier.training
+    assert {id(p) for p in model.head_parameters()} == {id(p) for p in model.classifier.parameters()}
+    # a replaced classifier (LDAM's cosine classifier) is used, and a saved state dict loads into a fresh model
+    model.set_classifier(CosineClassifier(model.num_features, 3, scale=10.0))
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    fresh = MODELS.create(name, 1, (16, 16), 3)
+    fresh.set_classifier(CosineClassifier(fresh.num_features, 3, scale=10.0))
+    fresh.load_state_dict(torch.load(path))
+    model.eval(), fresh.eval()
+    with torch.no_grad():
+        assert torch.equal(fresh(x), model(x)) and float(model(x).abs().max()) <= 10.0 + 1e-5

@@ -214,3 +214,34 @@ def test_grid_expands_into_named_arms_with_factors(tiny_spec):
     assert spec.arm("g-b6-ce-tau1").strategy[0].name == "none"
     # the stored (expanded) spec reads back as the same spec
     assert build_spec(spec.canonical()) == spec
+
+
+def test_model_defaults_depend_on_the_task(tiny_spec, monkeypatch):
+    # a question about a positive class keeps seed 000's dropout (and its hashes); a multi-class
+    # experiment without one trains without dropout, written into the spec so it is hashed and shown
+    binary = build_spec(tiny_spec)
+    assert "dropout" not in binary.model.params
+    multi = copy.deepcopy(tiny_spec)
+    multi["data"].pop("positive")
+    multi["data"]["source"]["n_classes"] = 3
+    multi["data"]["classes"] = "all"
+    multi["data"]["splits"] = {"pool": {"balanced": 60}, "val": {"balanced": 10}, "test": {"balanced": 10}}
+    multi["arms"] = [{"name": "lt", "train": {"profile": "exponential", "n_max": 60, "ratio": 10}}]
+    spec = build_spec(multi)
+    assert spec.model.params == {"width": 4, "hidden": 8, "dropout": 0.0, "head_dropout": 0.0}
+    assert "dropout: 0.0" in spec.to_yaml()
+    assert build_spec(spec.canonical()) == spec
+    chosen = build_spec(mutate(multi, lambda s: s["model"].update(dropout=0.3)))
+    assert chosen.model.params["dropout"] == 0.3 and chosen.model.params["head_dropout"] == 0.0
+    import imbalance_lab.experiment as experiment
+    from imbalance_lab import run_one
+
+    built, real_create = [], experiment.MODELS.create
+
+    def spy(name, *args, **params):
+        built.append({k: params.get(k) for k in ("dropout", "head_dropout")})
+        return real_create(name, *args, **params)
+
+    monkeypatch.setattr(experiment.MODELS, "create", spy)
+    run_one(spec, "lt", 0)
+    assert built == [{"dropout": 0.0, "head_dropout": 0.0}]  # the model the run trains has no dropout

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from imbalance_lab.data import SOURCES
 from imbalance_lab.errors import SpecError
 from imbalance_lab.models import MODELS
+from imbalance_lab.models.base import task_defaults
 from imbalance_lab.registry import format_validation_error
 from imbalance_lab.strategies import STRATEGIES
 
@@ -328,6 +329,24 @@ class ExperimentSpec(_Strict):
     seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
     output: str | None = None
     tracking: TrackingSpec = TrackingSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_task_defaults(cls, data: Any) -> Any:
+        """Fill in the model's task-dependent defaults (see :func:`imbalance_lab.models.base.task_defaults`)."""
+        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+            return data
+        try:
+            model = _named_params(data.get("model", "simple_cnn"), "model", name_key="name")
+        except ValueError:
+            return data  # reported by the field validator
+        if not isinstance(model.get("params"), dict):
+            return data
+        params = dict(model["params"])
+        for key, value in task_defaults(model["name"], data["data"].get("positive") is not None).items():
+            if params.get(key) is None:  # absent or null: the task's default
+                params[key] = value
+        return {**data, "model": {"name": model["name"], "params": params}}
 
     @field_validator("arms", mode="before")
     @classmethod

@@ -22,6 +22,17 @@ from imbalance_lab.registry import Registry
 MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs"))
 
 
+def task_defaults(name: str, has_positive: bool) -> dict[str, object]:
+    """Defaults of model ``name`` that depend on the task (a factory's ``task_defaults`` attribute), or none.
+
+    A spec's model parameters are these, overridden by what the spec gives, so
+    the stored spec names them and they are part of the run hash.
+    """
+    factory = MODELS.entry(name).factory if name in MODELS.names() else None
+    rule = getattr(factory, "task_defaults", None)
+    return dict(rule(has_positive)) if rule is not None else {}
+
+
 class CosineClassifier(nn.Module):
     """Logits ``s · cos(θ)`` between L2-normalised features and class weights.
 
