@@ -77,3 +77,18 @@ def test_model_contract(name, tmp_path):
     model.eval(), fresh.eval()
     with torch.no_grad():
         assert torch.equal(fresh(x), model(x)) and float(model(x).abs().max()) <= 10.0 + 1e-5
+
+
+@torch.no_grad()
+def test_simple_cnn_initialisations():
+    torch.manual_seed(0)
+    he = MODELS.create("simple_cnn", 1, (28, 28), 2)
+    torch.manual_seed(0)
+    plain = MODELS.create("simple_cnn", 1, (28, 28), 2, init="torch")
+    for a, b in zip(he.modules(), plain.modules()):
+        if isinstance(a, (torch.nn.Conv2d, torch.nn.Linear)):
+            fan_in = a.weight[0].numel()
+            # He-uniform (Keras he_uniform): U(±√(6/fan_in)), zero biases; PyTorch's: U(±1/√fan_in) for both
+            assert float(a.weight.abs().max()) <= (6 / fan_in) ** 0.5 and float(a.weight.abs().max()) > (1 / fan_in) ** 0.5
+            assert float(a.bias.abs().max()) == 0.0
+            assert float(b.weight.abs().max()) <= (1 / fan_in) ** 0.5 and float(b.bias.abs().max()) > 0.0

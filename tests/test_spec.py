@@ -228,7 +228,7 @@ def test_model_defaults_depend_on_the_task(tiny_spec, monkeypatch):
     multi["data"]["splits"] = {"pool": {"balanced": 60}, "val": {"balanced": 10}, "test": {"balanced": 10}}
     multi["arms"] = [{"name": "lt", "train": {"profile": "exponential", "n_max": 60, "ratio": 10}}]
     spec = build_spec(multi)
-    assert spec.model.params == {"width": 4, "hidden": 8, "dropout": 0.0, "head_dropout": 0.0}
+    assert spec.model.params == {"width": 4, "hidden": 8, "dropout": 0.0, "head_dropout": 0.0, "init": "torch"}
     assert "dropout: 0.0" in spec.to_yaml()
     assert build_spec(spec.canonical()) == spec
     chosen = build_spec(mutate(multi, lambda s: s["model"].update(dropout=0.3)))
@@ -239,9 +239,9 @@ def test_model_defaults_depend_on_the_task(tiny_spec, monkeypatch):
     built, real_create = [], experiment.MODELS.create
 
     def spy(name, *args, **params):
-        built.append({k: params.get(k) for k in ("dropout", "head_dropout")})
+        built.append({k: params.get(k) for k in ("dropout", "head_dropout", "init")})
         return real_create(name, *args, **params)
 
     monkeypatch.setattr(experiment.MODELS, "create", spy)
     run_one(spec, "lt", 0)
-    assert built == [{"dropout": 0.0, "head_dropout": 0.0}]  # the model the run trains has no dropout
+    assert built == [{"dropout": 0.0, "head_dropout": 0.0, "init": "torch"}]  # the model the run trains

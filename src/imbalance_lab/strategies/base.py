@@ -268,16 +268,16 @@ class StrategyPipeline:
         if self.loss_owner is None and soft_targets is None:
             per_example = F.cross_entropy(logits, labels, reduction="none")
             return per_example * weights[labels] if weights is not None else per_example
-        owner = self.loss_owner or Strategy(())
+        owner = self.loss_owner
         targets = soft_targets if soft_targets is not None else F.one_hot(labels, logits.shape[1]).to(logits.dtype)
-        losses = owner.class_losses(logits, features, targets, ctx)
+        losses = owner.class_losses(logits, features, targets, ctx) if owner else -F.log_softmax(logits, dim=1)
         if soft_targets is None:
             per_example = losses.gather(1, labels[:, None]).squeeze(1)
             per_example = per_example * weights[labels] if weights is not None else per_example
         else:
             t = soft_targets if weights is None else soft_targets * weights
             per_example = (t * losses).sum(dim=1)
-        term = owner.batch_term(logits, targets, ctx)
+        term = owner.batch_term(logits, targets, ctx) if owner else None
         return per_example if term is None else per_example + term
 
     def stages(self) -> list[Stage]:
