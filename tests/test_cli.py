@@ -40,7 +40,7 @@ def test_run_writes_every_run_and_the_summary(finished):
             assert set(result["metrics"]) == {"val", "test"}
             assert result["wall_time_s"] > 0
             with np.load(run_dir / "predictions.npz") as npz:
-                assert set(npz.files) == {"val_labels", "val_probs", "test_labels", "test_probs"}
+                assert set(npz.files) == {f"{s}_{k}" for s in ("val", "test") for k in ("labels", "probs", "logits")}
                 for name, n in (("val", 30), ("test", 40)):
                     labels, probs = npz[f"{name}_labels"], npz[f"{name}_probs"]
                     assert labels.dtype == np.int64 and labels.shape == (n,)
