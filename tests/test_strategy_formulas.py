@@ -676,8 +676,22 @@ def test_crt_declares_a_classifier_stage_with_class_balanced_sampling():
     stages = STRATEGIES.create("crt", NAMES_2, epochs=3).stages()
     assert len(stages) == 1
     stage = stages[0]
-    assert stage.name == "crt" and stage.epochs == 3 and stage.train == "classifier" and stage.reset_classifier
+    assert stage.name == "crt" and stage.epochs == 3 and stage.train == "classifier"
+    assert stage.reset_classifier == "zero"  # a convex problem on frozen features: start at uniform predictions
+    assert STRATEGIES.create("crt", NAMES_2, init="random").stages()[0].reset_classifier == "random"  # the paper's
     assert [name for name, _ in stage.strategy] == ["class_balanced_sampling"]
+
+
+@pytest.mark.parametrize("zero", [True, False])
+def test_reset_classifier_zero_or_random(zero):
+    model = MODELS.create("simple_cnn", 1, (8, 8), 3, width=4, hidden=8)
+    before = model.classifier.weight.detach().clone()
+    model.reset_classifier(zero=zero)
+    weight, bias = model.classifier.weight.detach(), model.classifier.bias.detach()
+    if zero:
+        assert not weight.any() and not bias.any()
+    else:  # PyTorch's default: U(±1/√fan_in), fresh
+        assert weight.abs().max() <= 8 ** -0.5 and not torch.equal(weight, before) and bias.any()
 
 
 def test_crt_run_changes_only_the_classifier(tiny_spec, monkeypatch):

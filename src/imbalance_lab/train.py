@@ -119,13 +119,13 @@ class _StagePlan:
     epochs: int
     pipeline: StrategyPipeline
     head_only: bool
-    reset_classifier: bool
+    reset_classifier: str
     lr: float
     schedule: ScheduleSpec
 
 
 def _stage_plans(pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tuple[str, ...]) -> list[_StagePlan]:
-    plans = [_StagePlan("main", cfg.epochs, pipeline, False, False, cfg.lr, cfg.schedule)]
+    plans = [_StagePlan("main", cfg.epochs, pipeline, False, "keep", cfg.lr, cfg.schedule)]
     for stage in pipeline.stages():
         plans.append(_stage_plan(stage, cfg, class_names))
     return plans
@@ -166,8 +166,8 @@ def fit(
     for plan in _stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
-        if plan.reset_classifier:
-            model.reset_classifier()
+        if plan.reset_classifier != "keep":
+            model.reset_classifier(zero=plan.reset_classifier == "zero")
         params = model.head_parameters() if plan.head_only else list(model.parameters())
         optimizer = make_optimizer(params, cfg, plan.lr)
         for epoch in range(1, plan.epochs + 1):

@@ -83,9 +83,19 @@ class ImageClassifier(nn.Module):
         """Replace the classifier (its input size must be ``num_features``)."""
         self.classifier = classifier
 
-    def reset_classifier(self) -> None:
-        """Fresh classifier weights (PyTorch's default initialisation of its kind)."""
-        self.classifier.reset_parameters()
+    def reset_classifier(self, zero: bool = False) -> None:
+        """Fresh classifier weights: PyTorch's default initialisation of its kind, or all zeros.
+
+        ``zero`` applies to a linear classifier (every class scores 0: uniform
+        predictions); a cosine classifier, whose weights are normalised, is always
+        drawn afresh.
+        """
+        if zero and isinstance(self.classifier, nn.Linear):
+            nn.init.zeros_(self.classifier.weight)
+            if self.classifier.bias is not None:
+                nn.init.zeros_(self.classifier.bias)
+        else:
+            self.classifier.reset_parameters()
 
     def head_parameters(self) -> list[nn.Parameter]:
         """The parameters a classifier-only stage trains (the classifier's)."""

@@ -101,15 +101,16 @@ class Stage:
     """A training stage after the main one, e.g. cRT's classifier re-training (Kang et al. 2020).
 
     ``train`` is ``classifier`` (the backbone frozen, in eval mode) or ``all``;
-    ``strategy`` is the stage's own strategies, as ``(name, params)`` pairs;
-    ``lr`` ``None`` keeps ``training.lr``; the learning rate follows a cosine
-    curve over the stage's epochs.
+    ``reset_classifier`` is ``zero``, ``random`` (PyTorch's default
+    initialisation) or ``keep``; ``strategy`` is the stage's own strategies, as
+    ``(name, params)`` pairs; ``lr`` ``None`` keeps ``training.lr``; the learning
+    rate follows a cosine curve over the stage's epochs.
     """
 
     name: str
     epochs: int
     train: Literal["classifier", "all"] = "classifier"
-    reset_classifier: bool = True
+    reset_classifier: Literal["zero", "random", "keep"] = "zero"
     strategy: tuple[tuple[str, dict[str, Any]], ...] = (("none", {}),)
     lr: float | None = None
 
