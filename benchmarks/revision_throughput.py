@@ -3,8 +3,8 @@
 Checks out ``--base`` (default: the last commit before the strategy seams of
 issue 8) into a temporary git worktree, then alternates whole ``run_one`` calls
 of the demo's plain arms (``balanced``: 800 images; ``unbalanced``: 440) in
-fresh subprocesses, one per revision per repeat, so both see the same machine
-state. Reports images per second (median of the repeats) and the ratio
+fresh subprocesses, one per revision per repeat, in alternating order (ABBA),
+so both see the same machine state. Reports images per second (median of the repeats) and the ratio
 this / base. Usage:
 
     .venv/bin/python benchmarks/revision_throughput.py [--base 33d8ab5] [--epochs 5] [--repeats 5] [--write docs/benchmarks.md]
@@ -50,10 +50,13 @@ print(json.dumps(out))
 """
 
 
-def measure(src: Path, epochs: int) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "examples" / "cats_vs_dogs.yaml"), str(epochs)],
-                          capture_output=True, text=True, env=env, check=True)
+def measure(tree: Path, epochs: int) -> dict[str, float]:
+    """Images/s of the two plain arms, run by the code and the demo spec of the checkout at ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(tree / "examples" / "cats_vs_dogs.yaml"), str(epochs)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"the run in {tree} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -71,11 +74,12 @@ def main() -> None:
         base_tree = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base_tree), args.base], check=True)
         try:
-            trees = {"base": base_tree / "src", "this": ROOT / "src"}
+            trees = {"base": base_tree, "this": ROOT}
             rates: dict[str, dict[str, list[float]]] = {t: {"balanced": [], "unbalanced": []} for t in trees}
-            for _ in range(args.repeats):
-                for tree, src in trees.items():
-                    for arm, rate in measure(src, args.epochs).items():
+            for repeat in range(args.repeats):
+                order = list(trees.items()) if repeat % 2 == 0 else list(trees.items())[::-1]  # ABBA: no order bias
+                for tree, path in order:
+                    for arm, rate in measure(path, args.epochs).items():
                         rates[tree][arm].append(rate)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
@@ -90,7 +94,7 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, CPU, Python {platform.python_version()}.",
         f"Command: `.venv/bin/python benchmarks/revision_throughput.py --base {args.base} --epochs {args.epochs} "
         f"--repeats {args.repeats}` (whole `run_one` calls of the demo's arms with strategy `none`, {args.epochs} epochs, "
-        "each revision in a fresh subprocess, alternating; images/s, median of the repeats).",
+        "each revision in a fresh subprocess, in ABBA order; images/s, median of the repeats).",
         "",
         f"| arm | {args.base} img/s | {head} img/s | this / base | runs (base / this) |",
         "|---|---:|---:|---:|---|",
