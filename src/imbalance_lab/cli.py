@@ -140,11 +140,11 @@ def write_report(directory: Path, reference: str | None) -> Path:
 
 
 def show_verdicts(analysis: Any) -> None:
-    from imbalance_lab.analysis.analyse import verdict
+    from imbalance_lab.analysis.analyse import VERDICT_METRICS, verdict
 
     test = analysis.sets[analysis.headline_set]
     out_console.print(f"verdict on the {analysis.headline_set} set, against `{analysis.reference}`:", highlight=False)
-    for metric in test.metrics[:5]:
+    for metric in test.metrics[:VERDICT_METRICS]:
         out_console.print("  " + verdict(analysis, analysis.headline_set, metric), highlight=False)
 
 

@@ -24,6 +24,8 @@ MULTICLASS_METRICS = ("balanced_accuracy", "macro_f1", "macro_recall", "macro_pr
 LONG_TAIL_METRICS = ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
 BOOTSTRAP_FAST = {"recall", "precision", "f1", "accuracy", "balanced_accuracy"}
 HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn"}
+VERDICT_METRICS = 5
+"""How many of the headline set's metrics get a verdict (and, for grids, factor plots)."""
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,8 @@ def factor_effect(analysis: Analysis, factor: str, metric: str, set_name: str | 
 
 
 def factor_effects(analysis: Analysis, metrics: list[str] | None = None) -> list[FactorEffect]:
-    """Every numeric factor against the headline set's first two metrics (or ``metrics``)."""
-    metrics = metrics or list(analysis.sets[analysis.headline_set].metrics[:2])
+    """Every numeric factor against each of the headline set's verdict metrics (or ``metrics``)."""
+    from imbalance_lab.analysis.analyse import VERDICT_METRICS
+
+    metrics = metrics or list(analysis.sets[analysis.headline_set].metrics[:VERDICT_METRICS])
     return [factor_effect(analysis, f, m) for f in numeric_factors(analysis) for m in metrics]

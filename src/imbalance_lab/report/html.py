@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab import __version__
-from imbalance_lab.analysis.analyse import Analysis, MetricSummary, higher_is_better, verdict
+from imbalance_lab.analysis.analyse import VERDICT_METRICS, Analysis, MetricSummary, higher_is_better, verdict
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.analysis.stats import Comparison
 from imbalance_lab.report import plots
@@ -168,7 +168,7 @@ def render_html(analysis: Analysis) -> str:
     """The whole report page."""
     spec = analysis.spec
     test_metrics = analysis.sets[analysis.headline_set].metrics
-    verdicts = "".join(f"<li>{_md_code(html.escape(verdict(analysis, analysis.headline_set, m)))}</li>" for m in test_metrics[:5])
+    verdicts = "".join(f"<li>{_md_code(html.escape(verdict(analysis, analysis.headline_set, m)))}</li>" for m in test_metrics[:VERDICT_METRICS])
     warnings = ""
     issues = [*analysis.problems, *analysis.notes]
     if analysis.missing:
@@ -208,7 +208,7 @@ def _md_code(text: str) -> str:
 def render_markdown(analysis: Analysis) -> str:
     """Verdicts and one table per evaluation set (mean ± std, Δ vs the reference with p_Holm)."""
     lines = [f"# {analysis.spec.name}: report", "", f"Reference arm: `{analysis.reference}`.", "", "## Verdict (test set)", ""]
-    lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:5]]
+    lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:VERDICT_METRICS]]
     effects = factor_effects(analysis)
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
