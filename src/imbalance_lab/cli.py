@@ -146,6 +146,13 @@ def show_verdicts(analysis: Any) -> None:
     out_console.print(f"verdict on the {analysis.headline_set} set, against `{analysis.reference}`:", highlight=False)
     for metric in test.metrics[:VERDICT_METRICS]:
         out_console.print("  " + verdict(analysis, analysis.headline_set, metric), highlight=False)
+    from imbalance_lab.analysis.grids import factor_effects
+
+    effects = factor_effects(analysis)
+    if effects:
+        out_console.print("grid factors:", highlight=False)
+        for effect in effects:
+            out_console.print("  " + effect.sentence(), highlight=False)
 
 
 def log_mlflow(directory: Path, uri: str | None) -> None:

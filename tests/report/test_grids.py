@@ -62,9 +62,9 @@ def test_a_report_without_grids_has_no_factor_section(tmp_path):
     assert "Factors" not in (tmp_path / "out" / "report.md").read_text()
 
 
-def _effect(best: list[tuple[float, str]]) -> FactorEffect:
+def _effect(best: list[tuple[float, str]], clear: tuple[float, ...] = ()) -> FactorEffect:
     lines = {"ce": [FactorPoint("a", x, 0.5, 0.4, 0.6) for x, _ in best]}
-    return FactorEffect("ratio", "f1", "test", lines, best)
+    return FactorEffect("ratio", "f1", "test", lines, best, clear)
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,38 @@ def _effect(best: list[tuple[float, str]]) -> FactorEffect:
 )
 def test_where_the_best_changes_in_words(best, expected):
     assert expected in _effect(best).sentence()
+
+
+def test_the_sentence_says_whether_the_best_is_clear():
+    best = [(1, "ce"), (10, "la")]
+    assert "at no value does its 95 % interval clear the others'" in _effect(best).sentence()
+    assert "clears the others' at every value" in _effect(best, (1, 10)).sentence()
+    assert "clears the others' only at ratio 10" in _effect(best, (10,)).sentence()
+
+
+def test_clear_means_the_intervals_do_not_overlap(grid_run):
+    analysis, _ = grid_run
+    effect = factor_effect(analysis, "b", "balanced_accuracy")  # higher is better
+    for x, best in effect.best:
+        here = {line: next(p for p in pts if p.x == x) for line, pts in effect.lines.items()}
+        winner = here.get(best)  # None when lines tie
+        separated = winner is not None and all(winner.low > p.high for line, p in here.items() if line != best)
+        assert (x in effect.clear) == separated
+
+
+def test_verdict_words_when_arms_only_did_worse():
+    from types import SimpleNamespace
+
+    from imbalance_lab.analysis.analyse import verdict
+
+    def comparison(arm: str, diff: float, significant: bool) -> SimpleNamespace:
+        return SimpleNamespace(arm=arm, mean_diff=diff, significant=significant, bootstrap=None, interval=None)
+
+    def analysis(comparisons: list) -> SimpleNamespace:
+        table = {c.arm: {"f1": SimpleNamespace(n=5)} for c in comparisons}
+        return SimpleNamespace(reference="ce", sets={"test": SimpleNamespace(comparisons={"f1": comparisons}, table=table)})
+
+    worse = verdict(analysis([comparison("a", -0.2, True), comparison("b", 0.1, False)]), "test", "f1")
+    assert worse == "on f1, 0 arms beat `ce`, 1 did worse."  # not "no difference is significant"
+    none = verdict(analysis([comparison("a", -0.2, False)]), "test", "f1")
+    assert none == "on f1, 0 arms beat `ce` (no difference is significant after Holm's correction)."

@@ -193,7 +193,7 @@ def verdict(analysis: Analysis, set_name: str, metric: str) -> str:
     if better:
         best = max(better, key=lambda c: sign * c.mean_diff)
         text += f"; the best is `{best.arm}`, {best.mean_diff:+.3f}{_interval_text(best)}"
-    else:
+    elif not worse:
         text += " (no difference is significant after Holm's correction)"
     return text + "."
 

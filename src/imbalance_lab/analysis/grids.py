@@ -36,6 +36,7 @@ class FactorEffect:
     set_name: str
     lines: dict[str, list[FactorPoint]]
     best: list[tuple[float, str]]  # (factor value, best line there; tied lines joined by " = "), in increasing value
+    clear: tuple[float, ...] = ()  # values where the best's 95 % interval overlaps no other line's
 
     def changes(self) -> list[tuple[str, list[float]]]:
         """Runs of consecutive values with the same best line: ``[(line, [values...]), ...]``."""
@@ -58,9 +59,16 @@ class FactorEffect:
             return f"{self.factor} {a}" if a == b else f"{self.factor} {a}–{b}"
 
         if len(runs) == 1:
-            return f"on {self.metric} ({self.set_name}), `{runs[0][0]}` is best at every {self.factor} tried."
-        parts = ", ".join(f"`{line}` at {span(values)}" for line, values in runs)
-        return f"on {self.metric} ({self.set_name}), the best changes with {self.factor}: {parts}."
+            text = f"on {self.metric} ({self.set_name}), `{runs[0][0]}` is best at every {self.factor} tried"
+        else:
+            parts = ", ".join(f"`{line}` at {span(values)}" for line, values in runs)
+            text = f"on {self.metric} ({self.set_name}), the best changes with {self.factor}: {parts}"
+        values = [x for x, _ in self.best]
+        if not self.clear:
+            return text + "; at no value does its 95 % interval clear the others'."
+        if len(self.clear) == len(values):
+            return text + "; its 95 % interval clears the others' at every value."
+        return text + f"; its 95 % interval clears the others' only at {self.factor} {', '.join(map(_number, self.clear))}."
 
 
 def _number(value: float) -> str:
@@ -97,13 +105,27 @@ def factor_effect(analysis: Analysis, factor: str, metric: str, set_name: str | 
     for points in lines.values():
         points.sort(key=lambda p: p.x)
     sign = 1 if higher_is_better(metric) else -1
-    best = []
+    best, clear = [], []
     for x in sorted({p.x for points in lines.values() for p in points}):
-        here = {line: sign * p.mean for line, points in lines.items() for p in points if p.x == x and math.isfinite(p.mean)}
-        if here:
-            top = max(here.values())
-            best.append((x, " = ".join(line for line, v in here.items() if v == top)))
-    return FactorEffect(factor, metric, set_name, lines, best)
+        here = {line: p for line, points in lines.items() for p in points if p.x == x and math.isfinite(p.mean)}
+        if not here:
+            continue
+        top = max(sign * p.mean for p in here.values())
+        winners = [line for line, p in here.items() if sign * p.mean == top]
+        best.append((x, " = ".join(winners)))
+        if len(winners) == 1 and len(here) > 1 and _clears(here[winners[0]], [p for line, p in here.items() if line != winners[0]], sign):
+            clear.append(x)
+    return FactorEffect(factor, metric, set_name, lines, best, tuple(clear))
+
+
+def _clears(winner: FactorPoint, others: list[FactorPoint], sign: int) -> bool:
+    """Whether the winner's interval lies wholly beyond every other interval (no interval: never)."""
+    bounds = [winner.low, winner.high, *(v for p in others for v in (p.low, p.high))]
+    if not all(math.isfinite(v) for v in bounds):
+        return False
+    if sign > 0:
+        return all(winner.low > p.high for p in others)
+    return all(winner.high < p.low for p in others)
 
 
 def factor_effects(analysis: Analysis, metrics: list[str] | None = None) -> list[FactorEffect]:
