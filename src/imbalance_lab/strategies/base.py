@@ -208,10 +208,6 @@ class StrategyPipeline:
         self.mixes = any(_is_overridden(s, "mix_batch") for s in self.steps)
         self._augments = [s for s in self.steps if _is_overridden(s, "augment_batch")]
 
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self.steps]
-
     def prepare(self, ctx: EpochContext) -> None:
         for step in self.steps:
             step.prepare(ctx)
