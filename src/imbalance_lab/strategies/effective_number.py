@@ -67,7 +67,11 @@ class DeferredReweighting(Strategy):
     Until the fraction ``start`` of the epochs every class weighs 1; from epoch
     ``⌊start · epochs⌋ + 1`` on, ``w_c = (1 − β) / (1 − β^n_c)`` normalised to
     ``Σ_c w_c = C`` (Cao et al. switch at epoch 160 of 200, when the learning
-    rate first drops, with ``β = 0.9999``). ``[ldam, drw]`` is LDAM-DRW.
+    rate first drops, with ``β = 0.9999``). ``[ldam, drw]`` is LDAM-DRW. As every
+    class weight here, the batch loss is ``mean_i(w[y_i] · L_i)``; the authors'
+    code passes the weights to PyTorch's cross-entropy, whose mean divides by
+    ``Σ_i w[y_i]`` instead: a per-batch scale that SGD feels and Adam nearly
+    does not.
 
     Parameters
     ----------
