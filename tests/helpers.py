@@ -47,3 +47,41 @@ def run_cli(*args: str | Path, cwd: Path | None = None, check: bool = False) -> 
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
+
+
+def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``imbalance-lab ARGS`` in this process, through the console script's own ``main``.
+
+    The same code path as :func:`run_cli` (argument parsing, the one-line error
+    handler, exit codes) without the few seconds a fresh interpreter costs; use
+    :func:`run_cli` where a separate process matters (signals, concurrency).
+    Returns a ``CompletedProcess`` with the exit code and the captured output.
+    """
+    import contextlib
+    import io
+    import warnings
+
+    from imbalance_lab import cli as cli_module
+
+    argv = ["imbalance-lab", *map(str, args)]
+    out, err = io.StringIO(), io.StringIO()
+    old_argv, old_cwd = sys.argv, os.getcwd()
+    code: int | str | None = 0
+    try:
+        sys.argv = argv
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            try:
+                cli_module.main()
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        sys.argv = old_argv
+        os.chdir(old_cwd)
+    if code is None:
+        code = 0
+    elif isinstance(code, str):  # sys.exit("message") prints the message and exits 1
+        err.write(code + "\n")
+        code = 1
+    return subprocess.CompletedProcess(argv, int(code), out.getvalue(), err.getvalue())

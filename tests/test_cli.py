@@ -10,6 +10,14 @@ import yaml
 from helpers import run_cli, write_spec
 
 from imbalance_lab.spec import build_spec
+from imbalance_lab.store import TMP_PREFIX
+
+TINY_ARMS = ("balanced", "unbalanced", "weighted", "both")  # the arms of helpers.TINY_SPEC, seeds 0 and 1
+
+
+def result_files(out):
+    """The result.json of each of the tiny spec's 4 arms × 2 seeds, sorted."""
+    return sorted(out / "runs" / arm / f"seed-{seed}" / "result.json" for arm in TINY_ARMS for seed in (0, 1))
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +35,7 @@ def test_run_writes_every_run_and_the_summary(finished):
     _, _, out, proc = finished
     spec = build_spec(yaml.safe_load((out / "spec.yaml").read_text()))
     assert spec.name == "tiny"
-    for arm in ("balanced", "unbalanced", "weighted", "both"):
+    for arm in TINY_ARMS:
         for seed in (0, 1):
             run_dir = out / "runs" / arm / f"seed-{seed}"
             result = json.loads((run_dir / "result.json").read_text())
@@ -48,7 +56,7 @@ def test_run_writes_every_run_and_the_summary(finished):
                     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
                     # stored predictions reproduce the stored metrics
                     assert int(((probs.argmax(1) == 1) & (labels == 1)).sum()) == result["metrics"][name]["tp"]
-    assert not list(out.glob("runs/*/.tmp-*"))
+    assert not list(out.rglob(f"{TMP_PREFIX}*"))  # no temporary run directory or file left anywhere
     csv_lines = (out / "summary.csv").read_text().splitlines()
     assert csv_lines[0].startswith("eval_set,arm,n_seeds,precision_mean,precision_std,recall_mean")
     assert len(csv_lines) == 1 + 2 * 4  # header + (val, test) × 4 arms
@@ -64,7 +72,9 @@ def test_weighted_arm_trains_on_the_unbalanced_subset(finished):
 
 def test_rerun_skips_finished_runs(finished):
     _, spec_path, out, _ = finished
-    before = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/result.json")}
+    paths = sorted(out.glob("runs/*/*/result.json"))
+    assert paths == result_files(out)
+    before = {p: p.stat().st_mtime_ns for p in paths}
     proc = run_cli("run", "--no-mlflow", spec_path, "--out", out, check=True)
     assert "8 of 8 runs already finished" in proc.stdout
     assert {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/result.json")} == before
@@ -202,5 +212,7 @@ def test_result_json_is_strict_json(finished):
     def refuse(constant: str) -> None:
         raise AssertionError(f"non-standard JSON constant {constant} in result.json")
 
-    for path in out.glob("runs/*/seed-*/result.json"):
+    paths = sorted(out.glob("runs/*/seed-*/result.json"))
+    assert paths == result_files(out)
+    for path in paths:
         json.loads(path.read_text(), parse_constant=refuse)

@@ -38,16 +38,32 @@ def test_global_rng_state_does_not_leak_into_a_run(tiny_spec):
     assert a.metrics == b.metrics
 
 
-def test_every_arm_and_seed_scores_the_same_val_and_test_images(tiny_spec):
+def test_every_arm_and_seed_scores_the_same_val_and_test_images(tiny_spec, monkeypatch):
+    import imbalance_lab.experiment as experiment
+
     spec = build_spec(tiny_spec)
-    data = prepare_data(spec)
-    labels = {(arm.name, seed): run_one(spec, arm.name, seed, data=data).predictions for arm in spec.arms[:2] for seed in (0, 1)}
-    reference = next(iter(labels.values()))
-    for preds in labels.values():
-        for name in ("val", "test"):
-            np.testing.assert_array_equal(preds[name][0], reference[name][0])
-    val = data.eval_set("val")
-    assert torch.equal(data.eval_set("val").images, val.images)
+    scored: list[torch.Tensor] = []  # the images each final prediction is made on, in call order
+    real_predict = experiment.predict_logits
+
+    def spy(model, images, *args, **kwargs):
+        scored.append(images.cpu().clone())
+        return real_predict(model, images, *args, **kwargs)
+
+    monkeypatch.setattr(experiment, "predict_logits", spy)
+    data = prepare_data(spec)  # prepared apart from the runs, which each prepare their own
+    val, test = data.plan.sets["val"], data.plan.sets["test"]
+    assert len(val) == 30 and len(test) == 40 and np.intersect1d(val, test).size == 0
+    indices = {"val": torch.from_numpy(val), "test": torch.from_numpy(test)}
+    for arm in spec.arms[:2]:
+        for seed in (0, 1):
+            scored.clear()
+            preds = run_one(spec, arm.name, seed).predictions
+            assert len(scored) == 2, f"{arm.name} seed {seed}: {len(scored)} sets scored"
+            for name, images in zip(("val", "test"), scored, strict=True):
+                expected = data.source.images[indices[name]]
+                assert torch.equal(images, expected), f"{arm.name} seed {seed} scored other {name} images"
+                labels = data.to_experiment_label[data.source.labels[indices[name]]]
+                np.testing.assert_array_equal(preds[name].labels, labels.numpy())
 
 
 def test_training_learns_the_synthetic_task(tiny_spec):

@@ -29,7 +29,7 @@ BAD_SPECS = [
     ("unknown top key", lambda s: s.update(epochs=3), ["epochs", "unknown key", "valid keys here", "training"]),
     ("unknown nested key", lambda s: s["training"].update(lr_rate=0.1), ["training.lr_rate", "unknown key", "lr"]),
     ("unknown arm key", arm(0, strategies="none"), ["arms[0].strategies", "unknown key", "strategy"]),
-    ("wrong type", lambda s: s["training"].update(epochs="ten"), ["training.epochs", "'ten'", "integer"]),
+    ("wrong type", lambda s: s["training"].update(epochs="ten"), ["training.epochs", "'ten'", "a whole number"]),
     ("epochs zero", lambda s: s["training"].update(epochs=0), ["training.epochs", "0", "greater than or equal to 1"]),
     ("bad optimizer", lambda s: s["training"].update(optimizer="rmsprop"), ["training.optimizer", "'rmsprop'", "adam"]),
     ("unknown strategy", arm(1, strategy="smote"), ["arms[1].strategy[0]", "'smote'", "class_weight", "oversample"]),
@@ -47,7 +47,7 @@ BAD_SPECS = [
     ("arm unknown class", arm(0, train={"a": 6, "b": 6, "c": 1}), ["arms[0].train.c", "unknown class", "a, b"]),
     ("arm missing class", arm(0, train={"a": 6}), ["arms[0].train", "'b'"]),
     ("negative count", lambda s: s["data"]["splits"]["val"].update(a=-1), ["data.splits.val.a", "-1", "greater than or equal to 0"]),
-    ("float count", lambda s: s["data"]["splits"]["val"].update(a=2.5), ["data.splits.val.a", "2.5", "integer"]),
+    ("float count", lambda s: s["data"]["splits"]["val"].update(a=2.5), ["data.splits.val.a", "2.5", "a whole number"]),
     ("missing split", lambda s: s["data"]["splits"].pop("test"), ["data.splits", "'test'", "pool, val, test"]),
     ("split unknown class", lambda s: s["data"]["splits"]["test"].update(z=3), ["data.splits.test.z", "unknown class"]),
     ("positive not a class", lambda s: s["data"].update(positive="dog"), ["data.positive", "'dog'", "a, b"]),
@@ -58,7 +58,7 @@ BAD_SPECS = [
     ("repeated seed", lambda s: s.update(seeds=[1, 1]), ["seeds", "repeats"]),
     ("no arms", lambda s: s.update(arms=[]), ["arms", "at least 1"]),
     ("duplicate arm", lambda s: s["arms"].append(copy.deepcopy(s["arms"][0])), ["arms[4].name", "'balanced'", "twice"]),
-    ("bad arm name", arm(0, name="a b/c"), ["arms[0].name", "'a b/c'", "letters, digits"]),
+    ("bad arm name", arm(0, name="a b/c"), ["arms[0].name", "'a b/c'", "ASCII letters (a-z, A-Z), digits"]),
     ("missing name", lambda s: s.pop("name"), ["name", "required"]),
     ("empty train set", arm(0, train={"a": 0, "b": 0}), ["arms[0].train", "empty"]),
     ("step schedule without milestones", lambda s: s["training"].update(schedule="step"),
@@ -143,9 +143,17 @@ def test_yaml_errors_name_the_line(tmp_path):
 
 
 def test_example_specs_are_valid():
-    from pathlib import Path
-
-    for path in sorted(Path(__file__).parents[1].joinpath("examples").glob("*.yaml")):
+    paths = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
+    assert [p.name for p in paths] == [
+        "animal_mnist_long_tail.yaml",
+        "cats_vs_dogs.yaml",
+        "cifar10_cats_vs_dogs.yaml",
+        "cifar10_lt.yaml",
+        "image_folder_cats_dogs.yaml",
+        "long_tail_grid.yaml",
+        "tiny_synthetic.yaml",
+    ]
+    for path in paths:
         load_spec(path)
 
 

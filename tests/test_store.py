@@ -61,7 +61,7 @@ def test_corrupt_result_is_a_clear_error(tmp_path, tiny_spec):
         store.open(spec)
     proc = run_cli("summary", tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "no finished runs yet (1 broken: balanced/seed-0: result.json missing or unreadable" in proc.stderr
+    assert "no finished runs yet (1 broken: balanced/seed-0: result.json damaged (not the JSON of a finished run)" in proc.stderr
 
 
 def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
@@ -77,9 +77,9 @@ def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
     half = out / "runs/balanced/seed-1"
     (half / "result.json").unlink()  # a run directory without its result: partly written by hand
     proc = run_cli("summary", out, check=True)
-    assert "skipped broken run balanced/seed-0: predictions.npz unreadable" in proc.stderr
-    assert "skipped broken run unbalanced/seed-1: made by a different spec" in proc.stderr
-    assert "skipped broken run balanced/seed-1: result.json missing or unreadable" in proc.stderr
+    assert "skipped run balanced/seed-0: predictions.npz damaged (BadZipFile)" in proc.stderr
+    assert "skipped run unbalanced/seed-1: made by a different spec" in proc.stderr
+    assert "skipped run balanced/seed-1: result.json missing (a damaged run)" in proc.stderr
     assert "Traceback" not in proc.stderr
     csv_rows = (out / "summary.csv").read_text().splitlines()[1:]
     assert {row.split(",")[1] for row in csv_rows} == {"unbalanced"}  # only the one good run remains

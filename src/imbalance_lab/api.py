@@ -12,7 +12,7 @@ from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
 from imbalance_lab.data.prepared import ExperimentData, prepare_data
-from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, read_spec, write_atomic  # noqa: F401  (read_spec is API)
+from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, check_output_dir, read_spec, write_atomic, writing  # noqa: F401  (read_spec is API)
 
 if TYPE_CHECKING:
     from imbalance_lab.analysis.analyse import Analysis
@@ -33,9 +33,37 @@ def output_dir(spec: ExperimentSpec, out: str | Path | None) -> Path:
 
 
 def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, ExperimentData]:
-    """Check a spec and its data (counts against the source) without training."""
+    """Check a spec, its data (counts against the source) and its device without training."""
+    from imbalance_lab.train import resolve_device
+
     spec = as_spec(spec)
+    resolve_device(spec.training.device)
     return spec, prepare_data(spec)
+
+
+def check_reference(spec: ExperimentSpec, reference: str | None) -> None:
+    """``reference`` must name an arm of the spec (checked before anything trains)."""
+    names = [arm.name for arm in spec.arms]
+    if reference is not None and reference not in names:
+        raise UserError(f"--reference: got {reference!r}, not an arm of {spec.name}; valid: {', '.join(names)}")
+
+
+def expected_bytes(spec: ExperimentSpec, data: ExperimentData, runs: int) -> int:
+    """A generous estimate of the disk space ``runs`` finished runs take (predictions stored uncompressed)."""
+    n_classes = len(data.class_names)
+    rows = sum(sum(data.resolved.set_counts[name]) for name in spec.data.eval_sets)
+    per_run = rows * (8 + 2 * 4 * n_classes) + spec.training.epochs * 4096 + 64 * 1024
+    return runs * per_run
+
+
+def check_disk_space(spec: ExperimentSpec, data: ExperimentData, root: Path, runs: int) -> None:
+    """Refuse before training when the runs to do would not fit on the results directory's disk."""
+    from imbalance_lab.store import free_bytes
+
+    need, free = expected_bytes(spec, data, runs), free_bytes(root)
+    if need > free:
+        raise StoreError(f"{root}: {runs} runs need about {need / 1e6:.1f} MB for their predictions but only "
+                         f"{free / 1e6:.1f} MB are free there; free some space or give --out another disk")
 
 
 def run(
@@ -43,27 +71,58 @@ def run(
     out: str | Path | None = None,
     *,
     force: bool = False,
+    reference: str | None = None,
     progress: Progress | None = None,
 ) -> Summary:
     """Run every arm × seed not yet finished in the output directory, then summarise.
 
-    The spec and its data are checked first; nothing is written when they are
-    invalid. Finished runs in the directory are kept and skipped.
+    Everything that can be checked before training is checked first (the spec,
+    its data and device, ``reference``, the output path, free disk space);
+    nothing is written when a check fails. Finished runs in the directory are
+    kept and skipped. The directory has one writer at a time: a second ``run``
+    into it is refused with a message naming the first.
     """
     progress = progress or NullProgress()
     spec, data = validate(spec)
+    check_reference(spec, reference)
     store = ResultStore(output_dir(spec, out))
-    done = set(store.open(spec, force=force))
-    todo = [item for item in plan(spec) if item not in done]
-    progress.experiment_started(len(todo) + len(done), len(done))
-    run_local(spec, store, data, todo, progress)
-    return write_summary(store.root)
+    check_output_dir(store.root)
+    created = not store.root.exists()
+    try:
+        with store.writer():
+            check_disk_space(spec, data, store.root, sum(not store.is_finished(a, s) for a, s in plan(spec)))
+            done = set(store.open(spec, force=force))
+            todo = [item for item in plan(spec) if item not in done]
+            progress.experiment_started(len(todo) + len(done), len(done))
+            run_local(spec, store, data, todo, progress)
+            return write_summary(store.root)
+    except StoreError:
+        if created:  # refused before any run: leave nothing behind
+            _remove_if_empty(store.root)
+        raise
+
+
+def _remove_if_empty(root: Path) -> None:
+    """Remove a results directory this call made when it holds nothing but its lock files."""
+    from imbalance_lab.store import LOCK_FILE, STATE_LOCK_FILE
+
+    if root.is_dir() and {p.name for p in root.iterdir()} <= {LOCK_FILE, STATE_LOCK_FILE}:
+        for name in (LOCK_FILE, STATE_LOCK_FILE):
+            (root / name).unlink(missing_ok=True)
+        root.rmdir()
 
 
 def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:
-    """The spec of a results directory and its usable runs; no usable run at all is an error."""
-    spec = read_spec(directory)
-    found = ResultStore(directory).scan(spec)
+    """The spec of a results directory and its usable runs; no usable run at all is an error.
+
+    Read under the directory's shared state lock, so a writer's change of the
+    spec or of the set of runs is seen whole or not at all.
+    """
+    read_spec(directory)  # a one-line error for what is not a results directory, before any lock file is made
+    store = ResultStore(directory)
+    with store.state_lock(shared=True):
+        spec = read_spec(directory)
+        found = store.scan(spec)
     if not found.runs:
         why = f" ({len(found.problems)} broken: {found.problems[0]})" if found.problems else ""
         raise StoreError(f"{directory} has no finished runs yet{why}; run the experiment with: imbalance-lab run {Path(directory) / SPEC_FILE}")
@@ -81,8 +140,9 @@ def write_summary(directory: str | Path) -> Summary:
     """Summarise a results directory and write ``summary.csv`` and ``summary.md`` into it."""
     summary = load_summary(directory)
     root = Path(directory)
-    write_atomic(root / "summary.csv", to_csv(summary))
-    write_atomic(root / "summary.md", to_markdown(summary))
+    with writing(root, "the summary needs a writable results directory; copy it somewhere writable"):
+        write_atomic(root / "summary.csv", to_csv(summary))
+        write_atomic(root / "summary.md", to_markdown(summary))
     return summary
 
 
@@ -102,10 +162,12 @@ def write_report(analysis: Analysis, root: Path) -> list[Path]:
     """Write the HTML, Markdown and CSV report of ``analysis`` into ``root``."""
     from imbalance_lab.report.html import render_csv, render_html, render_markdown
 
-    root.mkdir(parents=True, exist_ok=True)
+    check_output_dir(root, "report directory", "give --out another path")
     paths = [root / name for name in REPORT_FILES]
-    for path, text in zip(paths, (render_html(analysis), render_markdown(analysis), render_csv(analysis)), strict=True):
-        write_atomic(path, text)
+    with writing(root, "give the report a directory you can write"):
+        root.mkdir(parents=True, exist_ok=True)
+        for path, text in zip(paths, (render_html(analysis), render_markdown(analysis), render_csv(analysis)), strict=True):
+            write_atomic(path, text)
     return paths
 
 
@@ -116,6 +178,15 @@ def compare(directories: list[str | Path], out: str | Path, *, reference: str | 
 
     if len(directories) < 2:
         raise UserError("compare: give at least two results directories")
+    target = Path(out).resolve()
+    check_output_dir(Path(out), "comparison directory", "give --out another path")
+    for directory in directories:
+        if Path(directory).resolve() == target:
+            raise UserError(f"compare: --out {out} is one of the compared results directories, whose own report would be "
+                            "overwritten; give --out a new directory")
+    if (target / SPEC_FILE).is_file():
+        raise UserError(f"compare: --out {out} is an experiment's results directory, whose own report would be "
+                        "overwritten; give --out a new directory")
     loaded = [(Path(d), *scan(d)) for d in directories]
     first_dir, first_spec, _ = loaded[0]
     names = [spec.name for _, spec, _ in loaded]

@@ -6,8 +6,11 @@ traceback.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -83,7 +86,34 @@ class ConsoleProgress:
             self.bar.stop()
 
 
-def show_summary(summary: Any, directory: Path) -> None:
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so the run in flight cleans up like on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM (``kill``, a batch system's stop) unwinds like Ctrl-C instead of killing outright."""
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def show_problems(problems: Any) -> None:
+    """Damaged or foreign runs, one warning line each (the same lines from summary, report and run)."""
+    for problem in problems:
+        err_console.print(f"warning: skipped run {problem}", highlight=False, soft_wrap=True)
+
+
+def show_summary(summary: Any, directory: Path, *, problems: bool = True) -> None:
     from imbalance_lab.report.tables import rich_table
 
     for line in summary.group_lines():
@@ -94,8 +124,8 @@ def show_summary(summary: Any, directory: Path) -> None:
     for row in summary.rows:
         for note in row.notes:
             out_console.print(f"note: {row.arm} ({row.eval_set}): {note}", highlight=False)
-    for problem in summary.problems:
-        err_console.print(f"warning: skipped broken run {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        show_problems(summary.problems)
     if summary.missing:
         out_console.print(f"{len(summary.missing)} run(s) not finished yet; 'imbalance-lab run' resumes them")
     out_console.print(f"written: {directory / 'summary.csv'}, {directory / 'summary.md'}, runs in {directory / 'runs'}")
@@ -119,21 +149,24 @@ def run(
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
     try:
-        summary = api.run(loaded, directory, force=force, progress=progress)
-    except KeyboardInterrupt:
+        with terminate_as_interrupt():
+            summary = api.run(loaded, directory, force=force, reference=reference, progress=progress)
+    except (KeyboardInterrupt, Terminated) as stop:
         progress.close()
         err_console.print(f"interrupted: the finished runs in {directory} are kept; run the same command again to resume")
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
     finally:
         progress.close()
-    show_summary(summary, directory)
+    show_summary(summary, directory, problems=False)  # the report below names the skipped runs once
     write_report(directory, reference)
     if not no_mlflow and loaded.tracking.mlflow:
         log_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri)
 
 
-def write_report(directory: Path, reference: str | None) -> Path:
+def write_report(directory: Path, reference: str | None, *, problems: bool = True) -> Path:
     analysis, paths = api.report(directory, reference=reference)
+    if problems:
+        show_problems(analysis.problems)
     show_verdicts(analysis)
     out_console.print(f"report: {paths[0]} (also {paths[1].name}, {paths[2].name})", highlight=False)
     return paths[0]
@@ -142,6 +175,8 @@ def write_report(directory: Path, reference: str | None) -> Path:
 def show_verdicts(analysis: Any) -> None:
     from imbalance_lab.analysis.analyse import VERDICT_METRICS, verdict
 
+    for warning in analysis.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     test = analysis.sets[analysis.headline_set]
     out_console.print(f"verdict on the {analysis.headline_set} set, against `{analysis.reference}`:", highlight=False)
     for metric in test.metrics[:VERDICT_METRICS]:
@@ -180,6 +215,7 @@ def report(
     mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Also log the runs to MLflow.")] = False,
 ) -> None:
     """Recompute every metric from the stored predictions and write report.html, report.md and report.csv (no training)."""
+    show_writer(directory)
     write_report(directory, reference)
     if mlflow or mlflow_uri:
         log_mlflow(directory, mlflow_uri or api.read_spec(directory).tracking.mlflow_uri)
@@ -193,6 +229,7 @@ def compare(
 ) -> None:
     """Put several experiments' arms in one table and report (arms are named <experiment>.<arm>)."""
     analysis, paths = api.compare(list(directories), out, reference=reference)
+    show_problems(analysis.problems)
     show_verdicts(analysis)
     out_console.print(f"report: {paths[0]} (also {paths[1].name}, {paths[2].name})", highlight=False)
 
@@ -232,7 +269,7 @@ def data(
 ) -> None:
     """Before training: per-class counts of every split and arm, imbalance ratios, and a PNG grid of samples."""
     from imbalance_lab.report.samples import png_bytes, sample_grid
-    from imbalance_lab.store import write_atomic
+    from imbalance_lab.store import check_output_dir, write_atomic, writing
 
     loaded, prepared = api.validate(spec)
     out_console.print(f"{loaded.name}: source {loaded.data.source.name}, {len(prepared.source.labels)} images "
@@ -240,14 +277,27 @@ def data(
                       highlight=False)
     print_data_plan(prepared, loaded)
     target = png or api.output_dir(loaded, None) / "data_samples.png"
-    write_atomic(target, png_bytes(sample_grid(prepared, per_class)))
+    check_output_dir(target.parent, "folder", "give --png a path in a folder you can write")
+    with writing(target, "give --png a path you can write"):
+        write_atomic(target, png_bytes(sample_grid(prepared, per_class)))
     out_console.print(f"sample images per class: {target}", highlight=False)
 
 
 @app.command()
 def summary(directory: Annotated[Path, typer.Argument(help="Results directory written by 'imbalance-lab run'.")]) -> None:
     """Summarise the finished runs in DIRECTORY (mean ± std over seeds), writing summary.csv/.md."""
+    show_writer(directory)
     show_summary(api.write_summary(directory), directory)
+
+
+def show_writer(directory: Path) -> None:
+    """Say so when a run is writing into the directory now (its unfinished runs are left out, not lost)."""
+    from imbalance_lab.store import ResultStore
+
+    holder = ResultStore(directory).writer_active()
+    if holder:
+        out_console.print(f"note: a run is writing into {directory} now ({holder}); runs it has not finished are left out",
+                          highlight=False, soft_wrap=True)
 
 
 @app.command(name="list")
@@ -278,12 +328,31 @@ def main() -> None:
     """Console-script entry point: user mistakes exit 2 with one line, no traceback."""
     import warnings
 
+    try:  # typer vendors click from 0.2x on; its exceptions live there
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover  (an older typer on the real click)
+        import click.exceptions as click_errors
+
     warnings.showwarning = show_warning
     try:
-        app()  # typer's standalone mode: usage errors exit 2 with click's message
+        code = app(standalone_mode=False)
     except UserError as err:
         err_console.print(f"error: {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except click_errors.NoArgsIsHelpError as err:  # bare `imbalance-lab`: the help, as click shows it
+        err.show()
+        sys.exit(err.exit_code)
+    except click_errors.UsageError as err:  # bad arguments or options: one line like every other mistake
+        command = err.ctx.command_path if err.ctx is not None else "imbalance-lab"
+        err_console.print(f"error: {' '.join(err.format_message().split())} (see: {command} --help)", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click_errors.ClickException as err:
+        err_console.print(f"error: {' '.join(err.format_message().split())}", highlight=False, soft_wrap=True)
+        sys.exit(err.exit_code)
+    except (click_errors.Abort if hasattr(click_errors, "Abort") else KeyboardInterrupt, KeyboardInterrupt):
+        err_console.print("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -88,9 +88,16 @@ def format_validation_error(err: pydantic.ValidationError, prefix: str = "", val
     if kind == "missing":
         return SpecError(path, "required, but missing")
     if kind == "string_pattern_mismatch":
-        msg = "use only letters, digits, '_', '.' and '-', starting with a letter or digit (it names a directory)"
+        value = first.get("input")
+        other = next((ch for ch in value if not ch.isascii()), None) if isinstance(value, str) else None
+        msg = ("use only ASCII letters (a-z, A-Z), digits, '_', '.' and '-', starting with a letter or digit "
+               f"(it names a directory){f'; {other!r} is not ASCII' if other else ''}")
+    elif kind in ("int_parsing_size", "int_from_float", "int_parsing", "int_type"):
+        msg = "expected a whole number" + (" (this one is too large)" if kind == "int_parsing_size" else "")
     else:
         msg = first["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and isinstance(first.get("input"), dict):  # a check across a section's fields
+        return SpecError(path, msg)
     return SpecError(path, f"got {_short(first.get('input'))}: {msg}")
 
 

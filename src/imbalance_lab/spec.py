@@ -538,4 +538,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError("", f"{path} is not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    if data is None:
+        raise SpecError("", f"spec file {str(path)!r} is empty; write a spec in it (name, data, arms, ...), "
+                        "e.g. start from examples/cats_vs_dogs.yaml")
     return build_spec(data)

@@ -20,6 +20,7 @@ Rules (tested as properties):
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -242,7 +243,16 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
             raise SpecError(f"{where}.train", "the training set is empty; give at least one image")
         check_strategies([(s.name, s.params) for s in arm.strategy], names, f"{where}.strategy")
         arm_counts[arm.name] = counts
+        unseen = [name for name, n in zip(names, counts, strict=True) if n == 0]
+        if unseen:
+            warnings.warn(f"{where}.train: arm {arm.name!r} has no training images of class {', '.join(map(repr, unseen))}; "
+                          "it will never predict it from learning (give it at least one image if that is not intended)",
+                          UnseenClassWarning, stacklevel=2)
     return Resolved(classes, positive, tuple(world.tolist()), set_counts, arm_counts, partition_of_set)
+
+
+class UnseenClassWarning(UserWarning):
+    """An arm trains without any image of a class."""
 
 
 def _partitions(data: DataSpec, source: ImageSet) -> dict[str, int] | None:

@@ -12,14 +12,26 @@ A run is written into a hidden temporary directory beside its final place and
 renamed into place when complete, so a kill leaves either a whole run or
 nothing; leftovers of killed runs are removed on the next start. Finished runs
 are never rewritten.
+
+One writer at a time: ``run`` holds an advisory lock on ``DIR/.lock`` (which
+names the holder) for its whole life; the kernel releases it on any exit, a
+crash included, so a lock is never stale. Changes readers could see half-done
+(the spec and the set of runs) happen under a second, short lock
+(``DIR/.state.lock``) that readers take shared while they read, so ``summary``
+and ``report`` see the directory either before or after a change, never mixed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +44,9 @@ from imbalance_lab.spec import ExperimentSpec
 
 SPEC_FILE = "spec.yaml"
 TMP_PREFIX = ".tmp-"
+LOCK_FILE = ".lock"
+STATE_LOCK_FILE = ".state.lock"
+REQUIRED_RESULT_KEYS = ("arm", "seed", "run_hash", "train_counts", "history", "metrics")
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -80,8 +95,11 @@ class ResultStore:
         path = self.run_dir(arm, seed)
         try:
             result = json.loads((path / RESULT_FILE).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise StoreError(f"cannot read {path / RESULT_FILE}: {err}; delete {path} to run it again") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise StoreError(f"cannot read {path / RESULT_FILE} ({err}); delete {path} to run it again") from None
+        absent = [k for k in REQUIRED_RESULT_KEYS if not isinstance(result, dict) or k not in result]
+        if absent:
+            raise StoreError(f"{path / RESULT_FILE} is damaged (it lacks {', '.join(absent)}); delete {path} to run it again")
         return StoredRun(arm, seed, path, result)
 
     # ----------------------------------------------------------------- writing
@@ -111,12 +129,85 @@ class ResultStore:
                 f"other data, model, training or arm settings{_changed(self.root, spec)}); "
                 f"use --out NEW_DIR, or --force to discard the {len(stale)} outdated run(s)"
             )
-        for stored in stale:
-            shutil.rmtree(stored.path)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._remove_leftovers()
-        write_atomic(self.root / SPEC_FILE, spec.to_yaml())
+        self.make_root()
+        with self.state_lock(shared=False):
+            for stored in stale:
+                _remove_run(stored.path)
+            self._remove_leftovers()
+            write_atomic(self.root / SPEC_FILE, spec.to_yaml())
         return done
+
+    def make_root(self) -> None:
+        """Create the results directory, or a one-line :class:`StoreError` saying why it cannot be."""
+        check_output_dir(self.root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(prefix=TMP_PREFIX, dir=self.root)
+            probe.close()
+        except OSError as err:
+            raise StoreError(f"cannot write the results directory {self.root} ({err.strerror or err}); "
+                             "give --out (or the spec's output) a directory you can write") from None
+
+    @contextlib.contextmanager
+    def writer(self, command: str | None = None) -> Iterator[None]:
+        """Hold the one-writer lock of this directory (created if needed) while the block runs.
+
+        A second writer is refused at once with a :class:`StoreError` naming the
+        holder (process, host, start time, command). The lock is the kernel's
+        (``flock``): it goes away with the process, however it ends.
+        """
+        self.make_root()
+        path = self.root / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not _try_lock(fd, shared=False, wait=False):
+                holder = _read_holder(path)
+                raise StoreError(f"{self.root} is in use by another run ({holder}); wait for it to finish, "
+                                 "or give this one another --out")
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({
+                "pid": os.getpid(), "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "command": command or " ".join(["imbalance-lab", *sys.argv[1:]]),
+            }).encode())
+            os.fsync(fd)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock; the file stays (its content names the last holder)
+
+    def writer_active(self) -> str | None:
+        """Who holds the writer lock now (a description), or ``None``."""
+        path = self.root / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            if _try_lock(fd, shared=True, wait=False):
+                return None
+            return _read_holder(path)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def state_lock(self, *, shared: bool) -> Iterator[None]:
+        """The short lock around changes of the spec and of the set of runs (readers: ``shared=True``).
+
+        A reader finding no lock file reads without it: no writer has changed the
+        directory since it was made (or it is a copy made by other means).
+        """
+        try:  # a reader never creates the file: where none exists, no writer has changed anything yet
+            fd = os.open(self.root / STATE_LOCK_FILE, os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            if not shared:
+                raise
+            yield
+            return
+        try:
+            _try_lock(fd, shared=shared, wait=True)
+            yield
+        finally:
+            os.close(fd)
 
     def _remove_leftovers(self) -> None:
         runs = self.root / "runs"
@@ -141,7 +232,8 @@ class ResultStore:
                 json.dump(result.to_json(), fh, indent=1, allow_nan=False)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.rename(tmp, final)
+            with self.state_lock(shared=False):
+                os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -162,22 +254,26 @@ class ResultStore:
                     missing.append((arm.name, seed))
                     continue
                 where = f"{arm.name}/seed-{seed}"
+                if not (path / RESULT_FILE).is_file():
+                    problems.append(f"{where}: result.json missing (a damaged run); delete {path} to run it again")
+                    continue
                 try:
                     stored = self.read_run(arm.name, seed)
                 except StoreError:
-                    problems.append(f"{where}: result.json missing or unreadable (a partly-written or damaged run)")
+                    problems.append(f"{where}: result.json damaged (not the JSON of a finished run); delete {path} to run it again")
                     continue
                 if stored.result.get("run_hash") != spec.run_hash(arm, seed):
-                    problems.append(f"{where}: made by a different spec (run hash {stored.result.get('run_hash')!r})")
+                    problems.append(f"{where}: made by a different spec (run hash {stored.result.get('run_hash')!r}); "
+                                    f"run the experiment with --force to replace it")
                     continue
                 try:
                     arrays = stored.predictions()
                 except Exception as err:  # noqa: BLE001  (zip, pickle and value errors of a damaged npz)
-                    problems.append(f"{where}: predictions.npz unreadable ({type(err).__name__})")
+                    problems.append(f"{where}: predictions.npz damaged ({type(err).__name__}); delete {path} to run it again")
                     continue
-                absent = [s for s in spec.data.eval_sets if f"{s}_labels" not in arrays or f"{s}_probs" not in arrays]
-                if absent:
-                    problems.append(f"{where}: predictions.npz lacks the {absent[0]!r} set")
+                wrong = _check_predictions(arrays, spec.data.eval_sets, len(stored.result["train_counts"]))
+                if wrong:
+                    problems.append(f"{where}: predictions.npz damaged ({wrong}); delete {path} to run it again")
                     continue
                 good.append(stored)
         return RunScan(good, missing, problems)
@@ -192,20 +288,99 @@ class RunScan:
     problems: list[str]
 
 
+def _check_predictions(arrays: dict[str, np.ndarray], sets: Any, n_classes: int) -> str:
+    """What is wrong with a run's prediction arrays (``""`` when nothing): shapes, label range, finiteness."""
+    for name in sets:
+        labels, probs, logits = arrays.get(f"{name}_labels"), arrays.get(f"{name}_probs"), arrays.get(f"{name}_logits")
+        if labels is None or probs is None:
+            return f"no {name!r} set"
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+            return f"{name}_labels is not a vector of class indices"
+        if probs.shape != (labels.shape[0], n_classes):
+            return f"{name}_probs has shape {probs.shape}, expected {(labels.shape[0], n_classes)}: one row per label"
+        if logits is not None and logits.shape != probs.shape:
+            return f"{name}_logits has shape {logits.shape}, expected {probs.shape}"
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            return f"{name}_labels holds a class index outside 0..{n_classes - 1}"
+        if not np.isfinite(probs).all():
+            return f"{name}_probs is not finite"
+    return ""
+
+
+def _remove_run(path: Path) -> None:
+    """Delete a run: renamed out of place first (atomic), so nobody sees half of it."""
+    gone = path.with_name(f"{TMP_PREFIX}discarded-{path.name}-{os.getpid()}")
+    os.rename(path, gone)
+    shutil.rmtree(gone)
+
+
+def _try_lock(fd: int, *, shared: bool, wait: bool) -> bool:
+    """``flock`` the file; ``False`` when another holder has it and ``wait`` is off.
+
+    Where ``fcntl`` does not exist (Windows) there is no lock: ``True``.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (not on Linux or macOS)
+        return True
+    flags = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, flags)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _read_holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text())
+        return f"process {info['pid']} on {info['host']} since {info['started']}: {info['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not yet said who it is"
+
+
+@contextlib.contextmanager
+def writing(target: Path, fix: str) -> Iterator[None]:
+    """Turn a failed write under ``target`` into a one-line :class:`StoreError` ending with ``fix``."""
+    try:
+        yield
+    except OSError as err:
+        raise StoreError(f"cannot write {err.filename or target} ({err.strerror or err}); {fix}") from None
+
+
+def check_output_dir(root: Path, what: str = "results directory", fix: str = "give --out (or the spec's output) another path") -> None:
+    """A one-line :class:`StoreError` when directory ``root`` cannot be made or used; creates nothing."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{what} {root} is an existing file, not a directory; {fix}")
+    ancestor = root
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise StoreError(f"{what} {root} cannot be made: {ancestor} is a file, not a directory; {fix}")
+
+
+def free_bytes(path: Path) -> int:
+    """Free space (bytes) on the file system that holds ``path`` or, if absent, its nearest existing parent."""
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return shutil.disk_usage(ancestor).free
+
+
 def read_spec(directory: str | Path) -> ExperimentSpec:
     """The spec stored in a results directory (``DIR/spec.yaml``), or a one-line :class:`StoreError`."""
-    import yaml
-
-    from imbalance_lab.spec import build_spec
+    from imbalance_lab.errors import SpecError
+    from imbalance_lab.spec import load_spec
 
     root = Path(directory)
     path = root / SPEC_FILE
     if not path.is_file():
-        raise StoreError(f"{root} is not a results directory (no {SPEC_FILE}); give the directory that 'imbalance-lab run' wrote")
+        raise StoreError(f"{root} is not a results directory (no {SPEC_FILE} file); give the directory that 'imbalance-lab run' wrote")
     try:
-        return build_spec(yaml.safe_load(path.read_text()))
-    except (OSError, yaml.YAMLError) as err:
-        raise StoreError(f"cannot read {path} ({' '.join(str(err).split())}); it was changed by hand or damaged") from None
+        return load_spec(path)
+    except SpecError as err:
+        raise StoreError(f"{path} is damaged or was changed by hand ({err}); restore it from your spec file "
+                         f"(imbalance-lab run SPEC --out {root} rewrites it)") from None
 
 
 def _changed(root: Path, spec: ExperimentSpec) -> str:

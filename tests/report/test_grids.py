@@ -102,7 +102,8 @@ def test_verdict_words_when_arms_only_did_worse():
     from imbalance_lab.analysis.analyse import verdict
 
     def comparison(arm: str, diff: float, significant: bool) -> SimpleNamespace:
-        return SimpleNamespace(arm=arm, mean_diff=diff, significant=significant, bootstrap=None, interval=None)
+        return SimpleNamespace(arm=arm, mean_diff=diff, significant=significant, bootstrap=None, interval=None,
+                               seed_test=SimpleNamespace(p_value=0.01 if significant else 0.5))
 
     def analysis(comparisons: list) -> SimpleNamespace:
         table = {c.arm: {"f1": SimpleNamespace(n=5)} for c in comparisons}

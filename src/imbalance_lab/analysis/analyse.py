@@ -72,6 +72,7 @@ class Analysis:
     sets: dict[str, SetAnalysis]
     histories: dict[str, list[list[dict[str, Any]]]]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a reader must know first (reference changed, unseen classes)
 
     @property
     def headline_set(self) -> str:
@@ -89,6 +90,42 @@ def default_reference(spec: ExperimentSpec, arms: Sequence[str]) -> str:
     return arms[0]
 
 
+def choose_reference(spec: ExperimentSpec, usable: Sequence[str], reference: str | None) -> tuple[str, list[str]]:
+    """The reference arm among the arms with usable runs, and a warning when it is not the one asked for.
+
+    An explicit ``reference`` must have usable runs (else a one-line error). The
+    default is chosen among all the spec's arms; when that arm has no usable run
+    (all damaged or unfinished), another is chosen and the warning says so, so the
+    comparison never changes its reference silently.
+    """
+    from imbalance_lab.errors import UserError
+
+    names = [a.name for a in spec.arms]
+    if reference is not None:
+        if reference not in usable:
+            why = "not an arm of this experiment" if reference not in names else "no finished, undamaged run"
+            raise UserError(f"--reference: got {reference!r}, which has {why}; valid: {', '.join(usable)}")
+        return reference, []
+    wanted = default_reference(spec, names)
+    if wanted in usable:
+        return wanted, []
+    chosen = default_reference(spec, usable)
+    return chosen, [f"the reference arm `{wanted}` has no finished, undamaged run, so every arm is compared with "
+                    f"`{chosen}` instead; finish or repair `{wanted}`'s runs, or choose with --reference"]
+
+
+def unseen_class_warnings(class_names: Sequence[str], train_counts: dict[str, list[int]]) -> list[str]:
+    """One warning per arm that trained without any image of some class."""
+    out = []
+    for arm, counts in train_counts.items():
+        unseen = [name for name, n in zip(class_names, counts, strict=True) if n == 0]
+        if unseen:
+            listing = ", ".join(f"`{c}`" for c in unseen)
+            out.append(f"arm `{arm}` has no training images of class {listing}: it never saw "
+                       f"{'that class' if len(unseen) == 1 else 'those classes'}, so its scores there are not learned")
+    return out
+
+
 def _summary(values: list[float], seed: int) -> MetricSummary:
     arr = np.asarray(values, dtype=np.float64)
     finite = arr[np.isfinite(arr)]
@@ -103,12 +140,7 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
     """Recompute every metric from the stored predictions and compare the arms."""
     runs = sorted(scan.runs, key=lambda r: (r.arm, r.seed))
     arms = tuple(a.name for a in spec.arms if any(r.arm == a.name for r in runs))
-    if reference is None:
-        reference = default_reference(spec, arms)
-    elif reference not in arms:
-        from imbalance_lab.errors import UserError
-
-        raise UserError(f"--reference: got {reference!r}, not an arm with finished runs; valid: {', '.join(arms)}")
+    reference, warnings_ = choose_reference(spec, arms, reference)
     first = runs[0].result
     class_names = tuple(first["train_counts"])
     positive = class_names.index(spec.data.positive) if spec.data.positive is not None else None
@@ -157,8 +189,9 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
         sets[set_name] = SetAnalysis(set_name, eval_counts.tolist(), metric_names, table, comparisons, baselines,
                                      confusion, labels, {a: np.stack(probs[a]) for a in arms if probs[a]})
     groups = {n: m for n, m in first.get("classes", {}).items() if m != [n]}
+    warnings_ += unseen_class_warnings(class_names, {a: train_counts[a] for a in arms})
     return Analysis(spec, runs, scan.missing, scan.problems, arms, reference, class_names, positive,
-                    {a: train_counts[a] for a in arms}, groups, sets, histories, notes)
+                    {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_)
 
 
 def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[str]:
@@ -181,8 +214,7 @@ def verdict(analysis: Analysis, set_name: str, metric: str) -> str:
     sign = 1 if higher_is_better(metric) else -1
     better = [c for c in comparisons if c.significant and sign * c.mean_diff > 0]
     worse = [c for c in comparisons if c.significant and sign * c.mean_diff < 0]
-    n_seeds = min((analysis.sets[set_name].table[c.arm][metric].n for c in comparisons), default=0)
-    if n_seeds < 2 and not any(c.bootstrap for c in comparisons):
+    if all(c.seed_test is None for c in comparisons):  # fewer than two shared seeds: no claim, whatever the metric
         best = max(comparisons, key=lambda c: sign * c.mean_diff)
         return (f"on {metric}, with one seed no difference can be called significant; "
                 f"the largest change from `{ref}` is `{best.arm}`, {best.mean_diff:+.3f}.")

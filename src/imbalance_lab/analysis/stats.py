@@ -712,7 +712,14 @@ def _check_arm_values(values: Any) -> dict[Any, dict[Any, float]]:
 
 
 def _combined_p(test: SeedTest | None, boot: BootstrapDiff | None) -> float:
-    """The p-value used for Holm: the two-level bootstrap's when there is one, else the seed test's."""
+    """The p-value used for Holm: the two-level bootstrap's when there is one, else the seed test's.
+
+    With fewer than two shared seeds (no seed test) there is none: a bootstrap over
+    test images alone leaves out the seed-to-seed spread, often the larger one, so
+    nothing is called significant on one seed, for any metric.
+    """
+    if test is None:
+        return float("nan")
     if boot is not None:
         return boot.p_value
     return test.p_value if test is not None else float("nan")
@@ -775,8 +782,8 @@ def compare_to_reference(
     list of Comparison
         One per compared arm. With no shared seed, ``mean_diff`` is ``nan``
         and nothing is tested. With one shared seed, ``interval`` and
-        ``seed_test`` are ``None``; without predictions ``p_holm`` is then
-        ``nan`` and ``significant`` is ``False``.
+        ``seed_test`` are ``None``, ``p_holm`` is ``nan`` and ``significant``
+        is ``False`` (the image bootstrap, if any, is still reported).
 
     Raises
     ------

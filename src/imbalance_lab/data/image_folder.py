@@ -397,6 +397,8 @@ def image_folder(
         raise _bad_file_error(root_path, *decoded.skipped[0])
     if decoded is None:
         decoded = _decode_listing(listing, hw, channels, resize, on_bad_image, workers or os.cpu_count() or 1)
+        if not decoded.skipped:
+            _check_classes(listing, decoded, cache)  # refused before the cache exists: nothing is left behind
         try:
             cache.mkdir(parents=True, exist_ok=True)
             _start_rebuild(cache)

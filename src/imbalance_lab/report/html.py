@@ -173,8 +173,10 @@ def render_html(analysis: Analysis) -> str:
     issues = [*analysis.problems, *analysis.notes]
     if analysis.missing:
         issues.append(f"{len(analysis.missing)} run(s) not finished: " + ", ".join(f"{a}/seed-{s}" for a, s in analysis.missing))
+    if analysis.warnings:
+        warnings += "<div class='warn'><b>Read first:</b><ul>" + "".join(f"<li>{_md_code(html.escape(w))}</li>" for w in analysis.warnings) + "</ul></div>"
     if issues:
-        warnings = "<div class='warn'><b>Not included:</b><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in issues) + "</ul></div>"
+        warnings += "<div class='warn'><b>Not included:</b><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in issues) + "</ul></div>"
     n_seeds = len({r.seed for r in analysis.runs})
     order = [analysis.headline_set] + [s for s in analysis.sets if s != analysis.headline_set]
     tables = "".join(f"<h3>{html.escape(s)} set</h3>{set_table(analysis, s)}" for s in order)
@@ -207,7 +209,13 @@ def _md_code(text: str) -> str:
 
 def render_markdown(analysis: Analysis) -> str:
     """Verdicts and one table per evaluation set (mean ± std, Δ vs the reference with p_Holm)."""
-    lines = [f"# {analysis.spec.name}: report", "", f"Reference arm: `{analysis.reference}`.", "", "## Verdict (test set)", ""]
+    lines = [f"# {analysis.spec.name}: report", "", f"Reference arm: `{analysis.reference}`.", ""]
+    if analysis.warnings:
+        lines += ["## Read first", ""] + [f"- {w}" for w in analysis.warnings] + [""]
+    skipped = [*analysis.problems, *(f"{a}/seed-{s}: not finished" for a, s in analysis.missing)]
+    if skipped:
+        lines += ["## Not included", ""] + [f"- {p}" for p in skipped] + [""]
+    lines += ["## Verdict (test set)", ""]
     lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:VERDICT_METRICS]]
     effects = factor_effects(analysis)
     if effects:
