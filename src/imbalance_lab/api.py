@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import StoreError, UserError
-from imbalance_lab.executors import plan, run_local
+from imbalance_lab.executors import RunFailure, choose_layout, plan, run_local, run_processes
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -73,6 +73,10 @@ def run(
     force: bool = False,
     reference: str | None = None,
     progress: Progress | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    max_retries: int | None = None,
 ) -> Summary:
     """Run every arm × seed not yet finished in the output directory, then summarise.
 
@@ -81,10 +85,20 @@ def run(
     nothing is written when a check fails. Finished runs in the directory are
     kept and skipped. The directory has one writer at a time: a second ``run``
     into it is refused with a message naming the first.
+
+    ``executor``, ``workers``, ``threads`` and ``max_retries`` override the
+    spec's ``execution`` settings (none of them changes a hash). Runs that fail
+    on every attempt raise :class:`RunsFailed` after the others finished and the
+    summary was written.
     """
+    from imbalance_lab.train import resolve_device
+
     progress = progress or NullProgress()
     spec, data = validate(spec)
     check_reference(spec, reference)
+    overrides = {k: v for k, v in {"executor": executor, "workers": workers, "threads": threads,
+                                   "max_retries": max_retries}.items() if v is not None}
+    execution = _execution(spec, overrides)
     store = ResultStore(output_dir(spec, out))
     check_output_dir(store.root)
     created = not store.root.exists()
@@ -94,12 +108,51 @@ def run(
             done = set(store.open(spec, force=force))
             todo = [item for item in plan(spec) if item not in done]
             progress.experiment_started(len(todo) + len(done), len(done))
-            run_local(spec, store, data, todo, progress)
-            return write_summary(store.root)
+            layout = choose_layout(execution, resolve_device(spec.training.device), len(todo), work=training_work(spec, data, todo))
+            if todo:
+                progress.message(layout.describe())
+            failures: list[RunFailure] = []
+            if layout.executor == "local":
+                run_local(spec, store, data, todo, progress, threads=layout.threads)
+            else:
+                failures = run_processes(spec, store, todo, progress, workers=layout.workers, threads=layout.threads,
+                                         max_retries=execution.max_retries)
+            summary = write_summary(store.root)
+            if failures:
+                raise RunsFailed(failures, summary)
+            return summary
     except StoreError:
         if created:  # refused before any run: leave nothing behind
             _remove_if_empty(store.root)
         raise
+
+
+def training_work(spec: ExperimentSpec, data: ExperimentData, todo: list[tuple[str, int]]) -> float:
+    """The training ``todo`` asks for, in pixel-epochs (images × epochs × pixels per image, over the runs)."""
+    pixels = data.source.channels * data.source.image_size[0] * data.source.image_size[1]
+    return float(sum(sum(data.resolved.arm_counts[arm]) for arm, _ in todo) * spec.training.epochs * pixels)
+
+
+class RunsFailed(Exception):
+    """Some runs failed on every attempt; the others finished and the summary was written."""
+
+    def __init__(self, failures: list[RunFailure], summary: Summary) -> None:
+        self.failures, self.summary = failures, summary
+        first = failures[0]
+        super().__init__(f"{len(failures)} run(s) failed, e.g. {first.arm} seed {first.seed}: {first.error}")
+
+
+def _execution(spec: ExperimentSpec, overrides: dict[str, Any]) -> Any:
+    """The spec's execution settings with the command line's overrides, validated like the spec."""
+    from imbalance_lab.registry import format_validation_error
+    from imbalance_lab.spec import ExecutionSpec
+
+    import pydantic
+
+    try:
+        return ExecutionSpec.model_validate({**spec.execution.model_dump(), **overrides})
+    except pydantic.ValidationError as err:
+        raise format_validation_error(err, "execution") from None
 
 
 def _remove_if_empty(root: Path) -> None:

@@ -42,7 +42,9 @@ class ConsoleProgress:
         self.task: Any = None
         self.total = 0
         self.done = 0
-        self.last: dict[str, Any] = {}
+        self.last: dict[tuple[str, int], dict[str, Any]] = {}  # each run's latest epoch entry
+        self.running: dict[tuple[str, int], str] = {}
+        self.epochs = 0
         self.positive: str | None = None
         self.started = time.perf_counter()
 
@@ -57,19 +59,24 @@ class ConsoleProgress:
             self.bar.start()
 
     def run_started(self, arm: str, seed: int, epochs: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, description=f"{arm} seed {seed}: epoch 0/{epochs}")
         self.epochs = epochs
+        self.running[(arm, seed)] = f"{arm} seed {seed}: epoch 0/{epochs}"
+        self._describe()
 
     def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
-        self.last = entry
+        self.last[(arm, seed)] = entry
+        self.running[(arm, seed)] = f"{arm} seed {seed}: epoch {epoch}/{self.epochs}  val loss {entry['val']['loss']:.3f}"
+        self._describe()
+
+    def _describe(self) -> None:
+        """The bar's text: every run in flight (several under the process executor)."""
         if self.bar is not None:
-            val = entry["val"]
-            self.bar.update(self.task, description=f"{arm} seed {seed}: epoch {epoch}/{self.epochs}  val loss {val['loss']:.3f}")
+            self.bar.update(self.task, description=" | ".join(self.running.values()))
 
     def run_finished(self, arm: str, seed: int, wall_time_s: float) -> None:
         self.done += 1
-        val = self.last.get("val", {})
+        self.running.pop((arm, seed), None)
+        val = self.last.pop((arm, seed), {}).get("val", {})
         detail = f"val loss {val['loss']:.3f}, val bal. acc. {val['balanced_accuracy']:.3f}" if val else ""
         line = f"[{self.done}/{self.total}] {arm} seed {seed} finished in {wall_time_s:.1f} s  {detail}"
         if self.bar is not None:
@@ -143,14 +150,22 @@ def run(
     reference: Reference = None,
     mlflow_uri: MlflowUri = None,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow (as tracking.mlflow: false in the spec).")] = False,
+    executor: Annotated[Optional[str], typer.Option("--executor", help="auto (default: the fastest layout measured for this machine), local (this process) or process (worker processes).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes of the process executor (default: one per core).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch threads per worker (default: the cores shared out).")] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", min=0, help="Try a failed run this many more times (process executor).")] = None,
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
     progress = ConsoleProgress(out_console)
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
+    failed = None
     try:
         with terminate_as_interrupt():
-            summary = api.run(loaded, directory, force=force, reference=reference, progress=progress)
+            summary = api.run(loaded, directory, force=force, reference=reference, progress=progress, executor=executor,
+                              workers=workers, threads=threads, max_retries=max_retries)
+    except api.RunsFailed as err:
+        failed, summary = err, err.summary
     except (KeyboardInterrupt, Terminated) as stop:
         progress.close()
         err_console.print(f"interrupted: the finished runs in {directory} are kept; run the same command again to resume")
@@ -159,6 +174,13 @@ def run(
         progress.close()
     show_summary(summary, directory, problems=False)  # the report below names the skipped runs once
     write_report(directory, reference)
+    if failed is not None:
+        for failure in failed.failures:
+            err_console.print(f"error: {failure.arm} seed {failure.seed} failed after {failure.attempts} attempt(s): "
+                              f"{failure.error}", highlight=False, soft_wrap=True)
+        err_console.print(f"{len(failed.failures)} run(s) failed; the others are stored and reported. Run the same "
+                          "command again to retry the failed ones", highlight=False)
+        raise typer.Exit(1)
     if not no_mlflow and loaded.tracking.mlflow:
         log_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri)
 

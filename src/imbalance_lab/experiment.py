@@ -50,7 +50,7 @@ def run_one(
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     model = prepare_model(pipeline.adapt_model(model), device, spec.training.precision)
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
-    history = fit(
+    fitted = fit(
         model,
         DeviceSet.of(train_set, device),
         DeviceSet.of(eval_sets["val"], device),
@@ -63,7 +63,10 @@ def run_one(
     )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
-        logits = predict_logits(model, subset.images.to(device), spec.training.eval_batch_size, spec.training.precision)
+        if name == "val" and fitted.val_logits is not None:  # scored at the last epoch: not predicted twice
+            logits = fitted.val_logits
+        else:
+            logits = predict_logits(model, subset.images.to(device), spec.training.eval_batch_size, spec.training.precision)
         probs = torch.softmax(logits, dim=1).cpu().numpy()
         labels = subset.labels.numpy().astype(np.int64)
         predictions[name] = SetPredictions(labels, probs.astype(np.float32), logits.cpu().numpy().astype(np.float32))
@@ -79,7 +82,7 @@ def run_one(
         run_hash=spec.run_hash(arm_spec, seed),
         train_counts=dict(zip(names, counts, strict=True)),
         classes=data.resolved.classes.member_names(data.source.class_names),
-        history=history,
+        history=fitted.history,
         metrics=metrics,
         predictions=predictions,
         wall_time_s=round(time.perf_counter() - started, 3),

@@ -318,6 +318,22 @@ class TrackingSpec(_Strict):
     mlflow_uri: str | None = None  # default: a SQLite store in the results directory
 
 
+class ExecutionSpec(_Strict):
+    """Where and how the runs execute (never part of any hash; the command line overrides it).
+
+    ``executor``: ``auto`` picks the fastest layout measured for the machine and
+    says what it chose (on CPU, one single-thread worker process per core);
+    ``local`` runs in this process; ``process`` in ``workers`` processes of
+    ``threads`` torch threads each. A failed run is tried ``max_retries`` more
+    times while the others go on.
+    """
+
+    executor: Literal["auto", "local", "process"] = "auto"
+    workers: Annotated[int, Field(ge=1, le=1024)] | None = None
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None
+    max_retries: Annotated[int, Field(ge=0, le=100)] = 0
+
+
 class ExperimentSpec(_Strict):
     """Everything an experiment depends on (see ``examples/cats_vs_dogs.yaml``)."""
 
@@ -329,6 +345,7 @@ class ExperimentSpec(_Strict):
     seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
     output: str | None = None
     tracking: TrackingSpec = TrackingSpec()
+    execution: ExecutionSpec = ExecutionSpec()
 
     @model_validator(mode="before")
     @classmethod
@@ -408,16 +425,24 @@ class ExperimentSpec(_Strict):
         for arm in canon["arms"]:
             if arm["factors"] is None:
                 del arm["factors"]
+        if canon["execution"] == _DEFAULT_EXECUTION:
+            del canon["execution"]
+        return canon
+
+    def _hashed(self) -> dict[str, Any]:
+        """The canonical form as hashed: where runs execute (device, executor) is left out, as in provenance."""
+        canon = self.canonical()
+        canon["training"] = {**canon["training"], "device": "auto"}  # "auto" was hashed before the device left the hash
         return canon
 
     def spec_hash(self) -> str:
-        """Hash of everything results depend on (the output directory and tracking excluded)."""
-        body = {k: v for k, v in self.canonical().items() if k not in ("output", "tracking")}
+        """Hash of everything results depend on (output directory, tracking, execution and device excluded)."""
+        body = {k: v for k, v in self._hashed().items() if k not in ("output", "tracking", "execution")}
         return _hash(body)
 
     def run_hash(self, arm: ArmSpec, seed: int) -> str:
         """Hash of what one (arm, seed) run depends on: adding arms or seeds leaves it unchanged."""
-        canon = self.canonical()
+        canon = self._hashed()
         arm_canon = next(a for a in canon["arms"] if a["name"] == arm.name)
         body = {"data": canon["data"], "model": canon["model"], "training": canon["training"],
                 "arm": arm_canon, "seed": seed}
@@ -434,6 +459,7 @@ class ExperimentSpec(_Strict):
 
 
 _DEFAULT_SCHEDULE = ScheduleSpec().model_dump(mode="json")
+_DEFAULT_EXECUTION = ExecutionSpec().model_dump(mode="json")
 GRID_KEYS = ("name", "grid", "train", "strategy")
 
 

@@ -136,6 +136,14 @@ def _stage_plan(stage: Stage, cfg: TrainingSpec, class_names: tuple[str, ...]) -
                       stage.reset_classifier, cfg.lr if stage.lr is None else stage.lr, ScheduleSpec(type="cosine"))
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """What :func:`fit` returns: the per-epoch history and, when they are final, the last epoch's validation logits."""
+
+    history: list[dict[str, Any]]
+    val_logits: torch.Tensor | None  # None when a strategy changed the model after the last epoch
+
+
 def fit(
     model: ImageClassifier,
     train: DeviceSet,
@@ -146,7 +154,7 @@ def fit(
     class_names: tuple[str, ...],
     positive: int | None,
     on_epoch: EpochCallback | None = None,
-) -> list[dict[str, Any]]:
+) -> Fitted:
     """Train ``model`` through every stage of the arm; return the per-epoch history.
 
     Each history entry holds ``train`` (the optimised, strategy-weighted loss and
@@ -154,7 +162,8 @@ def fit(
     ``val`` (unweighted cross-entropy as ``loss``, i.e. the log loss, and
     metrics); entries of a later stage also name it (``stage``) and every entry
     records its learning rate (``lr``). ``pipeline.adapt_model`` must already have
-    been applied to ``model``.
+    been applied to ``model``. The last epoch's validation logits come back too,
+    so the final scoring does not predict the validation set a second time.
     """
     device = train.images.device
     cpu_labels = train.labels.cpu()
@@ -163,6 +172,7 @@ def fit(
     augment_generator = torch.Generator(device=device).manual_seed(augment_seed)
     val_labels = val.labels.cpu().numpy()
     history: list[dict[str, Any]] = []
+    val_logits = None
     for plan in _stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
@@ -178,7 +188,8 @@ def fit(
                     group["lr"] = lr
             train_log = _train_epoch(model, train, cpu_labels, plan, optimizer, ctx, generator, augment_generator, cfg,
                                      positive)
-            val_probs = F.softmax(predict_logits(model, val.images, cfg.eval_batch_size, cfg.precision), dim=1)
+            val_logits = predict_logits(model, val.images, cfg.eval_batch_size, cfg.precision)
+            val_probs = F.softmax(val_logits, dim=1)
             val_log = quiet_metrics(val_labels, val_probs.cpu().numpy(), positive)
             val_log["loss"] = val_log["log_loss"]
             entry: dict[str, Any] = {"epoch": len(history) + 1, "lr": lr, "train": train_log, "val": val_log}
@@ -188,7 +199,7 @@ def fit(
             if on_epoch is not None:
                 on_epoch(entry["epoch"], entry)
     pipeline.finish_model(model, EpochContext(cfg.epochs, cfg.epochs, counts, positive))
-    return history
+    return Fitted(history, None if pipeline.changes_finished_model else val_logits)
 
 
 def _train_epoch(

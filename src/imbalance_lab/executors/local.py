@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import torch
+
 from imbalance_lab.experiment import run_one
 from imbalance_lab.progress import Progress
 from imbalance_lab.spec import ExperimentSpec
@@ -22,8 +24,23 @@ def run_local(
     data: ExperimentData,
     todo: Iterable[tuple[str, int]],
     progress: Progress,
+    threads: int | None = None,
 ) -> None:
-    """Run and store each (arm, seed) of ``todo``; each finished run is safe on disk at once."""
+    """Run and store each (arm, seed) of ``todo``; each finished run is safe on disk at once.
+
+    ``threads``: torch's intra-op threads while the runs train (restored after).
+    """
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        _run_each(spec, store, data, todo, progress)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_each(spec: ExperimentSpec, store: ResultStore, data: ExperimentData, todo: Iterable[tuple[str, int]],
+              progress: Progress) -> None:
     for arm, seed in todo:
         progress.run_started(arm, seed, spec.training.epochs)
 

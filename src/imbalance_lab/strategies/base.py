@@ -284,6 +284,11 @@ class StrategyPipeline:
         for step in self.steps:
             step.finish_model(model, ctx)
 
+    @property
+    def changes_finished_model(self) -> bool:
+        """Whether some strategy changes the model after the last epoch (so that epoch's predictions are not final)."""
+        return any(type(step).finish_model is not Strategy.finish_model for step in self.steps)
+
 
 def build_pipeline(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Sequence[str]) -> StrategyPipeline:
     """Build an arm's strategies from ``(name, params)`` pairs."""

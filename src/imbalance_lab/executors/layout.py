@@ -1,0 +1,82 @@
+"""Where the runs go: one process or several, and how many torch threads each.
+
+Small CNNs on a CPU use threads poorly: on a 2-core machine the seed CNN's
+forward+backward reaches 852 img/s with 2 threads in one process but 1,015 img/s
+with two single-thread processes (docs/benchmarks.md), because each batch is too
+small to split well. So on CPU the default is one worker process per core with
+one thread each, as long as there are at least two runs to share out; on a GPU
+(one device) and for a single run it is this process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from imbalance_lab.spec import ExecutionSpec
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The executor chosen, its workers and their threads, and why."""
+
+    executor: str  # "local" or "process"
+    workers: int
+    threads: int
+    reason: str
+
+    def describe(self) -> str:
+        """One line for the terminal: what was chosen and why."""
+        if self.executor == "local":
+            what = f"executor local (this process, {self.threads} thread{'s' if self.threads != 1 else ''})"
+        else:
+            what = f"executor process ({self.workers} workers × {self.threads} thread{'s' if self.threads != 1 else ''})"
+        return f"{what}: {self.reason}"
+
+
+def available_cores() -> int:
+    """The CPU cores this process may use (its affinity, which containers and batch systems set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+SMALL_WORK = 4e7  # pixel-epochs: ~1 minute of the seed CNN at 28×28 on one core, against ~5 s to start workers
+
+
+def choose_layout(
+    execution: ExecutionSpec,
+    device: torch.device,
+    runs: int,
+    cores: int | None = None,
+    work: float | None = None,
+) -> Layout:
+    """The layout for ``runs`` runs on ``device`` under the spec's (or command line's) execution settings.
+
+    ``work`` is the training to do in pixel-epochs (training images × epochs ×
+    pixels per image, summed over the runs); below :data:`SMALL_WORK` starting
+    worker processes would cost more than it saves, so ``auto`` stays local.
+    """
+    cores = cores or available_cores()
+    small = work is not None and work < SMALL_WORK
+    if execution.executor == "local" or (execution.executor == "auto" and (device.type != "cpu" or runs < 2 or cores < 2 or small)):
+        if execution.executor == "local":
+            reason = "as asked"
+        elif device.type != "cpu":
+            reason = f"one {device.type} device, used by one process"
+        elif runs < 2:
+            reason = "one run to do"
+        elif cores < 2:
+            reason = "one core"
+        else:
+            reason = "a small grid, quicker in one process than with worker processes to start"
+        return Layout("local", 1, execution.threads or (cores if device.type == "cpu" else 1), reason)
+    workers = min(execution.workers or cores, max(runs, 1))
+    threads = execution.threads or max(1, cores // workers)
+    reason = ("as asked" if execution.executor == "process" else
+              f"{cores} cores and {runs} runs: one single-thread process per core is the fastest layout measured on CPU "
+              "(docs/benchmarks.md); --executor local runs in this process")
+    return Layout("process", workers, threads, reason)

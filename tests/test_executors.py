@@ -1,0 +1,235 @@
+"""Executors: the same runs in this process or in worker processes, bit for bit; faults lose only the run in flight."""
+
+from __future__ import annotations
+
+import copy
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from helpers import TINY_SPEC, cli, write_spec
+
+from imbalance_lab import api
+from imbalance_lab.executors import choose_layout
+from imbalance_lab.progress import NullProgress
+from imbalance_lab.spec import ExecutionSpec, build_spec
+
+
+def small_spec(**training: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(TINY_SPEC)
+    spec["arms"] = spec["arms"][1:3]  # unbalanced, weighted
+    spec["training"] = {**spec["training"], **training}
+    return spec
+
+
+def stored(out: Path) -> dict[str, Any]:
+    """Every run's predictions and result (timing and provenance left out) by run directory."""
+    runs = {}
+    for run in sorted(out.glob("runs/*/seed-*")):
+        result = json.loads((run / "result.json").read_text())
+        for key in ("wall_time_s", "provenance"):
+            result.pop(key)
+        with np.load(run / "predictions.npz") as npz:
+            runs[str(run.relative_to(out))] = (result, {k: npz[k] for k in npz.files})
+    return runs
+
+
+def assert_same_runs(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a.keys() == b.keys() and a
+    for name in a:
+        assert a[name][0] == b[name][0], name
+        assert a[name][1].keys() == b[name][1].keys()
+        for key in a[name][1]:
+            np.testing.assert_array_equal(a[name][1][key], b[name][1][key], err_msg=f"{name} {key}")
+
+
+@pytest.fixture(scope="module")
+def local_one_thread(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The small spec run in this process with one torch thread: the reference for the other executors."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    api.run(build_spec(small_spec()), out, executor="local", threads=1)
+    return stored(out)
+
+
+def test_process_executor_equals_local_with_the_same_threads(local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    api.run(build_spec(small_spec()), out, executor="process", workers=2, threads=1)
+    assert_same_runs(stored(out), local_one_thread)
+    assert {json.loads(p.read_text())["provenance"]["device"] for p in out.glob("runs/*/*/result.json")} == {"cpu"}
+
+
+class KillWorkersOnce(NullProgress):
+    """Progress that SIGKILLs every worker process at the first epoch it hears of: a real fault mid-run."""
+
+    def __init__(self) -> None:
+        self.killed = 0
+        self.messages: list[str] = []
+
+    def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
+        if not self.killed:
+            for child in multiprocessing.active_children():
+                if child.name.startswith("imbalance-lab-worker"):
+                    os.kill(child.pid, signal.SIGKILL)
+                    self.killed += 1
+
+    def message(self, text: str) -> None:
+        self.messages.append(text)
+
+
+def test_a_killed_worker_fails_only_its_run_and_a_retry_gives_the_same_numbers(
+        local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+    progress = KillWorkersOnce()
+    api.run(build_spec(small_spec()), tmp_path / "out", executor="process", workers=2, threads=1, max_retries=1,
+            progress=progress)
+    assert progress.killed == 2
+    assert any("its worker process died (exit code -9)" in m and "trying again" in m for m in progress.messages)
+    assert_same_runs(stored(tmp_path / "out"), local_one_thread)
+
+
+def test_without_retries_the_failed_runs_are_named_and_the_others_finish(tmp_path: Path) -> None:
+    progress = KillWorkersOnce()
+    with pytest.raises(api.RunsFailed) as info:
+        api.run(build_spec(small_spec()), tmp_path / "out", executor="process", workers=2, threads=1, progress=progress)
+    failed = {(f.arm, f.seed) for f in info.value.failures}
+    assert len(failed) == 2 and all("worker process died" in f.error for f in info.value.failures)
+    finished = {(p.parent.name, int(p.name.split("-")[1])) for p in (tmp_path / "out").glob("runs/*/seed-*")}
+    assert finished == {(a, s) for a in ("unbalanced", "weighted") for s in (0, 1)} - failed
+    assert (tmp_path / "out" / "summary.csv").is_file() and len(info.value.summary.missing) == 2
+
+
+def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes_the_same(
+        local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+    spec = small_spec()
+    spec_path, out = write_spec(tmp_path / "spec.yaml", spec), tmp_path / "out"
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    driver = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out), "--executor", "process",
+                               "--workers", "2", "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("runs/*/seed-*/result.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = {p: p.read_bytes() for p in out.glob("runs/*/seed-*/*")}
+        assert before, "no run finished in time"
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    deadline = time.monotonic() + 30
+    while workers_of(driver.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not workers_of(driver.pid), "workers outlived their driver"
+    assert cli("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--threads", "1").returncode == 0
+    assert all(p.read_bytes() == data for p, data in before.items())  # finished runs untouched
+    assert_same_runs(stored(out), local_one_thread)
+
+
+def workers_of(driver_pid: int) -> list[int]:
+    """Live processes spawned by ``driver_pid`` through multiprocessing (their command line names the parent)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if f"parent_pid={driver_pid}" in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("execution,device,runs,cores,expected", [
+    ({}, "cpu", 8, 2, ("process", 2, 1)),
+    ({}, "cpu", 8, 16, ("process", 8, 2)),
+    ({}, "cpu", 1, 2, ("local", 1, 2)),
+    ({}, "cpu", 8, 1, ("local", 1, 1)),
+    ({}, "cuda", 8, 16, ("local", 1, 1)),
+    ({"executor": "local"}, "cpu", 8, 2, ("local", 1, 2)),
+    ({"executor": "local", "threads": 1}, "cpu", 8, 2, ("local", 1, 1)),
+    ({"executor": "process", "workers": 4}, "cpu", 8, 2, ("process", 4, 1)),
+    ({"workers": 3, "threads": 2}, "cpu", 2, 8, ("process", 2, 2)),
+], ids=["2-cores", "16-cores", "one-run", "one-core", "gpu", "local", "local-1-thread", "process-4", "capped-by-runs"])
+def test_the_layout_chosen(execution: dict[str, Any], device: str, runs: int, cores: int, expected: tuple) -> None:
+    layout = choose_layout(ExecutionSpec(**execution), torch.device(device), runs, cores=cores, work=1e9)
+    assert (layout.executor, layout.workers, layout.threads) == expected
+    assert layout.describe().startswith(f"executor {expected[0]} (")
+
+
+def test_a_small_grid_stays_in_this_process_unless_asked() -> None:
+    small = choose_layout(ExecutionSpec(), torch.device("cpu"), 8, cores=2, work=1e6)
+    assert (small.executor, small.threads) == ("local", 2) and "small grid" in small.reason
+    asked = choose_layout(ExecutionSpec(executor="process"), torch.device("cpu"), 8, cores=2, work=1e6)
+    assert (asked.executor, asked.workers) == ("process", 2)
+
+
+def test_the_demo_is_trained_by_worker_processes_on_two_cores() -> None:
+    from imbalance_lab.data.prepared import prepare_data
+    from imbalance_lab.executors import plan
+    from imbalance_lab.spec import load_spec
+
+    spec = load_spec(Path(__file__).parents[1] / "examples" / "cats_vs_dogs.yaml")
+    work = api.training_work(spec, prepare_data(spec), plan(spec))
+    assert work == sum(sum(c) for c in prepare_data(spec).resolved.arm_counts.values()) * 5 * 15 * 28 * 28
+    layout = choose_layout(spec.execution, torch.device("cpu"), len(plan(spec)), cores=2, work=work)
+    assert (layout.executor, layout.workers, layout.threads) == ("process", 2, 1)
+
+
+def test_execution_and_device_change_no_hash() -> None:
+    base = build_spec(small_spec())
+    moved = build_spec({**small_spec(device="cpu"), "execution": {"executor": "process", "workers": 2, "max_retries": 3}})
+    assert moved.spec_hash() == base.spec_hash()
+    assert all(moved.run_hash(arm, 0) == base.run_hash(arm, 0) for arm in base.arms)
+    assert "execution" not in base.canonical() and moved.canonical()["execution"]["workers"] == 2
+    assert build_spec(small_spec(lr=0.02)).spec_hash() != base.spec_hash()  # what results depend on still counts
+
+
+def test_bad_execution_settings_are_one_line(tmp_path: Path) -> None:
+    spec_path = write_spec(tmp_path / "spec.yaml", small_spec())
+    proc = cli("run", "--no-mlflow", spec_path, "--out", tmp_path / "out", "--executor", "cluster")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: execution.executor: got 'cluster'")
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+    bad = write_spec(tmp_path / "bad.yaml", {**small_spec(), "execution": {"workers": 0}})
+    proc = cli("validate", bad)
+    assert proc.returncode == 2 and "execution.workers" in proc.stderr
+
+
+def test_the_chosen_layout_is_said(tmp_path: Path) -> None:
+    spec_path = write_spec(tmp_path / "spec.yaml", small_spec(epochs=1))
+    proc = cli("run", "--no-mlflow", spec_path, "--out", tmp_path / "out", "--executor", "local", "--threads", "1")
+    assert proc.returncode == 0 and "executor local (this process, 1 thread): as asked" in proc.stdout
+
+
+def test_validation_set_is_predicted_once_per_epoch_not_again_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imbalance_lab import experiment, train
+    from imbalance_lab.experiment import run_one
+
+    calls = []
+    real = train.predict_logits
+
+    def counting(model: Any, images: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        calls.append(images.shape[0])
+        return real(model, images, *args, **kwargs)
+
+    monkeypatch.setattr(train, "predict_logits", counting)
+    monkeypatch.setattr(experiment, "predict_logits", counting)
+    spec = build_spec(small_spec(epochs=3))
+    result = run_one(spec, "unbalanced", 0)
+    assert calls == [30, 30, 30, 40]  # val after each epoch, then test only
+    calls.clear()
+    spec = build_spec({**small_spec(epochs=3), "arms": [{"name": "tau", "train": {"a": 60, "b": 6}, "strategy": "tau_norm"}]})
+    tau = run_one(spec, "tau", 0)
+    assert calls == [30, 30, 30, 30, 40]  # τ-norm changes the model after the last epoch: val is scored again
+    for run in (result, tau):  # the stored val logits are the final model's
+        np.testing.assert_array_equal(run.predictions["val"].probs,
+                                      torch.softmax(torch.from_numpy(run.predictions["val"].logits), 1).numpy())
