@@ -80,20 +80,25 @@ def raw_parallel(processes: int, channels_last: bool, seconds: float) -> float:
     return sum(rates)
 
 
-def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int]:
-    """Wall seconds of `imbalance-lab run` on the spec into a fresh directory, and the training images it saw."""
+PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float]:
+    """Wall seconds of `imbalance-lab run` on the spec into a fresh directory, the training images it saw,
+    and the peak resident memory (MB) of its largest process (driver or worker)."""
     out = Path(tempfile.mkdtemp(prefix="bench-executors-"))
     exe = Path(sys.executable).with_name("imbalance-lab")
     start = time.perf_counter()
-    subprocess.run([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out / "r"), *layout],
-                   check=True, stdout=subprocess.DEVNULL)
+    peak = subprocess.run([sys.executable, "-c", PEAK, str(exe), "run", "--no-mlflow", str(spec_path), "--out",
+                           str(out / "r"), *layout], check=True, capture_output=True, text=True).stdout
     wall = time.perf_counter() - start
     images = 0
     for path in (out / "r").glob("runs/*/*/result.json"):
         result = json.loads(path.read_text())
         images += sum(result["train_counts"].values()) * len(result["history"])
     shutil.rmtree(out)
-    return wall, images
+    return wall, images, int(peak.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:
@@ -131,11 +136,17 @@ def main() -> None:
             f"process, {cores} workers × 1 thread (the default here)": ["--executor", "process"],
         }
         walls: dict[str, list[float]] = {name: [] for name in layouts}
+        peaks: dict[str, list[float]] = {name: [] for name in layouts}
         images = 0
         for _ in range(args.repeats):
             for name, layout in layouts.items():
-                wall, images = run_grid(spec_path, layout)
+                wall, images, peak = run_grid(spec_path, layout)
                 walls[name].append(wall)
+                peaks[name].append(peak)
+        # memory against the number of runs: the same grid with twice the seeds, once per executor
+        spec["seeds"] = 2 * args.seeds
+        spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        doubled = {name: run_grid(spec_path, layout)[2] for name, layout in layouts.items() if "1 thread)" not in name}
 
     best_raw = max(statistics.median(v) for v in raw_rates.values())
     base = statistics.median(walls[f"local, 1 process × {cores} threads"])
@@ -155,11 +166,15 @@ def main() -> None:
         f"(c) `imbalance-lab run` on {args.arms} arms × {args.seeds} seeds × {args.epochs} epochs "
         f"({images:,} training images in all; wall time includes start-up, data, validation, scoring, the report):",
         "",
-        "| executor | wall s (median) | training images/s | vs local × threads | vs best raw |",
-        "|---|---:|---:|---:|---:|",
+        "| executor | wall s (median) | training images/s | vs local × threads | vs best raw | peak MB |",
+        "|---|---:|---:|---:|---:|---:|",
         *(f"| {name} | {statistics.median(w):.1f} | {images / statistics.median(w):,.0f} | "
-          f"{base / statistics.median(w):.2f}× | {images / statistics.median(w) / best_raw:.0%} |"
-          for name, w in walls.items()),
+          f"{base / statistics.median(w):.2f}× | {images / statistics.median(w) / best_raw:.0%} | "
+          f"{max(peaks[name]):,.0f} |" for name, w in walls.items()),
+        "",
+        f"Memory against the number of runs (peak resident MB of the largest process, driver or worker): "
+        + "; ".join(f"{name}: {max(peaks[name]):,.0f} MB with {args.arms * args.seeds} runs, {doubled[name]:,.0f} MB "
+                    f"with {2 * args.arms * args.seeds}" for name in doubled) + ".",
         "",
     ]
     publish("\n".join(lines), args.write)

@@ -40,9 +40,10 @@ def test_global_rng_state_does_not_leak_into_a_run(tiny_spec):
 
 def test_every_arm_and_seed_scores_the_same_val_and_test_images(tiny_spec, monkeypatch):
     import imbalance_lab.experiment as experiment
+    import imbalance_lab.train as train
 
     spec = build_spec(tiny_spec)
-    scored: list[torch.Tensor] = []  # the images each final prediction is made on, in call order
+    scored: list[torch.Tensor] = []  # the images of every prediction (each epoch's val, then test), in call order
     real_predict = experiment.predict_logits
 
     def spy(model, images, *args, **kwargs):
@@ -50,6 +51,7 @@ def test_every_arm_and_seed_scores_the_same_val_and_test_images(tiny_spec, monke
         return real_predict(model, images, *args, **kwargs)
 
     monkeypatch.setattr(experiment, "predict_logits", spy)
+    monkeypatch.setattr(train, "predict_logits", spy)  # the last epoch's val predictions are the final ones
     data = prepare_data(spec)  # prepared apart from the runs, which each prepare their own
     val, test = data.plan.sets["val"], data.plan.sets["test"]
     assert len(val) == 30 and len(test) == 40 and np.intersect1d(val, test).size == 0
@@ -58,8 +60,9 @@ def test_every_arm_and_seed_scores_the_same_val_and_test_images(tiny_spec, monke
         for seed in (0, 1):
             scored.clear()
             preds = run_one(spec, arm.name, seed).predictions
-            assert len(scored) == 2, f"{arm.name} seed {seed}: {len(scored)} sets scored"
-            for name, images in zip(("val", "test"), scored, strict=True):
+            epochs = spec.training.epochs
+            assert len(scored) == epochs + 1, f"{arm.name} seed {seed}: {len(scored)} predictions"
+            for name, images in zip(["val"] * epochs + ["test"], scored, strict=True):
                 expected = data.source.images[indices[name]]
                 assert torch.equal(images, expected), f"{arm.name} seed {seed} scored other {name} images"
                 labels = data.to_experiment_label[data.source.labels[indices[name]]]
