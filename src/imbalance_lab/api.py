@@ -100,13 +100,13 @@ def run(
                                    "max_retries": max_retries}.items() if v is not None}
     execution = _execution(spec, overrides)
     store = ResultStore(output_dir(spec, out))
-    check_output_dir(store.root)
     created = not store.root.exists()
+    planned = plan(spec)
     try:
-        with store.writer():
-            check_disk_space(spec, data, store.root, sum(not store.is_finished(a, s) for a, s in plan(spec)))
+        with store.writer():  # makes the directory, or one line on why it cannot be made
+            check_disk_space(spec, data, store.root, sum(not store.is_finished(a, s) for a, s in planned))
             done = set(store.open(spec, force=force))
-            todo = [item for item in plan(spec) if item not in done]
+            todo = [item for item in planned if item not in done]
             progress.experiment_started(len(todo) + len(done), len(done))
             layout = choose_layout(execution, resolve_device(spec.training.device), len(todo), work=training_work(spec, data, todo))
             if todo:
@@ -171,9 +171,8 @@ def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:
     Read under the directory's shared state lock, so a writer's change of the
     spec or of the set of runs is seen whole or not at all.
     """
-    read_spec(directory)  # a one-line error for what is not a results directory, before any lock file is made
     store = ResultStore(directory)
-    with store.state_lock(shared=True):
+    with store.state_lock(shared=True):  # a reader never creates the lock file: nothing is written here
         spec = read_spec(directory)
         found = store.scan(spec)
     if not found.runs:
@@ -215,7 +214,6 @@ def write_report(analysis: Analysis, root: Path) -> list[Path]:
     """Write the HTML, Markdown and CSV report of ``analysis`` into ``root``."""
     from imbalance_lab.report.html import render_csv, render_html, render_markdown
 
-    check_output_dir(root, "report directory", "give --out another path")
     paths = [root / name for name in REPORT_FILES]
     with writing(root, "give the report a directory you can write"):
         root.mkdir(parents=True, exist_ok=True)

@@ -185,10 +185,9 @@ def run(
         log_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri)
 
 
-def write_report(directory: Path, reference: str | None, *, problems: bool = True) -> Path:
+def write_report(directory: Path, reference: str | None) -> Path:
     analysis, paths = api.report(directory, reference=reference)
-    if problems:
-        show_problems(analysis.problems)
+    show_problems(analysis.problems)
     show_verdicts(analysis)
     out_console.print(f"report: {paths[0]} (also {paths[1].name}, {paths[2].name})", highlight=False)
     return paths[0]
@@ -371,7 +370,7 @@ def main() -> None:
     except click_errors.ClickException as err:
         err_console.print(f"error: {' '.join(err.format_message().split())}", highlight=False, soft_wrap=True)
         sys.exit(err.exit_code)
-    except (click_errors.Abort if hasattr(click_errors, "Abort") else KeyboardInterrupt, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):  # typer turns an end of input into Abort
         err_console.print("interrupted")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -352,19 +352,21 @@ def check_output_dir(root: Path, what: str = "results directory", fix: str = "gi
     """A one-line :class:`StoreError` when directory ``root`` cannot be made or used; creates nothing."""
     if root.exists() and not root.is_dir():
         raise StoreError(f"{what} {root} is an existing file, not a directory; {fix}")
-    ancestor = root
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
+    ancestor = _nearest_existing(root)
     if not ancestor.is_dir():
         raise StoreError(f"{what} {root} cannot be made: {ancestor} is a file, not a directory; {fix}")
 
 
 def free_bytes(path: Path) -> int:
     """Free space (bytes) on the file system that holds ``path`` or, if absent, its nearest existing parent."""
-    ancestor = path
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    return shutil.disk_usage(ancestor).free
+    return shutil.disk_usage(_nearest_existing(path)).free
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` itself if it exists, else its nearest existing parent."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def read_spec(directory: str | Path) -> ExperimentSpec:

@@ -720,9 +720,7 @@ def _combined_p(test: SeedTest | None, boot: BootstrapDiff | None) -> float:
     """
     if test is None:
         return float("nan")
-    if boot is not None:
-        return boot.p_value
-    return test.p_value if test is not None else float("nan")
+    return boot.p_value if boot is not None else test.p_value
 
 
 def compare_to_reference(

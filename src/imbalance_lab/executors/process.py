@@ -65,7 +65,6 @@ def _worker(spec: ExperimentSpec, threads: int, driver: int, tasks: Any, results
     except BaseException as err:  # noqa: BLE001  (reported to the driver, which decides)
         results.put(("broken", worker_id, f"{type(err).__name__}: {err}", traceback.format_exc()))
         return
-    results.put(("ready", worker_id))
     while True:
         try:
             item = tasks.get(timeout=POLL_S)

@@ -287,7 +287,7 @@ class StrategyPipeline:
     @property
     def changes_finished_model(self) -> bool:
         """Whether some strategy changes the model after the last epoch (so that epoch's predictions are not final)."""
-        return any(type(step).finish_model is not Strategy.finish_model for step in self.steps)
+        return any(_is_overridden(step, "finish_model") for step in self.steps)
 
 
 def build_pipeline(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Sequence[str]) -> StrategyPipeline:
