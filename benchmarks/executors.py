@@ -1,14 +1,15 @@
 """The demo's runs under each executor layout against the raw forward+backward limit, side by side in one run.
 
-Part (a) measures the seed CNN's raw forward+backward on resident tensors (batch
-64, 28×28 grey, Adam), in the layouts an executor can use on this machine: one
-process with all cores as threads, and one single-thread process per core
-together (contiguous and channels-last). Part (c) runs the same grid of the
-demo spec (`examples/cats_vs_dogs.yaml`, the first ARMS arms × SEEDS seeds,
-EPOCHS epochs) with `imbalance-lab run` under `--executor local` (all cores as
-threads), `--executor local --threads 1` and `--executor process` (one worker per
-core), each into a fresh directory, alternating, and reports wall time and
-training throughput (training images / wall time, everything included).
+Part (a) measures the seed CNN's raw forward+backward on resident tensors (the
+demo's batch size, 32; 28×28 grey; Adam), in the layouts an executor can use on
+this machine: one process with all cores as threads, and one single-thread
+process per core together (contiguous and channels-last). Part (c) runs the same
+grid of the demo spec (`examples/cats_vs_dogs.yaml`, the first ARMS arms × SEEDS
+seeds, EPOCHS epochs) with `imbalance-lab run` under `--executor local` (all
+cores as threads, then one thread), `--executor process` (one worker per core;
+contiguous, then channels-last, the default) and `--executor ray` (a local
+cluster; when Ray is installed), each into a fresh directory, alternating, and
+reports wall time and training throughput.
 Usage:
 
     .venv/bin/python benchmarks/executors.py [--arms 4] [--seeds 2] [--epochs 15] [--repeats 2] [--write docs/benchmarks.md]
@@ -17,6 +18,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -35,7 +37,8 @@ import yaml
 from _publish import publish
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW_BATCH = 64
+DEMO = yaml.safe_load((ROOT / "examples" / "cats_vs_dogs.yaml").read_text())
+RAW_BATCH = DEMO["training"]["batch_size"]  # the demo's batch size (32)
 
 
 def raw_rate(threads: int, channels_last: bool, seconds: float, result: object = None) -> float:
@@ -84,21 +87,22 @@ PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=Tr
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float]:
+def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float, float]:
     """Wall seconds of `imbalance-lab run` on the spec into a fresh directory, the training images it saw,
-    and the peak resident memory (MB) of its largest process (driver or worker)."""
+    the peak resident memory (MB) of its largest process (driver or worker) and the runs' own seconds, summed."""
     out = Path(tempfile.mkdtemp(prefix="bench-executors-"))
     exe = Path(sys.executable).with_name("imbalance-lab")
     start = time.perf_counter()
     peak = subprocess.run([sys.executable, "-c", PEAK, str(exe), "run", "--no-mlflow", str(spec_path), "--out",
                            str(out / "r"), *layout], check=True, capture_output=True, text=True).stdout
     wall = time.perf_counter() - start
-    images = 0
+    images, busy = 0, 0.0
     for path in (out / "r").glob("runs/*/*/result.json"):
         result = json.loads(path.read_text())
         images += sum(result["train_counts"].values()) * len(result["history"])
+        busy += result["wall_time_s"]
     shutil.rmtree(out)
-    return wall, images, int(peak.strip().splitlines()[-1]) / 1024
+    return wall, images, int(peak.strip().splitlines()[-1]) / 1024, busy
 
 
 def main() -> None:
@@ -123,30 +127,40 @@ def main() -> None:
         for name, measure in raw.items():
             raw_rates[name].append(measure())
 
-    spec = yaml.safe_load((ROOT / "examples" / "cats_vs_dogs.yaml").read_text())
+    spec = DEMO
     spec["arms"] = spec["arms"][: args.arms]
     spec["seeds"] = args.seeds
     spec["training"] = {**spec.get("training", {}), "epochs": args.epochs}
     with tempfile.TemporaryDirectory() as tmp:
-        spec_path = Path(tmp) / "grid.yaml"
+        spec_path, contiguous_path = Path(tmp) / "grid.yaml", Path(tmp) / "grid-contiguous.yaml"
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        contiguous_path.write_text(yaml.safe_dump({**spec, "execution": {"memory_format": "contiguous"}}, sort_keys=False))
+        # name -> (spec, command-line layout, runs training at once)
         layouts = {
-            f"local, 1 process × {cores} threads": ["--executor", "local"],
-            "local, 1 process × 1 thread": ["--executor", "local", "--threads", "1"],
-            f"process, {cores} workers × 1 thread (the default here)": ["--executor", "process"],
+            f"local, 1 process × {cores} threads": (spec_path, ["--executor", "local"], 1),
+            "local, 1 process × 1 thread": (spec_path, ["--executor", "local", "--threads", "1"], 1),
+            f"process, {cores} workers × 1 thread, contiguous (before channels-last)":
+                (contiguous_path, ["--executor", "process"], cores),
+            f"process, {cores} workers × 1 thread, channels-last (the default here)":
+                (spec_path, ["--executor", "process"], cores),
         }
+        if importlib.util.find_spec("ray") is not None:
+            layouts[f"ray, local cluster, {cores} tasks × 1 thread"] = (spec_path, ["--executor", "ray"], cores)
         walls: dict[str, list[float]] = {name: [] for name in layouts}
         peaks: dict[str, list[float]] = {name: [] for name in layouts}
+        in_run: dict[str, list[float]] = {name: [] for name in layouts}
         images = 0
         for _ in range(args.repeats):
-            for name, layout in layouts.items():
-                wall, images, peak = run_grid(spec_path, layout)
+            for name, (path, layout, parallel) in layouts.items():
+                wall, images, peak, busy = run_grid(path, layout)
                 walls[name].append(wall)
                 peaks[name].append(peak)
+                in_run[name].append(images / busy * parallel)
         # memory against the number of runs: the same grid with twice the seeds, once per executor
         spec["seeds"] = 2 * args.seeds
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-        doubled = {name: run_grid(spec_path, layout)[2] for name, layout in layouts.items() if "1 thread)" not in name}
+        doubled = {name: run_grid(path, layout)[2] for name, (path, layout, _) in layouts.items()
+                   if "1 thread" not in name or "default" in name}
 
     best_raw = max(statistics.median(v) for v in raw_rates.values())
     base = statistics.median(walls[f"local, 1 process × {cores} threads"])
@@ -166,11 +180,17 @@ def main() -> None:
         f"(c) `imbalance-lab run` on {args.arms} arms × {args.seeds} seeds × {args.epochs} epochs "
         f"({images:,} training images in all; wall time includes start-up, data, validation, scoring, the report):",
         "",
-        "| executor | wall s (median) | training images/s | vs local × threads | vs best raw | peak MB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| executor | wall s (median) | training images/s | vs local × threads | vs best raw | in runs: images/s | in runs vs best raw | peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *(f"| {name} | {statistics.median(w):.1f} | {images / statistics.median(w):,.0f} | "
           f"{base / statistics.median(w):.2f}× | {images / statistics.median(w) / best_raw:.0%} | "
+          f"{statistics.median(in_run[name]):,.0f} | {statistics.median(in_run[name]) / best_raw:.0%} | "
           f"{max(peaks[name]):,.0f} |" for name, w in walls.items()),
+        "",
+        "Training images/s: training images (epochs × training set, summed over the runs) / the command's wall time. "
+        "In runs: the same images / the runs' own time (each run's `wall_time_s`, from its first epoch to its "
+        "scores, validation every epoch included) × the runs training at once: what the trainer reaches once "
+        "workers are up.",
         "",
         f"Memory against the number of runs (peak resident MB of the largest process, driver or worker): "
         + "; ".join(f"{name}: {max(peaks[name]):,.0f} MB with {args.arms * args.seeds} runs, {doubled[name]:,.0f} MB "

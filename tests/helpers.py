@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,31 @@ def run_cli(*args: str | Path, cwd: Path | None = None, check: bool = False) -> 
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
+
+
+def kill_once_a_run_is_stored(*args: str | Path, out: Path,
+                              watch: Callable[[int], None] | None = None) -> dict[Path, bytes]:
+    """Start ``imbalance-lab ARGS`` (a run into ``out``), SIGKILL it once its first run is stored; return the stored files.
+
+    ``watch(pid)`` is called while waiting, to look at what the run has started.
+    """
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    driver = subprocess.Popen([str(exe), *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("runs/*/seed-*/result.json")) and time.monotonic() < deadline:
+            if watch is not None:
+                watch(driver.pid)
+            time.sleep(0.05)
+        stored = {p: p.read_bytes() for p in out.glob("runs/*/seed-*/*")}
+        assert stored, "no run finished in time"
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=30)
+    return stored
 
 
 def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -106,7 +106,7 @@ SPEC_MISTAKES = [
     ("momentum-one", set_at("training.momentum", 1.0), ["training.momentum", "got 1.0"]),
     ("eval-batch-size-zero", set_at("training.eval_batch_size", 0), ["training.eval_batch_size", "got 0"]),
     ("unknown-optimizer", set_at("training.optimizer", "adagrad"), ["training.optimizer", "got 'adagrad'", "'sgd'"]),
-    ("unknown-precision", set_at("training.precision", "fp16"), ["training.precision", "got 'fp16'", "'bf16'"]),
+    ("unknown-precision", set_at("training.precision", "fp8"), ["training.precision", "got 'fp8'", "'fp16'"]),
     ("unknown-device", set_at("training.device", "tpu"), ["training.device", "got 'tpu'", "'cpu'"]),
     ("unknown-schedule", set_at("training.schedule", "linear"), ["training.schedule.type", "got 'linear'", "'cosine'"]),
     ("step-schedule-without-milestones", set_at("training.schedule", {"type": "step"}), ["training.schedule", "milestones"]),

@@ -7,8 +7,6 @@ import json
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_SPEC, cli, write_spec
+from helpers import TINY_SPEC, cli, kill_once_a_run_is_stored, write_spec
 
 from imbalance_lab import api
 from imbalance_lab.executors import choose_layout
@@ -68,14 +66,23 @@ def test_process_executor_equals_local_with_the_same_threads(local_one_thread: d
 
 
 class KillWorkersOnce(NullProgress):
-    """Progress that SIGKILLs every worker process at the first epoch it hears of: a real fault mid-run."""
+    """Progress that SIGKILLs every worker process at an epoch once ``in_flight`` runs are training: a real fault
+    mid-run (with two workers and ``in_flight=2``, each worker holds a run when it strikes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_flight: int = 2) -> None:
         self.killed = 0
+        self.in_flight = in_flight
+        self.training: set[tuple[str, int]] = set()
         self.messages: list[str] = []
 
+    def run_started(self, arm: str, seed: int, epochs: int) -> None:
+        self.training.add((arm, seed))
+
+    def run_finished(self, arm: str, seed: int, seconds: float) -> None:
+        self.training.discard((arm, seed))
+
     def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
-        if not self.killed:
+        if not self.killed and len(self.training) >= self.in_flight:
             for child in multiprocessing.active_children():
                 if child.name.startswith("imbalance-lab-worker"):
                     os.kill(child.pid, signal.SIGKILL)
@@ -110,24 +117,13 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes_the_same(
         local_one_thread: dict[str, Any], tmp_path: Path) -> None:
     spec = small_spec()
     spec_path, out = write_spec(tmp_path / "spec.yaml", spec), tmp_path / "out"
-    exe = Path(sys.executable).with_name("imbalance-lab")
-    driver = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out), "--executor", "process",
-                               "--workers", "2", "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 240
-        while not list(out.glob("runs/*/seed-*/result.json")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        before = {p: p.read_bytes() for p in out.glob("runs/*/seed-*/*")}
-        assert before, "no run finished in time"
-        driver.send_signal(signal.SIGKILL)
-        driver.wait(timeout=30)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+    driver = []
+    before = kill_once_a_run_is_stored("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process",
+                                       "--workers", "2", "--threads", "1", out=out, watch=driver.append)
     deadline = time.monotonic() + 30
-    while workers_of(driver.pid) and time.monotonic() < deadline:
+    while workers_of(driver[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not workers_of(driver.pid), "workers outlived their driver"
+    assert not workers_of(driver[0]), "workers outlived their driver"
     assert cli("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--threads", "1").returncode == 0
     assert all(p.read_bytes() == data for p, data in before.items())  # finished runs untouched
     assert_same_runs(stored(out), local_one_thread)

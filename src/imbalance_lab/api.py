@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import StoreError, UserError
-from imbalance_lab.executors import RunFailure, choose_layout, plan, run_local, run_processes
+from imbalance_lab.executors import RunFailure, choose_layout, plan, run_local, run_processes, run_ray
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -77,6 +78,7 @@ def run(
     workers: int | None = None,
     threads: int | None = None,
     max_retries: int | None = None,
+    address: str | None = None,
 ) -> Summary:
     """Run every arm × seed not yet finished in the output directory, then summarise.
 
@@ -86,9 +88,10 @@ def run(
     kept and skipped. The directory has one writer at a time: a second ``run``
     into it is refused with a message naming the first.
 
-    ``executor``, ``workers``, ``threads`` and ``max_retries`` override the
-    spec's ``execution`` settings (none of them changes a hash). Runs that fail
-    on every attempt raise :class:`RunsFailed` after the others finished and the
+    ``executor``, ``workers``, ``threads``, ``max_retries`` and ``address`` (a
+    Ray cluster's; it implies ``executor="ray"``) override the spec's
+    ``execution`` settings (none of them changes a hash). Runs that fail on
+    every attempt raise :class:`RunsFailed` after the others finished and the
     summary was written.
     """
     from imbalance_lab.train import resolve_device
@@ -97,32 +100,44 @@ def run(
     spec, data = validate(spec)
     check_reference(spec, reference)
     overrides = {k: v for k, v in {"executor": executor, "workers": workers, "threads": threads,
-                                   "max_retries": max_retries}.items() if v is not None}
+                                   "max_retries": max_retries, "address": address}.items() if v is not None}
     execution = _execution(spec, overrides)
     store = ResultStore(output_dir(spec, out))
     created = not store.root.exists()
     planned = plan(spec)
     try:
-        with store.writer():  # makes the directory, or one line on why it cannot be made
-            check_disk_space(spec, data, store.root, sum(not store.is_finished(a, s) for a, s in planned))
+        with store.writer(), contextlib.ExitStack() as cluster_open:  # makes the directory, or one line on why it cannot be made
+            unfinished = sum(not store.is_finished(a, s) for a, s in planned)
+            check_disk_space(spec, data, store.root, unfinished)
+            device, cluster = resolve_device(spec.training.device), {}
+            if execution.executor == "ray" and (unfinished or force):  # before anything is written: no cluster, no files
+                from imbalance_lab.executors.raycluster import check_fits, ray_cluster
+
+                found = cluster_open.enter_context(ray_cluster(execution.address))
+                cluster = {"cores": found.cpus, "cluster": found.where}
+                asked = choose_layout(execution, device, unfinished, **cluster)
+                check_fits(found, asked.threads, asked.gpus)
             done = set(store.open(spec, force=force))
             todo = [item for item in planned if item not in done]
             progress.experiment_started(len(todo) + len(done), len(done))
-            layout = choose_layout(execution, resolve_device(spec.training.device), len(todo), work=training_work(spec, data, todo))
+            layout = choose_layout(execution, device, len(todo), work=training_work(spec, data, todo), **cluster)
             if todo:
                 progress.message(layout.describe())
             failures: list[RunFailure] = []
             if layout.executor == "local":
                 run_local(spec, store, data, todo, progress, threads=layout.threads)
+            elif layout.executor == "ray":
+                failures = run_ray(spec, store, todo, progress, address=execution.address, threads=layout.threads,
+                                   gpus=layout.gpus, max_retries=execution.max_retries)
             else:
-                failures = run_processes(spec, store, todo, progress, workers=layout.workers, threads=layout.threads,
+                failures = run_processes(spec, store, data, todo, progress, workers=layout.workers, threads=layout.threads,
                                          max_retries=execution.max_retries)
             summary = write_summary(store.root)
             if failures:
                 raise RunsFailed(failures, summary)
             return summary
-    except StoreError:
-        if created:  # refused before any run: leave nothing behind
+    except UserError:
+        if created:  # refused before any run (no cluster there, a directory it cannot make): leave nothing behind
             _remove_if_empty(store.root)
         raise
 
@@ -149,8 +164,11 @@ def _execution(spec: ExperimentSpec, overrides: dict[str, Any]) -> Any:
 
     import pydantic
 
+    settings = spec.execution.model_dump()
+    if overrides.get("executor", "ray") != "ray":  # the spec's cluster address goes with its ray executor
+        settings["address"] = None
     try:
-        return ExecutionSpec.model_validate({**spec.execution.model_dump(), **overrides})
+        return ExecutionSpec.model_validate({**settings, **overrides})
     except pydantic.ValidationError as err:
         raise format_validation_error(err, "execution") from None
 

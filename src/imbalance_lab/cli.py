@@ -150,10 +150,11 @@ def run(
     reference: Reference = None,
     mlflow_uri: MlflowUri = None,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow (as tracking.mlflow: false in the spec).")] = False,
-    executor: Annotated[Optional[str], typer.Option("--executor", help="auto (default: the fastest layout measured for this machine), local (this process) or process (worker processes).")] = None,
+    executor: Annotated[Optional[str], typer.Option("--executor", help="auto (default: the fastest layout measured for this machine), local (this process), process (worker processes) or ray (tasks on a Ray cluster: a local one, or --address).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes of the process executor (default: one per core).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch threads per worker (default: the cores shared out).")] = None,
-    max_retries: Annotated[Optional[int], typer.Option("--max-retries", min=0, help="Try a failed run this many more times (process executor).")] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", min=0, help="Try a failed run this many more times (process and ray executors).")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="A running Ray cluster to run on: its head's host:port (as `ray start --head` prints it) or ray://host:port; implies --executor ray. Without it, --executor ray uses $RAY_ADDRESS if set, else starts a local cluster for the run.")] = None,
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
     progress = ConsoleProgress(out_console)
@@ -163,7 +164,7 @@ def run(
     try:
         with terminate_as_interrupt():
             summary = api.run(loaded, directory, force=force, reference=reference, progress=progress, executor=executor,
-                              workers=workers, threads=threads, max_retries=max_retries)
+                              workers=workers, threads=threads, max_retries=max_retries, address=address)
     except api.RunsFailed as err:
         failed, summary = err, err.summary
     except (KeyboardInterrupt, Terminated) as stop:
@@ -358,7 +359,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except UserError as err:
-        err_console.print(f"error: {err}", highlight=False, soft_wrap=True)
+        err_console.print(f"error: {escape(str(err))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except click_errors.NoArgsIsHelpError as err:  # bare `imbalance-lab`: the help, as click shows it
         err.show()

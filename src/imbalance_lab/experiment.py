@@ -7,6 +7,7 @@ on CPU.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 import warnings
@@ -21,7 +22,7 @@ from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.strategies import build_pipeline
-from imbalance_lab.train import DeviceSet, EpochCallback, fit, predict_logits, prepare_model, resolve_device
+from imbalance_lab.train import Compute, DeviceSet, EpochCallback, Snapshot, SnapshotCallback, fit, predict_logits
 
 
 def run_one(
@@ -31,16 +32,23 @@ def run_one(
     *,
     data: ExperimentData | None = None,
     on_epoch: EpochCallback | None = None,
+    resume: Snapshot | None = None,
+    snapshot_at: frozenset[int] = frozenset(),
+    on_snapshot: SnapshotCallback | None = None,
 ) -> RunResult:
     """Train and score one arm with one seed.
 
     ``data`` may be passed by an executor that prepared it once for many runs;
-    the result is the same as when ``run_one`` prepares it itself.
+    the result is the same as when ``run_one`` prepares it itself. ``resume``,
+    ``snapshot_at`` and ``on_snapshot`` share the epochs two arms train alike
+    (see :mod:`imbalance_lab.executors.branching`): the result is the same as
+    training from the start.
     """
     started = time.perf_counter()
     arm_spec = spec.arm(arm)
     data = data if data is not None else prepare_data(spec)
-    device = resolve_device(spec.training.device)
+    compute = Compute.of(spec.training, spec.execution)
+    device = compute.device
     names = data.class_names
 
     torch.manual_seed(seed)  # model initialisation and dropout
@@ -48,7 +56,7 @@ def run_one(
     train_set = data.train_set(arm_spec)
     model = MODELS.create(spec.model.name, data.source.channels, data.source.image_size, len(names), **spec.model.params)
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
-    model = prepare_model(pipeline.adapt_model(model), device, spec.training.precision)
+    model = compute.prepare(pipeline.adapt_model(model))
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
     fitted = fit(
         model,
@@ -60,13 +68,17 @@ def run_one(
         names,
         data.positive,
         on_epoch,
+        compute,
+        resume=resume,
+        snapshot_at=snapshot_at,
+        on_snapshot=None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)),
     )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
         if name == "val" and fitted.val_logits is not None:  # scored at the last epoch: not predicted twice
             logits = fitted.val_logits
         else:
-            logits = predict_logits(model, subset.images.to(device), spec.training.eval_batch_size, spec.training.precision)
+            logits = predict_logits(model, subset.images.to(device), spec.training.eval_batch_size, compute)
         probs = torch.softmax(logits, dim=1).cpu().numpy()
         labels = subset.labels.numpy().astype(np.int64)
         predictions[name] = SetPredictions(labels, probs.astype(np.float32), logits.cpu().numpy().astype(np.float32))
@@ -91,6 +103,7 @@ def run_one(
             "imbalance_lab": __version__,
             "torch": torch.__version__,
             "python": platform.python_version(),
-            "device": str(device),
+            **compute.provenance(),
+            **({"branched_from": {"arm": resume.arm, "epoch": resume.epoch}} if resume is not None else {}),
         },
     )

@@ -14,6 +14,7 @@ classifier alone), then its strategies may change the finished model
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from torch import nn
 from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.data.prepared import LabelledImages
 from imbalance_lab.models.base import ImageClassifier
-from imbalance_lab.spec import ScheduleSpec, TrainingSpec
+from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, TrainingSpec
 from imbalance_lab.strategies import EpochContext, Stage, StrategyPipeline, build_pipeline
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
@@ -68,26 +69,73 @@ def make_optimizer(params: Iterable[nn.Parameter], cfg: TrainingSpec, lr: float 
     return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """Mixed precision for one step (entered per step: one context around a whole epoch
-    would keep stale bf16 copies of the weights and stop learning)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+def use_channels_last(memory_format: str, device_type: str, precision: str) -> bool:
+    """``auto``: channels-last on CPU (measured faster there, docs/benchmarks.md) and under bf16/fp16 on a GPU."""
+    if memory_format != "auto":
+        return memory_format == "channels_last"
+    return device_type == "cpu" or precision != "fp32"
 
 
-def prepare_model(model: nn.Module, device: torch.device, precision: str) -> nn.Module:
-    """Move to the device; channels-last memory layout where bf16 convolutions benefit."""
-    model = model.to(device)
-    return model.to(memory_format=torch.channels_last) if precision == "bf16" else model
+@dataclass(frozen=True)
+class Compute:
+    """How a run's arithmetic is carried out: device, precision, memory layout and compilation.
+
+    Only ``precision`` changes what is computed (it is part of the training
+    spec and of the run hash); layout and compilation change the order of
+    floating-point sums at most (they are execution settings, recorded in
+    provenance).
+    """
+
+    device: torch.device
+    precision: str = "fp32"  # fp32 | bf16 | fp16
+    channels_last: bool = False
+    compile: bool = False
+
+    @classmethod
+    def of(cls, training: TrainingSpec, execution: ExecutionSpec) -> Compute:
+        """The spec's settings resolved for the device found here (``auto`` memory format: see ExecutionSpec)."""
+        device = resolve_device(training.device)
+        return cls(device, training.precision, use_channels_last(execution.memory_format, device.type, training.precision),
+                   execution.compile)
+
+    def autocast(self) -> torch.autocast:
+        """Mixed precision for one step (entered per step: one context around a whole epoch
+        would keep stale low-precision copies of the weights and stop learning)."""
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype, enabled=self.precision != "fp32")
+
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
+        """fp16 gradients underflow without loss scaling; bf16 and fp32 need none."""
+        return torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch in the memory layout the model was prepared for."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """Move ``model`` to the device, in its memory layout, its backbone compiled if asked."""
+        model = model.to(self.device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.compile:
+            backbone = getattr(model, "backbone", model)
+            backbone.compile()  # in place: parameter names and state dicts stay as they are
+        return model
+
+    def provenance(self) -> dict[str, Any]:
+        return {"device": str(self.device), "memory_format": "channels_last" if self.channels_last else "contiguous",
+                "compile": self.compile}
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, precision: str = "fp32") -> torch.Tensor:
+def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, compute: Compute | None = None) -> torch.Tensor:
     """Logits (float32, N×C, on the device) in eval mode; softmax gives the probabilities."""
+    compute = compute or Compute(images.device)
     model.eval()
     outs = []
     for i in range(0, images.shape[0], batch_size):
-        with autocast(images.device, precision):
-            logits = model(scale_images(images[i:i + batch_size]))
+        with compute.autocast():
+            logits = model(compute.layout(scale_images(images[i:i + batch_size])))
         outs.append(logits.float())
     return torch.cat(outs)
 
@@ -144,6 +192,52 @@ class Fitted:
     val_logits: torch.Tensor | None  # None when a strategy changed the model after the last epoch
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A run's whole state at the end of main-stage epoch ``epoch``: going on from it gives, bit for bit,
+    what training on without stopping gives (model, optimiser, loss scaler, every random stream, history)."""
+
+    epoch: int
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scaler: dict[str, Any] | None
+    generator: torch.Tensor
+    augment_generator: torch.Tensor
+    global_rng: torch.Tensor
+    device_rng: torch.Tensor | None
+    history: list[dict[str, Any]]
+    val_logits: torch.Tensor
+    arm: str = ""  # the run it was taken from, for provenance
+
+    @classmethod
+    def take(cls, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
+             generator: torch.Generator, augment_generator: torch.Generator, history: list[dict[str, Any]],
+             val_logits: torch.Tensor) -> Snapshot:
+        device = val_logits.device
+        return cls(
+            epoch=epoch,
+            model={k: v.detach().clone() for k, v in model.state_dict().items()},
+            optimizer=copy.deepcopy(optimizer.state_dict()),
+            scaler=copy.deepcopy(scaler.state_dict()) if scaler is not None else None,
+            generator=generator.get_state(),
+            augment_generator=augment_generator.get_state(),
+            global_rng=torch.get_rng_state(),
+            device_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            history=copy.deepcopy(history),
+            val_logits=val_logits.clone(),
+        )
+
+    def restore_random(self, generator: torch.Generator, augment_generator: torch.Generator) -> None:
+        generator.set_state(self.generator)
+        augment_generator.set_state(self.augment_generator)
+        torch.set_rng_state(self.global_rng)
+        if self.device_rng is not None:
+            torch.cuda.set_rng_state(self.device_rng, self.val_logits.device)
+
+
+SnapshotCallback = Callable[[Snapshot], None]
+
+
 def fit(
     model: ImageClassifier,
     train: DeviceSet,
@@ -154,6 +248,11 @@ def fit(
     class_names: tuple[str, ...],
     positive: int | None,
     on_epoch: EpochCallback | None = None,
+    compute: Compute | None = None,
+    *,
+    resume: Snapshot | None = None,
+    snapshot_at: frozenset[int] = frozenset(),
+    on_snapshot: SnapshotCallback | None = None,
 ) -> Fitted:
     """Train ``model`` through every stage of the arm; return the per-epoch history.
 
@@ -164,15 +263,22 @@ def fit(
     records its learning rate (``lr``). ``pipeline.adapt_model`` must already have
     been applied to ``model``. The last epoch's validation logits come back too,
     so the final scoring does not predict the validation set a second time.
+
+    ``resume`` goes on from a snapshot of the main stage (taken by a run whose
+    training is the same up to then: see ``Strategy.plain_epochs``); the
+    snapshot's history is this run's first entries. At the end of each main-stage
+    epoch in ``snapshot_at`` a :class:`Snapshot` is handed to ``on_snapshot``.
     """
     device = train.images.device
+    compute = compute or Compute(device, cfg.precision)
     cpu_labels = train.labels.cpu()
     counts = torch.bincount(cpu_labels, minlength=len(class_names))
-    augment_seed = int(torch.randint(2**62, (1,), generator=generator))
-    augment_generator = torch.Generator(device=device).manual_seed(augment_seed)
+    augment_generator = torch.Generator(device=device)
+    if resume is None:
+        augment_generator.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
     val_labels = val.labels.cpu().numpy()
-    history: list[dict[str, Any]] = []
-    val_logits = None
+    history: list[dict[str, Any]] = copy.deepcopy(resume.history) if resume is not None else []
+    val_logits = resume.val_logits.clone() if resume is not None else None
     for plan in _stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
@@ -180,15 +286,24 @@ def fit(
             model.reset_classifier(zero=plan.reset_classifier == "zero")
         params = model.head_parameters() if plan.head_only else list(model.parameters())
         optimizer = make_optimizer(params, cfg, plan.lr)
-        for epoch in range(1, plan.epochs + 1):
+        scaler = compute.grad_scaler()
+        first = 1
+        if resume is not None and plan.name == "main":
+            model.load_state_dict(resume.model)
+            optimizer.load_state_dict(resume.optimizer)
+            if scaler is not None and resume.scaler is not None:
+                scaler.load_state_dict(resume.scaler)
+            resume.restore_random(generator, augment_generator)
+            first = resume.epoch + 1
+        for epoch in range(first, plan.epochs + 1):
             ctx = ctx.at(epoch)
             lr = plan.schedule.lr_at(epoch, plan.epochs, plan.lr)
             if plan.schedule.type != "constant" or plan.schedule.warmup_epochs:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-            train_log = _train_epoch(model, train, cpu_labels, plan, optimizer, ctx, generator, augment_generator, cfg,
-                                     positive)
-            val_logits = predict_logits(model, val.images, cfg.eval_batch_size, cfg.precision)
+            train_log = _train_epoch(model, train, cpu_labels, plan, optimizer, scaler, ctx, generator, augment_generator,
+                                     cfg, positive, compute)
+            val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute)
             val_probs = F.softmax(val_logits, dim=1)
             val_log = quiet_metrics(val_labels, val_probs.cpu().numpy(), positive)
             val_log["loss"] = val_log["log_loss"]
@@ -198,6 +313,9 @@ def fit(
             history.append(entry)
             if on_epoch is not None:
                 on_epoch(entry["epoch"], entry)
+            if plan.name == "main" and epoch in snapshot_at and on_snapshot is not None:
+                on_snapshot(Snapshot.take(epoch, model, optimizer, scaler, generator, augment_generator, history,
+                                          val_logits))
     pipeline.finish_model(model, EpochContext(cfg.epochs, cfg.epochs, counts, positive))
     return Fitted(history, None if pipeline.changes_finished_model else val_logits)
 
@@ -208,11 +326,13 @@ def _train_epoch(
     cpu_labels: torch.Tensor,
     plan: _StagePlan,
     optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
     ctx: EpochContext,
     generator: torch.Generator,
     augment_generator: torch.Generator,
     cfg: TrainingSpec,
     positive: int | None,
+    compute: Compute,
 ) -> dict[str, float]:
     device = train.images.device
     pipeline = plan.pipeline
@@ -232,8 +352,8 @@ def _train_epoch(
         if pipeline.augments:
             x = pipeline.augment_batch(x, y, augment_generator, ctx)
         x, soft_targets = pipeline.mix_batch(x, y, augment_generator, ctx)
-        x = normalize(x)
-        with autocast(device, cfg.precision):
+        x = compute.layout(normalize(x))
+        with compute.autocast():
             if plan.head_only:
                 with torch.no_grad():
                     features = model.forward_features(x)
@@ -242,8 +362,13 @@ def _train_epoch(
             logits = model.forward_head(features).float()
         loss = pipeline.per_example_loss(logits, features, y, soft_targets, weights, ctx).mean()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         loss_sum += loss.detach() * idx.shape[0]
         probs_seen.append(F.softmax(logits.detach().float(), dim=1))
     train_probs = torch.cat(probs_seen).cpu().numpy()

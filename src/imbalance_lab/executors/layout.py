@@ -1,11 +1,12 @@
-"""Where the runs go: one process or several, and how many torch threads each.
+"""Where the runs go: one process, several, or a Ray cluster, and how many torch threads each.
 
 Small CNNs on a CPU use threads poorly: on a 2-core machine the seed CNN's
 forward+backward reaches 852 img/s with 2 threads in one process but 1,015 img/s
 with two single-thread processes (docs/benchmarks.md), because each batch is too
 small to split well. So on CPU the default is one worker process per core with
 one thread each, as long as there are at least two runs to share out; on a GPU
-(one device) and for a single run it is this process.
+(one device) and for a single run it is this process. ``auto`` never picks Ray:
+a cluster is asked for (``executor: ray`` or an ``address``).
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ from imbalance_lab.spec import ExecutionSpec
 class Layout:
     """The executor chosen, its workers and their threads, and why."""
 
-    executor: str  # "local" or "process"
-    workers: int
+    executor: str  # "local", "process" or "ray"
+    workers: int  # ray: the runs its CPUs hold at a time
     threads: int
     reason: str
+    cluster: str = ""  # ray: where the runs go and its CPUs, e.g. "local cluster, 2 CPUs"
+    gpus: float = 0  # ray: GPUs each run asks for
 
     def describe(self) -> str:
         """One line for the terminal: what was chosen and why."""
+        threads = f"{self.threads} thread{'s' if self.threads != 1 else ''}"
         if self.executor == "local":
-            what = f"executor local (this process, {self.threads} thread{'s' if self.threads != 1 else ''})"
+            what = f"executor local (this process, {threads})"
+        elif self.executor == "ray":
+            gpus = f", {self.gpus:g} GPU{'s' if self.gpus != 1 else ''} per run" if self.gpus else ""
+            what = f"executor ray ({self.cluster}, {threads} per run{gpus})"
         else:
-            what = f"executor process ({self.workers} workers × {self.threads} thread{'s' if self.threads != 1 else ''})"
+            what = f"executor process ({self.workers} workers × {threads})"
         return f"{what}: {self.reason}"
 
 
@@ -53,14 +60,20 @@ def choose_layout(
     runs: int,
     cores: int | None = None,
     work: float | None = None,
+    cluster: str = "local cluster",
 ) -> Layout:
     """The layout for ``runs`` runs on ``device`` under the spec's (or command line's) execution settings.
 
     ``work`` is the training to do in pixel-epochs (training images × epochs ×
     pixels per image, summed over the runs); below :data:`SMALL_WORK` starting
     worker processes would cost more than it saves, so ``auto`` stays local.
+    For ``ray``, ``cores`` are the cluster's CPUs and ``cluster`` says where it is.
     """
     cores = cores or available_cores()
+    if execution.executor == "ray":
+        threads = execution.threads or 1
+        return Layout("ray", max(1, min(cores // threads, runs)), threads, "as asked",
+                      cluster=f"{cluster}, {cores} CPU{'s' if cores != 1 else ''}", gpus=1 if device.type == "cuda" else 0)
     small = work is not None and work < SMALL_WORK
     if execution.executor == "local" or (execution.executor == "auto" and (device.type != "cpu" or runs < 2 or cores < 2 or small)):
         if execution.executor == "local":

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 import torch
 
-from imbalance_lab.experiment import run_one
+from imbalance_lab.executors.branching import chains, run_chain
 from imbalance_lab.progress import Progress
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.data.prepared import ExperimentData
+from imbalance_lab.results import RunResult
 from imbalance_lab.store import ResultStore
 
 
@@ -28,6 +29,8 @@ def run_local(
 ) -> None:
     """Run and store each (arm, seed) of ``todo``; each finished run is safe on disk at once.
 
+    Runs that train alike up to an epoch share it (:mod:`~imbalance_lab.executors.branching`).
+
     ``threads``: torch's intra-op threads while the runs train (restored after).
     """
     before = torch.get_num_threads()
@@ -41,12 +44,10 @@ def run_local(
 
 def _run_each(spec: ExperimentSpec, store: ResultStore, data: ExperimentData, todo: Iterable[tuple[str, int]],
               progress: Progress) -> None:
-    for arm, seed in todo:
-        progress.run_started(arm, seed, spec.training.epochs)
-
-        def on_epoch(epoch: int, entry: dict, arm: str = arm, seed: int = seed) -> None:
-            progress.epoch_finished(arm, seed, epoch, entry)
-
-        result = run_one(spec, arm, seed, data=data, on_epoch=on_epoch)
+    def finished(result: RunResult) -> None:
         store.write_run(result)
-        progress.run_finished(arm, seed, result.wall_time_s)
+        progress.run_finished(result.arm, result.seed, result.wall_time_s)
+
+    for chain in chains(spec, data, todo, spec.execution.share_prefixes):
+        run_chain(spec, chain, data, started=lambda arm, seed: progress.run_started(arm, seed, spec.training.epochs),
+                  on_epoch=progress.epoch_finished, finished=finished)

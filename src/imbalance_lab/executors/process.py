@@ -1,30 +1,37 @@
 """Run the plan in worker processes, each with its share of the cores; the driver alone writes the store.
 
 Each worker is a fresh (spawned) interpreter that sets its torch threads, prepares
-the experiment's data once and then takes (arm, seed) items from a queue, calling
-the same :func:`~imbalance_lab.experiment.run_one` as every other executor. It
-sends back each epoch's history entry (for progress) and the finished
+the experiment's data once and then trains the chains of runs the driver hands
+it (:mod:`~imbalance_lab.executors.branching`), calling the same
+:func:`~imbalance_lab.experiment.run_one` as every other executor. It sends back
+each epoch's history entry (for progress) and each finished
 :class:`~imbalance_lab.results.RunResult`; only the driver writes it to the
 store, so a killed worker or driver never leaves half a run behind.
 
-A run that raises is reported with its error and, with ``max_retries``, tried
-again; the other runs go on. A worker that dies (killed, out of memory) fails
-the run it held in the same way and is replaced. Workers exit by themselves when
-the driver is gone, so a killed ``imbalance-lab run`` leaves no orphans.
+Driver and worker talk over a pipe of their own, not shared queues: a worker
+killed in the middle of a message (SIGKILL, out of memory) can leave a shared
+queue's lock held for ever, while a private pipe just ends, which the driver
+sees at once. A run that raises is reported with its error and, with
+``max_retries``, tried again; the other runs go on. A worker that dies fails the
+run it was training in the same way, the rest of its chain goes back in the
+queue, and a new worker takes its place. Workers exit by themselves when the
+driver is gone, so a killed ``imbalance-lab run`` leaves no orphans.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import signal
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from imbalance_lab.data.prepared import ExperimentData
+from imbalance_lab.executors.branching import Chain, chains, run_chain
 from imbalance_lab.progress import Progress
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import ResultStore
@@ -47,14 +54,13 @@ class DriverGone(Exception):
     """Raised in a worker whose driver process no longer exists."""
 
 
-def _worker(spec: ExperimentSpec, threads: int, driver: int, tasks: Any, results: Any, worker_id: int) -> None:
-    """A worker's life: set threads, prepare the data once, run items until told to stop or orphaned."""
+def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, worker_id: int) -> None:
+    """A worker's life: set threads, prepare the data once, train chains until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
     import torch
 
     torch.set_num_threads(threads)
     from imbalance_lab.data.prepared import prepare_data
-    from imbalance_lab.experiment import run_one
 
     def check_driver() -> None:
         if os.getppid() != driver:
@@ -63,37 +69,48 @@ def _worker(spec: ExperimentSpec, threads: int, driver: int, tasks: Any, results
     try:
         data = prepare_data(spec)
     except BaseException as err:  # noqa: BLE001  (reported to the driver, which decides)
-        results.put(("broken", worker_id, f"{type(err).__name__}: {err}", traceback.format_exc()))
+        conn.send(("broken", f"{type(err).__name__}: {err}", traceback.format_exc()))
         return
-    while True:
-        try:
-            item = tasks.get(timeout=POLL_S)
-        except queue.Empty:
-            if os.getppid() != driver:
+    try:
+        conn.send(("ready",))
+        while True:
+            if not conn.poll(POLL_S):
+                check_driver()
+                continue
+            chain = conn.recv()
+            if chain is None:
                 return
-            continue
-        if item is None:
-            return
-        arm, seed = item
-        results.put(("started", worker_id, arm, seed))
 
-        def on_epoch(epoch: int, entry: dict[str, Any], arm: str = arm, seed: int = seed) -> None:
-            check_driver()
-            results.put(("epoch", worker_id, arm, seed, epoch, entry))
+            def failed(arm: str, seed: int, err: Exception) -> None:
+                if isinstance(err, DriverGone):
+                    raise err
+                conn.send(("failed", arm, seed, f"{type(err).__name__}: {err}", traceback.format_exc()))
 
-        try:
-            result = run_one(spec, arm, seed, data=data, on_epoch=on_epoch)
-        except DriverGone:
-            return
-        except Exception as err:  # noqa: BLE001  (a failed run is reported; the worker goes on)
-            results.put(("failed", worker_id, arm, seed, f"{type(err).__name__}: {err}", traceback.format_exc()))
-            continue
-        results.put(("done", worker_id, arm, seed, result))
+            def on_epoch(arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
+                check_driver()
+                conn.send(("epoch", arm, seed, epoch, entry))
+
+            run_chain(spec, chain, data, started=lambda arm, seed: conn.send(("started", arm, seed)),
+                      on_epoch=on_epoch, finished=lambda result: conn.send(("done", result)), failed=failed)
+            conn.send(("ready",))
+    except (DriverGone, EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the driver is gone: nobody to train for
+
+
+@dataclass
+class _Worker:
+    """The driver's view of one worker: its process, its end of the pipe, and the runs handed to it not yet over."""
+
+    proc: Any
+    conn: Connection
+    runs: list[tuple[str, int]] = field(default_factory=list)
+    training: tuple[str, int] | None = None
 
 
 def run_processes(
     spec: ExperimentSpec,
     store: ResultStore,
+    data: ExperimentData,
     todo: Iterable[tuple[str, int]],
     progress: Progress,
     *,
@@ -105,85 +122,116 @@ def run_processes(
 
     Results are bit for bit those of :func:`~imbalance_lab.executors.run_local`
     when that runs with the same number of threads (each run is a pure function
-    of spec, arm and seed); only the order in which runs finish differs.
+    of spec, arm and seed); only the order in which runs finish differs. A work
+    item is a :class:`~imbalance_lab.executors.branching.Chain` of runs that
+    train alike up to an epoch.
     """
     pending = list(todo)
     if not pending:
         return []
-    workers = max(1, min(workers, len(pending)))
+    queued = deque(chains(spec, data, pending, spec.execution.share_prefixes))
     context = multiprocessing.get_context("spawn")  # no forked torch state: each worker starts clean
-    tasks, results = context.Queue(), context.Queue()
-    for item in pending:
-        tasks.put(item)
-    procs: dict[int, Any] = {}
+    pool: dict[int, _Worker] = {}
 
     def start(worker_id: int) -> None:
-        proc = context.Process(target=_worker, args=(spec, threads, os.getpid(), tasks, results, worker_id),
+        ours, theirs = context.Pipe()
+        proc = context.Process(target=_worker, args=(spec, threads, os.getpid(), theirs, worker_id),
                                name=f"imbalance-lab-worker-{worker_id}", daemon=True)
         proc.start()
-        procs[worker_id] = proc
+        theirs.close()  # the worker's end lives in the worker: when it dies, ours reads end-of-file
+        pool[worker_id] = _Worker(proc, ours)
 
-    for worker_id in range(workers):
+    for worker_id in range(max(1, min(workers, len(queued)))):
         start(worker_id)
     left, attempts, failures = set(pending), Counter[tuple[str, int]](), []
-    holding: dict[int, tuple[str, int]] = {}  # worker -> the run it is training
-    next_id = workers
-    restarts_allowed = 2 * workers + len(pending) * (max_retries + 1)
+    next_id = len(pool)
+    restarts_allowed = 2 * len(pool) + len(pending) * (max_retries + 1)
 
     def failed(item: tuple[str, int], error: str, detail: str) -> None:
         attempts[item] += 1
         if attempts[item] <= max_retries:
             progress.message(f"{item[0]} seed {item[1]} failed ({error}); trying again "
                              f"({attempts[item]} of {max_retries} retries)")
-            tasks.put(item)
+            queued.append(Chain.single(*item))
         else:
             left.discard(item)
             failures.append(RunFailure(item[0], item[1], error, attempts[item], detail))
             progress.message(f"{item[0]} seed {item[1]} failed: {error}")
 
+    def died(worker_id: int) -> None:
+        worker = pool.pop(worker_id)
+        worker.conn.close()
+        worker.proc.join(timeout=5)
+        code = worker.proc.exitcode
+        for item in worker.runs:  # handed over but not started: queued again, each to train from the start
+            if item != worker.training:
+                queued.append(Chain.single(*item))
+        if worker.training is not None:
+            failed(worker.training, f"its worker process died (exit code {code})", "")
+        if left:
+            nonlocal next_id
+            if next_id >= restarts_allowed:
+                raise RuntimeError(f"worker processes keep dying (the last with exit code {code})")
+            start(next_id)
+            next_id += 1
+
+    def hand_out(worker_id: int) -> None:
+        worker = pool[worker_id]
+        if queued and not worker.runs:
+            chain = queued.popleft()
+            worker.runs = chain.items
+            worker.conn.send(chain)
+
     try:
         while left:
-            try:
-                message = results.get(timeout=POLL_S)
-            except queue.Empty:
-                for worker_id, proc in list(procs.items()):
-                    if proc.is_alive():
-                        continue
-                    del procs[worker_id]  # killed or out of memory: its run failed, a new worker takes over
-                    item = holding.pop(worker_id, None)
-                    if item is not None:
-                        failed(item, f"its worker process died (exit code {proc.exitcode})", "")
-                    if left:
-                        if next_id >= restarts_allowed:
-                            raise RuntimeError(f"worker processes keep dying (the last with exit code {proc.exitcode})")
-                        start(next_id)
-                        next_id += 1
-                continue
-            kind, worker_id = message[0], message[1]
-            if kind == "broken":
-                raise RuntimeError(f"a worker could not prepare the data: {message[2]}")
-            if kind == "started":
-                holding[worker_id] = (message[2], message[3])
-                progress.run_started(message[2], message[3], spec.training.epochs)
-            elif kind == "epoch":
-                progress.epoch_finished(*message[2:])
-            elif kind == "done":
-                result = message[4]
-                holding.pop(worker_id, None)
-                store.write_run(result)
-                left.discard((result.arm, result.seed))
-                progress.run_finished(result.arm, result.seed, result.wall_time_s)
-            elif kind == "failed":
-                holding.pop(worker_id, None)
-                failed((message[2], message[3]), message[4], message[5])
+            ready = wait([worker.conn for worker in pool.values()], timeout=POLL_S)
+            for worker_id, worker in list(pool.items()):
+                if worker.conn not in ready:
+                    continue
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):  # killed or out of memory: its run failed, a new worker takes over
+                    died(worker_id)
+                    continue
+                kind = message[0]
+                if kind == "broken":
+                    raise RuntimeError(f"a worker could not prepare the data: {message[1]}")
+                if kind == "started":
+                    worker.training = (message[1], message[2])
+                    progress.run_started(message[1], message[2], spec.training.epochs)
+                elif kind == "epoch":
+                    progress.epoch_finished(*message[1:])
+                elif kind == "done":
+                    result = message[1]
+                    item = (result.arm, result.seed)
+                    worker.runs.remove(item)
+                    worker.training = None
+                    store.write_run(result)
+                    left.discard(item)
+                    progress.run_finished(result.arm, result.seed, result.wall_time_s)
+                elif kind == "failed":
+                    item = (message[1], message[2])
+                    worker.runs.remove(item)
+                    worker.training = None
+                    failed(item, message[3], message[4])
+            for worker_id, worker in list(pool.items()):
+                if not worker.proc.is_alive() and not worker.conn.poll():  # dead, and its pipe has not said so yet
+                    died(worker_id)
+            for worker_id in list(pool):  # every worker without runs gets the next chain (read once it is ready)
+                try:
+                    hand_out(worker_id)
+                except OSError:
+                    died(worker_id)
     finally:
-        for _ in procs:
-            tasks.put(None)
-        for proc in procs.values():
-            proc.join(timeout=2)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(timeout=2)
-        tasks.cancel_join_thread()
-        results.cancel_join_thread()
+        for worker in pool.values():
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in pool.values():
+            worker.proc.join(timeout=2)
+            if worker.proc.is_alive():
+                worker.proc.terminate()
+                worker.proc.join(timeout=2)
+            worker.conn.close()
     return failures

@@ -189,6 +189,19 @@ class Strategy:
     def finish_model(self, model: nn.Module, ctx: EpochContext) -> None:
         """Change the finished model in place, after every stage (default: nothing)."""
 
+    def plain_epochs(self, epochs: int) -> int | None:
+        """Main-stage epochs at whose end training is exactly what it would be without this strategy.
+
+        ``0`` (the default): it may change training from the start. ``epochs``:
+        it changes nothing in the main stage (it adds a stage or changes the
+        finished model). ``None``: it changes nothing at all. An arm whose other
+        strategies start late trains its first epochs as the arm without them
+        would, so the two share those epochs (trained once, branched from a
+        snapshot). Override only when it is exact: the strategy draws no random
+        numbers and changes no model, weight, loss or sample until then.
+        """
+        return 0
+
     def params(self) -> dict[str, Any]:
         """The parameters this strategy was built with (for provenance)."""
         return {}

@@ -63,6 +63,9 @@ class ClassifierRetraining(Strategy):
         return [Stage("crt", self.epochs, train="classifier", reset_classifier=self.init,
                       strategy=(("class_balanced_sampling", {}),), lr=self.lr)]
 
+    def plain_epochs(self, epochs: int) -> int | None:
+        return epochs  # the main stage is left as it is
+
     def params(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "lr": self.lr, "init": self.init}
 
@@ -103,6 +106,9 @@ class TauNormalisation(Strategy):
         weight.div_(weight.norm(dim=1, keepdim=True).clamp(min=1e-12) ** self.tau)
         if model.classifier.bias is not None:
             model.classifier.bias.zero_()
+
+    def plain_epochs(self, epochs: int) -> int | None:
+        return epochs  # only the finished model changes
 
     def params(self) -> dict[str, Any]:
         return {"tau": self.tau}

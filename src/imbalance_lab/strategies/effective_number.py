@@ -97,5 +97,8 @@ class DeferredReweighting(Strategy):
     def loss_weights(self, ctx: EpochContext) -> torch.Tensor | None:
         return effective_number_weights(ctx.class_counts, self.beta) if ctx.deferred(self.start) else None
 
+    def plain_epochs(self, epochs: int) -> int | None:
+        return int(self.start * epochs + 1e-9)  # unweighted until then (EpochContext.deferred)
+
     def params(self) -> dict[str, Any]:
         return {"start": self.start, "beta": self.beta}

@@ -10,3 +10,6 @@ class NoStrategy(Strategy):
     """Change nothing: each training image once per epoch, every class weighted 1."""
 
     name = "none"
+
+    def plain_epochs(self, epochs: int) -> int | None:
+        return None

@@ -143,5 +143,8 @@ class DeferredResampling(Strategy):
         mass = counts.to(torch.float64) * effective_number_weights(counts, self.beta).to(torch.float64)
         return draw_by_class(stream, labels, mass / mass.sum(), generator)
 
+    def plain_epochs(self, epochs: int) -> int | None:
+        return int(self.start * epochs + 1e-9)  # the stream untouched, no random draw, until then
+
     def params(self) -> dict[str, Any]:
         return {"start": self.start, "beta": self.beta}

@@ -1,0 +1,318 @@
+"""Run the plan as Ray tasks, one per (arm, seed); the driver alone writes the store.
+
+Each run is a task of ``threads`` CPUs (and ``gpus`` GPUs: one when training on
+CUDA) that sets its torch threads and calls the same
+:func:`~imbalance_lab.experiment.run_one` as every other executor, so results
+are bit for bit those of the other executors with the same threads. A Ray
+worker process prepares the experiment's data once and keeps it for the next
+tasks of the same experiment (Ray reuses its worker processes). Each epoch's
+history entry comes back to the driver through a Ray queue (for progress) and
+the finished :class:`~imbalance_lab.results.RunResult` as the task's value;
+only the driver writes it to the store, as each task finishes.
+
+Ray's own retries are off: a run that raises, or whose worker dies (killed, out
+of memory, its node lost), is reported with its error and, with
+``max_retries``, tried again; the other runs go on.
+
+Without an ``address`` a local cluster is started for the experiment (one CPU
+per core, no dashboard, Ray's logs kept out of the terminal) and shut down
+after, also on Ctrl-C; a Ray that this process is already connected to (a
+notebook's ``ray.init()``) is used as it is and left running. With an
+``address`` the runs go to that cluster, where ``imbalance-lab`` must be
+installed and the spec's data reachable; the device is resolved where the
+command runs. A killed driver takes its local cluster with it: Ray's
+fate-sharing ends the raylet, GCS and workers at once, and a small watcher ends
+Ray's two node agents, which would otherwise spend a minute trying to report the
+raylet's death to the dead GCS before they exit.
+
+Ray is an optional dependency (``pip install 'imbalance-lab[ray]'``): this
+module imports it only when a Ray run starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from imbalance_lab.data.prepared import ExperimentData
+from imbalance_lab.errors import UserError
+from imbalance_lab.executors.layout import available_cores
+from imbalance_lab.executors.process import RunFailure
+from imbalance_lab.progress import Progress
+from imbalance_lab.results import RunResult
+from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.store import ResultStore
+
+POLL_S = 0.5
+CONNECT_TIMEOUT_S = 5.0  # Ray itself retries an unreachable address for minutes
+LOCAL_CLUSTER = "local cluster"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The Ray cluster the runs go to: where it is, its CPUs and GPUs, and the most that one node has."""
+
+    where: str
+    cpus: int
+    gpus: float
+    node_cpus: float
+    node_gpus: float
+
+
+def import_ray() -> ModuleType:
+    """Ray, or one line on how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("the ray executor needs Ray, which is not installed here: pip install 'imbalance-lab[ray]'") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_cluster(address: str | None = None) -> Iterator[Cluster]:
+    """Ray, connected: as this process already is, else to the cluster at ``address``, else to a new local cluster.
+
+    A connection this process already has (``ray.init()`` in a notebook, or
+    ``api.run`` around ``run_ray``) is used as it is, whatever ``address`` says.
+    Shuts down only what it started. Ray's own ``RAY_ADDRESS``, when set, names
+    the cluster as ``address`` does.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        yield _describe(ray, "Ray cluster already connected")
+        return
+    where = _connect(ray, address)
+    watcher = None
+    try:
+        watcher = _watch_local_cluster() if where == LOCAL_CLUSTER else None
+        yield _describe(ray, where)
+    finally:
+        ray.shutdown()
+        if watcher is not None:
+            watcher.communicate(b"shut down", timeout=10)  # the cluster ended in order: nothing for it to do
+
+
+def _connect(ray: ModuleType, address: str | None) -> str:
+    """Start a local cluster or connect to ``address``; say which (one line on why not)."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address in (None, "local"):
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private cluster on this machine: no token to make in ~/.ray
+        ray.init(address="local", num_cpus=available_cores(), include_dashboard=False,
+                 logging_level=logging.WARNING, log_to_driver=False)
+        return LOCAL_CLUSTER
+    _check_reachable(address)
+    try:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise UserError(f"execution.address: could not connect to a Ray cluster at {address!r} "
+                        f"({' '.join(str(err).split())}); check the address, or leave it out to start a local cluster") from None
+    return f"cluster at {address}"
+
+
+# Run by the watcher: it waits for the driver's word; end of input without one means the driver was killed.
+_WATCHER = """
+import os, signal, sys
+if not sys.stdin.buffer.read():
+    for pid in map(int, sys.argv[1:]):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if cmdline.read().startswith(b"ray::"):  # still the agent, not a reused pid
+                    os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+
+def _watch_local_cluster() -> subprocess.Popen[bytes] | None:
+    """A process that ends the local cluster's node agents should this process be killed (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None  # the agents still exit by themselves, a minute later
+    try:
+        import psutil  # Ray ships it
+    except ImportError:
+        return None
+    agents = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # gone meanwhile
+            if child.name().startswith("ray::"):
+                agents.append(child.pid)
+    return subprocess.Popen([sys.executable, "-c", _WATCHER, *map(str, agents)], stdin=subprocess.PIPE,
+                            start_new_session=True)  # out of the terminal's process group: Ctrl-C is the driver's
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse at once an address where nothing listens (Ray would retry it for minutes)."""
+    if address == "auto":  # Ray finds a cluster started on this machine, or says there is none
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = hostport, "10001" if address.startswith("ray://") else "6379"
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+        raise UserError(f"execution.address: no Ray cluster answers at {address!r} ({why}); start one with "
+                        "`ray start --head` and give the address it prints, or leave the address out to start a "
+                        "local cluster") from None
+
+
+def _describe(ray: ModuleType, where: str) -> Cluster:
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    total = ray.cluster_resources()
+    return Cluster(where, int(total.get("CPU", 0)), float(total.get("GPU", 0)),
+                   max((n.get("CPU", 0) for n in nodes), default=0), max((n.get("GPU", 0) for n in nodes), default=0))
+
+
+def check_fits(cluster: Cluster, threads: int, gpus: float) -> None:
+    """A run must fit on one node, or Ray would wait for it for ever."""
+    if threads > cluster.node_cpus:
+        raise UserError(f"execution.threads: each run would ask for {threads} CPUs (one per thread) but the largest node "
+                        f"of the {cluster.where} has {cluster.node_cpus:g}; give --threads {int(cluster.node_cpus)} or fewer")
+    if gpus > cluster.node_gpus:
+        raise UserError(f"training.device: each run would ask for {gpus:g} GPU but the largest node of the {cluster.where} "
+                        f"has {cluster.node_gpus:g}; run on a cluster with GPUs, or set training.device: cpu")
+
+
+# This Ray worker process's prepared data, by spec hash: Ray reuses its worker processes, so a worker
+# prepares an experiment's data once for all the runs it is given (one experiment kept at a time).
+_prepared: dict[str, ExperimentData] = {}
+
+
+def _prepared_data(spec: ExperimentSpec) -> ExperimentData:
+    from imbalance_lab.data.prepared import prepare_data
+
+    key = spec.spec_hash()
+    if key not in _prepared:
+        _prepared.clear()
+        _prepared[key] = prepare_data(spec)
+    return _prepared[key]
+
+
+def train_run(spec: ExperimentSpec, arm: str, seed: int, threads: int, channel: Any) -> RunResult:
+    """One run, in a Ray worker: its threads, the worker's prepared data, each epoch sent to the driver."""
+    import torch
+
+    from imbalance_lab.experiment import run_one
+
+    torch.set_num_threads(threads)
+    channel.put(("started", arm, seed))
+
+    def on_epoch(epoch: int, entry: dict[str, Any]) -> None:
+        channel.put(("epoch", arm, seed, epoch, entry))
+
+    return run_one(spec, arm, seed, data=_prepared_data(spec), on_epoch=on_epoch)
+
+
+def run_ray(
+    spec: ExperimentSpec,
+    store: ResultStore,
+    todo: Iterable[tuple[str, int]],
+    progress: Progress,
+    *,
+    address: str | None = None,
+    threads: int = 1,
+    gpus: float = 0,
+    max_retries: int = 0,
+) -> list[RunFailure]:
+    """Run ``todo`` as Ray tasks of ``threads`` CPUs and ``gpus`` GPUs each; return the runs that failed.
+
+    Results are bit for bit those of :func:`~imbalance_lab.executors.run_local`
+    with the same number of threads; only the order in which runs finish differs.
+    """
+    pending = list(todo)
+    if not pending:
+        return []
+    with ray_cluster(address) as cluster:
+        check_fits(cluster, threads, gpus)
+        return _run_tasks(import_ray(), spec, store, pending, progress, threads, gpus, max_retries)
+
+
+def _run_tasks(ray: ModuleType, spec: ExperimentSpec, store: ResultStore, pending: list[tuple[str, int]],
+               progress: Progress, threads: int, gpus: float, max_retries: int) -> list[RunFailure]:
+    from ray.util.queue import Empty, Queue
+
+    channel = Queue(actor_options={"num_cpus": 0})
+    task = ray.remote(train_run)
+    resources = {"num_cpus": threads, "num_gpus": gpus, "max_retries": 0, "retry_exceptions": False}  # we retry, and say why
+    shared_spec = ray.put(spec)
+    running: dict[Any, tuple[str, int]] = {}  # task -> its run
+    attempts, failures = Counter[tuple[str, int]](), []
+
+    def submit(item: tuple[str, int]) -> None:
+        ref = task.options(name=f"{item[0]} seed {item[1]}", **resources).remote(shared_spec, *item, threads, channel)
+        running[ref] = item
+
+    def failed(item: tuple[str, int], error: str, detail: str) -> None:
+        attempts[item] += 1
+        if attempts[item] <= max_retries:
+            progress.message(f"{item[0]} seed {item[1]} failed ({error}); trying again "
+                             f"({attempts[item]} of {max_retries} retries)")
+            submit(item)
+        else:
+            failures.append(RunFailure(item[0], item[1], error, attempts[item], detail))
+            progress.message(f"{item[0]} seed {item[1]} failed: {error}")
+
+    def report(messages: list[tuple[Any, ...]]) -> None:
+        waiting = channel.qsize()
+        for message in messages + (channel.get_nowait_batch(waiting) if waiting else []):
+            if message[0] == "started":
+                progress.run_started(message[1], message[2], spec.training.epochs)
+            else:
+                progress.epoch_finished(*message[1:])
+
+    for item in pending:
+        submit(item)
+    try:
+        while running:
+            try:
+                heard = [channel.get(timeout=POLL_S)]  # progress as it comes; finished runs at least every POLL_S
+            except Empty:
+                heard = []
+            ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+            report(heard)  # after the wait: a finished task's messages were all sent before it finished
+            for ref in ready:
+                item = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayTaskError as err:  # the run raised
+                    cause = err.cause if err.cause is not None else err
+                    failed(item, f"{type(cause).__name__}: {' '.join(str(cause).split())}", _plain(str(err)))
+                except ray.exceptions.RayError as err:  # its worker or node died, or it was cancelled
+                    failed(item, _why_lost(err), _plain(str(err)))
+                else:
+                    store.write_run(result)
+                    progress.run_finished(result.arm, result.seed, result.wall_time_s)
+    finally:
+        for ref in running:  # Ctrl-C or an error here: stop what is still queued or training
+            ray.cancel(ref, force=True)
+        channel.shutdown(force=True)
+    return failures
+
+
+def _plain(text: str) -> str:
+    """Ray's text without its terminal colours (for a bug report)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _why_lost(err: Exception) -> str:
+    """One line for a run lost with its Ray worker or node."""
+    ray = import_ray()
+    if isinstance(err, ray.exceptions.WorkerCrashedError):
+        return "its Ray worker process died (killed, or out of memory)"
+    if isinstance(err, ray.exceptions.OutOfMemoryError):
+        return "Ray killed its worker: its node ran out of memory"
+    if isinstance(err, ray.exceptions.NodeDiedError):
+        return "the Ray node running it died"
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
