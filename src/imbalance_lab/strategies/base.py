@@ -93,7 +93,12 @@ class EpochContext:
         The first deferred epoch is ``⌊start · epochs⌋ + 1`` (Cao et al. 2019 defer at
         epoch 160 of 200: ``start = 0.8``).
         """
-        return self.epoch > int(start * self.epochs + 1e-9)
+        return self.epoch > epochs_before(start, self.epochs)
+
+
+def epochs_before(start: float, epochs: int) -> int:
+    """The epochs before a deferred phase that starts after the fraction ``start`` of ``epochs``: ``⌊start · epochs⌋``."""
+    return int(start * epochs + 1e-9)
 
 
 @dataclass(frozen=True)

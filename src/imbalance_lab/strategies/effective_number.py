@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, epochs_before
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
 Start = Annotated[float, Field(ge=0, lt=1)]
@@ -98,7 +98,7 @@ class DeferredReweighting(Strategy):
         return effective_number_weights(ctx.class_counts, self.beta) if ctx.deferred(self.start) else None
 
     def plain_epochs(self, epochs: int) -> int | None:
-        return int(self.start * epochs + 1e-9)  # unweighted until then (EpochContext.deferred)
+        return epochs_before(self.start, epochs)  # unweighted until then
 
     def params(self) -> dict[str, Any]:
         return {"start": self.start, "beta": self.beta}

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, class_counts
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, class_counts, epochs_before
 from imbalance_lab.strategies.effective_number import effective_number_weights
 
 def draw_by_class(stream: torch.Tensor, labels: torch.Tensor, class_probs: torch.Tensor,
@@ -144,7 +144,7 @@ class DeferredResampling(Strategy):
         return draw_by_class(stream, labels, mass / mass.sum(), generator)
 
     def plain_epochs(self, epochs: int) -> int | None:
-        return int(self.start * epochs + 1e-9)  # the stream untouched, no random draw, until then
+        return epochs_before(self.start, epochs)  # the stream untouched, no random draw, until then
 
     def params(self) -> dict[str, Any]:
         return {"start": self.start, "beta": self.beta}
