@@ -50,6 +50,27 @@ class RunFailure:
     detail: str = ""  # the worker's traceback, for a bug report
 
 
+class Retries:
+    """Which failed runs are tried again (at most ``max_retries`` times each) and which have failed for good."""
+
+    def __init__(self, max_retries: int, progress: Progress) -> None:
+        self.max_retries, self.progress = max_retries, progress
+        self.attempts = Counter[tuple[str, int]]()
+        self.failures: list[RunFailure] = []
+
+    def failed(self, item: tuple[str, int], error: str, detail: str) -> bool:
+        """Record a failure of run ``item`` and say it; whether to try it again."""
+        self.attempts[item] += 1
+        tries = self.attempts[item]
+        if tries <= self.max_retries:
+            self.progress.message(f"{item[0]} seed {item[1]} failed ({error}); trying again "
+                                  f"({tries} of {self.max_retries} retries)")
+            return True
+        self.failures.append(RunFailure(item[0], item[1], error, tries, detail))
+        self.progress.message(f"{item[0]} seed {item[1]} failed: {error}")
+        return False
+
+
 class DriverGone(Exception):
     """Raised in a worker whose driver process no longer exists."""
 
@@ -72,7 +93,6 @@ def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, w
         conn.send(("broken", f"{type(err).__name__}: {err}", traceback.format_exc()))
         return
     try:
-        conn.send(("ready",))
         while True:
             if not conn.poll(POLL_S):
                 check_driver()
@@ -92,7 +112,6 @@ def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, w
 
             run_chain(spec, chain, data, started=lambda arm, seed: conn.send(("started", arm, seed)),
                       on_epoch=on_epoch, finished=lambda result: conn.send(("done", result)), failed=failed)
-            conn.send(("ready",))
     except (DriverGone, EOFError, BrokenPipeError, ConnectionResetError):
         return  # the driver is gone: nobody to train for
 
@@ -143,20 +162,15 @@ def run_processes(
 
     for worker_id in range(max(1, min(workers, len(queued)))):
         start(worker_id)
-    left, attempts, failures = set(pending), Counter[tuple[str, int]](), []
+    left, retries = set(pending), Retries(max_retries, progress)
     next_id = len(pool)
     restarts_allowed = 2 * len(pool) + len(pending) * (max_retries + 1)
 
     def failed(item: tuple[str, int], error: str, detail: str) -> None:
-        attempts[item] += 1
-        if attempts[item] <= max_retries:
-            progress.message(f"{item[0]} seed {item[1]} failed ({error}); trying again "
-                             f"({attempts[item]} of {max_retries} retries)")
+        if retries.failed(item, error, detail):
             queued.append(Chain.single(*item))
         else:
             left.discard(item)
-            failures.append(RunFailure(item[0], item[1], error, attempts[item], detail))
-            progress.message(f"{item[0]} seed {item[1]} failed: {error}")
 
     def died(worker_id: int) -> None:
         worker = pool.pop(worker_id)
@@ -234,4 +248,4 @@ def run_processes(
                 worker.proc.terminate()
                 worker.proc.join(timeout=2)
             worker.conn.close()
-    return failures
+    return retries.failures

@@ -38,7 +38,6 @@ import re
 import socket
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -47,7 +46,7 @@ from typing import Any
 from imbalance_lab.data.prepared import ExperimentData
 from imbalance_lab.errors import UserError
 from imbalance_lab.executors.layout import available_cores
-from imbalance_lab.executors.process import RunFailure
+from imbalance_lab.executors.process import Retries, RunFailure
 from imbalance_lab.progress import Progress
 from imbalance_lab.results import RunResult
 from imbalance_lab.spec import ExperimentSpec
@@ -247,21 +246,15 @@ def _run_tasks(ray: ModuleType, spec: ExperimentSpec, store: ResultStore, pendin
     resources = {"num_cpus": threads, "num_gpus": gpus, "max_retries": 0, "retry_exceptions": False}  # we retry, and say why
     shared_spec = ray.put(spec)
     running: dict[Any, tuple[str, int]] = {}  # task -> its run
-    attempts, failures = Counter[tuple[str, int]](), []
+    retries = Retries(max_retries, progress)
 
     def submit(item: tuple[str, int]) -> None:
         ref = task.options(name=f"{item[0]} seed {item[1]}", **resources).remote(shared_spec, *item, threads, channel)
         running[ref] = item
 
     def failed(item: tuple[str, int], error: str, detail: str) -> None:
-        attempts[item] += 1
-        if attempts[item] <= max_retries:
-            progress.message(f"{item[0]} seed {item[1]} failed ({error}); trying again "
-                             f"({attempts[item]} of {max_retries} retries)")
+        if retries.failed(item, error, detail):
             submit(item)
-        else:
-            failures.append(RunFailure(item[0], item[1], error, attempts[item], detail))
-            progress.message(f"{item[0]} seed {item[1]} failed: {error}")
 
     def report(messages: list[tuple[Any, ...]]) -> None:
         waiting = channel.qsize()
@@ -297,7 +290,7 @@ def _run_tasks(ray: ModuleType, spec: ExperimentSpec, store: ResultStore, pendin
         for ref in running:  # Ctrl-C or an error here: stop what is still queued or training
             ray.cancel(ref, force=True)
         channel.shutdown(force=True)
-    return failures
+    return retries.failures
 
 
 def _plain(text: str) -> str:
