@@ -35,6 +35,50 @@ def test_simple_cnn_follows_the_seed_architecture():
     assert [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)] == [0.15, 0.15, 0.4]
 
 
+
+def _seed_order(model: torch.nn.Module) -> torch.nn.Module:
+    """The same model with each block in seed 000's order, conv → ReLU → pool (simple_cnn pools first)."""
+    import copy
+
+    seed = copy.deepcopy(model)
+    layers = list(seed.backbone)
+    for i in range(len(layers) - 1):
+        if isinstance(layers[i], torch.nn.MaxPool2d) and isinstance(layers[i + 1], torch.nn.ReLU):
+            layers[i], layers[i + 1] = torch.nn.ReLU(), layers[i]
+    seed.backbone = torch.nn.Sequential(*layers)
+    return seed
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_simple_cnn_pooling_first_trains_bit_for_bit_as_the_seed_order(channels_last):
+    """Max pooling before the ReLU (a quarter of the values through the ReLU) changes no bit of training:
+    outputs, gradients and the weights after several Adam steps with dropout equal conv → ReLU → pool's."""
+    torch.manual_seed(0)
+    ours = MODELS.create("simple_cnn", 1, (28, 28), 2)
+    seed = _seed_order(ours)
+    assert [type(m).__name__ for m in seed.backbone[:4]] == ["Conv2d", "ReLU", "MaxPool2d", "Dropout"]
+    assert [type(m).__name__ for m in ours.backbone[:4]] == ["Conv2d", "MaxPool2d", "ReLU", "Dropout"]
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = (torch.rand(64, 1, 28, 28) * 2 - 1).contiguous(memory_format=fmt)
+    x[:, :, :14] = -1.0  # whole pooling windows below zero, where only the ReLU's zero gradient decides
+    y = torch.randint(0, 2, (64,))
+    initial = ours.backbone[0].weight.detach().clone()
+    trained = []
+    for model in (ours, seed):
+        model = model.to(memory_format=fmt).train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        torch.manual_seed(1)  # the same dropout masks
+        for i in range(0, 64, 16):
+            loss = torch.nn.functional.cross_entropy(model(x[i:i + 16]), y[i:i + 16])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        trained.append(model.state_dict())
+    assert trained[0].keys() == trained[1].keys()
+    for name in trained[0]:
+        assert torch.equal(trained[0][name], trained[1][name]), name
+    assert not torch.equal(trained[0]["backbone.0.weight"], initial)  # it trained
+
 def test_model_params_are_validated():
     with pytest.raises(SpecError, match="width"):
         MODELS.check_params("simple_cnn", {"width": 0}, "model")

@@ -44,7 +44,10 @@ def simple_cnn(
         raise ValueError(f"simple_cnn needs images of at least 8×8 pixels, got {image_size[0]}×{image_size[1]}")
 
     def block(c_in: int, c_out: int, drop: float) -> list[nn.Module]:
-        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        # Pooling before the ReLU gives the same outputs and gradients bit for bit (max and ReLU commute: both
+        # are monotone, and ReLU's zero gradient falls where the window's maximum is not positive), with the
+        # ReLU on a quarter of the values: about 1.1x the training throughput on CPU (docs/benchmarks.md).
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(inplace=True)]
         return layers + ([nn.Dropout(drop)] if drop > 0 else [])
 
     backbone = nn.Sequential(
