@@ -44,12 +44,12 @@ def test_runs_are_grouped_by_what_they_train_until_a_late_strategy_starts() -> N
     data = prepare_data(spec)
     todo = [(arm.name, seed) for seed in spec.seeds for arm in spec.arms]
     found = chains(spec, data, todo)
-    assert found[:5] == [
+    assert found[:5] == [  # seed by seed, the most work first (see the next test)
         Chain((Branch("plain", 0), Branch("drw", 0, 2), Branch("drs", 0, 1), Branch("crt", 0, EPOCHS),
                Branch("tau", 0, EPOCHS))),
+        Chain.single("balanced_drw", 0),  # another training set: nothing to share
         Chain((Branch("ldam", 0), Branch("ldam_drw", 0, 3))),
         Chain.single("weighted", 0),
-        Chain.single("balanced_drw", 0),  # another training set: nothing to share
         Chain((Branch("plain", 1), Branch("drw", 1, 2), Branch("drs", 1, 1), Branch("crt", 1, EPOCHS),
                Branch("tau", 1, EPOCHS))),
     ]
@@ -58,7 +58,33 @@ def test_runs_are_grouped_by_what_they_train_until_a_late_strategy_starts() -> N
     # without the plain arm, the arm that trains plainly longest is the trunk
     rest = chains(spec, data, [("drs", 0), ("drw", 0), ("tau", 0)])
     assert rest == [Chain((Branch("tau", 0), Branch("drs", 0, 1), Branch("drw", 0, 2)))]
-    assert chains(spec, data, todo, share=False) == [Chain.single(*item) for item in todo]
+    alone = chains(spec, data, todo, share=False)
+    assert sorted(item for chain in alone for item in chain.items) == sorted(todo)
+    assert all(len(chain.runs) == 1 for chain in alone)
+
+
+def test_chains_come_seed_by_seed_and_the_longest_first() -> None:
+    """Executors hand chains out in this order, so the shortest start last and no worker waits long at the end.
+    The work of a run is its epochs times its stream (samplers change it) plus validation; a chain's is its runs'."""
+    spec_data = branching_spec()
+    spec_data["arms"] = [
+        {"name": "undersample", "train": {"a": 60, "b": 6}, "strategy": "undersample"},  # 12 images an epoch
+        {"name": "plain", "train": {"a": 60, "b": 6}},  # 66
+        {"name": "oversample", "train": {"a": 60, "b": 6}, "strategy": "oversample"},  # 120
+        {"name": "crt", "train": {"a": 60, "b": 6}, "strategy": {"crt": {"epochs": 4}}},  # 66, for 4 more epochs
+        {"name": "balanced", "train": {"a": 60, "b": 60}},  # 120
+    ]
+    spec_data["seeds"] = [3, 1]
+    spec = build_spec(spec_data)
+    data = prepare_data(spec)
+    todo = [(arm.name, seed) for seed in spec.seeds for arm in spec.arms]
+    alone = [chain.items[0] for chain in chains(spec, data, todo, share=False)]
+    assert [item for item in alone if item[1] == 3] == [("crt", 3), ("oversample", 3), ("balanced", 3),  # equal work:
+                                                         ("plain", 3), ("undersample", 3)]  # in todo's order
+    assert [seed for _, seed in alone] == [3] * 5 + [1] * 5  # seeds in todo's order, not sorted
+    shared = chains(spec, data, todo)  # crt branches from plain after its main stage: one chain
+    assert [chain.items for chain in shared[:4]] == [[("plain", 3), ("crt", 3)], [("oversample", 3)], [("balanced", 3)],
+                                                    [("undersample", 3)]]
 
 
 @pytest.fixture(scope="module")

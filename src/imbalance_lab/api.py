@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import StoreError, UserError
 from imbalance_lab.executors import RunFailure, choose_layout, plan, run_local, run_processes, run_ray
+from imbalance_lab.executors.branching import chains
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -126,7 +127,8 @@ def run(
             failures: list[RunFailure] = []
             if layout.executor == "local":
                 run_local(spec, store, data, todo, progress, threads=layout.threads)
-            elif layout.executor == "ray":
+            elif layout.executor == "ray":  # one task a run, handed out in the order the other executors use
+                todo = [item for chain in chains(spec, data, todo, share=False) for item in chain.items]
                 failures = run_ray(spec, store, todo, progress, address=execution.address, threads=layout.threads,
                                    gpus=layout.gpus, max_retries=execution.max_retries)
             else:

@@ -79,22 +79,53 @@ def shared_prefix(spec: ExperimentSpec, data: ExperimentData, arm: str) -> tuple
     return key, plain
 
 
+def arm_work(spec: ExperimentSpec, data: ExperimentData, arm: str) -> tuple[float, float]:
+    """About how much computing one main-stage epoch of ``arm`` is, and all its later stages together: images
+    trained (an epoch's stream, which samplers make longer or shorter) plus validation images at a third of
+    that (a forward pass only). For ordering work, not for anything a result depends on."""
+    import torch
+
+    from imbalance_lab.strategies import EpochContext
+
+    arm_spec = spec.arm(arm)
+    labels = data.train_set(arm_spec).labels
+    pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], data.class_names)
+    ctx = EpochContext(0, spec.training.epochs, torch.bincount(labels, minlength=len(data.class_names)), data.positive)
+    pipeline.prepare(ctx)
+    validation = sum(data.resolved.set_counts["val"]) / 3
+    stream = pipeline.epoch_indices(labels, torch.Generator().manual_seed(0), ctx.at(1)).shape[0]
+    later = sum(stage.epochs for stage in pipeline.stages()) * (labels.shape[0] + validation)
+    return stream + validation, later
+
+
 def chains(spec: ExperimentSpec, data: ExperimentData, todo: Iterable[tuple[str, int]], share: bool = True) -> list[Chain]:
-    """The runs of ``todo`` grouped into chains (each run alone when ``share`` is false), in ``todo``'s order."""
+    """The runs of ``todo`` grouped into chains (each run alone when ``share`` is false).
+
+    Chains come seed by seed in ``todo``'s order of seeds (so early results compare arms), and within a seed
+    the longest first: executors hand them out in this order, so the last chains to start are the shortest
+    and no worker waits long for another at the end.
+    """
     todo = list(todo)
-    if not share:
-        return [Chain.single(arm, seed) for arm, seed in todo]
-    prefixes = {arm: shared_prefix(spec, data, arm) for arm in {arm for arm, _ in todo}}
-    groups: dict[tuple[int, str], list[tuple[str, int]]] = {}
-    for arm, seed in todo:
-        groups.setdefault((seed, prefixes[arm][0]), []).append((arm, seed))
-    result = []
-    for members in groups.values():
-        trunk = max(members, key=lambda item: prefixes[item[0]][1])  # the first of the longest
-        rest = [Branch(arm, seed, prefixes[arm][1]) for arm, seed in members if (arm, seed) != trunk]
-        result.append(Chain((Branch(*trunk), *rest)))
+    costs = {arm: arm_work(spec, data, arm) for arm in {arm for arm, _ in todo}}
+
+    def work(chain: Chain) -> float:
+        return sum((spec.training.epochs - run.start) * costs[run.arm][0] + costs[run.arm][1] for run in chain.runs)
+
+    if share:
+        prefixes = {arm: shared_prefix(spec, data, arm) for arm in costs}
+        groups: dict[tuple[int, str], list[tuple[str, int]]] = {}
+        for arm, seed in todo:
+            groups.setdefault((seed, prefixes[arm][0]), []).append((arm, seed))
+        result = []
+        for members in groups.values():
+            trunk = max(members, key=lambda item: prefixes[item[0]][1])  # the first of the longest
+            rest = [Branch(arm, seed, prefixes[arm][1]) for arm, seed in members if (arm, seed) != trunk]
+            result.append(Chain((Branch(*trunk), *rest)))
+    else:
+        result = [Chain.single(arm, seed) for arm, seed in todo]
+    rounds = {seed: i for i, seed in enumerate(dict.fromkeys(seed for _, seed in todo))}
     order = {item: i for i, item in enumerate(todo)}
-    return sorted(result, key=lambda chain: min(order[item] for item in chain.items))
+    return sorted(result, key=lambda chain: (rounds[chain.runs[0].seed], -work(chain), order[chain.items[0]]))
 
 
 def run_chain(
