@@ -84,6 +84,7 @@ class ResultStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._held: tuple[int, ...] = ()
 
     def run_dir(self, arm: str, seed: int) -> Path:
         return self.root / "runs" / arm / f"seed-{seed}"
@@ -171,9 +172,16 @@ class ResultStore:
                 "command": command or " ".join(["imbalance-lab", *sys.argv[1:]]),
             }).encode())
             os.fsync(fd)
+            self._held = (fd,)
             yield
         finally:
+            self._held = ()
             os.close(fd)  # closing releases the lock; the file stays (its content names the last holder)
+
+    def held_descriptors(self) -> tuple[int, ...]:
+        """The descriptor of the writer lock while :meth:`writer` holds it: a forked child closes it, or the
+        lock would be held until the child exits too."""
+        return self._held
 
     def writer_active(self) -> str | None:
         """Who holds the writer lock now (a description), or ``None``."""

@@ -1,8 +1,12 @@
 """Run the plan in worker processes, each with its share of the cores; the driver alone writes the store.
 
-Each worker is a fresh (spawned) interpreter that sets its torch threads, prepares
-the experiment's data once and then trains the chains of runs the driver hands
-it (:mod:`~imbalance_lab.executors.branching`), calling the same
+On a CPU under Linux each worker is forked from the driver: it starts at once,
+with torch imported and the driver's prepared data in memory it shares with the
+driver until either writes to it. Where runs train on a GPU (CUDA cannot be used
+in a process forked after it started) and on other systems, each worker is a
+fresh (spawned) interpreter that imports torch and prepares the data once. A
+worker sets its torch threads and trains the chains of runs the driver hands it
+(:mod:`~imbalance_lab.executors.branching`), calling the same
 :func:`~imbalance_lab.experiment.run_one` as every other executor. It sends back
 each epoch's history entry (for progress) and each finished
 :class:`~imbalance_lab.results.RunResult`; only the driver writes it to the
@@ -23,6 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 from collections import Counter, deque
 from collections.abc import Iterable
@@ -75,9 +80,15 @@ class DriverGone(Exception):
     """Raised in a worker whose driver process no longer exists."""
 
 
-def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, worker_id: int) -> None:
-    """A worker's life: set threads, prepare the data once, train chains until told to stop or orphaned."""
+def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, worker_id: int,
+            data: ExperimentData | None = None, inherited: tuple[int, ...] = ()) -> None:
+    """A worker's life: set threads, prepare the data once (unless forked with the driver's), train chains
+    until told to stop or orphaned. ``inherited``: descriptors a forked worker must not keep open (the
+    results directory's lock, which would otherwise outlive a killed driver while this worker finishes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not run the driver's handler
+    for fd in inherited:
+        os.close(fd)
     import torch
 
     torch.set_num_threads(threads)
@@ -88,7 +99,7 @@ def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, w
             raise DriverGone()
 
     try:
-        data = prepare_data(spec)
+        data = data if data is not None else prepare_data(spec)
     except BaseException as err:  # noqa: BLE001  (reported to the driver, which decides)
         conn.send(("broken", f"{type(err).__name__}: {err}", traceback.format_exc()))
         return
@@ -126,6 +137,16 @@ class _Worker:
     training: tuple[str, int] | None = None
 
 
+def start_method(spec: ExperimentSpec) -> str:
+    """``fork`` for runs on a CPU under Linux (a worker starts at once: the driver has imported torch and
+    prepared the data), else ``spawn`` (CUDA does not work in a forked process; other systems' fork is unsafe)."""
+    from imbalance_lab.train import resolve_device
+
+    if sys.platform.startswith("linux") and resolve_device(spec.training.device).type == "cpu":
+        return "fork"
+    return "spawn"
+
+
 def run_processes(
     spec: ExperimentSpec,
     store: ResultStore,
@@ -149,12 +170,17 @@ def run_processes(
     if not pending:
         return []
     queued = deque(chains(spec, data, pending, spec.execution.share_prefixes))
-    context = multiprocessing.get_context("spawn")  # no forked torch state: each worker starts clean
+    forked = start_method(spec) == "fork"
+    context = multiprocessing.get_context(start_method(spec))
     pool: dict[int, _Worker] = {}
 
     def start(worker_id: int) -> None:
         ours, theirs = context.Pipe()
-        proc = context.Process(target=_worker, args=(spec, threads, os.getpid(), theirs, worker_id),
+        shared = {"data": data, "inherited": store.held_descriptors()} if forked else {}
+        if forked:  # what the driver has printed but not yet written would be written again by the worker
+            sys.stdout.flush()
+            sys.stderr.flush()
+        proc = context.Process(target=_worker, args=(spec, threads, os.getpid(), theirs, worker_id), kwargs=shared,
                                name=f"imbalance-lab-worker-{worker_id}", daemon=True)
         proc.start()
         theirs.close()  # the worker's end lives in the worker: when it dies, ours reads end-of-file
