@@ -136,3 +136,65 @@ def test_simple_cnn_initialisations():
             assert float(a.weight.abs().max()) <= (6 / fan_in) ** 0.5 and float(a.weight.abs().max()) > (1 / fan_in) ** 0.5
             assert float(a.bias.abs().max()) == 0.0
             assert float(b.weight.abs().max()) <= (1 / fan_in) ** 0.5 and float(b.bias.abs().max()) > 0.0
+
+
+def test_dropout_keeps_each_element_with_its_probability_and_rescales_exactly():
+    """The CPU mask from 16 random bits an element: kept with probability round((1 − p)·2¹⁶)/2¹⁶, kept values
+    scaled by the inverse of that probability, dropped ones 0; the gradient is the same mask."""
+    from imbalance_lab.models.base import Dropout
+
+    torch.manual_seed(0)
+    for p in (0.15, 0.4, 0.9):
+        keep = round((1 - p) * 65536) / 65536
+        x = torch.rand(250_001) + 0.5  # no zeros, and a length that is not a multiple of 4
+        x.requires_grad_()
+        out = Dropout(p).train()(x)
+        kept = out != 0
+        n = x.numel()
+        assert abs(kept.sum().item() - n * keep) < 5 * (n * keep * (1 - keep)) ** 0.5
+        assert torch.equal(out[kept], x.detach()[kept] * (1 / keep))
+        out.sum().backward()
+        assert torch.equal(x.grad, kept.float() * (1 / keep))
+    ones = Dropout(0.15).train()(torch.ones(1_000_000))
+    assert abs(ones.mean().item() - 1) < 0.005  # the expectation is the input
+    # which elements: each takes 16 bits of the generator's 64-bit draws in turn, read as a number
+    # 0 … 65535 (the signed 16 bits + 32768), and is kept when that number is below round((1 − p)·2¹⁶)
+    n = 1_000_003  # a number of elements where about 15 fall on the threshold itself
+    torch.manual_seed(7)
+    draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, 2**63 - 1)
+    expected = draws.view(torch.int16)[:n].to(torch.int32) + 32768 < round(0.4 * 65536)
+    torch.manual_seed(7)
+    assert torch.equal(Dropout(0.6).train()(torch.ones(n)) != 0, expected)
+
+
+def test_dropout_masks_follow_the_torch_seed_and_the_memory_layout():
+    from imbalance_lab.models.base import Dropout
+
+    drop = Dropout(0.15).train()
+    x = torch.rand(8, 16, 14, 14) + 0.5
+    torch.manual_seed(3)
+    first = drop(x)
+    state = torch.get_rng_state()
+    second = drop(x)
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), first)  # the global generator decides, as for nn.Dropout
+    torch.set_rng_state(state)
+    assert torch.equal(drop(x), second)  # and a saved state (the branching snapshots') replays it
+    assert not torch.equal(first, second)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    out = drop(x_cl)
+    assert out.is_contiguous(memory_format=torch.channels_last)  # the next convolution keeps its layout
+    assert torch.equal(out != 0, out == x_cl * (65536 / round(0.85 * 65536)))
+    assert torch.equal(drop.eval()(x), x)  # evaluation: the identity
+    assert torch.equal(Dropout(0.0).train()(x), x)
+
+
+def test_dropout_elsewhere_is_torchs():
+    """Other dtypes (and, by the same rule, GPUs and in-place use) take nn.Dropout's own path, bit for bit."""
+    from imbalance_lab.models.base import Dropout
+
+    x = torch.rand(4, 3, 5, 5, dtype=torch.float64)
+    torch.manual_seed(5)
+    ours = Dropout(0.3).train()(x)
+    torch.manual_seed(5)
+    assert torch.equal(ours, torch.nn.functional.dropout(x, 0.3, training=True))

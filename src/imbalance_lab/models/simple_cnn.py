@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 from torch import nn
 
-from imbalance_lab.models.base import MODELS, ImageClassifier
+from imbalance_lab.models.base import MODELS, Dropout, ImageClassifier
 
-Dropout = Annotated[float, Field(ge=0, lt=1)]
+DropoutRate = Annotated[float, Field(ge=0, lt=1)]
 
 
 @MODELS.register
@@ -19,8 +19,8 @@ def simple_cnn(
     n_outputs: int,
     width: Annotated[int, Field(ge=1, le=1024)] = 32,
     hidden: Annotated[int, Field(ge=1, le=8192)] = 64,
-    dropout: Dropout = 0.15,
-    head_dropout: Dropout = 0.4,
+    dropout: DropoutRate = 0.15,
+    head_dropout: DropoutRate = 0.4,
     init: Literal["he", "torch"] = "he",
 ) -> ImageClassifier:
     """Conv(w)-pool-drop, Conv(2w)-pool-drop, Conv(4w)-pool, Dense(hidden)-drop, Dense(n_outputs).
@@ -48,7 +48,7 @@ def simple_cnn(
         # are monotone, and ReLU's zero gradient falls where the window's maximum is not positive), with the
         # ReLU on a quarter of the values: about 1.1x the training throughput on CPU (docs/benchmarks.md).
         layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(inplace=True)]
-        return layers + ([nn.Dropout(drop)] if drop > 0 else [])
+        return layers + ([Dropout(drop)] if drop > 0 else [])
 
     backbone = nn.Sequential(
         *block(in_channels, width, dropout),
