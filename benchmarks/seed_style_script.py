@@ -1,9 +1,12 @@
 """The demo's study written the way the seeds write it: a per-sample Dataset, a DataLoader, sklearn metrics.
 
 This is the baseline `benchmarks/vs_seed_script.py` times `imbalance-lab run`
-against. It trains the same seed CNN on the same images (the split indices come
-from imbalance-lab's plan of `examples/cats_vs_dogs.yaml`, so both see the same
-pictures) for the demo's six classic arms (balanced, unbalanced, weights 1:10 and
+against. It trains seed 001's CNN (`get_model()`, written here in plain PyTorch
+as a user of the seeds would: convolution with its ReLU, then pooling, and
+`nn.Dropout`; the same architecture and initialisation as imbalance-lab's
+`simple_cnn`) on the same images (the split indices come from imbalance-lab's
+plan of `examples/cats_vs_dogs.yaml`, so both see the same pictures) for the
+demo's six classic arms (balanced, unbalanced, weights 1:10 and
 1:25, oversample, undersample) × SEEDS seeds × EPOCHS epochs, with Adam 1e-3 and
 batch 32, and after every epoch scores the validation set (loss and metrics) as
 the seeds do; at the end it scores the test set and prints each arm's mean test
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, precision_score, recall_score
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
@@ -51,6 +55,21 @@ class SilhouetteDataset(Dataset):
         return x, int(self.labels[i])
 
 
+def seed_cnn() -> nn.Module:
+    """Seed 001's ``get_model()`` in PyTorch, with two logits (softmax cross-entropy) for its sigmoid unit."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.15),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.15),
+        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128 * 3 * 3, 64), nn.ReLU(), nn.Dropout(0.4), nn.Linear(64, 2),
+    )
+    for layer in model:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):  # Keras' he_uniform, zero biases
+            nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+    return model
+
+
 def load() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The demo's pool, val and test images and labels (cat 0, dog 1), from imbalance-lab's own split plan."""
     from imbalance_lab import load_spec
@@ -68,14 +87,12 @@ def load() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def train_one(sets: dict, arm: str, seed: int, epochs: int) -> dict[str, float]:
-    from imbalance_lab.models import MODELS
-
     dogs, weights, sampling = ARMS[arm]
     images, labels = sets["pool"]
     keep = np.concatenate([np.flatnonzero(labels == 0)[:400], np.flatnonzero(labels == 1)[:dogs]])
     train = SilhouetteDataset(images[keep], labels[keep])
     torch.manual_seed(seed)
-    model = MODELS.create("simple_cnn", 1, (28, 28), 2, dropout=0.15, head_dropout=0.4)
+    model = seed_cnn()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     weight = torch.tensor(weights) if weights else None
     val = DataLoader(SilhouetteDataset(*sets["val"]), batch_size=256)
