@@ -87,22 +87,24 @@ PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=Tr
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float, float]:
+def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float, float, float]:
     """Wall seconds of `imbalance-lab run` on the spec into a fresh directory, the training images it saw,
-    the peak resident memory (MB) of its largest process (driver or worker) and the runs' own seconds, summed."""
+    the peak resident memory (MB) of its largest process (driver or worker), the runs' own seconds, summed,
+    and the seconds of their training epochs (steps and per-epoch training metrics), summed."""
     out = Path(tempfile.mkdtemp(prefix="bench-executors-"))
     exe = Path(sys.executable).with_name("imbalance-lab")
     start = time.perf_counter()
     peak = subprocess.run([sys.executable, "-c", PEAK, str(exe), "run", "--no-mlflow", str(spec_path), "--out",
                            str(out / "r"), *layout], check=True, capture_output=True, text=True).stdout
     wall = time.perf_counter() - start
-    images, busy = 0, 0.0
+    images, busy, training = 0, 0.0, 0.0
     for path in (out / "r").glob("runs/*/*/result.json"):
         result = json.loads(path.read_text())
-        images += sum(result["train_counts"].values()) * len(result["history"])
+        images += result["timing"]["images_trained"]
         busy += result["wall_time_s"]
+        training += result["timing"]["train_s"]
     shutil.rmtree(out)
-    return wall, images, int(peak.strip().splitlines()[-1]) / 1024, busy
+    return wall, images, int(peak.strip().splitlines()[-1]) / 1024, busy, training
 
 
 def main() -> None:
@@ -149,13 +151,15 @@ def main() -> None:
         walls: dict[str, list[float]] = {name: [] for name in layouts}
         peaks: dict[str, list[float]] = {name: [] for name in layouts}
         in_run: dict[str, list[float]] = {name: [] for name in layouts}
+        in_training: dict[str, list[float]] = {name: [] for name in layouts}
         images = 0
         for _ in range(args.repeats):
             for name, (path, layout, parallel) in layouts.items():
-                wall, images, peak, busy = run_grid(path, layout)
+                wall, images, peak, busy, training = run_grid(path, layout)
                 walls[name].append(wall)
                 peaks[name].append(peak)
                 in_run[name].append(images / busy * parallel)
+                in_training[name].append(images / training * parallel)
         # memory against the number of runs: the same grid with twice the seeds, once per executor
         spec["seeds"] = 2 * args.seeds
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -180,17 +184,21 @@ def main() -> None:
         f"(c) `imbalance-lab run` on {args.arms} arms × {args.seeds} seeds × {args.epochs} epochs "
         f"({images:,} training images in all; wall time includes start-up, data, validation, scoring, the report):",
         "",
-        "| executor | wall s (median) | training images/s | vs local × threads | vs best raw | in runs: images/s | in runs vs best raw | peak MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| executor | wall s (median) | training images/s | vs local × threads | vs best raw | in runs: images/s | in runs vs best raw | "
+        "in training epochs: images/s | in training epochs vs best raw | peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(f"| {name} | {statistics.median(w):.1f} | {images / statistics.median(w):,.0f} | "
           f"{base / statistics.median(w):.2f}× | {images / statistics.median(w) / best_raw:.0%} | "
           f"{statistics.median(in_run[name]):,.0f} | {statistics.median(in_run[name]) / best_raw:.0%} | "
+          f"{statistics.median(in_training[name]):,.0f} | {statistics.median(in_training[name]) / best_raw:.0%} | "
           f"{max(peaks[name]):,.0f} |" for name, w in walls.items()),
         "",
         "Training images/s: training images (epochs × training set, summed over the runs) / the command's wall time. "
         "In runs: the same images / the runs' own time (each run's `wall_time_s`, from its first epoch to its "
         "scores, validation every epoch included) × the runs training at once: what the trainer reaches once "
-        "workers are up.",
+        "workers are up. In training epochs: the same images / the seconds of the runs' training epochs (each "
+        "run's `timing.train_s`: the steps, the batches' conversion and the epoch's training metrics; not the "
+        "per-epoch validation pass) × the runs training at once: the figure comparable with the raw step.",
         "",
         f"Memory against the number of runs (peak resident MB of the largest process, driver or worker): "
         + "; ".join(f"{name}: {max(peaks[name]):,.0f} MB with {args.arms * args.seeds} runs, {doubled[name]:,.0f} MB "

@@ -100,7 +100,7 @@ def count_epochs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     trained: list[str] = []
     real = train._train_epoch
 
-    def counting(*args: Any, **kwargs: Any) -> dict[str, float]:
+    def counting(*args: Any, **kwargs: Any) -> tuple[dict[str, float], int]:
         trained.append(args[3].name)  # the stage plan
         return real(*args, **kwargs)
 
@@ -122,6 +122,13 @@ def test_branched_runs_equal_runs_trained_from_the_start(from_scratch: dict[str,
     assert provenance["drw/seed-0"]["branched_from"] == {"arm": "plain", "epoch": 2}
     assert provenance["ldam_drw/seed-1"]["branched_from"] == {"arm": "ldam", "epoch": 3}
     assert "branched_from" not in provenance["plain/seed-0"] and "branched_from" not in provenance["weighted/seed-0"]
+    # a run's timing counts the epochs it trained itself, not the prefix it branched from
+    results = {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())
+               for p in out.glob("runs/*/*/result.json")}
+    for run, own_epochs in (("plain/seed-0", 4), ("drw/seed-0", 2), ("ldam_drw/seed-1", 1)):
+        result = results[run]
+        assert result["timing"]["images_trained"] == sum(result["train_counts"].values()) * own_epochs, run
+        assert result["timing"]["train_s"] > 0
 
 
 def test_worker_processes_branch_too_and_a_kill_mid_chain_loses_only_the_run_in_flight(

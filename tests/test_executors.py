@@ -34,7 +34,7 @@ def stored(out: Path) -> dict[str, Any]:
     runs = {}
     for run in sorted(out.glob("runs/*/seed-*")):
         result = json.loads((run / "result.json").read_text())
-        for key in ("wall_time_s", "provenance"):
+        for key in ("wall_time_s", "provenance", "timing"):
             result.pop(key)
         with np.load(run / "predictions.npz") as npz:
             runs[str(run.relative_to(out))] = (result, {k: npz[k] for k in npz.files})

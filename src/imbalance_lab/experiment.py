@@ -98,6 +98,7 @@ def run_one(
         metrics=metrics,
         predictions=predictions,
         wall_time_s=round(time.perf_counter() - started, 3),
+        timing={"images_trained": fitted.images_trained, "train_s": round(fitted.train_s, 3)},
         warnings=notes,
         provenance={
             "imbalance_lab": __version__,

@@ -47,6 +47,9 @@ class RunResult:
     wall_time_s: float
     warnings: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    # images_trained and train_s: this run's own training epochs (not a prefix it branched from) and the seconds
+    # they took; like wall_time_s it describes the machine, not the result
+    timing: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
@@ -66,6 +69,7 @@ class RunResult:
             "wall_time_s": self.wall_time_s,
             "warnings": self.warnings,
             "provenance": self.provenance,
+            "timing": self.timing,
         })
 
     def prediction_arrays(self) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ classifier alone), then its strategies may change the finished model
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -190,6 +191,8 @@ class Fitted:
 
     history: list[dict[str, Any]]
     val_logits: torch.Tensor | None  # None when a strategy changed the model after the last epoch
+    images_trained: int = 0  # training images this call stepped through (not a resumed prefix's)
+    train_s: float = 0.0  # seconds in those training epochs (steps and the epoch's training metrics)
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,7 @@ def fit(
     val_labels = val.labels.cpu().numpy()
     history: list[dict[str, Any]] = copy.deepcopy(resume.history) if resume is not None else []
     val_logits = resume.val_logits.clone() if resume is not None else None
+    images_trained, train_s = 0, 0.0
     for plan in _stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
@@ -301,8 +305,11 @@ def fit(
             if plan.schedule.type != "constant" or plan.schedule.warmup_epochs:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-            train_log = _train_epoch(model, train, cpu_labels, plan, optimizer, scaler, ctx, generator, augment_generator,
+            started = time.perf_counter()
+            train_log, images = _train_epoch(model, train, cpu_labels, plan, optimizer, scaler, ctx, generator, augment_generator,
                                      cfg, positive, compute)
+            train_s += time.perf_counter() - started
+            images_trained += images
             val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute)
             val_probs = F.softmax(val_logits, dim=1)
             val_log = quiet_metrics(val_labels, val_probs.cpu().numpy(), positive)
@@ -317,7 +324,7 @@ def fit(
                 on_snapshot(Snapshot.take(epoch, model, optimizer, scaler, generator, augment_generator, history,
                                           val_logits))
     pipeline.finish_model(model, EpochContext(cfg.epochs, cfg.epochs, counts, positive))
-    return Fitted(history, None if pipeline.changes_finished_model else val_logits)
+    return Fitted(history, None if pipeline.changes_finished_model else val_logits, images_trained, train_s)
 
 
 def _train_epoch(
@@ -333,7 +340,8 @@ def _train_epoch(
     cfg: TrainingSpec,
     positive: int | None,
     compute: Compute,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], int]:
+    """One epoch's training steps: the epoch's training log and the number of images stepped through."""
     device = train.images.device
     pipeline = plan.pipeline
     weights = pipeline.loss_weights(ctx)
@@ -374,4 +382,4 @@ def _train_epoch(
     train_probs = torch.cat(probs_seen).cpu().numpy()
     train_log = quiet_metrics(train.labels[order].cpu().numpy(), train_probs, positive)
     train_log["loss"] = float(loss_sum) / order.shape[0]
-    return train_log
+    return train_log, order.shape[0]
