@@ -44,7 +44,7 @@ def test_channels_last_predicts_what_contiguous_predicts_and_is_recorded() -> No
     plain = predict_logits(model, images, 16, Compute(torch.device("cpu")))
     last = Compute(torch.device("cpu"), channels_last=True)
     model = last.prepare(model)
-    assert model.backbone[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.backbone[1].weight.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(predict_logits(model, images, 16, last), plain, rtol=1e-5, atol=1e-5)
     for fmt in ("channels_last", "contiguous"):
         result = run_one(spec_with(execution={"memory_format": fmt}), "unbalanced", 0)

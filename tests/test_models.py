@@ -56,13 +56,14 @@ def test_simple_cnn_pooling_first_trains_bit_for_bit_as_the_seed_order(channels_
     torch.manual_seed(0)
     ours = MODELS.create("simple_cnn", 1, (28, 28), 2)
     seed = _seed_order(ours)
-    assert [type(m).__name__ for m in seed.backbone[:4]] == ["Conv2d", "ReLU", "MaxPool2d", "Dropout"]
-    assert [type(m).__name__ for m in ours.backbone[:4]] == ["Conv2d", "MaxPool2d", "ReLU", "Dropout"]
+    assert [type(m).__name__ for m in seed.backbone[:5]] == ["InputNorm", "Conv2d", "ReLU", "MaxPool2d", "Dropout"]
+    assert [type(m).__name__ for m in ours.backbone[:5]] == ["InputNorm", "Conv2d", "MaxPool2d", "ReLU", "Dropout"]
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    x = (torch.rand(64, 1, 28, 28) * 2 - 1).contiguous(memory_format=fmt)
-    x[:, :, :14] = -1.0  # whole pooling windows below zero, where only the ReLU's zero gradient decides
+    x = torch.rand(64, 1, 28, 28).contiguous(memory_format=fmt)  # in [0, 1], as the trainer hands images
+    x[:, :, :14] = 0.0  # (−1 after the model's input scaling) whole pooling windows below zero, where only the
+    # ReLU's zero gradient decides
     y = torch.randint(0, 2, (64,))
-    initial = ours.backbone[0].weight.detach().clone()
+    initial = ours.backbone[1].weight.detach().clone()
     trained = []
     for model in (ours, seed):
         model = model.to(memory_format=fmt).train()
@@ -77,7 +78,7 @@ def test_simple_cnn_pooling_first_trains_bit_for_bit_as_the_seed_order(channels_
     assert trained[0].keys() == trained[1].keys()
     for name in trained[0]:
         assert torch.equal(trained[0][name], trained[1][name]), name
-    assert not torch.equal(trained[0]["backbone.0.weight"], initial)  # it trained
+    assert not torch.equal(trained[0]["backbone.1.weight"], initial)  # it trained
 
 def test_model_params_are_validated():
     with pytest.raises(SpecError, match="width"):

@@ -244,12 +244,12 @@ def test_model_defaults_depend_on_the_task(tiny_spec, monkeypatch):
     import imbalance_lab.experiment as experiment
     from imbalance_lab import run_one
 
-    built, real_create = [], experiment.MODELS.create
+    built, real_build = [], experiment.build_model
 
-    def spy(name, *args, **params):
-        built.append({k: params.get(k) for k in ("dropout", "head_dropout", "init")})
-        return real_create(name, *args, **params)
+    def spy(model_spec, *args, **kwargs):
+        built.append({k: model_spec.params.get(k) for k in ("dropout", "head_dropout", "init")})
+        return real_build(model_spec, *args, **kwargs)
 
-    monkeypatch.setattr(experiment.MODELS, "create", spy)
+    monkeypatch.setattr(experiment, "build_model", spy)
     run_one(spec, "lt", 0)
     assert built == [{"dropout": 0.0, "head_dropout": 0.0, "init": "torch"}]  # the model the run trains

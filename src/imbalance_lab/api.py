@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imbalance_lab.analysis.summary import Summary, summarize
-from imbalance_lab.errors import StoreError, UserError
+from imbalance_lab.errors import SpecError, StoreError, UserError
 from imbalance_lab.executors import RunFailure, choose_layout, plan, run_local, run_processes, run_ray
 from imbalance_lab.executors.branching import chains
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
 from imbalance_lab.data.prepared import ExperimentData, prepare_data
+from imbalance_lab.models.weights import build_model, fetch_published
 from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, check_output_dir, read_spec, write_atomic, writing  # noqa: F401  (read_spec is API)
 
 if TYPE_CHECKING:
@@ -40,7 +41,20 @@ def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, 
 
     spec = as_spec(spec)
     resolve_device(spec.training.device)
-    return spec, prepare_data(spec)
+    data = prepare_data(spec)
+    check_model(spec, data)
+    return spec, data
+
+
+def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:
+    """Build the spec's model once for the data (published weights fetched into the local cache first,
+    a weights file loaded, the freeze applied), so that a model that cannot be built for these images
+    is one line before anything runs, not a failure in every run."""
+    fetch_published(spec.model)
+    try:
+        build_model(spec.model, data.source.channels, data.source.image_size, len(data.class_names))
+    except ValueError as err:
+        raise SpecError("model", f"{spec.model.name}: {err}") from None
 
 
 def check_reference(spec: ExperimentSpec, reference: str | None) -> None:

@@ -338,6 +338,8 @@ def list_(kind: Annotated[str, typer.Argument(help="strategies, models or source
         entry = registry.entry(name)
         params = ", ".join(entry.params_model.model_fields) or "no parameters"
         summary = entry.summary.replace("``", "")  # docstrings quote code as ``x``; a terminal shows it plain
+        if getattr(entry.factory, "published_weights", False):
+            params += "; pretrained: true"
         out_console.print(f"{name:{width}}  {escape(summary)}  [dim]({params})[/dim]")
 
 

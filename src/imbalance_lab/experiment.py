@@ -17,7 +17,7 @@ import torch
 
 from imbalance_lab import __version__
 from imbalance_lab.analysis.metrics import classification_metrics
-from imbalance_lab.models import MODELS
+from imbalance_lab.models.weights import build_model
 from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.data.prepared import ExperimentData, prepare_data
@@ -54,7 +54,7 @@ def run_one(
     torch.manual_seed(seed)  # model initialisation and dropout
     generator = torch.Generator().manual_seed(seed)  # epoch order and resampling
     train_set = data.train_set(arm_spec)
-    model = MODELS.create(spec.model.name, data.source.channels, data.source.image_size, len(names), **spec.model.params)
+    model = build_model(spec.model, data.source.channels, data.source.image_size, len(names))
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     model = compute.prepare(pipeline.adapt_model(model))
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}

@@ -65,6 +65,19 @@ def _named_params(value: Any, what: str, name_key: str = "type") -> Any:
     raise ValueError(f"expected a {what} name or a mapping with '{name_key}: <name>' and its parameters")
 
 
+MODEL_SETTINGS = ("pretrained", "freeze")  # a model's keys that are not its factory's parameters
+
+
+def _model_entry(value: Any) -> Any:
+    """A spec's ``model``: as :func:`_named_params` (name key ``name``), with ``pretrained`` and ``freeze``
+    kept beside the name rather than among the parameters."""
+    if not isinstance(value, dict):
+        return _named_params(value, "model", name_key="name")
+    settings = {k: value[k] for k in MODEL_SETTINGS if k in value}
+    rest = {k: v for k, v in value.items() if k not in MODEL_SETTINGS}
+    return {**_named_params(rest, "model", name_key="name"), **settings}
+
+
 class Component(_Strict):
     """A registered thing by name, with its parameters."""
 
@@ -239,7 +252,38 @@ class ArmSpec(_Strict):
 
 
 class ModelSpec(Component):
+    """The network: a registered model by ``name`` with its ``params``; ``pretrained``: ``false`` (trained
+    from its initialisation), ``true`` (the architecture's published weights, for models that have them)
+    or the path of a weights file (a state dict saved by ``torch.save``, or ``.safetensors``), loaded into
+    the backbone; ``freeze``: ``none``, ``backbone`` (only the new head trains) or the number of the
+    backbone's first stages (the stem counting as one) that do not train."""
+
     name: str = "simple_cnn"
+    pretrained: bool | str = False
+    freeze: Literal["none", "backbone"] | Annotated[int, Field(ge=0)] = "none"
+
+    @field_validator("pretrained")
+    @classmethod
+    def _weights_file(cls, value: bool | str) -> bool | str:
+        if isinstance(value, str):
+            if value.lower() in ("true", "false", "yes", "no"):
+                raise ValueError(f"write pretrained: {value.lower() in ('true', 'yes')} without quotes "
+                                 f"(a quoted {value!r} would be a file name)")
+            if not Path(value).expanduser().is_file():
+                raise ValueError(f"no weights file at {value!r}; give the path of a state dict saved with torch.save "
+                                 f"or a .safetensors file, true for the published weights, or false")
+        return value
+
+    def weights_digest(self) -> str | None:
+        """SHA-256 of the weights file when ``pretrained`` is a path (hashed with the spec: other weights,
+        other runs), else None."""
+        if not isinstance(self.pretrained, str):
+            return None
+        digest = hashlib.sha256()
+        with Path(self.pretrained).expanduser().open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
 
 class ScheduleSpec(_Strict):
@@ -390,7 +434,7 @@ class ExperimentSpec(_Strict):
         if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
             return data
         try:
-            model = _named_params(data.get("model", "simple_cnn"), "model", name_key="name")
+            model = _model_entry(data.get("model", "simple_cnn"))
         except ValueError:
             return data  # reported by the field validator
         if not isinstance(model.get("params"), dict):
@@ -399,7 +443,7 @@ class ExperimentSpec(_Strict):
         for key, value in task_defaults(model["name"], data["data"].get("positive") is not None).items():
             if params.get(key) is None:  # absent or null: the task's default
                 params[key] = value
-        return {**data, "model": {"name": model["name"], "params": params}}
+        return {**data, "model": {**model, "params": params}}
 
     @field_validator("arms", mode="before")
     @classmethod
@@ -414,7 +458,7 @@ class ExperimentSpec(_Strict):
     @field_validator("model", mode="before")
     @classmethod
     def _model(cls, value: Any) -> Any:
-        return _named_params(value, "model", name_key="name")
+        return _model_entry(value)
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -446,6 +490,11 @@ class ExperimentSpec(_Strict):
                 STRATEGIES.entry(step.name, f"arms[{i}].strategy[{j}]")
                 STRATEGIES.check_params(step.name, step.params, f"arms[{i}].strategy[{j}].{step.name}")
         MODELS.check_params(self.model.name, self.model.params, "model")
+        factory = MODELS.entry(self.model.name, "model.name").factory
+        if self.model.pretrained is True and not getattr(factory, "published_weights", False):
+            with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
+            raise SpecError("model.pretrained", f"got true, but {self.model.name} has no published weights; give the "
+                                                f"path of a weights file, or use one of {', '.join(with_weights)}")
         return self
 
     # ------------------------------------------------------------------ identity
@@ -463,12 +512,18 @@ class ExperimentSpec(_Strict):
                 del arm["factors"]
         if canon["execution"] == _DEFAULT_EXECUTION:
             del canon["execution"]
+        for key, default in (("pretrained", False), ("freeze", "none")):
+            if canon["model"][key] == default:
+                del canon["model"][key]
         return canon
 
     def _hashed(self) -> dict[str, Any]:
         """The canonical form as hashed: where runs execute (device, executor) is left out, as in provenance."""
         canon = self.canonical()
         canon["training"] = {**canon["training"], "device": "auto"}  # "auto" was hashed before the device left the hash
+        digest = self.model.weights_digest()
+        if digest is not None:
+            canon["model"] = {**canon["model"], "weights_sha256": digest}
         return canon
 
     def spec_hash(self) -> str:

@@ -47,18 +47,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float32 [0, 1] (where augmentation works)."""
+    """uint8 [0, 255] -> float32 [0, 1]: what augmentation works on and every model takes (each
+    normalises its own input, :class:`~imbalance_lab.models.base.InputNorm`)."""
     return images.float().div_(255.0)
-
-
-def normalize(x: torch.Tensor) -> torch.Tensor:
-    """float [0, 1] -> [-1, 1], the model's input range."""
-    return x.mul(2.0).sub_(1.0)
-
-
-def scale_images(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float32 [-1, 1]."""
-    return normalize(to_unit(images))
 
 
 def make_optimizer(params: Iterable[nn.Parameter], cfg: TrainingSpec, lr: float | None = None) -> torch.optim.Optimizer:
@@ -136,7 +127,7 @@ def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, comp
     outs = []
     for i in range(0, images.shape[0], batch_size):
         with compute.autocast():
-            logits = model(compute.layout(scale_images(images[i:i + batch_size])))
+            logits = model(compute.layout(to_unit(images[i:i + batch_size])))
         outs.append(logits.float())
     return torch.cat(outs)
 
@@ -288,7 +279,7 @@ def fit(
         plan.pipeline.prepare(ctx)
         if plan.reset_classifier != "keep":
             model.reset_classifier(zero=plan.reset_classifier == "zero")
-        params = model.head_parameters() if plan.head_only else list(model.parameters())
+        params = model.head_parameters() if plan.head_only else model.trainable_parameters()
         optimizer = make_optimizer(params, cfg, plan.lr)
         scaler = compute.grad_scaler()
         first = 1
@@ -346,6 +337,7 @@ def _train_epoch(
     pipeline = plan.pipeline
     weights = pipeline.loss_weights(ctx)
     weights = weights.to(device) if weights is not None else None
+    head_only = plan.head_only or model.frozen == "backbone"  # no gradient through the backbone
     if plan.head_only:
         model.train_head_only()
     else:
@@ -360,9 +352,9 @@ def _train_epoch(
         if pipeline.augments:
             x = pipeline.augment_batch(x, y, augment_generator, ctx)
         x, soft_targets = pipeline.mix_batch(x, y, augment_generator, ctx)
-        x = compute.layout(normalize(x))
+        x = compute.layout(x)  # in [0, 1]: the model normalises its own input
         with compute.autocast():
-            if plan.head_only:
+            if head_only:
                 with torch.no_grad():
                     features = model.forward_features(x)
             else:

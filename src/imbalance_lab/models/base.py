@@ -12,6 +12,7 @@ weights (τ-normalisation).
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,9 @@ from torch import nn
 
 from imbalance_lab.registry import Registry
 
-MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs"))
+# ``pretrained`` is passed by the library (from the spec's model.pretrained) to the factories that have
+# published weights (those with a true ``published_weights`` attribute)
+MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs", "pretrained"))
 
 
 def task_defaults(name: str, has_positive: bool) -> dict[str, object]:
@@ -82,15 +85,105 @@ class Dropout(nn.Dropout):
         return x * mask.view(x.shape)
 
 
-class ImageClassifier(nn.Module):
-    """``backbone`` → features (B×``num_features``) → dropout → ``classifier`` → logits (B×``n_outputs``)."""
+class InputNorm(nn.Module):
+    """A model's own input transform: the trainer hands images in [0, 1]; this maps them to what the
+    network was built or pretrained for, ``(x − mean) / std`` per channel.
 
-    def __init__(self, backbone: nn.Module, num_features: int, n_outputs: int, head_dropout: float = 0.0) -> None:
+    ``repeat`` copies a grey channel to the 3 a pretrained network expects (before
+    normalising with its 3-channel statistics); ``size`` resizes (bilinear, with
+    antialiasing when shrinking) to the input size pretrained weights expect.
+    """
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], repeat: int = 1,
+                 size: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.repeat, self.size = repeat, size
+
+    @classmethod
+    def signed(cls, channels: int) -> InputNorm:
+        """[0, 1] to [−1, 1] (mean and std 0.5): the seeds' scaling for networks trained from scratch."""
+        return cls((0.5,) * channels, (0.5,) * channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.size is not None and tuple(x.shape[-2:]) != self.size:
+            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False,
+                              antialias=x.shape[-1] > self.size[-1] or x.shape[-2] > self.size[-2])
+        if self.repeat > 1:
+            x = x.expand(-1, self.repeat, -1, -1)
+        return (x - self.mean) / self.std
+
+    def extra_repr(self) -> str:
+        mean = [round(v, 4) for v in self.mean.flatten().tolist()]
+        std = [round(v, 4) for v in self.std.flatten().tolist()]
+        return f"mean={mean}, std={std}, repeat={self.repeat}, size={self.size}"
+
+
+Freeze = Literal["none", "backbone"] | int
+
+
+class ImageClassifier(nn.Module):
+    """``backbone`` → features (B×``num_features``) → dropout → ``classifier`` → logits (B×``n_outputs``).
+
+    The backbone starts with the model's own :class:`InputNorm` (the trainer hands
+    images in [0, 1]). ``stages`` are the backbone's stages in order (the stem
+    first), for freezing the first N of them.
+    """
+
+    def __init__(self, backbone: nn.Module, num_features: int, n_outputs: int, head_dropout: float = 0.0,
+                 stages: tuple[nn.Module | list[nn.Module], ...] = ()) -> None:
         super().__init__()
         self.backbone = backbone
         self.num_features = num_features
         self.head_dropout = Dropout(head_dropout) if head_dropout > 0 else nn.Identity()
         self.classifier: nn.Module = nn.Linear(num_features, n_outputs)
+        # each stage as the modules it consists of (plain lists: the modules are registered once, in the backbone)
+        self._stages = [list(stage.modules()) if isinstance(stage, nn.Module) else list(stage) for stage in stages]
+        self._frozen: list[nn.Module] = []
+        self._frozen_as: str | int = "none"
+
+    @property
+    def n_stages(self) -> int:
+        return len(self._stages)
+
+    def freeze(self, what: Freeze) -> None:
+        """Stop training part of the backbone: ``backbone`` (all of it), ``none``, or the first N stages
+        (the stem counts as the first; ``N`` at most :attr:`n_stages`). Frozen parameters stop requiring
+        gradients and frozen modules stay in eval mode (batch-norm statistics and dropout fixed) whatever
+        mode the model is put in."""
+        if what == "backbone":
+            frozen = list(self.backbone.modules())
+        elif what == "none" or what == 0:
+            frozen = []
+        elif isinstance(what, int) and not isinstance(what, bool) and 0 < what <= len(self._stages):
+            frozen = [m for stage in self._stages[:what] for m in stage]
+        else:
+            raise ValueError(f"freeze: {what!r}, but this model has {len(self._stages)} stages (the stem first); "
+                             f"use none, backbone or a number of stages from 1 to {len(self._stages)}")
+        for module in self._frozen:
+            for p in module.parameters(recurse=False):
+                p.requires_grad_(True)
+        self._frozen, self._frozen_as = frozen, ("none" if not frozen else what)
+        for module in frozen:
+            for p in module.parameters(recurse=False):
+                p.requires_grad_(False)
+        self.train(self.training)
+
+    @property
+    def frozen(self) -> str | int:
+        """What :meth:`freeze` froze: ``none``, ``backbone`` or a number of stages."""
+        return self._frozen_as
+
+    def train(self, mode: bool = True) -> ImageClassifier:
+        super().train(mode)
+        for module in self._frozen:
+            module.training = False
+        return self
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """The parameters training updates: all but the frozen ones."""
+        return [p for p in self.parameters() if p.requires_grad]
 
     @property
     def n_outputs(self) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from torch import nn
 
-from imbalance_lab.models.base import MODELS, Dropout, ImageClassifier
+from imbalance_lab.models.base import MODELS, Dropout, ImageClassifier, InputNorm
 
 DropoutRate = Annotated[float, Field(ge=0, lt=1)]
 
@@ -51,6 +51,7 @@ def simple_cnn(
         return layers + ([Dropout(drop)] if drop > 0 else [])
 
     backbone = nn.Sequential(
+        InputNorm.signed(in_channels),  # [0, 1] to [-1, 1], as the seeds scale their images
         *block(in_channels, width, dropout),
         *block(width, 2 * width, dropout),
         *block(2 * width, 4 * width, 0.0),
@@ -58,7 +59,9 @@ def simple_cnn(
         nn.Linear(4 * width * h * w, hidden),
         nn.ReLU(),
     )
-    model = ImageClassifier(backbone, hidden, n_outputs, head_dropout)
+    convs = [i for i, m in enumerate(backbone) if isinstance(m, nn.Conv2d)]
+    stages = (backbone[convs[0]:convs[1]], backbone[convs[1]:convs[2]], backbone[convs[2]:])
+    model = ImageClassifier(backbone, hidden, n_outputs, head_dropout, stages=stages)
     if init == "he":
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
