@@ -319,3 +319,130 @@ def test_a_run_with_a_frozen_backbone_trains_only_its_head(tmp_path, monkeypatch
     after = model.backbone.state_dict()
     assert all(torch.equal(after[k].cpu(), before[k].cpu()) for k in before)  # running statistics included
     assert result.history[0]["train"]["loss"] > 0
+
+
+# --------------------------------------------------------------------- features once
+
+def _frozen_spec(**execution):
+    spec = copy.deepcopy(TINY_SPEC)
+    spec["model"] = {"name": "resnet20", "freeze": "backbone"}
+    spec["training"] = {**spec.get("training", {}), "epochs": 3}
+    spec["execution"] = execution
+    return build_spec(spec)
+
+
+def test_features_once_agree_with_training_through_the_frozen_backbone(tmp_path, monkeypatch):
+    import imbalance_lab.features as features
+    import imbalance_lab.train as train
+
+    monkeypatch.setenv("IMBALANCE_LAB_CACHE", str(tmp_path / "cache"))
+    features._loaded.clear()  # what an earlier test of this process computed
+    computed = []
+    real = train.predict_features
+
+    def counting(*args, **kwargs):
+        computed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(features, "predict_features", counting)
+    through = run_one(_frozen_spec(feature_cache=False), "weighted", 0)
+    assert computed == []  # not used when turned off
+    once = run_one(_frozen_spec(), "weighted", 0)
+    assert computed == [1] and len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 1
+    for name in ("val", "test"):
+        assert torch.allclose(torch.from_numpy(once.predictions[name].probs),
+                              torch.from_numpy(through.predictions[name].probs), atol=1e-5)
+    assert once.metrics["test"]["recall"] == pytest.approx(through.metrics["test"]["recall"])
+    # every other arm of the seed reads the same features: from memory, then from disk (as a new process would)
+    run_one(_frozen_spec(), "unbalanced", 0)
+    features._loaded.clear()
+    run_one(_frozen_spec(), "both", 0)
+    assert computed == [1]
+    run_one(_frozen_spec(), "both", 1)  # another seed's backbone (initialised, not pretrained): its own features
+    assert computed == [1, 1]
+
+
+def test_features_are_not_cached_where_they_would_change(tmp_path, monkeypatch):
+    from imbalance_lab.train import trains_on_features
+    from imbalance_lab.strategies import build_pipeline
+
+    spec = _frozen_spec()
+    model = build_model(spec.model, 1, (8, 8), 2)
+    names = ("a", "b")
+    assert trains_on_features(model, build_pipeline([("class_weight", {"weights": "inverse"})], names), spec.training, names)
+    augment = build_pipeline([("augment", {"transforms": {"flip": {"p": 0.5}}})], names)
+    assert not trains_on_features(model, augment, spec.training, names)  # augmented images: new features each epoch
+    model.freeze(2)
+    assert not trains_on_features(model, build_pipeline([], names), spec.training, names)  # part of it trains
+
+
+def test_the_feature_key_follows_the_backbone_s_weights(tmp_path):
+    from imbalance_lab.data.prepared import prepare_data
+    from imbalance_lab.features import feature_key, used_indices
+    from imbalance_lab.train import Compute
+
+    spec = _frozen_spec()
+    data = prepare_data(spec)
+    compute = Compute.of(spec.training, spec.execution)
+    index = used_indices(data)
+    torch.manual_seed(0)
+    a = build_model(spec.model, 1, (8, 8), 2)
+    torch.manual_seed(0)
+    b = build_model(spec.model, 1, (8, 8), 2)
+    b.reset_classifier()  # the head is not part of the features
+    assert feature_key(spec, data, a, compute, index) == feature_key(spec, data, b, compute, index)
+    with torch.no_grad():
+        b.backbone[1][0].weight.add_(1e-3)
+    assert feature_key(spec, data, a, compute, index) != feature_key(spec, data, b, compute, index)
+    assert index.size == sum(len(v) for v in data.plan.sets.values())
+
+
+# --------------------------------------------------------------------- a backbone the tool trained, reused
+
+def test_saved_weights_reproduce_the_run_and_serve_as_a_frozen_backbone(tmp_path):
+    """Offline transfer as in examples/animal_mnist_pretrain.yaml → cats_vs_dogs_transfer.yaml, in small:
+    a run keeps its final weights; they give its stored predictions again; another experiment on other
+    classes loads them as its frozen backbone under a new head."""
+    import numpy as np
+
+    from imbalance_lab import api
+    from imbalance_lab.train import predict_logits
+
+    source = {"type": "synthetic", "n_per_class": 80, "n_classes": 5, "size": 8}
+    pretrain = {
+        "name": "pretrain",
+        "data": {"source": source, "classes": {"c": 2, "d": 3, "e": 4},
+                 "splits": {"pool": {"balanced": 50}, "val": {"balanced": 10}, "test": {"balanced": 10}}},
+        "arms": [{"name": "all", "train": {"balanced": 50}}],
+        "model": {"name": "simple_cnn", "width": 4, "hidden": 8},  # no positive class: no dropout layers
+        "training": {"epochs": 2, "batch_size": 32, "lr": 0.01},
+        "seeds": [0],
+        "tracking": {"mlflow": False},
+        "execution": {"save_weights": True},
+    }
+    out = tmp_path / "pretrain"
+    api.run(build_spec(pretrain), out, executor="local", threads=1)
+    run = out / "runs" / "all" / "seed-0"
+    weights = torch.load(run / "model.pt", weights_only=True)
+    model = MODELS.create("simple_cnn", 1, (8, 8), 3, width=4, hidden=8, dropout=0.0, head_dropout=0.0, init="torch")
+    model.load_state_dict(weights)
+    spec = build_spec(pretrain)
+    from imbalance_lab.data.prepared import prepare_data
+
+    test = prepare_data(spec).eval_set("test")
+    probs = torch.softmax(predict_logits(model, test.images, 1024), dim=1).numpy()
+    with np.load(run / "predictions.npz") as stored:
+        assert np.allclose(probs, stored["test_probs"], atol=1e-6)
+    assert not (out / "runs" / "all" / ".tmp-seed-0").exists()
+
+    transfer = copy.deepcopy(TINY_SPEC)  # classes a and b, with a positive class: dropout layers present
+    transfer["model"] = {"name": "simple_cnn", "width": 4, "hidden": 8, "pretrained": str(run / "model.pt"),
+                         "freeze": "backbone"}
+    parsed = build_spec(transfer)
+    result = run_one(parsed, "unbalanced", 0)
+    assert result.timing["images_trained"] == 66 * 2
+    loaded = build_model(parsed.model, 1, (8, 8), 2)
+    assert any(isinstance(m, torch.nn.Dropout) for m in loaded.backbone.modules())  # the donor had none
+    own = {k: v for k, v in weights.items() if k.startswith("backbone.")}
+    assert {f"backbone.{k}": v for k, v in loaded.backbone.state_dict().items()}.keys() == own.keys()
+    assert all(torch.equal(loaded.backbone.state_dict()[k.removeprefix("backbone.")], v) for k, v in own.items())

@@ -40,12 +40,14 @@ def _seed_order(model: torch.nn.Module) -> torch.nn.Module:
     """The same model with each block in seed 000's order, conv → ReLU → pool (simple_cnn pools first)."""
     import copy
 
+    from collections import OrderedDict
+
     seed = copy.deepcopy(model)
-    layers = list(seed.backbone)
+    layers = list(seed.backbone.named_children())
     for i in range(len(layers) - 1):
-        if isinstance(layers[i], torch.nn.MaxPool2d) and isinstance(layers[i + 1], torch.nn.ReLU):
-            layers[i], layers[i + 1] = torch.nn.ReLU(), layers[i]
-    seed.backbone = torch.nn.Sequential(*layers)
+        if isinstance(layers[i][1], torch.nn.MaxPool2d) and isinstance(layers[i + 1][1], torch.nn.ReLU):
+            layers[i], layers[i + 1] = (layers[i + 1][0], torch.nn.ReLU()), layers[i]
+    seed.backbone = torch.nn.Sequential(OrderedDict(layers))
     return seed
 
 
@@ -78,7 +80,7 @@ def test_simple_cnn_pooling_first_trains_bit_for_bit_as_the_seed_order(channels_
     assert trained[0].keys() == trained[1].keys()
     for name in trained[0]:
         assert torch.equal(trained[0][name], trained[1][name]), name
-    assert not torch.equal(trained[0]["backbone.1.weight"], initial)  # it trained
+    assert not torch.equal(trained[0]["backbone.conv1.weight"], initial)  # it trained
 
 def test_model_params_are_validated():
     with pytest.raises(SpecError, match="width"):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import yaml
 
 from imbalance_lab.errors import SpecError
 from imbalance_lab.api import validate
@@ -146,15 +147,39 @@ def test_example_specs_are_valid():
     paths = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
     assert [p.name for p in paths] == [
         "animal_mnist_long_tail.yaml",
+        "animal_mnist_pretrain.yaml",
         "cats_vs_dogs.yaml",
+        "cats_vs_dogs_transfer.yaml",
         "cifar10_cats_vs_dogs.yaml",
         "cifar10_lt.yaml",
         "image_folder_cats_dogs.yaml",
+        "image_folder_transfer.yaml",
         "long_tail_grid.yaml",
         "tiny_synthetic.yaml",
     ]
     for path in paths:
-        load_spec(path)
+        if path.name != "cats_vs_dogs_transfer.yaml":
+            load_spec(path)
+
+
+def test_the_transfer_example_reads_the_pretraining_example_s_weights(tmp_path, monkeypatch):
+    import torch
+
+    from imbalance_lab.models import MODELS
+
+    examples = Path(__file__).parents[1] / "examples"
+    pretrain = load_spec(examples / "animal_mnist_pretrain.yaml")
+    assert pretrain.execution.save_weights and len(pretrain.data.classes) == 8
+    transfer = yaml.safe_load((examples / "cats_vs_dogs_transfer.yaml").read_text())
+    expected = Path(pretrain.output) / "runs" / pretrain.arms[0].name / "seed-0" / "model.pt"
+    assert Path(transfer["model"]["pretrained"]) == expected and transfer["model"]["freeze"] == "backbone"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match="no weights file at"):  # before step 1 has run
+        load_spec(examples / "cats_vs_dogs_transfer.yaml")
+    expected.parent.mkdir(parents=True)
+    torch.save(MODELS.create("simple_cnn", 1, (28, 28), 8).state_dict(), expected)
+    spec = load_spec(examples / "cats_vs_dogs_transfer.yaml")
+    assert spec.model.freeze == "backbone" and spec.data.positive == "dog"
 
 
 def test_tracking_settings_change_no_hash(tiny_spec):

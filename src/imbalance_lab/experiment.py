@@ -22,7 +22,13 @@ from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.strategies import build_pipeline
-from imbalance_lab.train import Compute, DeviceSet, EpochCallback, Snapshot, SnapshotCallback, fit, predict_logits
+from imbalance_lab.train import (Compute, DeviceSet, EpochCallback, Snapshot, SnapshotCallback, fit, predict_logits,
+                                  trains_on_features)
+
+
+def final_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict on the CPU, under the names of the uncompiled model."""
+    return {k.replace("_orig_mod.", ""): v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def run_one(
@@ -58,10 +64,21 @@ def run_one(
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     model = compute.prepare(pipeline.adapt_model(model))
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
+    device_sets = {name: DeviceSet.of(subset, device) for name, subset in [("train", train_set), ("val", eval_sets["val"])]}
+    on_features = spec.execution.feature_cache and trains_on_features(model, pipeline, spec.training, names)
+    if on_features:  # a frozen backbone and no augmentation: its features once, only the head trains
+        from imbalance_lab.features import feature_bank
+
+        bank = feature_bank(spec, data, model, compute)
+        indices = {"train": data.plan.train_indices(data.resolved.arm_counts[arm]),
+                   **{name: data.plan.sets[name] for name in spec.data.eval_sets}}
+        device_sets = {name: DeviceSet.of_features(bank.take(idx), subset.labels, device)
+                       for name, idx, subset in [(n, indices[n], train_set if n == "train" else eval_sets[n])
+                                                 for n in indices]}
     fitted = fit(
         model,
-        DeviceSet.of(train_set, device),
-        DeviceSet.of(eval_sets["val"], device),
+        device_sets["train"],
+        device_sets["val"],
         pipeline,
         spec.training,
         generator,
@@ -78,7 +95,9 @@ def run_one(
         if name == "val" and fitted.val_logits is not None:  # scored at the last epoch: not predicted twice
             logits = fitted.val_logits
         else:
-            logits = predict_logits(model, subset.images.to(device), spec.training.eval_batch_size, compute)
+            features = device_sets[name] if on_features else None
+            logits = predict_logits(model, features.images if features else subset.images.to(device),
+                                    spec.training.eval_batch_size, compute, features=on_features)
         probs = torch.softmax(logits, dim=1).cpu().numpy()
         labels = subset.labels.numpy().astype(np.int64)
         predictions[name] = SetPredictions(labels, probs.astype(np.float32), logits.cpu().numpy().astype(np.float32))
@@ -99,6 +118,7 @@ def run_one(
         predictions=predictions,
         wall_time_s=round(time.perf_counter() - started, 3),
         timing={"images_trained": fitted.images_trained, "train_s": round(fitted.train_s, 3)},
+        weights=final_weights(model) if spec.execution.save_weights else None,
         warnings=notes,
         provenance={
             "imbalance_lab": __version__,

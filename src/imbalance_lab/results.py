@@ -18,6 +18,7 @@ import numpy as np
 
 RESULT_FILE = "result.json"
 PREDICTIONS_FILE = "predictions.npz"
+MODEL_FILE = "model.pt"  # a run's final weights, with execution.save_weights
 
 
 class SetPredictions(NamedTuple):
@@ -50,6 +51,8 @@ class RunResult:
     # images_trained and train_s: this run's own training epochs (not a prefix it branched from) and the seconds
     # they took; like wall_time_s it describes the machine, not the result
     timing: dict[str, float] = field(default_factory=dict)
+    # the final state dict (on the CPU) when the spec's execution.save_weights asks for it: stored as model.pt
+    weights: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).

@@ -388,6 +388,11 @@ class ExecutionSpec(_Strict):
     ``share_prefixes``: runs of one seed that train alike up to an epoch (an
     arm and the same arm with DRW, DRS, cRT or τ-normalisation added) train
     those epochs once and branch from a snapshot, with the same results.
+    ``save_weights``: each run also stores its final weights (``model.pt``, a
+    state dict), e.g. to serve as another experiment's ``model.pretrained``; runs
+    finished before it was set keep none. ``feature_cache``: with a frozen
+    backbone and no augmentation, each image's features are computed once and
+    cached on disk (:mod:`imbalance_lab.features`), and only the head trains.
     """
 
     executor: Literal["auto", "local", "process", "ray"] = "auto"
@@ -398,6 +403,8 @@ class ExecutionSpec(_Strict):
     memory_format: Literal["auto", "channels_last", "contiguous"] = "auto"
     compile: bool = False
     share_prefixes: bool = True
+    save_weights: bool = False
+    feature_cache: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -6,6 +6,7 @@ Layout::
     DIR/runs/<arm>/seed-<seed>/         one finished run:
         result.json                     spec hash, run hash, history, metrics, timing
         predictions.npz                 <set>_labels (int64 N), <set>_probs, <set>_logits (float32 N×C)
+        model.pt                        the final weights (a state dict), with execution.save_weights
     DIR/summary.csv, DIR/summary.md     the summary table
 
 A run is written into a hidden temporary directory beside its final place and
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab.errors import StoreError
-from imbalance_lab.results import PREDICTIONS_FILE, RESULT_FILE, RunResult
+from imbalance_lab.results import MODEL_FILE, PREDICTIONS_FILE, RESULT_FILE, RunResult
 from imbalance_lab.spec import ExperimentSpec
 
 SPEC_FILE = "spec.yaml"
@@ -236,6 +237,13 @@ class ResultStore:
                 np.savez_compressed(fh, **result.prediction_arrays())
                 fh.flush()
                 os.fsync(fh.fileno())
+            if result.weights is not None:
+                import torch  # only runs that keep weights need it here
+
+                with open(tmp / MODEL_FILE, "wb") as fh:
+                    torch.save(result.weights, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
             with open(tmp / RESULT_FILE, "w") as fh:
                 json.dump(result.to_json(), fh, indent=1, allow_nan=False)
                 fh.flush()

@@ -120,16 +120,32 @@ class Compute:
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, compute: Compute | None = None) -> torch.Tensor:
-    """Logits (float32, N×C, on the device) in eval mode; softmax gives the probabilities."""
+def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, compute: Compute | None = None,
+                   features: bool = False) -> torch.Tensor:
+    """Logits (float32, N×C, on the device) in eval mode; softmax gives the probabilities. With
+    ``features``, ``images`` are the backbone's features and only the head runs."""
     compute = compute or Compute(images.device)
     model.eval()
     outs = []
     for i in range(0, images.shape[0], batch_size):
         with compute.autocast():
-            logits = model(compute.layout(to_unit(images[i:i + batch_size])))
+            if features:
+                logits = model.forward_head(images[i:i + batch_size])
+            else:
+                logits = model(compute.layout(to_unit(images[i:i + batch_size])))
         outs.append(logits.float())
     return torch.cat(outs)
+
+
+@torch.no_grad()
+def predict_features(model: ImageClassifier, images: torch.Tensor, batch_size: int, compute: Compute) -> torch.Tensor:
+    """The backbone's features (float32, N×F, on the device) of uint8 images, in eval mode."""
+    model.eval()
+    outs = []
+    for i in range(0, images.shape[0], batch_size):
+        with compute.autocast():
+            outs.append(model.forward_features(compute.layout(to_unit(images[i:i + batch_size].to(compute.device)))).float())
+    return torch.cat(outs) if outs else torch.empty(0, model.num_features, device=compute.device)
 
 
 def quiet_metrics(labels: np.ndarray, probs: np.ndarray, positive: int | None) -> dict[str, float]:
@@ -141,14 +157,30 @@ def quiet_metrics(labels: np.ndarray, probs: np.ndarray, positive: int | None) -
 
 @dataclass(frozen=True)
 class DeviceSet:
-    """A set's images and labels moved to the training device once."""
+    """A set's images and labels moved to the training device once; with ``features``, ``images`` holds
+    the frozen backbone's features of the images (float32 N×F) and only the head runs on them."""
 
     images: torch.Tensor
     labels: torch.Tensor
+    features: bool = False
 
     @classmethod
     def of(cls, data: LabelledImages, device: torch.device) -> DeviceSet:
         return cls(data.images.to(device), data.labels.to(device))
+
+    @classmethod
+    def of_features(cls, features: torch.Tensor, labels: torch.Tensor, device: torch.device) -> DeviceSet:
+        return cls(features.to(device), labels.to(device), features=True)
+
+
+def trains_on_features(model: ImageClassifier, pipeline: StrategyPipeline, cfg: TrainingSpec,
+                       class_names: tuple[str, ...]) -> bool:
+    """Whether every epoch of the arm could run the head alone on features computed once: the whole
+    backbone is frozen (in eval mode, so an image's features never change) and no stage augments or
+    mixes images."""
+    if model.frozen != "backbone":
+        return False
+    return not any(plan.pipeline.augments or plan.pipeline.mixes for plan in _stage_plans(pipeline, cfg, class_names))
 
 
 @dataclass(frozen=True)
@@ -301,7 +333,7 @@ def fit(
                                      cfg, positive, compute)
             train_s += time.perf_counter() - started
             images_trained += images
-            val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute)
+            val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute, features=val.features)
             val_probs = F.softmax(val_logits, dim=1)
             val_log = quiet_metrics(val_labels, val_probs.cpu().numpy(), positive)
             val_log["loss"] = val_log["log_loss"]
@@ -348,18 +380,23 @@ def _train_epoch(
     for start in range(0, order.shape[0], cfg.batch_size):
         idx = order[start:start + cfg.batch_size]
         y = train.labels[idx]
-        x = to_unit(train.images[idx])
-        if pipeline.augments:
-            x = pipeline.augment_batch(x, y, augment_generator, ctx)
-        x, soft_targets = pipeline.mix_batch(x, y, augment_generator, ctx)
-        x = compute.layout(x)  # in [0, 1]: the model normalises its own input
-        with compute.autocast():
-            if head_only:
-                with torch.no_grad():
+        if train.features:  # the frozen backbone's features, computed once
+            features, soft_targets = train.images[idx], None
+            with compute.autocast():
+                logits = model.forward_head(features).float()
+        else:
+            x = to_unit(train.images[idx])
+            if pipeline.augments:
+                x = pipeline.augment_batch(x, y, augment_generator, ctx)
+            x, soft_targets = pipeline.mix_batch(x, y, augment_generator, ctx)
+            x = compute.layout(x)  # in [0, 1]: the model normalises its own input
+            with compute.autocast():
+                if head_only:
+                    with torch.no_grad():
+                        features = model.forward_features(x)
+                else:
                     features = model.forward_features(x)
-            else:
-                features = model.forward_features(x)
-            logits = model.forward_head(features).float()
+                logits = model.forward_head(features).float()
         loss = pipeline.per_example_loss(logits, features, y, soft_targets, weights, ctx).mean()
         optimizer.zero_grad(set_to_none=True)
         if scaler is None:
