@@ -322,6 +322,69 @@ def show_writer(directory: Path) -> None:
                           highlight=False, soft_wrap=True)
 
 
+@app.command()
+def simulate(
+    negatives: Annotated[Optional[int], typer.Option("--negatives", help="Negatives in the validation set (seed 003: 1,000,000 and 10,000).")] = None,
+    positives: Annotated[Optional[int], typer.Option("--positives", help="Positives in the validation set (seed 003: 10,000).")] = None,
+    acc_neg: Annotated[Optional[float], typer.Option("--acc-neg", help="The model's accuracy on negatives at the 0.5 threshold, in [0.5, 1].")] = None,
+    acc_pos: Annotated[Optional[float], typer.Option("--acc-pos", help="The model's accuracy on positives (its recall), in [0.5, 1].")] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", help="bce, focal or balanced_bce, with parameters as focal:alpha=0.25,gamma=2,reduction=sum (repeatable).")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", help="precision, recall, f1, accuracy, balanced_accuracy, mcc, roc_auc, pr_auc (repeatable; default precision, recall, f1).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws.")] = 0,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Independent draws averaged per case (SE of rank metrics needs 2 or more).")] = 1,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where the tables (and, by default, an MLflow store) go.")] = Path("results/simulate"),
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
+    mlflow_uri: Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: a SQLite store in --out).")] = None,
+) -> None:
+    """Seed 003's simulation: a loss and the metrics on a validation set of given composition, for a model
+    of given per-class accuracies: exact expectation and a seeded Monte Carlo draw. Without options it runs
+    seed 003's study beside the seed's printed figures."""
+    from imbalance_lab import simulate as sim
+    from imbalance_lab.report.tracking import default_tracking_uri, log_simulation
+    from imbalance_lab.store import write_atomic
+
+    custom = [v for v in (negatives, positives, acc_neg, acc_pos) if v is not None]
+    if custom:
+        case = sim.Case(negatives if negatives is not None else 1_000_000, positives if positives is not None else 10_000,
+                        acc_neg if acc_neg is not None else 0.999, acc_pos if acc_pos is not None else 0.5)
+        cases, printed, title = [case], None, f"simulate: {case.label()}"
+        losses = [sim.parse_loss(text) for text in (loss or ["bce"])]
+    else:
+        cases, printed, title = sim.SEED_003_CASES, sim.SEED_003_PRINTED, "simulate: seed 003's study"
+        losses = [sim.parse_loss(text) for text in (loss or ["bce", "focal"])]
+    metrics = metric or ["precision", "recall", "f1"]
+    unknown = [m for m in metrics if m not in sim.METRICS]
+    if unknown:
+        raise UserError(f"simulate --metric {unknown[0]!r}: unknown; valid: {', '.join(sim.METRICS)}")
+    rows = sim.study(cases, losses, metrics, seed=seed, repeats=repeats, printed=printed)
+    markdown = sim.to_markdown(rows, title)
+    records = sim.to_table(rows)
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+    writer.writeheader()
+    writer.writerows(records)
+    write_atomic(out / "simulation.csv", buffer.getvalue())
+    write_atomic(out / "simulation.md", markdown)
+    out_console.print(markdown, highlight=False, soft_wrap=True)
+    out_console.print(f"written: {out / 'simulation.csv'}, {out / 'simulation.md'}", highlight=False)
+    if not no_mlflow:
+        import logging
+
+        with contextlib.suppress(ImportError):
+            import mlflow  # noqa: F401  (configures its loggers on import; quieten them after)
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        uri = mlflow_uri or default_tracking_uri(out)
+        logged = log_simulation(records, uri)
+        if logged.error:
+            err_console.print(f"warning: MLflow logging failed ({logged.error}); the tables in {out} are complete",
+                              highlight=False, soft_wrap=True)
+        else:
+            out_console.print(f"mlflow: {logged.logged} run(s) logged ({uri})", highlight=False)
+
+
 @app.command(name="list")
 def list_(kind: Annotated[str, typer.Argument(help="strategies, models or sources")] = "strategies") -> None:
     """List the registered strategies, models or data sources."""

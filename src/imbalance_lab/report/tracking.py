@@ -432,3 +432,43 @@ def _text(value: Any, limit: int) -> str:
 def _one_line(err: BaseException) -> str:
     message = " ".join(str(err).split()) or type(err).__name__
     return message if len(message) <= 300 else message[:297] + "..."
+
+
+def log_simulation(records: list[dict[str, Any]], uri: str, experiment_name: str = "simulate",
+                   request_timeout_s: float | None = None, request_retries: int | None = None) -> LogSummary:
+    """Log a simulation (:mod:`imbalance_lab.simulate`) to MLflow, as seed 003 logs its figures: one run per
+    case and draw, its composition and accuracies as parameters, each quantity's expectation, drawn value
+    and standard error as metrics. Failures come back as one line in ``error``; nothing is raised."""
+    state = _Tally()
+    try:
+        with _mlflow_settings(request_timeout_s, request_retries):
+            from mlflow import MlflowClient
+            from mlflow.entities import Metric, Param
+
+            client = MlflowClient(tracking_uri=uri)
+            state.experiment_id = _experiment_id(client, experiment_name, _artifact_location(uri))
+            groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+            for record in records:
+                key = (record["negatives"], record["positives"], record["acc_neg"], record["acc_pos"], record["draw"])
+                groups.setdefault(key, []).append(record)
+            now = int(time.time() * 1000)
+            for (negatives, positives, acc_neg, acc_pos, draw), group in groups.items():
+                run = client.create_run(state.experiment_id, tags={TAG_KIND: "simulation"},
+                                        run_name=f"{negatives}:{positives} acc {acc_neg}/{acc_pos} {draw}")
+                params = [Param(k, str(v)) for k, v in (("negatives", negatives), ("positives", positives),
+                                                         ("acc_neg", acc_neg), ("acc_pos", acc_pos), ("draw", draw))]
+                metrics = []
+                for record in group:
+                    # MLflow's names take letters, digits, _ - . / and spaces: bce(mean) → bce_mean,
+                    # focal(alpha=0.25, gamma=2, sum) → focal_alpha0.25_gamma2_sum
+                    name = record["quantity"].replace("(", "_").replace(", ", "_").replace("=", "").replace(")", "")
+                    for field, value in (("expected", record["expected"]), ("drawn", record["drawn"]),
+                                         ("drawn_se", record["drawn_se"])):
+                        if value is not None and math.isfinite(value):
+                            metrics.append(Metric(f"{field}_{name}", float(value), now, 0))
+                client.log_batch(run.info.run_id, metrics=metrics, params=params)
+                client.set_terminated(run.info.run_id, "FINISHED")
+                state.logged += 1
+    except Exception as err:  # noqa: BLE001  (any MLflow, network or database error: the tables are written already)
+        return LogSummary(state.experiment_id, None, state.logged, 0, _one_line(err))
+    return LogSummary(state.experiment_id, None, state.logged, 0)
