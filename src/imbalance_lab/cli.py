@@ -335,6 +335,7 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where the tables (and, by default, an MLflow store) go.")] = Path("results/simulate"),
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
     mlflow_uri: Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: a SQLite store in --out).")] = None,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Instead: how plainly each loss and metric shows a 10-point gain in minority recall, over validation ratios 1:1 to 1:1000 (--positives per set, default 100): sweep.csv, sweep.md, sweep.png.")] = False,
 ) -> None:
     """Seed 003's simulation: a loss and the metrics on a validation set of given composition, for a model
     of given per-class accuracies: exact expectation and a seeded Monte Carlo draw. Without options it runs
@@ -342,6 +343,15 @@ def simulate(
     from imbalance_lab import simulate as sim
     from imbalance_lab.report.tracking import default_tracking_uri, log_simulation
     from imbalance_lab.store import write_atomic
+
+    if sweep:
+        if any(v is not None for v in (negatives, acc_neg, acc_pos)) or loss or metric:
+            raise UserError("simulate --sweep: it sets its own cases, losses and metrics; give only --positives, "
+                            "--seed, --repeats and --out with it")
+        if positives is not None and positives < 1:
+            raise UserError(f"simulate --positives {positives} must be at least 1")
+        write_sweep(sim, out, positives or 100, max(repeats, 40), seed)
+        return
 
     custom = [v for v in (negatives, positives, acc_neg, acc_pos) if v is not None]
     if custom:
@@ -383,6 +393,26 @@ def simulate(
                               highlight=False, soft_wrap=True)
         else:
             out_console.print(f"mlflow: {logged.logged} run(s) logged ({uri})", highlight=False)
+
+
+def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) -> None:
+    import csv
+    import io
+
+    from imbalance_lab.report.plots import figure_png
+    from imbalance_lab.store import write_atomic
+
+    records = sim.sweep(positives=positives, repeats=repeats, seed=seed)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+    writer.writeheader()
+    writer.writerows(records)
+    markdown = sim.sweep_markdown(records)
+    write_atomic(out / "sweep.csv", buffer.getvalue())
+    write_atomic(out / "sweep.md", markdown)
+    write_atomic(out / "sweep.png", figure_png(sim.sweep_figure(records)))
+    out_console.print(markdown, highlight=False, soft_wrap=True)
+    out_console.print(f"written: {out / 'sweep.csv'}, {out / 'sweep.md'}, {out / 'sweep.png'}", highlight=False)
 
 
 @app.command(name="list")

@@ -435,3 +435,120 @@ def to_markdown(rows: list[Row], title: str) -> str:
               "draws), with its standard error. z: the seed's figure minus the expectation, in standard errors of one "
               "draw.", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the sensitivity sweep
+
+@dataclass(frozen=True)
+class Scenario:
+    """Two models to tell apart on validation: ``before`` and ``after`` per-class accuracies."""
+
+    name: str
+    acc_neg: tuple[float, float]
+    acc_pos: tuple[float, float]
+
+
+SCENARIOS = (
+    Scenario("recall 0.5 → 0.6, negatives 0.98", (0.98, 0.98), (0.5, 0.6)),
+    Scenario("recall 0.5 → 0.6, negatives 0.99 → 0.98", (0.99, 0.98), (0.5, 0.6)),
+)
+RATIOS = (1, 3, 10, 30, 100, 300, 1000)
+SWEEP_QUANTITIES = ("bce(mean)", "focal(alpha=0.25, gamma=2, mean)", "balanced_bce(mean)", "pr_auc", "f1",
+                    "balanced_accuracy", "mcc")
+LOWER_IS_BETTER = ("bce", "focal", "balanced_bce")
+
+
+def _draw_se(case: Case, quantity: str, repeats: int, seed: int) -> float:
+    """One draw's standard error of a rank metric, from ``repeats`` seeded draws."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    labels = np.concatenate([np.zeros(case.negatives), np.ones(case.positives)])
+    score = average_precision_score if quantity == "pr_auc" else roc_auc_score
+    values = [float(score(labels, np.concatenate(draw_scores(case, rng)))) for _ in range(repeats)]
+    return float(np.std(values, ddof=1))
+
+
+def sweep(positives: int = 100, ratios: tuple[int, ...] = RATIOS, scenarios: tuple[Scenario, ...] = SCENARIOS,
+          repeats: int = 40, seed: int = 0) -> list[dict[str, Any]]:
+    """For each scenario and validation ratio (negatives = ratio × positives): each quantity before and after,
+    the change in its better direction (a loss's fall counts as a gain), one draw's standard error of that
+    change when both models are scored on validation sets of this size, and the change in those units (z):
+    how plainly the validation set shows the better model."""
+    losses = [bce(), focal(reduction="mean"), balanced_bce()]
+    records = []
+    for s_index, scenario in enumerate(scenarios):
+        for ratio in ratios:
+            cases = [Case(ratio * positives, positives, n, p) for n, p in zip(scenario.acc_neg, scenario.acc_pos)]
+            values = [expected(case, losses) for case in cases]
+            ses = [expected_se(case, losses) for case in cases]
+            for quantity in SWEEP_QUANTITIES:
+                before, after = values[0][quantity], values[1][quantity]
+                sign = -1.0 if quantity.split("(")[0] in LOWER_IS_BETTER else 1.0
+                if quantity in ("pr_auc", "roc_auc"):
+                    se = [_draw_se(case, quantity, repeats, seed + 7919 * s_index + ratio + k) for k, case in enumerate(cases)]
+                else:
+                    se = [ses[0][quantity], ses[1][quantity]]
+                se_diff = math.sqrt(se[0] ** 2 + se[1] ** 2)
+                gain = sign * (after - before)
+                records.append({"scenario": scenario.name, "ratio": ratio, "negatives": ratio * positives,
+                                "positives": positives, "quantity": quantity, "before": before, "after": after,
+                                "gain": gain, "se_gain": se_diff, "z": gain / se_diff if se_diff > 0 else math.nan})
+    return records
+
+
+def sweep_figure(records: list[dict[str, Any]]) -> Any:
+    """Each scenario's gain (left) and gain in standard errors (right) against the validation ratio, per quantity."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from imbalance_lab.report.plots import PALETTE
+
+    scenarios = list(dict.fromkeys(r["scenario"] for r in records))
+    fig = Figure(figsize=(11, 4.2 * len(scenarios)), dpi=100, layout="constrained", facecolor="white")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(scenarios), 2, squeeze=False)
+    handles = []
+    for row, scenario in enumerate(scenarios):
+        mine = [r for r in records if r["scenario"] == scenario]
+        positives = mine[0]["positives"]
+        for col, (key, ylabel) in enumerate((("gain", "gain (a loss's fall counts as a gain)"),
+                                             ("z", f"gain ÷ its SE ({positives} positives)"))):
+            ax = axes[row][col]
+            for i, quantity in enumerate(SWEEP_QUANTITIES):
+                points = [r for r in mine if r["quantity"] == quantity]
+                line, = ax.plot([r["ratio"] for r in points], [r[key] for r in points], marker="o", markersize=3,
+                                color=PALETTE[i % len(PALETTE)], label=quantity, linestyle="--" if i < 3 else "-")
+                if row == 0 and col == 0:
+                    handles.append(line)
+            ax.axhline(0, color="0.5", linewidth=0.8)
+            if key == "z":
+                for level in (2, -2):
+                    ax.axhline(level, color="0.7", linewidth=0.8, linestyle=":")
+            ax.set_xscale("log")
+            ax.set_xlabel("negatives per positive in the validation set", fontsize=9)
+            ax.set_ylabel(ylabel, fontsize=9)
+            ax.set_title(scenario + (": gain" if col == 0 else ": gain in standard errors"), fontsize=10)
+            ax.tick_params(labelsize=8)
+            ax.grid(True, color="0.9", linewidth=0.8)
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    return fig
+
+
+def sweep_markdown(records: list[dict[str, Any]]) -> str:
+    lines = []
+    for scenario in dict.fromkeys(r["scenario"] for r in records):
+        mine = [r for r in records if r["scenario"] == scenario]
+        ratios = list(dict.fromkeys(r["ratio"] for r in mine))
+        lines += [f"#### {scenario} ({mine[0]['positives']} positives)", "",
+                  "gain in the better direction, and in standard errors of the gain (z):", "",
+                  "| quantity | " + " | ".join(f"1:{r}" for r in ratios) + " |",
+                  "|---|" + "---:|" * len(ratios)]
+        for quantity in SWEEP_QUANTITIES:
+            cells = []
+            for ratio in ratios:
+                r = next(x for x in mine if x["quantity"] == quantity and x["ratio"] == ratio)
+                cells.append(f"{r['gain']:+.4f} ({r['z']:+.1f})")
+            lines.append(f"| {quantity} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
