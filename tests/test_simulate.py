@@ -138,3 +138,31 @@ def test_the_command_takes_one_case_and_refuses_bad_input_in_one_line(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert not (tmp_path / "bad").exists()
+
+
+def test_the_sweep_shows_where_each_quantity_loses_the_minority():
+    records = sim.sweep(positives=100, ratios=(1, 10, 1000), repeats=5)
+    at = {(r["scenario"], r["quantity"], r["ratio"]): r for r in records}
+    pure, trade = (s.name for s in sim.SCENARIOS)
+    # class-balanced BCE: the same gain at every ratio; plain BCE: a gain that shrinks with the positives' share
+    balanced = [at[(pure, "balanced_bce(mean)", r)]["gain"] for r in (1, 10, 1000)]
+    assert max(balanced) - min(balanced) < 1e-9 and balanced[0] > 0.1
+    plain = [at[(pure, "bce(mean)", r)]["gain"] for r in (1, 10, 1000)]
+    assert plain[0] == pytest.approx(balanced[0]) and plain[0] > plain[1] > plain[2] > 0
+    # the seed's trade-off: on a 1:1000 set the loss prefers the low-recall model, plainly
+    assert at[(trade, "bce(mean)", 1000)]["z"] < -3 and at[(trade, "balanced_bce(mean)", 1000)]["z"] > 3
+    assert at[(trade, "balanced_accuracy", 1000)]["gain"] == pytest.approx(0.05 - 0.005)
+    # threshold metrics: limited by the 100 positives (recall's SE 0.05 for each of two draws)
+    assert at[(pure, "balanced_accuracy", 10)]["z"] == pytest.approx(0.05 / math.sqrt(
+        (0.5 * 0.5 + 0.6 * 0.4) / 4 / 100 + 2 * 0.98 * 0.02 / 4 / 1000), rel=1e-6)
+
+
+def test_the_sweep_command_writes_its_table_and_plot(tmp_path):
+    done = subprocess.run([*CLI, "simulate", "--sweep", "--out", str(tmp_path / "sw")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sw" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len((tmp_path / "sw" / "sweep.csv").read_text().splitlines()) == 1 + 2 * 7 * 7
+    bad = subprocess.run([*CLI, "simulate", "--sweep", "--acc-pos", "0.7", "--out", str(tmp_path / "bad")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "simulate --sweep" in bad.stderr and not (tmp_path / "bad").exists()
