@@ -75,6 +75,12 @@ def run_one(
         device_sets = {name: DeviceSet.of_features(bank.take(idx), subset.labels, device)
                        for name, idx, subset in [(n, indices[n], train_set if n == "train" else eval_sets[n])
                                                  for n in indices]}
+    chosen_by = {rule.set for rule in (spec.training.select, spec.training.stopping) if not isinstance(rule, str | None)}
+    monitor = {}
+    for name in chosen_by - {"val"}:
+        if name not in device_sets:
+            device_sets[name] = DeviceSet.of(eval_sets[name], device)
+        monitor[name] = device_sets[name]
     fitted = fit(
         model,
         device_sets["train"],
@@ -89,6 +95,7 @@ def run_one(
         resume=resume,
         snapshot_at=snapshot_at,
         on_snapshot=None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)),
+        monitor=monitor,
     )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
@@ -118,6 +125,8 @@ def run_one(
         predictions=predictions,
         wall_time_s=round(time.perf_counter() - started, 3),
         timing={"images_trained": fitted.images_trained, "train_s": round(fitted.train_s, 3)},
+        selected_epoch=fitted.selected_epoch,
+        stopped_epoch=fitted.stopped_epoch,
         weights=final_weights(model) if spec.execution.save_weights else None,
         warnings=notes,
         provenance={

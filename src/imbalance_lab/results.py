@@ -53,6 +53,8 @@ class RunResult:
     timing: dict[str, float] = field(default_factory=dict)
     # the final state dict (on the CPU) when the spec's execution.save_weights asks for it: stored as model.pt
     weights: dict[str, Any] | None = None
+    selected_epoch: int | None = None  # the epoch whose weights were scored (training.select; the last by default)
+    stopped_epoch: int | None = None  # the last epoch trained when early stopping ended the run, else None
 
     def to_json(self) -> dict[str, Any]:
         """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
@@ -69,6 +71,8 @@ class RunResult:
             "classes": self.classes,
             "metrics": self.metrics,
             "history": self.history,
+            "selected_epoch": self.selected_epoch,
+            "stopped_epoch": self.stopped_epoch,
             "wall_time_s": self.wall_time_s,
             "warnings": self.warnings,
             "provenance": self.provenance,

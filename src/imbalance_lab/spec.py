@@ -331,6 +331,43 @@ class ScheduleSpec(_Strict):
         return lr
 
 
+class SelectSpec(_Strict):
+    """Which epoch's weights a run keeps and scores on test: the best by a metric of a validation set.
+
+    ``metric``: any per-epoch validation metric (``loss``, the log loss;
+    ``balanced_loss``, the mean of the classes' mean log losses; ``balanced_accuracy``,
+    ``f1``, ``pr_auc``, ...); ``mode``: ``max``, ``min``, or ``auto`` (min for losses,
+    Brier score and ECE, max otherwise); ``set``: the evaluation set that chooses
+    (default ``val``). Ties keep the earlier epoch.
+    """
+
+    metric: str = "loss"
+    mode: Literal["auto", "max", "min"] = "auto"
+    set: str = "val"
+
+    @property
+    def maximise(self) -> bool:
+        if self.mode != "auto":
+            return self.mode == "max"
+        return self.metric not in LOWER_IS_BETTER
+
+    def describe(self) -> str:
+        return f"{self.set} {self.metric} ({'max' if self.maximise else 'min'})"
+
+
+LOWER_IS_BETTER = ("loss", "balanced_loss", "log_loss", "brier", "ece")
+
+
+class EarlyStoppingSpec(SelectSpec):
+    """Stop training when the monitored metric has not improved by more than ``min_delta`` for ``patience``
+    epochs. ``metric``, ``mode`` and ``set`` default to the selection rule's (or ``val`` ``loss``)."""
+
+    patience: Annotated[int, Field(ge=1, le=100_000)] = 5
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+    metric: str | None = None  # type: ignore[assignment]
+    set: str | None = None  # type: ignore[assignment]
+
+
 class TrainingSpec(_Strict):
     epochs: Annotated[int, Field(ge=1, le=100_000)] = 10
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 32
@@ -342,6 +379,18 @@ class TrainingSpec(_Strict):
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     eval_batch_size: Annotated[int, Field(ge=1)] = 1024
     schedule: ScheduleSpec = ScheduleSpec()
+    select: Literal["last"] | SelectSpec = "last"
+    early_stopping: EarlyStoppingSpec | None = None
+
+    @property
+    def stopping(self) -> SelectSpec | None:
+        """The early-stopping rule with its defaults filled in (the selection rule's metric, mode and set)."""
+        if self.early_stopping is None:
+            return None
+        base = self.select if isinstance(self.select, SelectSpec) else SelectSpec()
+        stop = self.early_stopping
+        return EarlyStoppingSpec(patience=stop.patience, min_delta=stop.min_delta, metric=stop.metric or base.metric,
+                                 set=stop.set or base.set, mode=stop.mode if stop.metric else base.mode)
 
     @model_validator(mode="after")
     def _schedule_fits(self) -> TrainingSpec:
@@ -497,12 +546,29 @@ class ExperimentSpec(_Strict):
                 STRATEGIES.entry(step.name, f"arms[{i}].strategy[{j}]")
                 STRATEGIES.check_params(step.name, step.params, f"arms[{i}].strategy[{j}].{step.name}")
         MODELS.check_params(self.model.name, self.model.params, "model")
+        self._check_selection()
         factory = MODELS.entry(self.model.name, "model.name").factory
         if self.model.pretrained is True and not getattr(factory, "published_weights", False):
             with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
             raise SpecError("model.pretrained", f"got true, but {self.model.name} has no published weights; give the "
                                                 f"path of a weights file, or use one of {', '.join(with_weights)}")
         return self
+
+    def _check_selection(self) -> None:
+        from imbalance_lab.analysis.metrics import METRIC_NAMES_ALWAYS, METRIC_NAMES_POSITIVE
+
+        valid = ["loss", "balanced_loss", *(m for m in METRIC_NAMES_ALWAYS if m != "n")]
+        if self.data.positive is not None:
+            valid += [m for m in METRIC_NAMES_POSITIVE if m not in ("tp", "fp", "tn", "fn")]
+        for key, rule in (("select", self.training.select), ("early_stopping", self.training.stopping)):
+            if not isinstance(rule, SelectSpec):
+                continue
+            if rule.metric not in valid:
+                raise SpecError(f"training.{key}.metric", f"got {rule.metric!r}; valid: {', '.join(valid)}"
+                                + ("" if self.data.positive else " (precision, recall, f1, ... need data.positive)"))
+            if rule.set not in self.data.eval_sets:
+                raise SpecError(f"training.{key}.set", f"got {rule.set!r}, which is not an evaluation set of "
+                                                      f"data.splits; valid: {', '.join(self.data.eval_sets)}")
 
     # ------------------------------------------------------------------ identity
     def canonical(self) -> dict[str, Any]:
@@ -514,6 +580,9 @@ class ExperimentSpec(_Strict):
         canon = self.model_dump(mode="json")
         if canon["training"]["schedule"] == _DEFAULT_SCHEDULE:
             del canon["training"]["schedule"]
+        for key, default in (("select", "last"), ("early_stopping", None)):
+            if canon["training"].get(key, default) == default:
+                canon["training"].pop(key, None)
         for arm in canon["arms"]:
             if arm["factors"] is None:
                 del arm["factors"]

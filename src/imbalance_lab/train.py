@@ -15,6 +15,7 @@ classifier alone), then its strategies may change the finished model
 from __future__ import annotations
 
 import copy
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -29,7 +30,7 @@ from torch import nn
 from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.data.prepared import LabelledImages
 from imbalance_lab.models.base import ImageClassifier
-from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, TrainingSpec
+from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, SelectSpec, TrainingSpec
 from imbalance_lab.strategies import EpochContext, Stage, StrategyPipeline, build_pipeline
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
@@ -216,6 +217,46 @@ class Fitted:
     val_logits: torch.Tensor | None  # None when a strategy changed the model after the last epoch
     images_trained: int = 0  # training images this call stepped through (not a resumed prefix's)
     train_s: float = 0.0  # seconds in those training epochs (steps and the epoch's training metrics)
+    selected_epoch: int | None = None  # the epoch whose weights the model holds (the last unless a rule chose)
+    stopped_epoch: int | None = None  # the epoch after which early stopping ended training, if it did
+
+
+class _Monitor:
+    """Follows one metric of one evaluation set over the epochs: the best value and when it was reached."""
+
+    def __init__(self, rule: SelectSpec, min_delta: float = 0.0) -> None:
+        self.rule, self.min_delta = rule, min_delta
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+
+    def update(self, entry: dict[str, Any]) -> bool:
+        """Record the epoch; True when it is the best so far (by more than ``min_delta``)."""
+        value = entry[self.rule.set][self.rule.metric]
+        if value is None or not math.isfinite(value):
+            return False
+        gain = (value - self.best) if self.best is not None else math.inf
+        if not self.rule.maximise:
+            gain = -gain if self.best is not None else math.inf
+        if gain > self.min_delta:
+            self.best, self.best_epoch = float(value), int(entry["epoch"])
+            return True
+        return False
+
+
+def balanced_log_loss(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean over the classes present of each class's mean cross-entropy: every class counts alike,
+    whatever the set's composition (docs/validation.md)."""
+    losses = F.cross_entropy(logits.float(), labels, reduction="none")
+    means = [losses[labels == c].mean() for c in torch.unique(labels)]
+    return float(torch.stack(means).mean())
+
+
+def epoch_log(logits: torch.Tensor, labels: torch.Tensor, positive: int | None) -> dict[str, float]:
+    """One evaluation set's per-epoch entry: the metrics, ``loss`` (the log loss) and ``balanced_loss``."""
+    log = quiet_metrics(labels.cpu().numpy(), F.softmax(logits, dim=1).cpu().numpy(), positive)
+    log["loss"] = log["log_loss"]
+    log["balanced_loss"] = balanced_log_loss(logits, labels.to(logits.device))
+    return log
 
 
 @dataclass(frozen=True)
@@ -279,6 +320,7 @@ def fit(
     resume: Snapshot | None = None,
     snapshot_at: frozenset[int] = frozenset(),
     on_snapshot: SnapshotCallback | None = None,
+    monitor: dict[str, DeviceSet] | None = None,
 ) -> Fitted:
     """Train ``model`` through every stage of the arm; return the per-epoch history.
 
@@ -302,10 +344,14 @@ def fit(
     augment_generator = torch.Generator(device=device)
     if resume is None:
         augment_generator.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
-    val_labels = val.labels.cpu().numpy()
     history: list[dict[str, Any]] = copy.deepcopy(resume.history) if resume is not None else []
     val_logits = resume.val_logits.clone() if resume is not None else None
     images_trained, train_s = 0, 0.0
+    selector = _Monitor(cfg.select) if isinstance(cfg.select, SelectSpec) else None
+    stopper = _Monitor(cfg.stopping, cfg.stopping.min_delta) if cfg.stopping is not None else None
+    sets = {"val": val, **(monitor or {})}
+    best: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None  # the selected epoch's weights, val logits
+    stopped = None
     for plan in _stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
@@ -334,20 +380,34 @@ def fit(
             train_s += time.perf_counter() - started
             images_trained += images
             val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute, features=val.features)
-            val_probs = F.softmax(val_logits, dim=1)
-            val_log = quiet_metrics(val_labels, val_probs.cpu().numpy(), positive)
-            val_log["loss"] = val_log["log_loss"]
-            entry: dict[str, Any] = {"epoch": len(history) + 1, "lr": lr, "train": train_log, "val": val_log}
+            entry: dict[str, Any] = {"epoch": len(history) + 1, "lr": lr, "train": train_log,
+                                     "val": epoch_log(val_logits, val.labels, positive)}
+            for name, subset in sets.items():  # a selection or stopping rule's own evaluation set
+                if name != "val":
+                    logits = predict_logits(model, subset.images, cfg.eval_batch_size, compute, features=subset.features)
+                    entry[name] = epoch_log(logits, subset.labels, positive)
             if plan.name != "main":
                 entry["stage"] = plan.name
             history.append(entry)
+            if selector is not None and selector.update(entry):
+                best = ({k: v.detach().clone() for k, v in model.state_dict().items()}, val_logits.clone())
             if on_epoch is not None:
                 on_epoch(entry["epoch"], entry)
             if plan.name == "main" and epoch in snapshot_at and on_snapshot is not None:
                 on_snapshot(Snapshot.take(epoch, model, optimizer, scaler, generator, augment_generator, history,
                                           val_logits))
+            if stopper is not None:
+                stopper.update(entry)
+                if stopper.best_epoch is not None and entry["epoch"] - stopper.best_epoch >= stopper.rule.patience:
+                    stopped = entry["epoch"]
+                    break
     pipeline.finish_model(model, EpochContext(cfg.epochs, cfg.epochs, counts, positive))
-    return Fitted(history, None if pipeline.changes_finished_model else val_logits, images_trained, train_s)
+    selected = len(history)
+    if best is not None:  # the chosen epoch's weights are the ones scored
+        model.load_state_dict(best[0])
+        val_logits, selected = best[1], int(selector.best_epoch)  # type: ignore[union-attr]
+    return Fitted(history, None if pipeline.changes_finished_model else val_logits, images_trained, train_s,
+                  selected, stopped)
 
 
 def _train_epoch(
