@@ -50,7 +50,7 @@ def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, 
 def check_selection(spec: ExperimentSpec, data: ExperimentData) -> None:
     """A selection or stopping rule needs arms that train in one stage and leave the model as trained:
     cRT's second stage and τ-normalisation would change the chosen epoch's model afterwards."""
-    if spec.training.select == "last" and spec.training.early_stopping is None:
+    if not spec.training.rules:
         return
     from imbalance_lab.strategies import build_pipeline
     from imbalance_lab.train import _stage_plans
@@ -58,7 +58,7 @@ def check_selection(spec: ExperimentSpec, data: ExperimentData) -> None:
     for arm in spec.arms:
         pipeline = build_pipeline([(s.name, s.params) for s in arm.strategy], data.class_names)
         if len(_stage_plans(pipeline, spec.training, data.class_names)) > 1 or pipeline.changes_finished_model:
-            key = "select" if spec.training.select != "last" else "early_stopping"
+            key = next(iter(spec.training.rules))
             raise SpecError(f"training.{key}", f"arm {arm.name!r} trains in stages or changes the model after "
                                                f"training (cRT, τ-normalisation), which a chosen epoch cannot "
                                                f"follow; leave select: last and no early_stopping for such arms' "

@@ -72,12 +72,11 @@ def run_one(
         bank = feature_bank(spec, data, model, compute)
         indices = {"train": data.plan.train_indices(data.resolved.arm_counts[arm]),
                    **{name: data.plan.sets[name] for name in spec.data.eval_sets}}
-        device_sets = {name: DeviceSet.of_features(bank.take(idx), subset.labels, device)
-                       for name, idx, subset in [(n, indices[n], train_set if n == "train" else eval_sets[n])
-                                                 for n in indices]}
-    chosen_by = {rule.set for rule in (spec.training.select, spec.training.stopping) if not isinstance(rule, str | None)}
-    monitor = {}
-    for name in chosen_by - {"val"}:
+        labelled = {"train": train_set, **eval_sets}
+        device_sets = {name: DeviceSet.of_features(bank.take(idx), labelled[name].labels, device)
+                       for name, idx in indices.items()}
+    monitor = {}  # the evaluation sets besides val that a selection or stopping rule reads every epoch
+    for name in {rule.set for rule in spec.training.rules.values()} - {"val"}:
         if name not in device_sets:
             device_sets[name] = DeviceSet.of(eval_sets[name], device)
         monitor[name] = device_sets[name]
@@ -102,9 +101,8 @@ def run_one(
         if name == "val" and fitted.val_logits is not None:  # scored at the last epoch: not predicted twice
             logits = fitted.val_logits
         else:
-            features = device_sets[name] if on_features else None
-            logits = predict_logits(model, features.images if features else subset.images.to(device),
-                                    spec.training.eval_batch_size, compute, features=on_features)
+            inputs = device_sets[name].images if on_features else subset.images.to(device)
+            logits = predict_logits(model, inputs, spec.training.eval_batch_size, compute, features=on_features)
         probs = torch.softmax(logits, dim=1).cpu().numpy()
         labels = subset.labels.numpy().astype(np.int64)
         predictions[name] = SetPredictions(labels, probs.astype(np.float32), logits.cpu().numpy().astype(np.float32))

@@ -261,6 +261,7 @@ class ModelSpec(Component):
     name: str = "simple_cnn"
     pretrained: bool | str = False
     freeze: Literal["none", "backbone"] | Annotated[int, Field(ge=0)] = "none"
+    weights_sha256: str | None = Field(default=None, exclude=True)  # derived from the file (_digest_weights)
 
     @field_validator("pretrained")
     @classmethod
@@ -274,16 +275,25 @@ class ModelSpec(Component):
                                  f"or a .safetensors file, true for the published weights, or false")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _digest_weights(cls, data: Any) -> Any:
+        """The weights file's SHA-256, read once when the spec is read (every run hash needs it)."""
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k != "weights_sha256"}  # always derived, never given
+            path = data.get("pretrained")
+            if isinstance(path, str) and Path(path).expanduser().is_file():
+                digest = hashlib.sha256()
+                with Path(path).expanduser().open("rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+                data["weights_sha256"] = digest.hexdigest()
+        return data
+
     def weights_digest(self) -> str | None:
         """SHA-256 of the weights file when ``pretrained`` is a path (hashed with the spec: other weights,
-        other runs), else None."""
-        if not isinstance(self.pretrained, str):
-            return None
-        digest = hashlib.sha256()
-        with Path(self.pretrained).expanduser().open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        other runs), else None; read when the spec was read."""
+        return self.weights_sha256
 
 
 class ScheduleSpec(_Strict):
@@ -349,13 +359,9 @@ class SelectSpec(_Strict):
     def maximise(self) -> bool:
         if self.mode != "auto":
             return self.mode == "max"
-        return self.metric not in LOWER_IS_BETTER
+        from imbalance_lab.analysis.analyse import higher_is_better
 
-    def describe(self) -> str:
-        return f"{self.set} {self.metric} ({'max' if self.maximise else 'min'})"
-
-
-LOWER_IS_BETTER = ("loss", "balanced_loss", "log_loss", "brier", "ece")
+        return higher_is_better(self.metric)
 
 
 class EarlyStoppingSpec(SelectSpec):
@@ -381,6 +387,13 @@ class TrainingSpec(_Strict):
     schedule: ScheduleSpec = ScheduleSpec()
     select: Literal["last"] | SelectSpec = "last"
     early_stopping: EarlyStoppingSpec | None = None
+
+    @property
+    def rules(self) -> dict[str, SelectSpec]:
+        """The rules in force, by their key: ``select`` (unless ``last``) and ``early_stopping`` (its defaults
+        filled in); empty when a run trains every epoch and keeps the last."""
+        rules = {"select": self.select, "early_stopping": self.stopping}
+        return {key: rule for key, rule in rules.items() if isinstance(rule, SelectSpec)}
 
     @property
     def stopping(self) -> SelectSpec | None:
@@ -560,9 +573,7 @@ class ExperimentSpec(_Strict):
         valid = ["loss", "balanced_loss", *(m for m in METRIC_NAMES_ALWAYS if m != "n")]
         if self.data.positive is not None:
             valid += [m for m in METRIC_NAMES_POSITIVE if m not in ("tp", "fp", "tn", "fn")]
-        for key, rule in (("select", self.training.select), ("early_stopping", self.training.stopping)):
-            if not isinstance(rule, SelectSpec):
-                continue
+        for key, rule in self.training.rules.items():
             if rule.metric not in valid:
                 raise SpecError(f"training.{key}.metric", f"got {rule.metric!r}; valid: {', '.join(valid)}"
                                 + ("" if self.data.positive else " (precision, recall, f1, ... need data.positive)"))

@@ -121,31 +121,33 @@ class Compute:
 
 
 @torch.no_grad()
+def _in_batches(model: nn.Module, n: int, batch_size: int, compute: Compute,
+                forward: Callable[[slice], torch.Tensor]) -> list[torch.Tensor]:
+    """``forward`` of each batch of ``n`` items (float32), in eval mode under the compute's autocast."""
+    model.eval()
+    outs = []
+    for i in range(0, n, batch_size):
+        with compute.autocast():
+            outs.append(forward(slice(i, i + batch_size)).float())
+    return outs
+
+
 def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, compute: Compute | None = None,
                    features: bool = False) -> torch.Tensor:
     """Logits (float32, N×C, on the device) in eval mode; softmax gives the probabilities. With
     ``features``, ``images`` are the backbone's features and only the head runs."""
     compute = compute or Compute(images.device)
-    model.eval()
-    outs = []
-    for i in range(0, images.shape[0], batch_size):
-        with compute.autocast():
-            if features:
-                logits = model.forward_head(images[i:i + batch_size])
-            else:
-                logits = model(compute.layout(to_unit(images[i:i + batch_size])))
-        outs.append(logits.float())
-    return torch.cat(outs)
+    if features:
+        forward = lambda batch: model.forward_head(images[batch])  # noqa: E731
+    else:
+        forward = lambda batch: model(compute.layout(to_unit(images[batch])))  # noqa: E731
+    return torch.cat(_in_batches(model, images.shape[0], batch_size, compute, forward))
 
 
-@torch.no_grad()
 def predict_features(model: ImageClassifier, images: torch.Tensor, batch_size: int, compute: Compute) -> torch.Tensor:
     """The backbone's features (float32, N×F, on the device) of uint8 images, in eval mode."""
-    model.eval()
-    outs = []
-    for i in range(0, images.shape[0], batch_size):
-        with compute.autocast():
-            outs.append(model.forward_features(compute.layout(to_unit(images[i:i + batch_size].to(compute.device)))).float())
+    outs = _in_batches(model, images.shape[0], batch_size, compute,
+                       lambda batch: model.forward_features(compute.layout(to_unit(images[batch].to(compute.device)))))
     return torch.cat(outs) if outs else torch.empty(0, model.num_features, device=compute.device)
 
 
@@ -234,10 +236,7 @@ class _Monitor:
         value = entry[self.rule.set][self.rule.metric]
         if value is None or not math.isfinite(value):
             return False
-        gain = (value - self.best) if self.best is not None else math.inf
-        if not self.rule.maximise:
-            gain = -gain if self.best is not None else math.inf
-        if gain > self.min_delta:
+        if self.best is None or (value - self.best if self.rule.maximise else self.best - value) > self.min_delta:
             self.best, self.best_epoch = float(value), int(entry["epoch"])
             return True
         return False
@@ -349,7 +348,6 @@ def fit(
     images_trained, train_s = 0, 0.0
     selector = _Monitor(cfg.select) if isinstance(cfg.select, SelectSpec) else None
     stopper = _Monitor(cfg.stopping, cfg.stopping.min_delta) if cfg.stopping is not None else None
-    sets = {"val": val, **(monitor or {})}
     best: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None  # the selected epoch's weights, val logits
     stopped = None
     for plan in _stage_plans(pipeline, cfg, class_names):
@@ -382,10 +380,9 @@ def fit(
             val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute, features=val.features)
             entry: dict[str, Any] = {"epoch": len(history) + 1, "lr": lr, "train": train_log,
                                      "val": epoch_log(val_logits, val.labels, positive)}
-            for name, subset in sets.items():  # a selection or stopping rule's own evaluation set
-                if name != "val":
-                    logits = predict_logits(model, subset.images, cfg.eval_batch_size, compute, features=subset.features)
-                    entry[name] = epoch_log(logits, subset.labels, positive)
+            for name, subset in (monitor or {}).items():  # a selection or stopping rule's own evaluation set
+                logits = predict_logits(model, subset.images, cfg.eval_batch_size, compute, features=subset.features)
+                entry[name] = epoch_log(logits, subset.labels, positive)
             if plan.name != "main":
                 entry["stage"] = plan.name
             history.append(entry)

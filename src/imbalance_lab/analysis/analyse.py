@@ -23,7 +23,7 @@ BINARY_METRICS = ("recall", "precision", "f1", "f2", "balanced_accuracy", "pr_au
 MULTICLASS_METRICS = ("balanced_accuracy", "macro_f1", "macro_recall", "macro_precision", "mcc", "roc_auc", "pr_auc", "accuracy")
 LONG_TAIL_METRICS = ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
 BOOTSTRAP_FAST = {"recall", "precision", "f1", "accuracy", "balanced_accuracy"}
-HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn"}
+HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn", "loss", "balanced_loss"}  # the last two: per-epoch
 VERDICT_METRICS = 5
 """How many of the headline set's metrics get a verdict (and, for grids, factor plots)."""
 

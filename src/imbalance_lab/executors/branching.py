@@ -112,7 +112,7 @@ def chains(spec: ExperimentSpec, data: ExperimentData, todo: Iterable[tuple[str,
         return sum((spec.training.epochs - run.start) * costs[run.arm][0] + costs[run.arm][1] for run in chain.runs)
 
     # a run that selects its best epoch or stops early is not its trunk's prefix plus more epochs: none branch
-    share = share and spec.training.select == "last" and spec.training.early_stopping is None
+    share = share and not spec.training.rules
     if share:
         prefixes = {arm: shared_prefix(spec, data, arm) for arm in costs}
         groups: dict[tuple[int, str], list[tuple[str, int]]] = {}
