@@ -369,14 +369,7 @@ def simulate(
     rows = sim.study(cases, losses, metrics, seed=seed, repeats=repeats, printed=printed)
     markdown = sim.to_markdown(rows, title)
     records = sim.to_table(rows)
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
-    writer.writeheader()
-    writer.writerows(records)
-    write_atomic(out / "simulation.csv", buffer.getvalue())
+    write_atomic(out / "simulation.csv", sim.records_csv(records))
     write_atomic(out / "simulation.md", markdown)
     out_console.print(markdown, highlight=False, soft_wrap=True)
     out_console.print(f"written: {out / 'simulation.csv'}, {out / 'simulation.md'}", highlight=False)
@@ -396,19 +389,12 @@ def simulate(
 
 
 def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) -> None:
-    import csv
-    import io
-
     from imbalance_lab.report.plots import figure_png
     from imbalance_lab.store import write_atomic
 
     records = sim.sweep(positives=positives, repeats=repeats, seed=seed)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
-    writer.writeheader()
-    writer.writerows(records)
     markdown = sim.sweep_markdown(records)
-    write_atomic(out / "sweep.csv", buffer.getvalue())
+    write_atomic(out / "sweep.csv", sim.records_csv(records))
     write_atomic(out / "sweep.md", markdown)
     write_atomic(out / "sweep.png", figure_png(sim.sweep_figure(records)))
     out_console.print(markdown, highlight=False, soft_wrap=True)

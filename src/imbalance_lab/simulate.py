@@ -415,6 +415,18 @@ def to_table(rows: list[Row]) -> list[dict[str, Any]]:
              "z": r.z} for r in rows]
 
 
+def records_csv(records: list[dict[str, Any]]) -> str:
+    """Records (:func:`to_table`, :func:`sweep`) as CSV text, one column per key."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return ""
@@ -502,7 +514,7 @@ def sweep_figure(records: list[dict[str, Any]]) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from imbalance_lab.report.plots import PALETTE
+    from imbalance_lab.report.plots import PALETTE, _style_axes
 
     scenarios = list(dict.fromkeys(r["scenario"] for r in records))
     fig = Figure(figsize=(11, 4.2 * len(scenarios)), dpi=100, layout="constrained", facecolor="white")
@@ -526,11 +538,8 @@ def sweep_figure(records: list[dict[str, Any]]) -> Any:
                 for level in (2, -2):
                     ax.axhline(level, color="0.7", linewidth=0.8, linestyle=":")
             ax.set_xscale("log")
-            ax.set_xlabel("negatives per positive in the validation set", fontsize=9)
-            ax.set_ylabel(ylabel, fontsize=9)
-            ax.set_title(scenario + (": gain" if col == 0 else ": gain in standard errors"), fontsize=10)
-            ax.tick_params(labelsize=8)
-            ax.grid(True, color="0.9", linewidth=0.8)
+            _style_axes(ax, scenario + (": gain" if col == 0 else ": gain in standard errors"),
+                        "negatives per positive in the validation set", ylabel)
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     return fig
 

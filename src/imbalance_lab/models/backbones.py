@@ -76,9 +76,11 @@ def _stages(net: nn.Module) -> list[list[nn.Module]]:
 
 
 def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_outputs: int, pretrained: bool,
-                  input_size: int | None, head_dropout: float, weights_file: str | None = None) -> ImageClassifier:
+                  input_size: int | None, head_dropout: float) -> ImageClassifier:
     """timm's ``arch`` without its classifier, under a new linear head of ``n_outputs``; with
-    ``pretrained``, its published weights read from ``weights_file`` (a cached download)."""
+    ``pretrained``, its published weights, read from the local cache (:func:`~imbalance_lab.models.weights.published_file`)."""
+    from imbalance_lab.models.weights import published_file
+
     timm = _timm()
     cfg = pretrained_cfg(arch)
     mean, std = tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
@@ -90,7 +92,7 @@ def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_ou
                          f"{net_channels}; use grey (1) or RGB (3) images, or train it from scratch")
     kwargs: dict[str, Any] = {"num_classes": 0, "in_chans": net_channels}
     if pretrained:
-        kwargs["pretrained_cfg_overlay"] = {"file": weights_file}
+        kwargs["pretrained_cfg_overlay"] = {"file": published_file(arch)}
     net = timm.create_model(arch, pretrained=pretrained, **kwargs)
     if input_size is not None:
         size: tuple[int, int] | None = (input_size, input_size)
@@ -114,10 +116,7 @@ def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_ou
 def _register(name: str, arch: str) -> None:
     def factory(in_channels: int, image_size: tuple[int, int], n_outputs: int, pretrained: bool = False,
                 input_size: InputSize = None, head_dropout: DropoutRate = 0.0) -> ImageClassifier:
-        from imbalance_lab.models.weights import published_file
-
-        return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout,
-                             published_file(arch) if pretrained else None)
+        return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout)
 
     factory.__name__ = factory.__qualname__ = name
     what = f"timm's {arch}" + (" (Keras' Xception ported, seed 002's network)" if name == "xception" else "")
@@ -141,10 +140,7 @@ def timm_model(in_channels: int, image_size: tuple[int, int], n_outputs: int, ar
     """Any timm architecture by its timm name (``arch``), under a new head sized to the task.
 
     Parameters as the named backbones'."""
-    from imbalance_lab.models.weights import published_file
-
-    return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout,
-                         published_file(arch) if pretrained else None)
+    return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout)
 
 
 timm_model.published_weights = True  # type: ignore[attr-defined]
