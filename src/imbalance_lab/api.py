@@ -50,7 +50,7 @@ def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, 
 def check_selection(spec: ExperimentSpec, data: ExperimentData) -> None:
     """A selection or stopping rule needs arms that train in one stage and leave the model as trained:
     cRT's second stage and τ-normalisation would change the chosen epoch's model afterwards."""
-    if not spec.training.rules:
+    if not spec.training.rules and spec.selection is None:
         return
     from imbalance_lab.strategies import build_pipeline
     from imbalance_lab.train import _stage_plans
@@ -58,11 +58,12 @@ def check_selection(spec: ExperimentSpec, data: ExperimentData) -> None:
     for arm in spec.arms:
         pipeline = build_pipeline([(s.name, s.params) for s in arm.strategy], data.class_names)
         if len(_stage_plans(pipeline, spec.training, data.class_names)) > 1 or pipeline.changes_finished_model:
-            key = next(iter(spec.training.rules))
-            raise SpecError(f"training.{key}", f"arm {arm.name!r} trains in stages or changes the model after "
-                                               f"training (cRT, τ-normalisation), which a chosen epoch cannot "
-                                               f"follow; leave select: last and no early_stopping for such arms' "
-                                               f"experiments")
+            key = f"training.{next(iter(spec.training.rules))}" if spec.training.rules else "selection"
+            fix = ("leave select: last and no early_stopping" if spec.training.rules else
+                   "leave the selection study out")
+            raise SpecError(key, f"arm {arm.name!r} trains in stages or changes the model after training (cRT, "
+                                 f"τ-normalisation), which a chosen epoch cannot follow; {fix} for such arms' "
+                                 f"experiments")
 
 
 def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:
@@ -265,12 +266,16 @@ def report(directory: str | Path, *, reference: str | None = None, n_boot: int =
 
 def write_report(analysis: Analysis, root: Path) -> list[Path]:
     """Write the HTML, Markdown and CSV report of ``analysis`` into ``root``."""
-    from imbalance_lab.report.html import render_csv, render_html, render_markdown
+    from imbalance_lab.report.html import render_csv, render_html, render_markdown, selection_csv
 
     paths = [root / name for name in REPORT_FILES]
+    texts = [render_html(analysis), render_markdown(analysis), render_csv(analysis)]
+    if analysis.selection is not None and analysis.selection.arms:
+        paths.append(root / "selection.csv")
+        texts.append(selection_csv(analysis))
     with writing(root, "give the report a directory you can write"):
         root.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(paths, (render_html(analysis), render_markdown(analysis), render_csv(analysis)), strict=True):
+        for path, text in zip(paths, texts, strict=True):
             write_atomic(path, text)
     return paths
 

@@ -210,6 +210,10 @@ def show_verdicts(analysis: Any) -> None:
         out_console.print("grid factors:", highlight=False)
         for effect in effects:
             out_console.print("  " + effect.sentence(), highlight=False)
+    if analysis.selection is not None and analysis.selection.arms:
+        out_console.print("which epoch to keep (selection study):", highlight=False)
+        for sentence in analysis.selection.sentences():
+            out_console.print("  " + sentence, highlight=False)
 
 
 def log_mlflow(directory: Path, uri: str | None) -> None:

@@ -80,6 +80,12 @@ def run_one(
         if name not in device_sets:
             device_sets[name] = DeviceSet.of(eval_sets[name], device)
         monitor[name] = device_sets[name]
+    record = None
+    if spec.selection is not None:  # every evaluation set's logits at every epoch, for the selection study
+        for name in spec.data.eval_sets:
+            if name not in device_sets:
+                device_sets[name] = DeviceSet.of(eval_sets[name], device)
+        record = {name: device_sets[name] for name in spec.data.eval_sets}
     fitted = fit(
         model,
         device_sets["train"],
@@ -95,6 +101,7 @@ def run_one(
         snapshot_at=snapshot_at,
         on_snapshot=None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)),
         monitor=monitor,
+        record=record,
     )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
@@ -125,6 +132,8 @@ def run_one(
         timing={"images_trained": fitted.images_trained, "train_s": round(fitted.train_s, 3)},
         selected_epoch=fitted.selected_epoch,
         stopped_epoch=fitted.stopped_epoch,
+        epoch_logits=None if fitted.epoch_logits is None else
+        {name: logits.numpy().astype(np.float32) for name, logits in fitted.epoch_logits.items()},
         weights=final_weights(model) if spec.execution.save_weights else None,
         warnings=notes,
         provenance={

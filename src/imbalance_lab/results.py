@@ -55,6 +55,8 @@ class RunResult:
     weights: dict[str, Any] | None = None
     selected_epoch: int | None = None  # the epoch whose weights were scored (training.select; the last by default)
     stopped_epoch: int | None = None  # the last epoch trained when early stopping ended the run, else None
+    # set -> E×N×C float32 logits at the end of every epoch (with a selection study), stored as <set>_epoch_logits
+    epoch_logits: dict[str, np.ndarray] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
@@ -81,7 +83,10 @@ class RunResult:
 
     def prediction_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``predictions.npz``, by key."""
-        return prediction_arrays(self.predictions)
+        arrays = prediction_arrays(self.predictions)
+        for name, logits in (self.epoch_logits or {}).items():
+            arrays[f"{name}_epoch_logits"] = logits
+        return arrays
 
 
 def prediction_arrays(predictions: dict[str, SetPredictions]) -> dict[str, np.ndarray]:

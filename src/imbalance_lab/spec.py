@@ -417,6 +417,63 @@ class TrainingSpec(_Strict):
         return self
 
 
+class StudyRule(SelectSpec):
+    """One checkpoint-selection rule of the selection study: the epoch it keeps is the best by ``metric``
+    of ``set`` (as ``training.select``); ``name`` labels it in the report (default ``"<set> <metric>"``)."""
+
+    name: Name | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.set} {self.metric}"
+
+
+class SelectionStudySpec(_Strict):
+    """Which epoch to keep, answered after training from the same runs (issue 12; docs/validation.md).
+
+    Every run then keeps each evaluation set's predictions at every epoch, so
+    each rule (``last``, or the best epoch by a metric of an evaluation set: a
+    representative and a balanced validation set are two sets of
+    ``data.splits``) picks its epoch per run without training again, and that
+    epoch's predictions on ``judge`` (default ``test``) are scored by
+    ``metrics``. Rules are compared, paired over seeds and images, with
+    ``reference`` (a rule's name; default the first rule). Changing the rules,
+    metrics or reference never retrains; turning the study on does (the runs
+    must keep their per-epoch predictions).
+    """
+
+    rules: Annotated[tuple[Literal["last"] | StudyRule, ...], Field(min_length=1)]
+    reference: str | None = None
+    judge: str = "test"
+    metrics: tuple[str, ...] = ()
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules(cls, value: Any) -> Any:
+        if isinstance(value, str | dict):
+            return [value]
+        return value
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple("last" if rule == "last" else rule.label for rule in self.rules)
+
+    @model_validator(mode="after")
+    def _named_once(self) -> SelectionStudySpec:
+        labels = self.labels
+        twice = next((label for label in labels if labels.count(label) > 1), None)
+        if twice is not None:
+            raise ValueError(f"rule {twice!r} is listed twice; give each rule once (or a name of its own)")
+        if self.reference is not None and self.reference not in labels:
+            raise ValueError(f"reference {self.reference!r} is not one of the rules ({', '.join(labels)}); "
+                             "name one of them")
+        return self
+
+    @property
+    def reference_label(self) -> str:
+        return self.reference or self.labels[0]
+
+
 class TrackingSpec(_Strict):
     """Where runs are logged besides the results directory (never part of any hash)."""
 
@@ -495,6 +552,7 @@ class ExperimentSpec(_Strict):
     output: str | None = None
     tracking: TrackingSpec = TrackingSpec()
     execution: ExecutionSpec = ExecutionSpec()
+    selection: SelectionStudySpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -573,13 +631,24 @@ class ExperimentSpec(_Strict):
         valid = ["loss", "balanced_loss", *(m for m in METRIC_NAMES_ALWAYS if m != "n")]
         if self.data.positive is not None:
             valid += [m for m in METRIC_NAMES_POSITIVE if m not in ("tp", "fp", "tn", "fn")]
-        for key, rule in self.training.rules.items():
+        rules = {f"training.{key}": rule for key, rule in self.training.rules.items()}
+        if self.selection is not None:
+            rules |= {f"selection.rules[{i}]": rule for i, rule in enumerate(self.selection.rules) if rule != "last"}
+        for where, rule in rules.items():
             if rule.metric not in valid:
-                raise SpecError(f"training.{key}.metric", f"got {rule.metric!r}; valid: {', '.join(valid)}"
+                raise SpecError(f"{where}.metric", f"got {rule.metric!r}; valid: {', '.join(valid)}"
                                 + ("" if self.data.positive else " (precision, recall, f1, ... need data.positive)"))
             if rule.set not in self.data.eval_sets:
-                raise SpecError(f"training.{key}.set", f"got {rule.set!r}, which is not an evaluation set of "
-                                                      f"data.splits; valid: {', '.join(self.data.eval_sets)}")
+                raise SpecError(f"{where}.set", f"got {rule.set!r}, which is not an evaluation set of "
+                                                f"data.splits; valid: {', '.join(self.data.eval_sets)}")
+        if self.selection is not None:
+            if self.selection.judge not in self.data.eval_sets:
+                raise SpecError("selection.judge", f"got {self.selection.judge!r}, which is not an evaluation set "
+                                                   f"of data.splits; valid: {', '.join(self.data.eval_sets)}")
+            for i, metric in enumerate(self.selection.metrics):
+                if metric not in valid or metric in ("loss", "balanced_loss"):
+                    judged = [m for m in valid if m not in ("loss", "balanced_loss")]
+                    raise SpecError(f"selection.metrics[{i}]", f"got {metric!r}; valid: {', '.join(judged)}")
 
     # ------------------------------------------------------------------ identity
     def canonical(self) -> dict[str, Any]:
@@ -602,6 +671,8 @@ class ExperimentSpec(_Strict):
         for key, default in (("pretrained", False), ("freeze", "none")):
             if canon["model"][key] == default:
                 del canon["model"][key]
+        if canon["selection"] is None:
+            del canon["selection"]
         return canon
 
     def _hashed(self) -> dict[str, Any]:
@@ -611,6 +682,9 @@ class ExperimentSpec(_Strict):
         digest = self.model.weights_digest()
         if digest is not None:
             canon["model"] = {**canon["model"], "weights_sha256": digest}
+        if self.selection is not None:  # the runs keep every epoch's predictions; which rules read them is not hashed
+            canon["training"]["epoch_predictions"] = True
+        canon.pop("selection", None)
         return canon
 
     def spec_hash(self) -> str:

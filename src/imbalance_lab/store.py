@@ -5,7 +5,8 @@ Layout::
     DIR/spec.yaml                       the spec used (canonical form)
     DIR/runs/<arm>/seed-<seed>/         one finished run:
         result.json                     spec hash, run hash, history, metrics, timing
-        predictions.npz                 <set>_labels (int64 N), <set>_probs, <set>_logits (float32 N×C)
+        predictions.npz                 <set>_labels (int64 N), <set>_probs, <set>_logits (float32 N×C);
+                                        with a selection study <set>_epoch_logits (float32 E×N×C)
         model.pt                        the final weights (a state dict), with execution.save_weights
     DIR/summary.csv, DIR/summary.md     the summary table
 
@@ -411,4 +412,6 @@ def _changed(root: Path, spec: ExperimentSpec) -> str:
         return ""
     new = spec.canonical()
     keys = [k for k in ("data", "model", "training") if old.get(k) != new.get(k)]
+    if (old.get("selection") is None) != (new.get("selection") is None):  # the runs keep per-epoch predictions or not
+        keys.append("selection")
     return f"; changed: {', '.join(keys)}" if keys else ""

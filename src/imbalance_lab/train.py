@@ -221,6 +221,7 @@ class Fitted:
     train_s: float = 0.0  # seconds in those training epochs (steps and the epoch's training metrics)
     selected_epoch: int | None = None  # the epoch whose weights the model holds (the last unless a rule chose)
     stopped_epoch: int | None = None  # the epoch after which early stopping ended training, if it did
+    epoch_logits: dict[str, torch.Tensor] | None = None  # set -> E×N×C logits of every epoch (on the CPU), if recorded
 
 
 class _Monitor:
@@ -320,6 +321,7 @@ def fit(
     snapshot_at: frozenset[int] = frozenset(),
     on_snapshot: SnapshotCallback | None = None,
     monitor: dict[str, DeviceSet] | None = None,
+    record: dict[str, DeviceSet] | None = None,
 ) -> Fitted:
     """Train ``model`` through every stage of the arm; return the per-epoch history.
 
@@ -335,6 +337,9 @@ def fit(
     training is the same up to then: see ``Strategy.plain_epochs``); the
     snapshot's history is this run's first entries. At the end of each main-stage
     epoch in ``snapshot_at`` a :class:`Snapshot` is handed to ``on_snapshot``.
+    ``monitor`` sets are scored into every history entry (a rule reads them);
+    the logits of ``record`` sets at every epoch come back in ``epoch_logits``
+    (the selection study, :mod:`imbalance_lab.analysis.selection`).
     """
     device = train.images.device
     compute = compute or Compute(device, cfg.precision)
@@ -350,6 +355,7 @@ def fit(
     stopper = _Monitor(cfg.stopping, cfg.stopping.min_delta) if cfg.stopping is not None else None
     best: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None  # the selected epoch's weights, val logits
     stopped = None
+    recorded: dict[str, list[torch.Tensor]] = {name: [] for name in record or {}}
     for plan in _stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
@@ -380,9 +386,16 @@ def fit(
             val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute, features=val.features)
             entry: dict[str, Any] = {"epoch": len(history) + 1, "lr": lr, "train": train_log,
                                      "val": epoch_log(val_logits, val.labels, positive)}
+            epoch_logits = {"val": val_logits}
             for name, subset in (monitor or {}).items():  # a selection or stopping rule's own evaluation set
-                logits = predict_logits(model, subset.images, cfg.eval_batch_size, compute, features=subset.features)
-                entry[name] = epoch_log(logits, subset.labels, positive)
+                epoch_logits[name] = predict_logits(model, subset.images, cfg.eval_batch_size, compute,
+                                                    features=subset.features)
+                entry[name] = epoch_log(epoch_logits[name], subset.labels, positive)
+            for name, subset in (record or {}).items():
+                if name not in epoch_logits:
+                    epoch_logits[name] = predict_logits(model, subset.images, cfg.eval_batch_size, compute,
+                                                        features=subset.features)
+                recorded[name].append(epoch_logits[name].float().cpu())
             if plan.name != "main":
                 entry["stage"] = plan.name
             history.append(entry)
@@ -404,7 +417,7 @@ def fit(
         model.load_state_dict(best[0])
         val_logits, selected = best[1], int(selector.best_epoch)  # type: ignore[union-attr]
     return Fitted(history, None if pipeline.changes_finished_model else val_logits, images_trained, train_s,
-                  selected, stopped)
+                  selected, stopped, {name: torch.stack(seq) for name, seq in recorded.items()} if record else None)
 
 
 def _train_epoch(

@@ -73,6 +73,7 @@ class Analysis:
     histories: dict[str, list[list[dict[str, Any]]]]
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a reader must know first (reference changed, unseen classes)
+    selection: Any = None  # the spec's selection study (analysis.selection.SelectionStudy), if it has one
 
     @property
     def headline_set(self) -> str:
@@ -190,8 +191,12 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
                                      confusion, labels, {a: np.stack(probs[a]) for a in arms if probs[a]})
     groups = {n: m for n, m in first.get("classes", {}).items() if m != [n]}
     warnings_ += unseen_class_warnings(class_names, {a: train_counts[a] for a in arms})
+    from imbalance_lab.analysis.selection import study
+
+    selection = study(spec, runs, positive, n_boot=n_boot, seed=seed)
+    notes += list(selection.notes) if selection is not None else []
     return Analysis(spec, runs, scan.missing, scan.problems, arms, reference, class_names, positive,
-                    {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_)
+                    {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_, selection)
 
 
 def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[str]:

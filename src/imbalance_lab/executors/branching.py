@@ -111,8 +111,9 @@ def chains(spec: ExperimentSpec, data: ExperimentData, todo: Iterable[tuple[str,
     def work(chain: Chain) -> float:
         return sum((spec.training.epochs - run.start) * costs[run.arm][0] + costs[run.arm][1] for run in chain.runs)
 
-    # a run that selects its best epoch or stops early is not its trunk's prefix plus more epochs: none branch
-    share = share and not spec.training.rules
+    # a run that selects its best epoch or stops early is not its trunk's prefix plus more epochs, and a
+    # snapshot does not carry the per-epoch predictions a selection study keeps: none branch
+    share = share and not spec.training.rules and spec.selection is None
     if share:
         prefixes = {arm: shared_prefix(spec, data, arm) for arm in costs}
         groups: dict[tuple[int, str], list[tuple[str, int]]] = {}

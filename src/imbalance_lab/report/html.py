@@ -94,16 +94,54 @@ def _figure(title: str, fig: Any, caption: str = "") -> str:
     return f"<figure><img alt='{html.escape(title)}' src='{uri}'>{cap}</figure>"
 
 
+def checkpoint_text(analysis: Analysis) -> str:
+    """Which weights were scored and what chose them, in one sentence (plain text with `code`)."""
+    training = analysis.spec.training
+    select, stop = training.rules.get("select"), training.stopping
+    parts = []
+    if select is not None:
+        best = "highest" if select.maximise else "lowest"
+        parts.append(f"each run's scored weights are those of the epoch with the {best} `{select.metric}` on the "
+                     f"`{select.set}` set (training.select)")
+    else:
+        parts.append("each run's scored weights are those of its last epoch")
+    if stop is not None:
+        parts.append(f"training stopped when `{stop.metric}` on `{stop.set}` had not improved by more than "
+                     f"{stop.min_delta:g} for {stop.patience} epochs (training.early_stopping)")
+    return "; ".join(parts) + "."
+
+
+def _marks(analysis: Analysis) -> dict[str, list[dict[str, int | None]]] | None:
+    """Each run's kept and stopped epoch, in the order of ``analysis.histories`` (None without a rule)."""
+    if not analysis.spec.training.rules:
+        return None
+    return {arm: [{"selected": r.result.get("selected_epoch"), "stopped": r.result.get("stopped_epoch")}
+                  for r in analysis.runs if r.arm == arm] for arm in analysis.arms}
+
+
 def figures(analysis: Analysis) -> list[str]:
     """Every plot of the report, as inline <figure> elements."""
     out = []
     test = analysis.sets[analysis.headline_set]
-    out.append(_figure("loss curves", plots.loss_curves(analysis.histories),
+    marks = _marks(analysis)
+    rule = analysis.spec.training.rules.get("select") or analysis.spec.training.stopping
+    rule_set = rule.set if rule is not None else "val"
+    splits = ("train", "val") + ((rule_set,) if rule_set != "val" else ())
+    marked = (f" ▼ marks the epoch each seed's run kept, × where early stopping ended it (on the `{rule_set}` curve): "
+              + checkpoint_text(analysis)) if marks else ""
+    out.append(_figure("loss curves", plots.loss_curves(analysis.histories, splits, marks=marks, marks_on=rule_set),
                        "Training (solid) and validation (dashed) loss per epoch, mean over seeds with a ±1 std band. "
-                       "Training loss is the optimised, strategy-weighted loss; validation loss is plain cross-entropy."))
+                       "Training loss is the optimised, strategy-weighted loss; validation loss is plain cross-entropy."
+                       + marked.replace("`", "")))
     metric = "recall" if analysis.positive is not None else "balanced_accuracy"
-    out.append(_figure(f"validation {metric}", plots.metric_curves(analysis.histories, metric, split="val"),
+    out.append(_figure(f"validation {metric}", plots.metric_curves(analysis.histories, metric, split="val",
+                                                                   marks=marks if rule_set == "val" else None),
                        f"Validation {metric} per epoch (mean ± std over seeds)."))
+    if rule is not None and rule.metric != "loss" and (rule.metric, rule_set) != (metric, "val"):
+        out.append(_figure(f"{rule_set} {rule.metric}", plots.metric_curves(analysis.histories, rule.metric,
+                                                                            split=rule_set, marks=marks),
+                           f"The rule's own curve: `{rule_set}` {rule.metric} per epoch (mean ± std over seeds), "
+                           "▼ the epoch each run kept.".replace("`", "")))
     names = list(analysis.class_names)
     out.append(_figure("confusion matrices", plots.confusion_matrices(test.confusion, names, normalize=False),
                        "Test-set confusion matrices, summed over seeds (rows: true class, columns: predicted)."))
@@ -153,6 +191,131 @@ def factor_section(analysis: Analysis) -> str:
     return f"<h2>Factors</h2><ul class='verdicts'>{sentences}</ul>{figs}"
 
 
+def _rule_rows(study: Any, scope: str) -> list[dict[str, Any]]:
+    """One row per rule (and the oracle) of one scope (an arm, or ``all`` pooled): means, Δ and epochs."""
+    from imbalance_lab.analysis.selection import ORACLE
+
+    if scope == "all":
+        means = study.pooled_means
+        comparisons = study.pooled
+        epochs = {label: float(np.mean([np.mean(list(study.outcomes[a][label].epochs.values())) for a in study.arms]))
+                  for label in means}
+    else:
+        outcomes = study.outcomes[scope]
+        means = {label: {m: o.mean(m) for m in study.metrics} for label, o in outcomes.items()}
+        comparisons = study.comparisons[scope]
+        epochs = {label: o.mean_epoch() for label, o in outcomes.items()}
+    rows = []
+    for label in study.rules:
+        cells = {}
+        for m in study.metrics:
+            c = next((c for c in comparisons.get(m, []) if c.arm == label), None)
+            cells[m] = (means[label][m], c)
+        rows.append({"rule": label, "cells": cells, "epoch": epochs[label], "oracle": False})
+    cells = {m: (means[f"{ORACLE}:{m}"][m], None) for m in study.metrics}
+    rows.append({"rule": f"{ORACLE}: best on {study.judge} itself", "cells": cells,
+                 "epoch": float("nan"), "oracle": True})
+    return rows
+
+
+def _comparison_bounds(c: Comparison) -> str:
+    interval = c.bootstrap if c.bootstrap is not None else c.interval
+    if interval is None or math.isnan(interval.low):
+        return ""
+    return f"[{interval.low:+.3f}, {interval.high:+.3f}]"
+
+
+def selection_section(analysis: Analysis) -> str:
+    """The selection study: which rule's epoch scores best on the judged set, against the reference rule."""
+    study = analysis.selection
+    if study is None or not study.arms:
+        return ""
+    spec = analysis.spec.selection
+    sets = sorted({r.set for r in spec.rules if r != "last"})
+    compositions = "; ".join(f"<code>{html.escape(name)}</code>: " + ", ".join(
+        f"{n} {html.escape(c)}" for c, n in zip(analysis.class_names, analysis.sets[name].class_counts, strict=True))
+        for name in sets + [study.judge] if name in analysis.sets)
+    sentences = "".join(f"<li>{_md_code(html.escape(t))}</li>" for t in study.sentences())
+    head = "".join(f"<th>{html.escape(study.judge)} {html.escape(m)}</th>" for m in study.metrics)
+
+    def table(scope: str) -> str:
+        rows = []
+        for row in _rule_rows(study, scope):
+            cells = []
+            for m in study.metrics:
+                mean, c = row["cells"][m]
+                text = _fmt(mean)
+                if c is not None:
+                    text += f"<br>Δ {_diff_cell(c, m)} <span class='ci'>{_comparison_bounds(c)}</span>"
+                cells.append(f"<td>{text}</td>")
+            cls = " class='reference'" if row["rule"] == study.reference else " class='baseline'" if row["oracle"] else ""
+            rows.append(f"<tr{cls}><td class='arm'>{html.escape(row['rule'])}</td><td>{_fmt(row['epoch'], 1)}</td>"
+                        f"{''.join(cells)}</tr>")
+        return (f"<div class='scroll'><table><tr><th class='arm'>rule</th><th>mean epoch kept</th>{head}</tr>"
+                f"{''.join(rows)}</table></div>")
+
+    per_arm = "".join(f"<h3>arm {html.escape(arm)}</h3>{table(arm)}" for arm in study.arms)
+    metric = study.metrics[0]
+    forest_rows = []
+    for c in study.pooled.get(metric, []):
+        interval = c.bootstrap if c.bootstrap is not None else c.interval
+        forest_rows.append({"arm": c.arm, "diff": c.mean_diff, "low": getattr(interval, "low", None),
+                            "high": getattr(interval, "high", None), "significant": c.significant})
+    forest = _figure(f"selection forest {metric}", plots.forest_plot(forest_rows, metric, study.reference),
+                     f"Difference in {study.judge} {metric} between each rule's epoch and `{study.reference}`'s, every "
+                     "arm and seed pooled, with its 95 % interval (paired bootstrap over runs and test images); "
+                     "filled = significant after Holm.".replace("`", "")) if forest_rows else ""
+    return f"""<h2>Which epoch to keep (selection study)</h2>
+<p>Every run kept each evaluation set's predictions at every epoch; each rule below picked an epoch per run from those
+same runs (no run was trained twice), and that epoch's predictions on the <code>{html.escape(study.judge)}</code> set are
+scored. Sets: {compositions}. Each rule is compared with <code>{html.escape(study.reference)}</code> on the same runs —
+a paired two-level bootstrap over the runs and the {html.escape(study.judge)} images where the metric allows it, else a
+paired t-test — with Holm's correction over the rules; ★ = p<sub>Holm</sub> &lt; 0.05. The oracle row keeps, per run, the
+epoch best on {html.escape(study.judge)} itself: an upper bound for scale, not a rule anyone can use.</p>
+<ul class="verdicts">{sentences}</ul>
+<h3>every arm and seed pooled</h3>{table("all")}
+{forest}
+{per_arm}"""
+
+
+def selection_markdown(analysis: Analysis) -> list[str]:
+    study = analysis.selection
+    if study is None or not study.arms:
+        return []
+    lines = ["", "## Which epoch to keep (selection study)", ""] + [f"- {t}" for t in study.sentences()]
+    for scope in ("all", *study.arms):
+        lines += ["", f"### {'every arm and seed pooled' if scope == 'all' else 'arm ' + scope}", "",
+                  "| rule | mean epoch | " + " | ".join(f"{study.judge} {m}" for m in study.metrics) + " |",
+                  "|---|---:|" + "---:|" * len(study.metrics)]
+        for row in _rule_rows(study, scope):
+            cells = []
+            for m in study.metrics:
+                mean, c = row["cells"][m]
+                cells.append(_fmt(mean) + ("" if c is None else
+                                           f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''} {_comparison_bounds(c)})"))
+            lines.append(f"| {row['rule']} | {_fmt(row['epoch'], 1)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def selection_csv(analysis: Analysis) -> str:
+    """Long format: one row per (scope, rule, metric); scope is an arm or ``all`` (every arm and seed pooled)."""
+    study = analysis.selection
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["scope", "rule", "judged_set", "metric", "mean", "mean_epoch", "reference", "diff_vs_reference",
+                     "ci_low", "ci_high", "p_holm", "significant"])
+    for scope in ("all", *study.arms):
+        for row in _rule_rows(study, scope):
+            for m in study.metrics:
+                mean, c = row["cells"][m]
+                interval = None if c is None else (c.bootstrap if c.bootstrap is not None else c.interval)
+                writer.writerow([scope, row["rule"], study.judge, m, mean, row["epoch"], study.reference,
+                                 "" if c is None else c.mean_diff, "" if interval is None else interval.low,
+                                 "" if interval is None else interval.high, "" if c is None else c.p_holm,
+                                 "" if c is None else c.significant])
+    return out.getvalue()
+
+
 def data_table(analysis: Analysis) -> str:
     names = analysis.class_names
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -192,9 +355,11 @@ reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__versi
 <p class="meta">Significance: each arm against the reference on the same seeds and test images — a paired two-level bootstrap
 (seeds and test images resampled together) where the metric allows it, else a paired t-test over seeds — with Holm's correction
 over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed).</p>
+<p class="meta">Checkpoint: {_md_code(html.escape(checkpoint_text(analysis)))}</p>
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
 {factor_section(analysis)}
+{selection_section(analysis)}
 <h2>Plots</h2>{''.join(figures(analysis))}
 <h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
 </body></html>
@@ -220,6 +385,7 @@ def render_markdown(analysis: Analysis) -> str:
     effects = factor_effects(analysis)
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
+    lines += selection_markdown(analysis)
     for set_name, sa in analysis.sets.items():
         lines += ["", f"## {set_name} set", "", "| arm | " + " | ".join(sa.metrics) + " |", "|---|" + "---:|" * len(sa.metrics)]
         for arm in analysis.arms:

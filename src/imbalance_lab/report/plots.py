@@ -207,12 +207,33 @@ def _check_present(histories: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]
             raise ValueError(f"The metric {metric!r} is not in the {split!r} histories; available metrics: {', '.join(names)}.")
 
 
+Marks = Mapping[str, Sequence[Mapping[str, int | None]]]
+"""``marks[arm]``: one ``{"selected": epoch, "stopped": epoch or None}`` per seed, in the histories' order."""
+
+
+def _draw_marks(ax: Any, epochs: np.ndarray, mean: np.ndarray, marks: Sequence[Mapping[str, int | None]],
+                color: str) -> set[str]:
+    """Each seed's kept epoch (▼) and early stop (×) on an arm's mean curve; the kinds drawn."""
+    drawn = set()
+    column = {int(e): j for j, e in enumerate(epochs)}
+    for kind, marker, gid in (("selected", "v", "selected"), ("stopped", "X", "stopped")):
+        points = [column[int(m[kind])] for m in marks if m.get(kind) is not None and int(m[kind]) in column]
+        points = [j for j in points if np.isfinite(mean[j])]
+        if points:
+            ax.plot(epochs[points], mean[points], linestyle="none", marker=marker, markersize=8, color=color,
+                    markeredgecolor="white", markeredgewidth=0.8, zorder=4, gid=gid)
+            drawn.add(kind)
+    return drawn
+
+
 def _history_figure(
     histories: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]],
     splits: Sequence[str],
     metric: str,
     title: str,
     arm_order: Sequence[str] | None,
+    marks: Marks | None = None,
+    marks_on: str | None = None,
 ) -> Figure:
     fig = _new_figure(LINE_SIZE)
     if not any(len(history) for seeds in histories.values() for history in seeds):
@@ -221,6 +242,7 @@ def _history_figure(
     colors = arm_colors(histories, arm_order)
     ax = fig.add_subplot()
     handles: list[Any] = []
+    marked: set[str] = set()
     for arm, seeds in histories.items():
         if not any(len(history) for history in seeds):
             continue
@@ -234,10 +256,16 @@ def _history_figure(
             linestyle = SPLIT_LINESTYLES[k % len(SPLIT_LINESTYLES)]
             ax.plot(epochs, mean, color=colors[arm], linestyle=linestyle, linewidth=1.6, marker="o", markersize=2.5,
                     label=f"{arm} {split}")
+            if marks and arm in marks and split == (marks_on or splits[-1]):
+                marked |= _draw_marks(ax, epochs, mean, marks[arm], colors[arm])
     if len(splits) > 1:
         for k, split in enumerate(splits):
             style = SPLIT_LINESTYLES[k % len(SPLIT_LINESTYLES)]
             handles.append(Line2D([], [], color="0.3", linestyle=style, linewidth=1.6, label=split))
+    if "selected" in marked:
+        handles.append(Line2D([], [], linestyle="none", marker="v", color="0.3", label="epoch kept (one per seed)"))
+    if "stopped" in marked:
+        handles.append(Line2D([], [], linestyle="none", marker="X", color="0.3", label="stopped early"))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _style_axes(ax, title, "epoch", _label(metric))
     _legend(fig, handles)
@@ -250,6 +278,8 @@ def loss_curves(
     metric: str = "loss",
     *,
     arm_order: Sequence[str] | None = None,
+    marks: Marks | None = None,
+    marks_on: str | None = None,
 ) -> Figure:
     """Per-epoch ``metric`` of every arm: mean over seeds with a shaded ±1 std band.
 
@@ -258,11 +288,13 @@ def loss_curves(
     One line per (arm, split): solid for the first split (train), dashed for the
     second (val). The band is the sample std (ddof=1) and is drawn only where at
     least two seeds have a value, so a single seed gives a line without a band.
-    Seeds of different lengths are aligned on their epoch numbers.
+    Seeds of different lengths are aligned on their epoch numbers. With
+    ``marks`` (:data:`Marks`), each seed's kept epoch is a ▼ and an early stop
+    an × on its arm's mean curve of split ``marks_on`` (default the last split).
     """
     splits = tuple(split_keys)
     title = f"{_label(metric).capitalize()} per epoch (mean ± 1 std over seeds)"
-    return _history_figure(histories, splits, metric, title, arm_order)
+    return _history_figure(histories, splits, metric, title, arm_order, marks, marks_on)
 
 
 def metric_curves(
@@ -271,10 +303,11 @@ def metric_curves(
     split: str = "val",
     *,
     arm_order: Sequence[str] | None = None,
+    marks: Marks | None = None,
 ) -> Figure:
     """One split's per-epoch ``metric`` (e.g. ``"recall"``) per arm, as :func:`loss_curves` draws it."""
     title = f"{_label(metric).capitalize()} on {split} per epoch (mean ± 1 std over seeds)"
-    return _history_figure(histories, (split,), metric, title, arm_order)
+    return _history_figure(histories, (split,), metric, title, arm_order, marks)
 
 
 # --------------------------------------------------------------------------- #
