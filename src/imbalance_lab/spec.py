@@ -421,7 +421,7 @@ class StudyRule(SelectSpec):
     """One checkpoint-selection rule of the selection study: the epoch it keeps is the best by ``metric``
     of ``set`` (as ``training.select``); ``name`` labels it in the report (default ``"<set> <metric>"``)."""
 
-    name: Name | None = None
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
     @property
     def label(self) -> str:

@@ -74,7 +74,8 @@ class SelectionStudy:
         for c in self.pooled.get(metric, []):
             interval = c.bootstrap if c.bootstrap is not None else c.interval
             bounds = "" if interval is None or math.isnan(interval.low) else f" [{interval.low:+.3f}, {interval.high:+.3f}]"
-            verdict = "significant after Holm" if c.significant else "not significant"
+            verdict = "significant after Holm's correction over the rules" if c.significant else \
+                "not significant after Holm's correction over the rules"
             out.append(f"on {self.judge} {metric}, keeping the epoch of `{c.arm}` instead of `{c.reference}` "
                        f"changes it by {c.mean_diff:+.3f}{bounds} over every arm and seed ({verdict}).")
         oracle = self.pooled_means.get(f"{ORACLE}:{metric}", {}).get(metric)
