@@ -150,6 +150,7 @@ def test_example_specs_are_valid():
         "animal_mnist_pretrain.yaml",
         "cats_vs_dogs.yaml",
         "cats_vs_dogs_transfer.yaml",
+        "cats_vs_dogs_validation.yaml",
         "cifar10_cats_vs_dogs.yaml",
         "cifar10_lt.yaml",
         "image_folder_cats_dogs.yaml",

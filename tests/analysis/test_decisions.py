@@ -8,7 +8,8 @@ registered rules all get the same conformance checks; bad inputs are one table.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest

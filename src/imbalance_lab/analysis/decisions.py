@@ -138,7 +138,8 @@ def _check_logits(logits: object, name: str = "logits") -> np.ndarray:
     """Validate an N x C (N >= 1, C >= 2) matrix of finite real scores."""
     arr = np.asarray(logits)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 2:
-        raise ValueError(f"{name}: expected a 2-D array of shape (n_samples >= 1, n_classes >= 2), got {_describe(arr)}")
+        raise ValueError(f"{name}: expected a 2-D array of shape (n_samples >= 1, n_classes >= 2), "
+                         f"got {_describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ValueError(f"{name}: expected a real-valued array, got {_describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
@@ -186,7 +187,8 @@ def _check_scores(scores: object) -> np.ndarray:
     """Validate a non-empty 1-D array of positive-class probabilities in [0, 1]."""
     arr = np.asarray(scores)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"scores: expected a non-empty 1-D array of positive-class probabilities, got {_describe(arr)}")
+        raise ValueError(f"scores: expected a non-empty 1-D array of positive-class probabilities, "
+                         f"got {_describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ValueError(f"scores: expected a real-valued array, got {_describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
@@ -200,7 +202,8 @@ def _check_scores(scores: object) -> np.ndarray:
 
 def _check_positive_label(positive: object) -> int:
     if isinstance(positive, bool) or not isinstance(positive, Integral) or positive < 0:
-        raise ValueError(f"positive: expected the class index (an integer >= 0) of the positive class, got {positive!r}")
+        raise ValueError(f"positive: expected the class index (an integer >= 0) of the positive class, "
+                         f"got {positive!r}")
     return int(positive)
 
 
@@ -222,7 +225,8 @@ def _check_rate(deploy_prior: object) -> float | None:
 def _check_cost_matrix(cost: object, n_classes: int | None = None) -> np.ndarray:
     arr = np.asarray(cost)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
-        raise ValueError(f"cost: expected a square C x C matrix (C >= 2) indexed [true, predicted], got {_describe(arr)}")
+        raise ValueError(f"cost: expected a square C x C matrix (C >= 2) indexed [true, predicted], "
+                         f"got {_describe(arr)}")
     if n_classes is not None and arr.shape[0] != n_classes:
         raise ValueError(f"cost: expected a {n_classes} x {n_classes} matrix (one row and column per class), "
                          f"got shape {arr.shape}")
@@ -438,8 +442,8 @@ def _sweep(labels: object, scores: object, positive: object) -> dict[str, np.nda
     is_pos = y == k
     if not is_pos.any() or is_pos.all():
         missing = f"no sample of class {k}" if not is_pos.any() else f"only samples of class {k}"
-        raise ValueError(f"labels: expected samples of the positive class {k} and of another class to fit a threshold, "
-                         f"got {missing}; use a validation set with both")
+        raise ValueError(f"labels: expected samples of the positive class {k} and of another class to fit a "
+                         f"threshold, got {missing}; use a validation set with both")
     binary = np.column_stack([1.0 - s, s])
     return threshold_metrics(is_pos.astype(np.int64), binary, 1, np.unique(s))
 
@@ -677,7 +681,8 @@ def threshold_as_probs(probs: np.ndarray, positive: int, threshold: float) -> np
     k = _check_positive(positive, 2, optional=False)
     t = _check_real("threshold", threshold, low=0.0, high=1.0)
     score = p[:, k]
-    shift = special.logit(np.clip(score, PROB_EPS, 1.0 - PROB_EPS)) - special.logit(min(max(t, PROB_EPS), 1.0 - PROB_EPS))
+    clipped_t = min(max(t, PROB_EPS), 1.0 - PROB_EPS)
+    shift = special.logit(np.clip(score, PROB_EPS, 1.0 - PROB_EPS)) - special.logit(clipped_t)
     q = special.expit(shift)
     q = np.where(score >= t, np.maximum(q, _ABOVE_HALF), np.minimum(q, _BELOW_HALF))
     out = np.empty_like(p)
@@ -1176,12 +1181,12 @@ class Threshold(DecisionRule):
             raise ValueError("context.cost_fn: expected cost_fn and cost_fp for threshold by='min_cost', got "
                              f"cost_fn={context.cost_fn!r}, cost_fp={context.cost_fp!r}")
         deploy = context.deploy_prior
-        if isinstance(deploy, str):
+        rate = None
+        if deploy is not None and not isinstance(deploy, str):
+            rate = float(_check_prior("context.deploy_prior", deploy, 2, strictly_positive=False)[positive])
+        elif deploy is not None:  # "em" estimates a prior for prior_correction, not a cost to fit on val
             raise ValueError(f"context.deploy_prior: expected 2 class frequencies or None for threshold "
                              f"by='min_cost', got {deploy!r}")
-        rate = None
-        if deploy is not None:
-            rate = float(_check_prior("context.deploy_prior", deploy, 2, strictly_positive=False)[positive])
         threshold = threshold_min_cost(labels, scores, positive, context.cost_fn, context.cost_fp, rate)
         params.update({"cost_fn": float(context.cost_fn), "cost_fp": float(context.cost_fp), "deploy_rate": rate})
         world = "" if rate is None else f", positive rate {rate:g}"
