@@ -79,7 +79,7 @@ def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:
 
 def check_reference(spec: ExperimentSpec, reference: str | None) -> None:
     """``reference`` must name an arm of the spec (checked before anything trains)."""
-    names = [arm.name for arm in spec.arms]
+    names = [arm.name for arm in spec.arms] + list(spec.decision_arms())
     if reference is not None and reference not in names:
         raise UserError(f"--reference: got {reference!r}, not an arm of {spec.name}; valid: {', '.join(names)}")
 
@@ -89,6 +89,8 @@ def expected_bytes(spec: ExperimentSpec, data: ExperimentData, runs: int) -> int
     n_classes = len(data.class_names)
     rows = sum(sum(data.resolved.set_counts[name]) for name in spec.data.eval_sets)
     per_run = rows * (8 + 2 * 4 * n_classes) + spec.training.epochs * 4096 + 64 * 1024
+    if spec.selection is not None:  # every epoch's logits of every evaluation set
+        per_run += rows * 4 * n_classes * spec.training.epochs
     return runs * per_run
 
 

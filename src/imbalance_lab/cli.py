@@ -210,6 +210,8 @@ def show_verdicts(analysis: Any) -> None:
         out_console.print("grid factors:", highlight=False)
         for effect in effects:
             out_console.print("  " + effect.sentence(), highlight=False)
+    if analysis.answer is not None:
+        out_console.print("what to deploy: " + analysis.answer.verdict(analysis.class_names), highlight=False)
     if analysis.selection is not None and analysis.selection.arms:
         out_console.print("which epoch to keep (selection study):", highlight=False)
         for sentence in analysis.selection.sentences():
@@ -406,13 +408,14 @@ def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) ->
 
 
 @app.command(name="list")
-def list_(kind: Annotated[str, typer.Argument(help="strategies, models or sources")] = "strategies") -> None:
-    """List the registered strategies, models or data sources."""
+def list_(kind: Annotated[str, typer.Argument(help="strategies, models, sources or decisions")] = "strategies") -> None:
+    """List the registered strategies, models, data sources or decision rules."""
+    from imbalance_lab.analysis.decisions import DECISION_RULES
     from imbalance_lab.data import SOURCES
     from imbalance_lab.models import MODELS
     from imbalance_lab.strategies import STRATEGIES
 
-    registries = {"strategies": STRATEGIES, "models": MODELS, "sources": SOURCES}
+    registries = {"strategies": STRATEGIES, "models": MODELS, "sources": SOURCES, "decisions": DECISION_RULES}
     if kind not in registries:
         raise UserError(f"list: got {kind!r}; valid: {', '.join(registries)}")
     registry = registries[kind]

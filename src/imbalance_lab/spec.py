@@ -474,6 +474,73 @@ class SelectionStudySpec(_Strict):
         return self.reference or self.labels[0]
 
 
+class CostSpec(_Strict):
+    """What a wrong decision costs in a binary problem: a missed positive and a false alarm."""
+
+    false_negative: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    false_positive: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+
+
+class DecisionsSpec(_Strict):
+    """What to deploy, decided without retraining (issue 13): rules fitted on each run's validation
+    predictions and applied to every evaluation set, so each (arm, rule) becomes a derived arm of the
+    analysis, compared like any other on the same seeds and images.
+
+    ``rules``: registered decision rules (``imbalance-lab list decisions``):
+    ``threshold: {by: max_f1 | max_fbeta | recall | precision | min_cost, ...}``,
+    ``temperature``, ``logit_adjust: {tau: 1.0}``, ``prior_correction`` (to the
+    deployment prior, or ``{prior: em}`` to estimate it on each set, unlabelled).
+    With costs and no rules, ``threshold: {by: min_cost}``. ``costs``:
+    ``{false_negative: 10, false_positive: 1}`` (binary) or a cost matrix, rows
+    the true class and columns the decision, in the classes' order.
+    ``deployment_prior``: the class frequencies of the world the model will meet
+    (default ``data.world``, else the test set's own). ``arms``: the arms the
+    rules apply to (default every arm). ``curves``: how many of the cheapest
+    arms get a cost curve in the report.
+    """
+
+    rules: tuple[StrategyStep, ...] = ()
+    costs: CostSpec | tuple[tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)], ...], ...] | None = None
+    deployment_prior: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
+    arms: tuple[str, ...] | None = None
+    curves: Annotated[int, Field(ge=0, le=20)] = 3
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rules(cls, value: Any) -> Any:
+        items = value if isinstance(value, list | tuple) else [value]
+        steps = []
+        for item in items:
+            if isinstance(item, dict) and len(item) == 1 and not {"name", "params"} & set(item):
+                (name, params), = item.items()
+                steps.append({"name": name, "params": params or {}})
+            else:
+                steps.append(_named_params(item, "decision rule", name_key="name"))
+        return steps
+
+    @model_validator(mode="after")
+    def _something_to_decide(self) -> DecisionsSpec:
+        if not self.rules and self.costs is None:
+            raise ValueError("give rules (e.g. [{threshold: {by: max_f1}}, temperature]) or costs "
+                             "(e.g. {false_negative: 10, false_positive: 1}), or leave decisions out")
+        return self
+
+    @property
+    def effective_rules(self) -> tuple[StrategyStep, ...]:
+        """The rules applied: those given, or the cheapest threshold when only costs are."""
+        if self.rules:
+            return self.rules
+        return (StrategyStep(name="threshold", params={"by": "min_cost"}),)
+
+    @staticmethod
+    def label(step: StrategyStep) -> str:
+        """A rule's name in derived arms: ``threshold(max_f1)``, ``logit_adjust(tau=1)``, ``temperature``."""
+        params = dict(step.params)
+        parts = [str(params.pop("by"))] if "by" in params else []
+        parts += [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()]
+        return f"{step.name}({', '.join(parts)})" if parts else step.name
+
+
 class TrackingSpec(_Strict):
     """Where runs are logged besides the results directory (never part of any hash)."""
 
@@ -553,6 +620,7 @@ class ExperimentSpec(_Strict):
     tracking: TrackingSpec = TrackingSpec()
     execution: ExecutionSpec = ExecutionSpec()
     selection: SelectionStudySpec | None = None
+    decisions: DecisionsSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -618,12 +686,71 @@ class ExperimentSpec(_Strict):
                 STRATEGIES.check_params(step.name, step.params, f"arms[{i}].strategy[{j}].{step.name}")
         MODELS.check_params(self.model.name, self.model.params, "model")
         self._check_selection()
+        self._check_decisions()
         factory = MODELS.entry(self.model.name, "model.name").factory
         if self.model.pretrained is True and not getattr(factory, "published_weights", False):
             with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
             raise SpecError("model.pretrained", f"got true, but {self.model.name} has no published weights; give the "
                                                 f"path of a weights file, or use one of {', '.join(with_weights)}")
         return self
+
+    def _check_decisions(self) -> None:
+        from imbalance_lab.analysis.decisions import DECISION_RULES
+
+        decisions = self.decisions
+        if decisions is None:
+            return
+        binary = self.data.positive is not None
+        for i, step in enumerate(decisions.rules):
+            where = f"decisions.rules[{i}]"
+            DECISION_RULES.entry(step.name, where)
+            DECISION_RULES.check_params(step.name, step.params, f"{where}.{step.name}")
+            try:
+                DECISION_RULES.create(step.name, **step.params)
+            except ValueError as err:
+                raise SpecError(f"{where}.{step.name}", str(err)) from None
+            if step.name == "threshold" and not binary:
+                raise SpecError(where, "a threshold rule moves the positive class's threshold; it needs "
+                                       "data.positive (two classes); use logit_adjust or prior_correction here")
+            if step.params.get("by") == "min_cost" and not isinstance(decisions.costs, CostSpec):
+                raise SpecError(where, "threshold by min_cost needs decisions.costs: {false_negative: ..., "
+                                       "false_positive: ...}")
+        labels = [decisions.label(step) for step in decisions.effective_rules]
+        twice = next((label for label in labels if labels.count(label) > 1), None)
+        if twice is not None:
+            raise SpecError("decisions.rules", f"rule {twice} is listed twice; give each rule once")
+        arm_names = [arm.name for arm in self.arms]
+        for i, name in enumerate(decisions.arms or ()):
+            if name not in arm_names:
+                raise SpecError(f"decisions.arms[{i}]", f"got {name!r}, which is not an arm; valid: "
+                                                        f"{', '.join(arm_names)}")
+        names = list(self.data.classes) if isinstance(self.data.classes, dict) else None
+        if isinstance(decisions.costs, CostSpec) and not binary:
+            raise SpecError("decisions.costs", "false_negative/false_positive costs are for a binary problem "
+                                               "(data.positive); give a cost matrix, rows the true class and "
+                                               "columns the decision")
+        if isinstance(decisions.costs, tuple) and names is not None:
+            n = len(names)
+            if len(decisions.costs) != n or any(len(row) != n for row in decisions.costs):
+                raise SpecError("decisions.costs", f"expected a {n}×{n} cost matrix (rows the true class, columns "
+                                                   f"the decision, in the order {', '.join(names)})")
+        if decisions.deployment_prior is not None and names is not None:
+            unknown = [c for c in decisions.deployment_prior if c not in names]
+            missing = [c for c in names if c not in decisions.deployment_prior]
+            if unknown or missing:
+                what = f"{unknown[0]!r} is not a class" if unknown else f"class {missing[0]!r} has no frequency"
+                raise SpecError("decisions.deployment_prior", f"{what}; give a frequency for each of "
+                                                              f"{', '.join(names)}, e.g. "
+                                                              f"{{{names[0]}: 10, {names[1]}: 1}}")
+
+    def decision_arms(self) -> dict[str, tuple[str, StrategyStep]]:
+        """The derived arms of ``decisions``: ``"<arm>+<rule>"`` -> (base arm, rule), in arm then rule order."""
+        if self.decisions is None:
+            return {}
+        chosen = self.decisions.arms
+        return {f"{arm.name}+{self.decisions.label(step)}": (arm.name, step)
+                for arm in self.arms if chosen is None or arm.name in chosen
+                for step in self.decisions.effective_rules}
 
     def _check_selection(self) -> None:
         from imbalance_lab.analysis.metrics import METRIC_NAMES_ALWAYS, METRIC_NAMES_POSITIVE
@@ -671,8 +798,9 @@ class ExperimentSpec(_Strict):
         for key, default in (("pretrained", False), ("freeze", "none")):
             if canon["model"][key] == default:
                 del canon["model"][key]
-        if canon["selection"] is None:
-            del canon["selection"]
+        for key in ("selection", "decisions"):
+            if canon[key] is None:
+                del canon[key]
         return canon
 
     def _hashed(self) -> dict[str, Any]:
@@ -685,6 +813,7 @@ class ExperimentSpec(_Strict):
         if self.selection is not None:  # the runs keep every epoch's predictions; which rules read them is not hashed
             canon["training"]["epoch_predictions"] = True
         canon.pop("selection", None)
+        canon.pop("decisions", None)  # analysis only: decisions never retrain
         return canon
 
     def spec_hash(self) -> str:

@@ -5,6 +5,7 @@ arm, and the baselines beside them. Pure: reads stored runs, trains nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -23,7 +24,8 @@ BINARY_METRICS = ("recall", "precision", "f1", "f2", "balanced_accuracy", "pr_au
 MULTICLASS_METRICS = ("balanced_accuracy", "macro_f1", "macro_recall", "macro_precision", "mcc", "roc_auc", "pr_auc", "accuracy")
 LONG_TAIL_METRICS = ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
 BOOTSTRAP_FAST = {"recall", "precision", "f1", "accuracy", "balanced_accuracy"}
-HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn", "loss", "balanced_loss"}  # the last two: per-epoch
+HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn", "loss", "balanced_loss",  # these two: per-epoch
+                           "expected_cost"}
 VERDICT_METRICS = 5
 """How many of the headline set's metrics get a verdict (and, for grids, factor plots)."""
 
@@ -74,6 +76,8 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a reader must know first (reference changed, unseen classes)
     selection: Any = None  # the spec's selection study (analysis.selection.SelectionStudy), if it has one
+    deployment: Any = None  # the spec's decisions (analysis.deployment.Deployment): derived arms, fits, costs
+    answer: Any = None  # what to deploy (analysis.deployment.DeployAnswer), with costs
 
     @property
     def headline_set(self) -> str:
@@ -139,17 +143,27 @@ def _summary(values: list[float], seed: int) -> MetricSummary:
 
 def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *, n_boot: int = 2000, seed: int = 0) -> Analysis:
     """Recompute every metric from the stored predictions and compare the arms."""
-    runs = sorted(scan.runs, key=lambda r: (r.arm, r.seed))
-    arms = tuple(a.name for a in spec.arms if any(r.arm == a.name for r in runs))
-    reference, warnings_ = choose_reference(spec, arms, reference)
-    first = runs[0].result
+    from imbalance_lab.analysis.deployment import COST_METRIC, deploy_answer, derive
+
+    trained = sorted(scan.runs, key=lambda r: (r.arm, r.seed))
+    first = trained[0].result
     class_names = tuple(first["train_counts"])
     positive = class_names.index(spec.data.positive) if spec.data.positive is not None else None
+    derived, deployment = derive(spec, trained, class_names, positive)  # decisions: arms without training
+    runs = sorted([*trained, *derived], key=lambda r: (r.arm, r.seed))
+    order = [a.name for a in spec.arms] + list(spec.decision_arms())
+    arms = tuple(a for a in order if any(r.arm == a for r in runs))
+    reference, warnings_ = choose_reference(spec, arms, reference)
+    cost = deployment.metric if deployment is not None else None
     train_counts = {r.arm: [r.result["train_counts"][c] for c in class_names] for r in runs}
     long_tail = positive is None and len(class_names) > 2
     metric_names = MULTICLASS_METRICS + (LONG_TAIL_METRICS if long_tail else ()) if positive is None else BINARY_METRICS
+    if cost is not None:
+        metric_names = metric_names + (COST_METRIC,)
     predictions = {(r.arm, r.seed): r.predictions() for r in runs}
-    histories = {arm: [r.result["history"] for r in runs if r.arm == arm] for arm in arms}
+    # a derived arm trained as its base arm did: its curves would repeat the base's
+    histories = {arm: [r.result["history"] for r in runs if r.arm == arm] for arm in arms
+                 if deployment is None or arm not in deployment.arms}
 
     sets = {}
     notes = []
@@ -168,19 +182,21 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
                 warnings.simplefilter("ignore")
                 per_run[r.arm][r.seed] = classification_metrics(
                     labels, p, positive=positive, train_counts=np.asarray(train_counts[r.arm]) if long_tail else None)
+            if cost is not None:
+                per_run[r.arm][r.seed][COST_METRIC] = cost(labels, p)
             confusion[r.arm] += confusion_matrix(labels, predict(p), len(class_names))
             probs[r.arm].append(p)
         table = {arm: {m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed) for m in _all_metric_keys(per_run)}
                  for arm in arms if per_run[arm]}
         comparisons = {}
         for m in metric_names:
-            fast = m in BOOTSTRAP_FAST and positive is not None
+            fast = (m in BOOTSTRAP_FAST and positive is not None) or m == COST_METRIC
             # undefined values (e.g. ROC-AUC on a set with one class) are left out of the comparison
             values = {arm: {s: v[m] for s, v in per_run[arm].items() if fast or math.isfinite(v[m])} for arm in arms}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # zero-division conventions are already noted in the summary
                 comparisons[m] = compare_to_reference(
-                    values, reference, m,
+                    values, reference, m, metric_fn=cost if m == COST_METRIC else None,
                     predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}} if fast else None,
                     positive=positive, n_boot=n_boot, seed=seed,
                 )
@@ -193,10 +209,15 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
     warnings_ += unseen_class_warnings(class_names, {a: train_counts[a] for a in arms})
     from imbalance_lab.analysis.selection import study
 
-    selection = study(spec, runs, positive, n_boot=n_boot, seed=seed)
+    selection = study(spec, trained, positive, n_boot=n_boot, seed=seed)
     notes += list(selection.notes) if selection is not None else []
-    return Analysis(spec, runs, scan.missing, scan.problems, arms, reference, class_names, positive,
-                    {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_, selection)
+    notes += list(deployment.notes) if deployment is not None else []
+    analysis = Analysis(spec, runs, scan.missing, scan.problems, arms, reference, class_names, positive,
+                        {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_, selection,
+                        deployment)
+    if cost is not None:
+        analysis = dataclasses.replace(analysis, answer=deploy_answer(analysis, n_boot=n_boot, seed=seed))
+    return analysis
 
 
 def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[str]:

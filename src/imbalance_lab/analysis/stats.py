@@ -471,6 +471,73 @@ def _fast_replicates(
     return observed[0], replicates
 
 
+@dataclass(frozen=True)
+class ExpectedCost:
+    """Expected cost per ``scale`` cases at a deployment prior, of argmax decisions: a bootstrap metric.
+
+    ``cost[true, decided]`` (C×C, >= 0) and ``prior`` (C frequencies summing to 1): the value on a set is
+    ``scale · Σ_c prior_c · mean over its class-c images of cost[c, decision]`` -- each class's mean
+    cost weighted by how often the deployed model meets that class, whatever the set's own mix. A
+    class absent from a (resampled) set adds nothing. :func:`paired_bootstrap` computes it without a
+    per-replicate loop, as its named metrics.
+    """
+
+    cost: np.ndarray
+    prior: np.ndarray
+    scale: float = 1000.0
+
+    def __call__(self, labels: np.ndarray, probs: np.ndarray) -> float:
+        labels = np.asarray(labels)
+        decisions = predict(np.asarray(probs))
+        total = 0.0
+        for c, weight in enumerate(self.prior):
+            members = labels == c
+            if members.any():
+                total += weight * float(self.cost[c, decisions[members]].mean())
+        return self.scale * total
+
+
+def _cost_replicates(
+    metric: ExpectedCost, labels: np.ndarray, runs: np.ndarray, index_blocks: Iterator[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observed ``(R,)`` and replicate ``(n_boot, R)`` expected costs, as :func:`_fast_replicates`: each
+    image's cost under each run and its class indicator, summed by one matrix product per block."""
+    n_runs, n, n_classes = runs.shape
+    decisions = np.stack([predict(p) for p in runs])  # (R, N)
+    per_image = metric.cost[labels[None, :], decisions]  # (R, N): the cost of each run's decision
+    onehot = (labels[:, None] == np.arange(n_classes)[None, :]).astype(np.float64)  # (N, C)
+    design = np.concatenate([(per_image.T[:, :, None] * onehot[:, None, :]).reshape(n, n_runs * n_classes), onehot],
+                            axis=1)
+
+    def evaluate(weights: np.ndarray) -> np.ndarray:
+        counts = weights @ design
+        sums = counts[:, : n_runs * n_classes].reshape(-1, n_runs, n_classes)
+        members = counts[:, None, n_runs * n_classes:]
+        means = _safe_divide(sums, np.broadcast_to(members, sums.shape))
+        return metric.scale * (means * metric.prior[None, None, :]).sum(axis=-1)
+
+    observed = evaluate(np.ones((1, n)))[0]
+    replicates = np.concatenate([evaluate(_counts_per_image(block, n)) for block in index_blocks])
+    return observed, replicates
+
+
+def cost_interval(metric: ExpectedCost, labels: np.ndarray, probs: np.ndarray, confidence: float = 0.95,
+                  n_boot: int = 2000, seed: int = 0) -> Interval:
+    """Percentile interval of one arm's seed-averaged expected cost, seeds and images resampled together
+    (the two-level bootstrap of :func:`paired_bootstrap`, for one arm): ``probs`` is ``(S, N, C)``."""
+    runs = _check_run_probs("probs", probs)
+    y = _check_class_indices("labels", labels, runs.shape[2])
+    _, replicates = _cost_replicates(metric, y, runs, _resampled_indices(np.random.default_rng(seed), y.size, n_boot))
+    n_seeds = runs.shape[0]
+    if n_seeds > 1:
+        draws = np.random.default_rng([seed, 1]).integers(n_seeds, size=(n_boot, n_seeds))
+        means = (replicates * _counts_per_image(draws, n_seeds)).sum(axis=1) / n_seeds
+    else:
+        means = replicates[:, 0]
+    low, high = _percentile_interval(means, _check_open_unit("confidence", confidence))
+    return Interval(low, high, "bootstrap")
+
+
 def _generic_replicates(
     metric: Callable[[np.ndarray, np.ndarray], float],
     labels: np.ndarray,
@@ -617,6 +684,8 @@ def paired_bootstrap(
                 )
             positive = int(positive)
         observed, replicates = _fast_replicates(metric, y, runs, positive, blocks)
+    elif isinstance(metric, ExpectedCost):
+        observed, replicates = _cost_replicates(metric, y, runs, blocks)
     elif callable(metric):
         observed, replicates = _generic_replicates(metric, y, runs, blocks)
     else:

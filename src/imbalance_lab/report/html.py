@@ -48,14 +48,14 @@ def _cell(stat: MetricSummary, count: bool) -> str:
     return text
 
 
-def _diff_cell(c: Comparison | None, metric: str) -> str:
+def _diff_cell(c: Comparison | None, metric: str, digits: int = 3) -> str:
     if c is None:
         return ""
     sign = 1 if higher_is_better(metric) else -1
     css = "sig" if c.significant and sign * c.mean_diff > 0 else "worse" if c.significant else ""
     mark = " ★" if c.significant else ""
     p = "" if math.isnan(c.p_holm) else f"<br><span class='ci'>p<sub>Holm</sub>={c.p_holm:.3g}</span>"
-    return f"<span class='{css}'>{c.mean_diff:+.3f}{mark}</span>{p}"
+    return f"<span class='{css}'>{c.mean_diff:+.{digits}f}{mark}</span>{p}"
 
 
 COUNT_METRICS = {"tp", "fp", "tn", "fn", "n"}
@@ -150,7 +150,10 @@ def figures(analysis: Analysis) -> list[str]:
     if analysis.positive is not None:
         pr, roc = {}, {}
         positive = analysis.positive
+        derived = analysis.deployment.arms if analysis.deployment is not None else {}
         for arm, probs in test.probs.items():
+            if arm in derived:  # every decision rule keeps the positive score's order: its base arm's curve
+                continue
             labels = np.tile(test.labels, probs.shape[0]) == positive
             scores = probs[:, :, positive].reshape(-1)
             pr[arm], roc[arm] = plots.pr_roc_points(labels, scores)
@@ -218,11 +221,11 @@ def _rule_rows(study: Any, scope: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _comparison_bounds(c: Comparison) -> str:
+def _comparison_bounds(c: Comparison, digits: int = 3) -> str:
     interval = c.bootstrap if c.bootstrap is not None else c.interval
     if interval is None or math.isnan(interval.low):
         return ""
-    return f"[{interval.low:+.3f}, {interval.high:+.3f}]"
+    return f"[{interval.low:+.{digits}f}, {interval.high:+.{digits}f}]"
 
 
 def selection_section(analysis: Analysis) -> str:
@@ -316,6 +319,70 @@ def selection_csv(analysis: Analysis) -> str:
     return out.getvalue()
 
 
+def _costs_text(analysis: Analysis) -> str:
+    """What a wrong decision costs and the world it is counted in, in one sentence (plain text)."""
+    spec, answer = analysis.spec, analysis.answer
+    names = analysis.class_names
+    costs = spec.decisions.costs
+    if analysis.positive is not None and not isinstance(costs, tuple):
+        pos, neg = names[analysis.positive], names[1 - analysis.positive]
+        what = (f"a missed {pos} costs {costs.false_negative:g} and a false alarm ({neg} taken for {pos}) "
+                f"{costs.false_positive:g}")
+    else:
+        what = "the cost matrix of decisions.costs (rows the true class, columns the decision)"
+    prior = ", ".join(f"{c} {p:.3g}" for c, p in zip(names, answer.prior, strict=True))
+    return f"{what}; counted at the deployment prior {prior} ({answer.prior_source})"
+
+
+def deploy_section(analysis: Analysis) -> str:
+    """What to deploy: every arm (and arm + rule) ranked by its expected cost on test, the verdict, cost curves."""
+    answer = analysis.answer
+    if answer is None:
+        return ""
+    versus = {c.arm: c for comps in answer.versus_base.values() for c in comps}
+    rows = []
+    for rank, row in enumerate(answer.rows, start=1):
+        c = versus.get(row.arm)
+        delta = "" if c is None else f"{_diff_cell(c, 'expected_cost', 1)} <span class='ci'>{_comparison_bounds(c, 1)}</span>"
+        threshold = "–" if row.threshold is None else f"{row.threshold:.3f}"
+        rows.append(f"<tr><td>{rank}</td><td class='arm'>{html.escape(row.arm)}</td><td>{html.escape(row.rule)}</td>"
+                    f"<td>{threshold}</td><td>{row.mean_cost:.1f}<br><span class='ci'>[{row.interval.low:.1f}, "
+                    f"{row.interval.high:.1f}]</span></td><td>{delta}</td></tr>")
+    table = ("<div class='scroll'><table><tr><th>rank</th><th class='arm'>arm</th><th>rule</th><th>threshold</th>"
+             "<th>expected cost per 1,000 [95 %]</th><th>Δ vs its arm as trained</th></tr>"
+             + "".join(rows) + "</table></div>")
+    curves = ""
+    if answer.curves:
+        curves = _figure("cost curves", plots.cost_curves(answer.curves),
+                         f"Expected cost on {analysis.headline_set} at the deployment prior against the threshold, "
+                         "for the cheapest arms as trained (mean ± 1 std over seeds); ◆ the thresholds used: 0.5 "
+                         "(the argmax) and each threshold rule's, chosen on validation (mean over seeds).")
+    return f"""<h2>What to deploy</h2>
+<p>Each decision rule is fitted on each run's validation predictions and applied to its {html.escape(analysis.headline_set)}
+predictions: no run is trained again. Costs: {_md_code(html.escape(_costs_text(analysis)))}. Intervals: 95 %, seeds and
+test images resampled together; Δ: each rule against its own arm as trained, paired over the same seeds and images, Holm
+over the arm's rules (★ = p<sub>Holm</sub> &lt; 0.05).</p>
+<ul class="verdicts"><li>{_md_code(html.escape(answer.verdict(analysis.class_names)))}</li></ul>
+{table}{curves}"""
+
+
+def deploy_markdown(analysis: Analysis) -> list[str]:
+    answer = analysis.answer
+    if answer is None:
+        return []
+    versus = {c.arm: c for comps in answer.versus_base.values() for c in comps}
+    lines = ["", "## What to deploy", "", f"- {answer.verdict(analysis.class_names)}", f"- costs: {_costs_text(analysis)}",
+             "", "| rank | arm | rule | threshold | expected cost per 1,000 [95 %] | Δ vs its arm as trained |",
+             "|---:|---|---|---:|---:|---:|"]
+    for rank, row in enumerate(answer.rows, start=1):
+        c = versus.get(row.arm)
+        delta = "" if c is None else f"{c.mean_diff:+.1f}{' ★' if c.significant else ''} {_comparison_bounds(c, 1)}"
+        threshold = "–" if row.threshold is None else f"{row.threshold:.3f}"
+        lines.append(f"| {rank} | {row.arm} | {row.rule} | {threshold} | {row.mean_cost:.1f} "
+                     f"[{row.interval.low:.1f}, {row.interval.high:.1f}] | {delta} |")
+    return lines
+
+
 def data_table(analysis: Analysis) -> str:
     names = analysis.class_names
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -359,6 +426,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
 {factor_section(analysis)}
+{deploy_section(analysis)}
 {selection_section(analysis)}
 <h2>Plots</h2>{''.join(figures(analysis))}
 <h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
@@ -385,6 +453,7 @@ def render_markdown(analysis: Analysis) -> str:
     effects = factor_effects(analysis)
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
+    lines += deploy_markdown(analysis)
     lines += selection_markdown(analysis)
     for set_name, sa in analysis.sets.items():
         lines += ["", f"## {set_name} set", "", "| arm | " + " | ".join(sa.metrics) + " |", "|---|" + "---:|" * len(sa.metrics)]
