@@ -45,6 +45,10 @@ from imbalance_lab.errors import SpecError
 #   tp:   3        3        2        2        1        1        0
 #   fp:   3        2        2        1        1        0        0
 #   fn:   0        0        1        1        2        2        3
+# A threshold function returns the middle of the thresholds that decide the set as the best
+# candidate does: (previous distinct score + candidate) / 2, candidate / 2 for the first, and
+# (0.9 + 1) / 2 for "nothing positive". So the candidates above come back as
+#   t:    0.05     0.2      0.35     0.5      0.7      0.85     0.95
 LABELS = np.array([0, 1, 0, 1, 0, 1])
 SCORES = np.array([0.1, 0.3, 0.4, 0.6, 0.8, 0.9])
 
@@ -55,6 +59,19 @@ def _random_binary(seed: int, n: int = 200, rate: float = 0.2) -> tuple[np.ndarr
     labels = (rng.random(n) < rate).astype(np.int64)
     scores = np.clip(np.round(special.expit(rng.normal(1.5 * labels - 0.75, 1.0)), 2), 0.0, 1.0)
     return labels, scores
+
+
+def _candidate_of(threshold: float, scores: np.ndarray) -> float:
+    """The distinct score that decides ``scores`` as ``threshold`` does (1.0, "nothing positive", above them all),
+    after checking that ``threshold`` is the midpoint of the interval of thresholds equivalent to it."""
+    distinct = np.unique(scores)
+    k = int(np.searchsorted(distinct, threshold))  # the first distinct score >= threshold
+    low = float(distinct[k - 1]) if k > 0 else 0.0
+    high = float(distinct[k]) if k < distinct.size else 1.0
+    assert low < threshold < high, (low, threshold, high)
+    assert threshold == pytest.approx((low + high) / 2, abs=1e-15)
+    np.testing.assert_array_equal(scores >= threshold, scores >= high)
+    return high
 
 
 def _overconfident_logits(seed: int, n: int = 600, c: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -145,29 +162,53 @@ def test_em_warns_when_it_runs_out_of_iterations():
 # --------------------------------------------------------------------------- #
 
 
+def test_thresholds_are_the_midpoints_of_the_equivalent_intervals():
+    # scores 0.1, 0.3, 0.4, 0.6, positives at 0.3 and 0.6. "score >= t" decides the set as the
+    # candidate 0.3 does for every t in (0.1, 0.3], as 0.1 does for t in [0, 0.1], and as
+    # "nothing positive" for t in (0.6, 1]: each function returns the middle of that interval.
+    labels, scores = np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6])
+    # F1 at 0.1, 0.3, 0.4, 0.6: 4/6, 4/5, 2/4, 2/3 -> the candidate 0.3 -> (0.1 + 0.3) / 2
+    assert threshold_max_fbeta(labels, scores, 1) == (0.1 + 0.3) / 2 == pytest.approx(0.2)
+    # precision 2/4 already at the lowest candidate 0.1 -> 0.1 / 2
+    assert threshold_for_precision(labels, scores, 1, target=0.5) == 0.1 / 2
+    # recall 1/2 reached up to the candidate 0.6 -> (0.4 + 0.6) / 2
+    assert threshold_for_recall(labels, scores, 1, target=0.5) == (0.4 + 0.6) / 2 == pytest.approx(0.5)
+    # "nothing positive" (the appended 1.0): with the top score a negative, labels 0, 1, 1, 0,
+    # c_fn 1, c_fp 3: n x cost at 0.1, 0.3, 0.4, 0.6, 1.0 = 6, 3, 4, 5, 2 -> (0.6 + 1) / 2
+    assert threshold_min_cost(np.array([0, 1, 1, 0]), scores, 1, cost_fn=1, cost_fp=3) == (0.6 + 1.0) / 2
+    # misses free (c_fn 0): fp = 0 at 0.6 and at 1.0 -> tie -> the largest, 1.0 -> (0.6 + 1) / 2
+    assert threshold_min_cost(labels, scores, 1, cost_fn=0, cost_fp=1) == pytest.approx(0.8)
+    # a score of 1 leaves no room above it: "nothing positive" is no candidate, and the top candidate 1.0
+    # (fp = 0 at 0.3, 0.4 and 1.0, labels 0, 1, 1, 1, c_fn 0) comes back as (0.4 + 1) / 2
+    assert threshold_min_cost(np.array([0, 1, 1, 1]), np.array([0.1, 0.3, 0.4, 1.0]), 1,
+                              cost_fn=0, cost_fp=1) == pytest.approx(0.7)
+
+
 def test_max_f1_threshold_hand_case():
-    # F1 = 2tp / (2tp + fn + fp): 6/9, 6/8, 4/7, 4/6, 2/5, 2/4 -> best 0.75 at t = 0.3
-    assert threshold_max_fbeta(LABELS, SCORES, positive=1) == 0.3
+    # F1 = 2tp / (2tp + fn + fp): 6/9, 6/8, 4/7, 4/6, 2/5, 2/4 -> best 0.75 at the candidate 0.3
+    # -> (0.1 + 0.3) / 2 = 0.2
+    assert threshold_max_fbeta(LABELS, SCORES, positive=1) == pytest.approx(0.2)
 
 
 def test_max_fbeta_threshold_moves_with_beta():
     # F0.5 = 1.25tp / (1.25tp + 0.25fn + fp): 3.75/6.75, 3.75/5.75, 2.5/4.75, 2.5/3.75, 1.25/2.75, 1.25/1.75
-    # = 0.556, 0.652, 0.526, 0.667, 0.455, 0.714 -> t = 0.9
-    assert threshold_max_fbeta(LABELS, SCORES, positive=1, beta=0.5) == 0.9
-    # F2 = 5tp / (5tp + 4fn + fp): 15/18, 15/17, ... -> 0.882 at t = 0.3
-    assert threshold_max_fbeta(LABELS, SCORES, positive=1, beta=2.0) == 0.3
+    # = 0.556, 0.652, 0.526, 0.667, 0.455, 0.714 -> the candidate 0.9 -> (0.8 + 0.9) / 2 = 0.85
+    assert threshold_max_fbeta(LABELS, SCORES, positive=1, beta=0.5) == pytest.approx(0.85)
+    # F2 = 5tp / (5tp + 4fn + fp): 15/18, 15/17, ... -> 0.882 at the candidate 0.3 -> 0.2
+    assert threshold_max_fbeta(LABELS, SCORES, positive=1, beta=2.0) == pytest.approx(0.2)
 
 
 def test_max_fbeta_tie_goes_to_the_largest_threshold():
     # positives at 0.2 and 0.8: t = 0.2 gives tp 2, fp 2 -> F1 4/6; t = 0.8 gives tp 1, fn 1 -> 2/3 as well
+    # -> the larger candidate, 0.8 -> (0.6 + 0.8) / 2 = 0.7
     labels, scores = np.array([1, 0, 0, 1]), np.array([0.2, 0.4, 0.6, 0.8])
-    assert threshold_max_fbeta(labels, scores, positive=1) == 0.8
+    assert threshold_max_fbeta(labels, scores, positive=1) == pytest.approx(0.7)
 
 
 def test_positive_class_zero_and_other_labels():
     # the same case with the roles of the classes swapped and the negatives labelled 7
     labels = np.where(LABELS == 1, 0, 7)
-    assert threshold_max_fbeta(labels, SCORES, positive=0) == 0.3
+    assert threshold_max_fbeta(labels, SCORES, positive=0) == pytest.approx(0.2)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -178,24 +219,26 @@ def test_max_fbeta_matches_brute_force_with_sklearn(seed: int, beta: float):
     by_t = {t: skm.fbeta_score(labels, (scores >= t).astype(int), beta=beta, zero_division=0)
             for t in np.unique(scores)}
     best = max(by_t.values())
-    assert by_t[chosen] == pytest.approx(best, abs=1e-12)
-    assert chosen == max(t for t, f in by_t.items() if f >= best - 1e-12)  # the documented tie rule
+    assert skm.fbeta_score(labels, (scores >= chosen).astype(int), beta=beta) == pytest.approx(best, abs=1e-12)
+    assert _candidate_of(chosen, scores) == max(t for t, f in by_t.items() if f >= best - 1e-12)  # the tie rule
 
 
 def test_threshold_for_recall_hand_case():
-    # recall at t = 0.1 ... 0.9: 1, 1, 2/3, 2/3, 1/3, 1/3
-    assert threshold_for_recall(LABELS, SCORES, 1, target=1.0) == 0.3
-    assert threshold_for_recall(LABELS, SCORES, 1, target=2 / 3) == 0.6
-    assert threshold_for_recall(LABELS, SCORES, 1, target=0.5) == 0.6
-    assert threshold_for_recall(LABELS, SCORES, 1, target=0.3) == 0.9
+    # recall at t = 0.1 ... 0.9: 1, 1, 2/3, 2/3, 1/3, 1/3; the largest candidate reaching the target,
+    # returned as the midpoint below it: 0.3 -> 0.2, 0.6 -> 0.5, 0.9 -> 0.85
+    assert threshold_for_recall(LABELS, SCORES, 1, target=1.0) == pytest.approx(0.2)
+    assert threshold_for_recall(LABELS, SCORES, 1, target=2 / 3) == pytest.approx(0.5)
+    assert threshold_for_recall(LABELS, SCORES, 1, target=0.5) == pytest.approx(0.5)
+    assert threshold_for_recall(LABELS, SCORES, 1, target=0.3) == pytest.approx(0.85)
 
 
 def test_threshold_for_precision_hand_case():
-    # precision at t = 0.1 ... 0.9: 3/6, 3/5, 2/4, 2/3, 1/2, 1/1
-    assert threshold_for_precision(LABELS, SCORES, 1, target=0.5) == 0.1
-    assert threshold_for_precision(LABELS, SCORES, 1, target=0.6) == 0.3
-    assert threshold_for_precision(LABELS, SCORES, 1, target=0.65) == 0.6
-    assert threshold_for_precision(LABELS, SCORES, 1, target=0.9) == 0.9
+    # precision at t = 0.1 ... 0.9: 3/6, 3/5, 2/4, 2/3, 1/2, 1/1; the smallest candidate reaching the
+    # target, returned as the midpoint below it: 0.1 -> 0.1 / 2 = 0.05, 0.3 -> 0.2, 0.6 -> 0.5, 0.9 -> 0.85
+    assert threshold_for_precision(LABELS, SCORES, 1, target=0.5) == pytest.approx(0.05)
+    assert threshold_for_precision(LABELS, SCORES, 1, target=0.6) == pytest.approx(0.2)
+    assert threshold_for_precision(LABELS, SCORES, 1, target=0.65) == pytest.approx(0.5)
+    assert threshold_for_precision(LABELS, SCORES, 1, target=0.9) == pytest.approx(0.85)
 
 
 def test_threshold_for_precision_unreachable_names_the_best():
@@ -210,26 +253,30 @@ def test_recall_and_precision_targets_match_sklearn(seed: int):
     precision, recall, thresholds = skm.precision_recall_curve(labels, scores)
     precision, recall = precision[:-1], recall[:-1]  # drop sklearn's final (precision 1, recall 0) point
     t = threshold_for_recall(labels, scores, 1, target=0.8)
-    assert t == thresholds[recall >= 0.8].max()
+    assert _candidate_of(t, scores) == thresholds[recall >= 0.8].max()
+    assert skm.recall_score(labels, (scores >= t).astype(int)) >= 0.8
     t = threshold_for_precision(labels, scores, 1, target=0.5)
-    assert t == thresholds[precision >= 0.5].min()
+    assert _candidate_of(t, scores) == thresholds[precision >= 0.5].min()
+    assert skm.precision_score(labels, (scores >= t).astype(int)) >= 0.5
 
 
 def test_min_cost_threshold_on_the_sets_own_rates():
     # cost = (c_fn fn + c_fp fp) / 6 for t = 0.1 ... 0.9, then 1.0 (nothing positive)
-    # c_fn 5, c_fp 1: 3, 2, 7, 6, 11, 10, 15 (sixths) -> t = 0.3
-    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=5, cost_fp=1) == 0.3
-    # c_fn 1, c_fp 5: 15, 10, 11, 6, 7, 2, 3 (sixths) -> t = 0.9
-    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=1, cost_fp=5) == 0.9
+    # c_fn 5, c_fp 1: 3, 2, 7, 6, 11, 10, 15 (sixths) -> the candidate 0.3 -> (0.1 + 0.3) / 2 = 0.2
+    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=5, cost_fp=1) == pytest.approx(0.2)
+    # c_fn 1, c_fp 5: 15, 10, 11, 6, 7, 2, 3 (sixths) -> the candidate 0.9 -> (0.8 + 0.9) / 2 = 0.85
+    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=1, cost_fp=5) == pytest.approx(0.85)
     # misses free (c_fn 0, c_fp 10): cost 10 fp / 6 is 0 at t = 0.9 and at 1.0 -> tie -> the largest, 1.0
-    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=0, cost_fp=10) == 1.0
+    # (nothing positive, thresholds in (0.9, 1]) -> (0.9 + 1) / 2 = 0.95
+    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=0, cost_fp=10) == pytest.approx(0.95)
 
 
 def test_min_cost_threshold_reweighted_to_the_deployment_prior():
     # π' = 0.1, c_fn 5, c_fp 1, n_pos = n_neg = 3: cost = 0.1 * (fn/3) * 5 + 0.9 * (fp/3)
     # t = 0.1: 0.9;  0.3: 0.6;  0.4: 0.167 + 0.6 = 0.767;  0.6: 0.167 + 0.3 = 0.467
-    # 0.8: 0.333 + 0.3 = 0.633;  0.9: 0.333 + 0 = 0.333;  1.0: 0.5  -> t = 0.9 (own rates gave 0.3)
-    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=5, cost_fp=1, deploy_prior=0.1) == 0.9
+    # 0.8: 0.333 + 0.3 = 0.633;  0.9: 0.333 + 0 = 0.333;  1.0: 0.5  -> the candidate 0.9 (own rates gave 0.3)
+    # -> (0.8 + 0.9) / 2 = 0.85
+    assert threshold_min_cost(LABELS, SCORES, 1, cost_fn=5, cost_fp=1, deploy_prior=0.1) == pytest.approx(0.85)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -238,7 +285,10 @@ def test_min_cost_threshold_is_the_brute_force_minimum(seed: int):
     chosen = threshold_min_cost(labels, scores, 1, cost_fn=4.0, cost_fp=1.0, deploy_prior=0.05)
     costs = {t: expected_cost(labels, (scores >= t).astype(int), 1, 4.0, 1.0, deploy_prior=0.05)
              for t in [*np.unique(scores), 1.0]}
-    assert costs[chosen] == pytest.approx(min(costs.values()), abs=1e-12)
+    best = min(costs.values())
+    assert expected_cost(labels, (scores >= chosen).astype(int), 1, 4.0, 1.0, deploy_prior=0.05) == pytest.approx(
+        best, abs=1e-12)
+    assert _candidate_of(chosen, scores) == max(t for t, c in costs.items() if c <= best + 1e-12)  # the tie rule
 
 
 def test_threshold_as_probs_hand_case():
@@ -560,3 +610,13 @@ def test_bad_inputs_raise_value_error_naming_the_argument(call: Callable[[], Any
     msg = str(excinfo.value)
     assert msg.startswith(f"{argument}:"), msg
     assert "expected" in msg and "got" in msg and "\n" not in msg, msg
+
+
+def test_a_midpoint_never_rounds_onto_the_score_below():
+    # scores one float step apart: (u0 + u1) / 2 rounds to u0 half the time, which would call the
+    # negative at u0 positive; the candidate itself is returned then, and the decisions stay the best
+    for low in (0.25, 0.3, 0.5, 0.9999999999999998):
+        scores = np.array([low, np.nextafter(low, 1.0)])
+        labels = np.array([0, 1])
+        t = threshold_max_fbeta(labels, scores, 1)
+        assert np.array_equal(scores >= t, [False, True]), low

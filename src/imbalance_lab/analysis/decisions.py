@@ -29,8 +29,12 @@ Conventions shared by every function here:
   :mod:`imbalance_lab.analysis.metrics`);
 * a threshold ``t`` means "predict the positive class when its score is ``>= t``"
   (as :func:`~imbalance_lab.analysis.metrics.predict`); the candidate
-  thresholds of a set are its distinct scores;
-* when several thresholds are equally good (values within :data:`TIE_TOLERANCE`,
+  thresholds of a set are its distinct scores ``u_0 < u_1 < ...``, and the
+  threshold returned for candidate ``u_k`` is the midpoint of the thresholds that
+  decide the set as ``u_k`` does: ``(u_{k-1} + u_k) / 2``, ``u_0 / 2`` for the
+  lowest (and ``(u_max + 1) / 2`` for "never positive" in
+  :func:`threshold_min_cost`), a margin either side for images not in the set;
+* when several candidates are equally good (values within :data:`TIE_TOLERANCE`,
   relative, of the best), the **largest** is chosen: the fewest positive calls
   that reach the best value;
 * a prior is a 1-D array with one entry per class summing to 1 (within
@@ -448,11 +452,26 @@ def _sweep(labels: object, scores: object, positive: object) -> dict[str, np.nda
     return threshold_metrics(is_pos.astype(np.int64), binary, 1, np.unique(s))
 
 
+def _between(thresholds: np.ndarray, index: int) -> float:
+    """The middle of the thresholds that decide this set as candidate ``index`` does.
+
+    "positive iff score >= u_k" and "score >= t" decide every image of the set alike for any ``t``
+    in ``(u_{k-1}, u_k]`` (``u`` the ascending candidates; ``[0, u_0]`` for the first): the set cannot
+    tell them apart. The candidate itself sits on an image's score, at the edge of that interval;
+    its midpoint leaves the most room either side for new images (a margin, as in an SVM).
+    """
+    low = float(thresholds[index - 1]) if index > 0 else 0.0
+    high = float(thresholds[index])
+    middle = (low + high) / 2.0
+    return middle if middle > low else high  # neighbours one float apart: the midpoint rounds onto the lower one
+
+
 def _largest_best(values: np.ndarray, thresholds: np.ndarray) -> float:
-    """The largest threshold whose value is within :data:`TIE_TOLERANCE` (relative) of the maximum."""
+    """Among the candidates within :data:`TIE_TOLERANCE` (relative) of the maximum, the largest, placed at
+    the middle of the thresholds equivalent to it (:func:`_between`)."""
     best = float(values.max())
     ties = np.flatnonzero(values >= best - TIE_TOLERANCE * max(1.0, abs(best)))
-    return float(thresholds[ties[-1]])
+    return _between(thresholds, int(ties[-1]))
 
 
 def threshold_max_fbeta(labels: np.ndarray, scores: np.ndarray, positive: int, beta: float = 1.0) -> float:
@@ -472,9 +491,11 @@ def threshold_max_fbeta(labels: np.ndarray, scores: np.ndarray, positive: int, b
     Returns
     -------
     float
-        The distinct score ``t`` maximising
+        For the distinct score ``u_k`` maximising
         ``F_β = (1 + β²) tp / ((1 + β²) tp + β² fn + fp)`` of "positive iff
-        score >= t"; ties (within :data:`TIE_TOLERANCE`) go to the largest ``t``.
+        score >= u_k" (ties, within :data:`TIE_TOLERANCE`, go to the largest),
+        the midpoint ``(u_{k-1} + u_k) / 2`` of the thresholds deciding the set
+        alike (``u_0 / 2`` for the lowest score).
 
     Raises
     ------
@@ -484,8 +505,8 @@ def threshold_max_fbeta(labels: np.ndarray, scores: np.ndarray, positive: int, b
 
     Examples
     --------
-    >>> threshold_max_fbeta(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1)
-    0.3
+    >>> threshold_max_fbeta(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1)  # best 0.3
+    0.2
     """
     b2 = _check_beta(beta) ** 2
     sweep = _sweep(labels, scores, positive)
@@ -510,7 +531,9 @@ def threshold_for_recall(labels: np.ndarray, scores: np.ndarray, positive: int, 
     Returns
     -------
     float
-        A distinct score; the lowest score (recall 1) reaches every target.
+        The midpoint ``(u_{k-1} + u_k) / 2`` below the largest distinct score
+        ``u_k`` that reaches ``target`` (``u_0 / 2`` for the lowest score, whose
+        recall 1 reaches every target).
 
     Raises
     ------
@@ -519,13 +542,13 @@ def threshold_for_recall(labels: np.ndarray, scores: np.ndarray, positive: int, 
 
     Examples
     --------
-    >>> threshold_for_recall(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1, target=0.5)
-    0.6
+    >>> threshold_for_recall(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1, target=0.5)  # 0.6
+    0.5
     """
     goal = _check_real("target", target, low=0.0, high=1.0, low_open=True)
     sweep = _sweep(labels, scores, positive)
     met = np.flatnonzero(sweep["recall"] >= goal - TIE_TOLERANCE)
-    return float(sweep["threshold"][met[-1]])
+    return _between(sweep["threshold"], int(met[-1]))
 
 
 def threshold_for_precision(labels: np.ndarray, scores: np.ndarray, positive: int, target: float) -> float:
@@ -544,7 +567,8 @@ def threshold_for_precision(labels: np.ndarray, scores: np.ndarray, positive: in
     Returns
     -------
     float
-        A distinct score.
+        The midpoint ``(u_{k-1} + u_k) / 2`` below the smallest distinct score
+        ``u_k`` that reaches ``target`` (``u_0 / 2`` for the lowest score).
 
     Raises
     ------
@@ -554,8 +578,8 @@ def threshold_for_precision(labels: np.ndarray, scores: np.ndarray, positive: in
 
     Examples
     --------
-    >>> threshold_for_precision(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1, target=0.6)
-    0.3
+    >>> threshold_for_precision(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1, target=0.6)  # 0.3
+    0.2
     """
     goal = _check_real("target", target, low=0.0, high=1.0, low_open=True)
     sweep = _sweep(labels, scores, positive)
@@ -564,7 +588,7 @@ def threshold_for_precision(labels: np.ndarray, scores: np.ndarray, positive: in
     if met.size == 0:
         raise ValueError(f"target: expected a precision reachable on this set (at most {float(precision.max()):.4g} "
                          f"here), got {goal:g}; lower the target")
-    return float(sweep["threshold"][met[0]])
+    return _between(sweep["threshold"], int(met[0]))
 
 
 def _binary_cost(fn: np.ndarray, fp: np.ndarray, n_pos: int, n_neg: int, cost_fn: float, cost_fp: float,
@@ -600,11 +624,13 @@ def threshold_min_cost(
     Returns
     -------
     float
-        The best of the distinct scores and, when every score is below 1,
-        ``1.0`` (no positive call on this set); ties (within
-        :data:`TIE_TOLERANCE`, relative) go to the largest threshold. When some
-        score equals 1, "never positive" is not a candidate (no threshold in
-        ``[0, 1]`` expresses it under ">=").
+        For the best candidate ``u_k`` (the distinct scores and, when every
+        score is below 1, ``1.0``: no positive call on this set; ties, within
+        :data:`TIE_TOLERANCE`, relative, go to the largest), the midpoint
+        ``(u_{k-1} + u_k) / 2`` of the thresholds deciding the set alike
+        (``u_0 / 2`` for the lowest score, ``(u_max + 1) / 2`` for "never
+        positive"). When some score equals 1, "never positive" is not a
+        candidate (no threshold in ``[0, 1]`` expresses it under ">=").
 
     Raises
     ------
@@ -613,8 +639,10 @@ def threshold_min_cost(
 
     Examples
     --------
-    >>> threshold_min_cost(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), 1, cost_fn=5, cost_fp=1)
-    0.3
+    >>> threshold_min_cost(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), 1, cost_fn=5, cost_fp=1)  # 0.3
+    0.2
+    >>> threshold_min_cost(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), 1, cost_fn=0, cost_fp=1)  # tie, 1.0
+    0.8
     """
     c_fn, c_fp = _check_costs(cost_fn, cost_fp)
     rate = _check_rate(deploy_prior)
@@ -1055,9 +1083,14 @@ class LogitAdjust(DecisionRule):
 class PriorCorrection(DecisionRule):
     """Move the softmax posteriors from the training prior to the deployment prior (Saerens et al. 2002).
 
-    The deployment prior comes from the context: fixed frequencies, or ``"em"``
-    to estimate it, unlabelled, on each set the rule is applied to
-    (:func:`em_deployment_prior`).
+    The deployment prior comes from the context (fixed frequencies, or ``"em"``),
+    or with ``prior="em"`` it is estimated, unlabelled, on each set the rule is
+    applied to (:func:`em_deployment_prior`).
+
+    Parameters
+    ----------
+    prior : {"deployment", "em"}, default "deployment"
+        ``deployment``: the context's deployment prior; ``em``: the EM estimate.
 
     References
     ----------
@@ -1067,13 +1100,15 @@ class PriorCorrection(DecisionRule):
 
     name = "prior_correction"
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, prior: Literal["deployment", "em"] = "deployment") -> None:
+        if prior not in ("deployment", "em"):
+            raise ValueError(f"prior: expected 'deployment' or 'em', got {prior!r}")
+        self.prior = prior
 
     def _fit(self, labels: np.ndarray, logits: np.ndarray, context: DecisionContext) -> FittedDecision:
         c = logits.shape[1]
         train = self._train_prior(context, c)
-        deploy = context.deploy_prior
+        deploy = "em" if self.prior == "em" else context.deploy_prior
         if isinstance(deploy, str) and deploy == "em":
             return FittedDecision(
                 rule=self.name,
