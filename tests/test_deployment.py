@@ -158,6 +158,24 @@ def test_the_report_and_the_cli_give_the_deployment_answer(trained, tmp_path):
     assert chosen.returncode == 0, chosen.stderr
 
 
+def test_temperature_scaling_is_reported_with_its_calibration_before_and_after(trained):
+    from imbalance_lab.analysis.deployment import calibration_rows
+
+    analysis = analysed(trained, rules=["temperature", {"threshold": {"by": "max_f1"}}])
+    val = analysis.sets["val"].table
+    for arm in ("balanced", "unbalanced", "weighted"):
+        # the temperature minimises the validation log loss, and T = 1 (the arm itself) is one candidate
+        before, after = val[arm]["log_loss"].values, val[f"{arm}+temperature"]["log_loss"].values
+        assert all(a <= b + 1e-6 for a, b in zip(after, before, strict=True))
+    rows = {row.arm: row for row in calibration_rows(analysis)}
+    assert set(rows) == {"balanced+temperature", "unbalanced+temperature", "weighted+temperature"}  # no thresholds
+    test = analysis.sets["test"].table
+    row = rows["weighted+temperature"]
+    assert row.before["ece"] == test["weighted"]["ece"].mean and row.after["brier"] == test["weighted+temperature"]["brier"].mean
+    assert row.comparisons["ece"].mean_diff == pytest.approx(row.after["ece"] - row.before["ece"], abs=1e-6)
+    assert "<h2>Calibration after the decision rules</h2>" in (trained / "report.html").read_text()
+
+
 def test_multi_class_decisions_take_a_cost_matrix():
     data = copy.deepcopy(TINY_SPEC)
     del data["data"]["positive"]

@@ -246,3 +246,41 @@ def _cost_curves(analysis: Any, deployment: Deployment, rows: list[DeployRow]) -
         chosen = [row.threshold for row in rows if row.base == base and row.threshold is not None]
         curves[base] = (thresholds, costs, chosen)
     return curves
+
+
+CALIBRATED_RULES = ("temperature", "prior_correction", "logit_adjust")  # rules whose output is a probability
+CALIBRATION_METRICS = ("ece", "brier", "log_loss")
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """One probability-producing rule on one arm: its calibration on the judged set against its arm's."""
+
+    arm: str
+    base: str
+    before: dict[str, float]  # metric -> the base arm's mean over seeds
+    after: dict[str, float]  # metric -> the derived arm's
+    comparisons: dict[str, Comparison]  # metric -> derived against base, paired over seeds (t-test)
+
+
+def calibration_rows(analysis: Any, set_name: str | None = None) -> list[CalibrationRow]:
+    """ECE, Brier score and log loss before and after each temperature, prior-correction or logit-adjustment
+    rule (Guo et al. 2017 report ECE; a threshold's output is a decision, not a probability, so it is left out)."""
+    deployment: Deployment | None = analysis.deployment
+    if deployment is None:
+        return []
+    table = analysis.sets[set_name or analysis.headline_set].table
+    rows = []
+    for arm, (base, step) in deployment.arms.items():
+        if step.name not in CALIBRATED_RULES or arm not in table or base not in table:
+            continue
+        comparisons = {}
+        for m in CALIBRATION_METRICS:
+            values = {a: dict(zip(_seeds(analysis, a), table[a][m].values, strict=True)) for a in (base, arm)}
+            # rounded: a rule that changes nothing (logit adjustment by a uniform prior) differs in the last
+            # bits only (float32 against float64 probabilities), and a t-test would call that noise significant
+            values = {a: {s: round(v, 6) for s, v in per.items() if math.isfinite(v)} for a, per in values.items()}
+            [comparisons[m]] = compare_to_reference(values, base, m)
+        rows.append(CalibrationRow(arm, base, {m: table[base][m].mean for m in CALIBRATION_METRICS},
+                                   {m: table[arm][m].mean for m in CALIBRATION_METRICS}, comparisons))
+    return rows

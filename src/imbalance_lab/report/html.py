@@ -366,6 +366,42 @@ over the arm's rules (★ = p<sub>Holm</sub> &lt; 0.05).</p>
 {table}{curves}"""
 
 
+def calibration_section(analysis: Analysis) -> str:
+    """ECE, Brier and log loss before and after each probability-producing decision rule (test set)."""
+    from imbalance_lab.analysis.deployment import CALIBRATION_METRICS, calibration_rows
+
+    rows = calibration_rows(analysis)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{m} before</th><th>{m} after</th>" for m in CALIBRATION_METRICS)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td>{row.before[m]:.4f}</td><td>{row.after[m]:.4f}<br>Δ {_diff_cell(row.comparisons[m], m, 4)}"
+                        f" <span class='ci'>{_comparison_bounds(row.comparisons[m], 4)}</span></td>"
+                        for m in CALIBRATION_METRICS)
+        body.append(f"<tr><td class='arm'>{html.escape(row.arm)}</td>{cells}</tr>")
+    return (f"<h2>Calibration after the decision rules</h2><p>On the {html.escape(analysis.headline_set)} set, mean "
+            "over seeds; Δ: the rule against its own arm, paired t-test over seeds (★ = p &lt; 0.05). ECE uses 15 "
+            "equal-width bins of the top-class probability (Guo et al. 2017).</p>"
+            f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(body)}</table></div>")
+
+
+def calibration_markdown(analysis: Analysis) -> list[str]:
+    from imbalance_lab.analysis.deployment import CALIBRATION_METRICS, calibration_rows
+
+    rows = calibration_rows(analysis)
+    if not rows:
+        return []
+    lines = ["", "## Calibration after the decision rules", "",
+             "| arm + rule | " + " | ".join(f"{m} before → after (Δ)" for m in CALIBRATION_METRICS) + " |",
+             "|---|" + "---:|" * len(CALIBRATION_METRICS)]
+    for row in rows:
+        cells = [f"{row.before[m]:.4f} → {row.after[m]:.4f} ({row.comparisons[m].mean_diff:+.4f}"
+                 f"{' ★' if row.comparisons[m].significant else ''})" for m in CALIBRATION_METRICS]
+        lines.append(f"| {row.arm} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def deploy_markdown(analysis: Analysis) -> list[str]:
     answer = analysis.answer
     if answer is None:
@@ -427,6 +463,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 <h2>Results</h2>{tables}
 {factor_section(analysis)}
 {deploy_section(analysis)}
+{calibration_section(analysis)}
 {selection_section(analysis)}
 <h2>Plots</h2>{''.join(figures(analysis))}
 <h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
@@ -454,6 +491,7 @@ def render_markdown(analysis: Analysis) -> str:
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
     lines += deploy_markdown(analysis)
+    lines += calibration_markdown(analysis)
     lines += selection_markdown(analysis)
     for set_name, sa in analysis.sets.items():
         lines += ["", f"## {set_name} set", "", "| arm | " + " | ".join(sa.metrics) + " |", "|---|" + "---:|" * len(sa.metrics)]
