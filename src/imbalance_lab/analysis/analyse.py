@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
-from imbalance_lab.analysis.metrics import classification_metrics, confusion_matrix, predict
+from imbalance_lab.analysis.metrics import classification_metrics, confusion_matrix, metric_range, predict
 from imbalance_lab.analysis.stats import Comparison, Interval, bootstrap_interval, compare_to_reference, t_interval
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import RunScan, StoredRun
@@ -131,13 +131,27 @@ def unseen_class_warnings(class_names: Sequence[str], train_counts: dict[str, li
     return out
 
 
-def _summary(values: list[float], seed: int) -> MetricSummary:
+def bounded_t_interval(values: np.ndarray, metric: str) -> Interval | None:
+    """The t-interval of the mean over seeds, clipped to the metric's range (precision cannot pass 1).
+
+    Clipping never loses coverage: the true mean lies in the range, so whenever the t-interval
+    contains it, the clipped interval does too. Its method reads ``"t, clipped"`` where it was cut."""
+    interval = t_interval(values)
+    if interval is None:
+        return None
+    low, high = metric_range(metric)
+    if interval.low >= low and interval.high <= high:
+        return interval
+    return Interval(max(interval.low, low), min(interval.high, high), "t, clipped")
+
+
+def _summary(values: list[float], seed: int, metric: str = "") -> MetricSummary:
     arr = np.asarray(values, dtype=np.float64)
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:
         return MetricSummary(float("nan"), float("nan"), 0, None, None, tuple(values))
     std = float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
-    return MetricSummary(float(finite.mean()), std, int(finite.size), t_interval(finite),
+    return MetricSummary(float(finite.mean()), std, int(finite.size), bounded_t_interval(finite, metric),
                          bootstrap_interval(finite, seed=seed), tuple(values))
 
 
@@ -186,7 +200,8 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
                 per_run[r.arm][r.seed][COST_METRIC] = cost(labels, p)
             confusion[r.arm] += confusion_matrix(labels, predict(p), len(class_names))
             probs[r.arm].append(p)
-        table = {arm: {m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed) for m in _all_metric_keys(per_run)}
+        table = {arm: {m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed, m)
+                       for m in _all_metric_keys(per_run)}
                  for arm in arms if per_run[arm]}
         comparisons = {}
         for m in metric_names:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import warnings
 from numbers import Integral, Real
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -118,6 +120,19 @@ class UndefinedMetricWarning(UserWarning):
 # --------------------------------------------------------------------------- #
 # Input validation
 # --------------------------------------------------------------------------- #
+
+
+UNBOUNDED_ABOVE = {"log_loss", "loss", "balanced_loss", "expected_cost", "tp", "fp", "tn", "fn", "n"}
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take: [-1, 1] for MCC; [0, ∞) for losses, expected costs and counts;
+    [0, 1] for every other metric (rates, F-scores, AUCs, Brier score, ECE)."""
+    if metric == "mcc":
+        return -1.0, 1.0
+    if metric in UNBOUNDED_ABOVE:
+        return 0.0, math.inf
+    return 0.0, 1.0
 
 
 def _describe(arr: np.ndarray) -> str:

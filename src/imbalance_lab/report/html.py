@@ -457,7 +457,8 @@ reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__versi
 <ul class="verdicts">{verdicts}</ul>
 <p class="meta">Significance: each arm against the reference on the same seeds and test images — a paired two-level bootstrap
 (seeds and test images resampled together) where the metric allows it, else a paired t-test over seeds — with Holm's correction
-over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed).</p>
+over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed), clipped to the metric's range
+(a rate cannot pass 0 or 1; clipping keeps the coverage, since the true mean lies in the range).</p>
 <p class="meta">Checkpoint: {_md_code(html.escape(checkpoint_text(analysis)))}</p>
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}

@@ -251,8 +251,10 @@ def _history_figure(
             epochs, matrix = _seed_matrix(seeds, split, metric)
             mean, std = _mean_std(matrix)
             has_band = np.isfinite(std)
-            if has_band.any():
-                ax.fill_between(epochs, mean - std, mean + std, where=has_band, color=colors[arm], alpha=0.18, linewidth=0)
+            if has_band.any():  # ±1 std can pass the metric's own bounds (recall below 0): clipped to them
+                low, high = metric_range(metric)
+                ax.fill_between(epochs, np.maximum(mean - std, low), np.minimum(mean + std, high), where=has_band,
+                                color=colors[arm], alpha=0.18, linewidth=0)
             linestyle = SPLIT_LINESTYLES[k % len(SPLIT_LINESTYLES)]
             ax.plot(epochs, mean, color=colors[arm], linestyle=linestyle, linewidth=1.6, marker="o", markersize=2.5,
                     label=f"{arm} {split}")
@@ -669,12 +671,10 @@ def recall_vs_frequency(
 
 
 def metric_range(metric: str) -> tuple[float, float]:
-    """The values a metric can take: [-1, 1] for MCC, [0, ∞) for log loss, [0, 1] otherwise."""
-    if metric == "mcc":
-        return -1.0, 1.0
-    if metric == "log_loss":
-        return 0.0, math.inf
-    return 0.0, 1.0
+    """The values a metric can take (:func:`imbalance_lab.analysis.metrics.metric_range`)."""
+    from imbalance_lab.analysis.metrics import metric_range as bounds
+
+    return bounds(metric)
 
 
 def factor_plot(
