@@ -155,21 +155,27 @@ def run(
                 asked = choose_layout(execution, device, unfinished, **cluster)
                 check_fits(found, asked.threads, asked.gpus)
             done = set(store.open(spec, force=force))
-            todo = [item for item in planned if item not in done]
-            progress.experiment_started(len(todo) + len(done), len(done))
-            layout = choose_layout(execution, device, len(todo), work=training_work(spec, data, todo), **cluster)
-            if todo:
+
+            def dispatch(todo: list[tuple[str, int]], finished: int) -> list[RunFailure]:
+                progress.experiment_started(len(todo) + finished, finished)
+                layout = choose_layout(execution, device, len(todo), work=training_work(spec, data, todo), **cluster)
+                if not todo:
+                    return []
                 progress.message(layout.describe())
-            failures: list[RunFailure] = []
-            if layout.executor == "local":
-                run_local(spec, store, data, todo, progress, threads=layout.threads)
-            elif layout.executor == "ray":  # one task a run, handed out in the order the other executors use
-                todo = [item for chain in chains(spec, data, todo, share=False) for item in chain.items]
-                failures = run_ray(spec, store, todo, progress, address=execution.address, threads=layout.threads,
+                if layout.executor == "local":
+                    run_local(spec, store, data, todo, progress, threads=layout.threads)
+                    return []
+                if layout.executor == "ray":  # one task a run, handed out in the order the other executors use
+                    todo = [item for chain in chains(spec, data, todo, share=False) for item in chain.items]
+                    return run_ray(spec, store, todo, progress, address=execution.address, threads=layout.threads,
                                    gpus=layout.gpus, max_retries=execution.max_retries)
+                return run_processes(spec, store, data, todo, progress, workers=layout.workers,
+                                     threads=layout.threads, max_retries=execution.max_retries)
+
+            if spec.adaptive is None:
+                failures = dispatch([item for item in planned if item not in done], len(done))
             else:
-                failures = run_processes(spec, store, data, todo, progress, workers=layout.workers, threads=layout.threads,
-                                         max_retries=execution.max_retries)
+                failures = run_rounds(spec, store, data, reference, dispatch, progress)
             summary = write_summary(store.root)
             if failures:
                 raise RunsFailed(failures, summary)
@@ -178,6 +184,27 @@ def run(
         if created:  # refused before any run (no cluster there, a directory it cannot make): leave nothing behind
             _remove_if_empty(store.root)
         raise
+
+
+def run_rounds(spec: ExperimentSpec, store: ResultStore, data: ExperimentData, reference: str | None,
+               dispatch: Any, progress: Progress) -> list[RunFailure]:
+    """Adaptive seeds: train round after round until every comparison is decided or ``max`` seeds
+    (:mod:`imbalance_lab.rounds`); each round's decisions come from the stored runs, so a resumed
+    experiment asks for the same runs."""
+    from imbalance_lab.analysis.analyse import default_reference
+    from imbalance_lab.rounds import round_state, stored_values
+
+    reference = reference or default_reference(spec, [a.name for a in spec.arms])
+    positive = data.class_names.index(spec.data.positive) if spec.data.positive is not None else None
+    value = stored_values(spec, store, positive)
+    while True:
+        state = round_state(spec, reference, value)
+        progress.message(state.describe())
+        if not state.todo:
+            return []
+        failures = dispatch(state.todo, sum(store.is_finished(a, s) for a, s in state.scheduled))
+        if failures:  # a run failed on every attempt: the round cannot be judged
+            return failures
 
 
 def training_work(spec: ExperimentSpec, data: ExperimentData, todo: list[tuple[str, int]]) -> float:

@@ -210,6 +210,12 @@ def show_verdicts(analysis: Any) -> None:
         out_console.print("grid factors:", highlight=False)
         for effect in effects:
             out_console.print("  " + effect.sentence(), highlight=False)
+    if analysis.rounds is not None:
+        out_console.print("seeds: " + analysis.rounds.describe(), highlight=False)
+        for arm, d in analysis.rounds.decisions.items():
+            when = "" if d.decided_at is None else f" after {d.decided_at} seeds"
+            out_console.print(f"  `{arm}`: {d.state}{when} (mean Δ {d.mean_diff:+.3f}, confidence sequence "
+                              f"[{d.low:+.3f}, {d.high:+.3f}])", highlight=False)
     if analysis.answer is not None:
         out_console.print("what to deploy: " + analysis.answer.verdict(analysis.class_names), highlight=False)
     if analysis.selection is not None and analysis.selection.arms:

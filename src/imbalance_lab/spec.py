@@ -541,6 +541,37 @@ class DecisionsSpec(_Strict):
         return f"{step.name}({', '.join(parts)})" if parts else step.name
 
 
+class AdaptiveSeeds(_Strict):
+    """``seeds: {min: 3, max: 30, until: settled, metric: f1, margin: 0.02}``: seed rounds until the
+    question is answered (issue 14; :mod:`imbalance_lab.analysis.sequential`).
+
+    The first round trains seeds ``0 .. min-1`` of every arm; each later round one more seed of every
+    arm whose comparison with the reference is undecided, and of the reference. After each round
+    every arm is called ``better``, ``worse`` or ``equivalent`` (within ``margin``) to the reference on
+    ``metric`` of the ``set`` (default test) when an anytime-valid confidence sequence says so at
+    level ``alpha`` (Holm over the arms); the experiment stops when every comparison is decided or
+    after ``max`` seeds. ``method``: ``t``, the sequential paired t-test (normal differences across
+    seeds, as the report's paired t-test assumes), or ``betting`` (any bounded differences; valid
+    without that assumption but needing two to three times the seeds: docs/sequential.md). ``until: max`` trains every seed up to ``max``, still reporting when each
+    comparison was decided.
+    """
+
+    min: Annotated[int, Field(ge=2, le=1000)] = 3
+    max: Annotated[int, Field(ge=2, le=1000)] = 30
+    until: Literal["settled", "max"] = "settled"
+    metric: str = "balanced_accuracy"
+    margin: Annotated[float, Field(ge=0, lt=1)] = 0.02
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    set: str = "test"
+    method: Literal["t", "betting"] = "t"
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> AdaptiveSeeds:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}; give min <= max")
+        return self
+
+
 class TrackingSpec(_Strict):
     """Where runs are logged besides the results directory (never part of any hash)."""
 
@@ -616,6 +647,7 @@ class ExperimentSpec(_Strict):
     model: ModelSpec = ModelSpec()
     training: TrainingSpec = TrainingSpec()
     seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
+    adaptive: AdaptiveSeeds | None = Field(default=None, exclude=True)  # from seeds: {min, max, ...}
     output: str | None = None
     tracking: TrackingSpec = TrackingSpec()
     execution: ExecutionSpec = ExecutionSpec()
@@ -655,6 +687,20 @@ class ExperimentSpec(_Strict):
     def _model(cls, value: Any) -> Any:
         return _model_entry(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _adaptive_seeds(cls, data: Any) -> Any:
+        """``seeds: {min, max, ...}`` is adaptive: the seeds are 0 .. max-1, run as the rounds need them."""
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k != "adaptive"}  # always derived, never given
+            if isinstance(data.get("seeds"), dict):
+                try:
+                    adaptive = AdaptiveSeeds.model_validate(data["seeds"])
+                except pydantic.ValidationError as err:
+                    raise format_validation_error(err, "seeds") from None
+                data = {**data, "seeds": tuple(range(adaptive.max)), "adaptive": adaptive}
+        return data
+
     @field_validator("seeds", mode="before")
     @classmethod
     def _seeds(cls, value: Any) -> Any:
@@ -687,6 +733,7 @@ class ExperimentSpec(_Strict):
         MODELS.check_params(self.model.name, self.model.params, "model")
         self._check_selection()
         self._check_decisions()
+        self._check_adaptive()
         factory = MODELS.entry(self.model.name, "model.name").factory
         if self.model.pretrained is True and not getattr(factory, "published_weights", False):
             with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
@@ -742,6 +789,24 @@ class ExperimentSpec(_Strict):
                 raise SpecError("decisions.deployment_prior", f"{what}; give a frequency for each of "
                                                               f"{', '.join(names)}, e.g. "
                                                               f"{{{names[0]}: 10, {names[1]}: 1}}")
+
+    def _check_adaptive(self) -> None:
+        from imbalance_lab.analysis.metrics import METRIC_NAMES_ALWAYS, METRIC_NAMES_POSITIVE, metric_range
+
+        adaptive = self.adaptive
+        if adaptive is None:
+            return
+        names = list(METRIC_NAMES_ALWAYS) + (list(METRIC_NAMES_POSITIVE) if self.data.positive else [])
+        bounded = [m for m in names if metric_range(m) == (0.0, 1.0)]
+        if adaptive.metric not in bounded:
+            raise SpecError("seeds.metric", f"got {adaptive.metric!r}; the sequential test needs a metric bounded "
+                                            f"in [0, 1]; valid: {', '.join(bounded)}")
+        if adaptive.set not in self.data.eval_sets:
+            raise SpecError("seeds.set", f"got {adaptive.set!r}, which is not an evaluation set of data.splits; "
+                                         f"valid: {', '.join(self.data.eval_sets)}")
+        if len(self.arms) < 2:
+            raise SpecError("seeds", "adaptive seeds compare arms with a reference arm; give at least two arms, "
+                                     "or a number of seeds")
 
     def decision_arms(self) -> dict[str, tuple[str, StrategyStep]]:
         """The derived arms of ``decisions``: ``"<arm>+<rule>"`` -> (base arm, rule), in arm then rule order."""
@@ -801,6 +866,8 @@ class ExperimentSpec(_Strict):
         for key in ("selection", "decisions"):
             if canon[key] is None:
                 del canon[key]
+        if self.adaptive is not None:  # written back as given: seeds {min, max, ...}
+            canon["seeds"] = self.adaptive.model_dump(mode="json")
         return canon
 
     def _hashed(self) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class Analysis:
     selection: Any = None  # the spec's selection study (analysis.selection.SelectionStudy), if it has one
     deployment: Any = None  # the spec's decisions (analysis.deployment.Deployment): derived arms, fits, costs
     answer: Any = None  # what to deploy (analysis.deployment.DeployAnswer), with costs
+    rounds: Any = None  # adaptive seeds (rounds.RoundState): each comparison's decision and why the rounds stopped
 
     @property
     def headline_set(self) -> str:
@@ -224,12 +225,26 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
     warnings_ += unseen_class_warnings(class_names, {a: train_counts[a] for a in arms})
     from imbalance_lab.analysis.selection import study
 
+    rounds = None
+    missing = list(scan.missing)
+    if spec.adaptive is not None:  # the rounds replayed from the stored runs; unscheduled seeds are not missing
+        from imbalance_lab.rounds import round_state
+
+        plan = spec.adaptive
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = {(r.arm, r.seed): float(classification_metrics(
+                predictions[(r.arm, r.seed)][f"{plan.set}_labels"],
+                predictions[(r.arm, r.seed)][f"{plan.set}_probs"].astype(np.float64), positive=positive)[plan.metric])
+                for r in trained}
+        rounds = round_state(spec, reference, lambda arm, s: values.get((arm, s)))
+        missing = [item for item in missing if item in rounds.scheduled]
     selection = study(spec, trained, positive, n_boot=n_boot, seed=seed)
     notes += list(selection.notes) if selection is not None else []
     notes += list(deployment.notes) if deployment is not None else []
-    analysis = Analysis(spec, runs, scan.missing, scan.problems, arms, reference, class_names, positive,
+    analysis = Analysis(spec, runs, missing, scan.problems, arms, reference, class_names, positive,
                         {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_, selection,
-                        deployment)
+                        deployment, rounds=rounds)
     if cost is not None:
         analysis = dataclasses.replace(analysis, answer=deploy_answer(analysis, n_boot=n_boot, seed=seed))
     return analysis

@@ -419,6 +419,28 @@ def deploy_markdown(analysis: Analysis) -> list[str]:
     return lines
 
 
+def rounds_section(analysis: Analysis) -> str:
+    """Adaptive seeds: each comparison's decision, when it was made, and why the rounds stopped."""
+    state = analysis.rounds
+    if state is None:
+        return ""
+    plan = analysis.spec.adaptive
+    rows = "".join(
+        f"<tr><td class='arm'>{html.escape(arm)}</td><td>{html.escape(d.state)}</td>"
+        f"<td>{'–' if d.decided_at is None else d.decided_at}</td><td>{d.rounds}</td><td>{_fmt(d.mean_diff)}</td>"
+        f"<td>[{d.low:+.3f}, {d.high:+.3f}]</td><td>{d.p_value:.3g}</td></tr>"
+        for arm, d in state.decisions.items())
+    return f"""<h2>Seeds as the question needed</h2>
+<p>{_md_code(html.escape(state.describe()))}. Rounds of seeds on <code>{html.escape(plan.metric)}</code> of the
+<code>{html.escape(plan.set)}</code> set against <code>{html.escape(state.reference)}</code>, from {plan.min} to {plan.max}
+seeds: an arm is better or worse when Holm's step-down over the arms rejects "no difference" with anytime-valid p-values,
+and equivalent when its confidence sequence lies within ±{plan.margin:g} (betting confidence sequences for bounded
+differences, Waudby-Smith &amp; Ramdas 2023; valid however often one looks, α = {plan.alpha:g}). A decided arm received
+no more seeds. The tables above use every stored seed, with their own (fixed-sample) tests.</p>
+<div class='scroll'><table><tr><th class='arm'>arm</th><th>decision</th><th>decided after seeds</th><th>seeds used</th>
+<th>mean Δ</th><th>confidence sequence (level α/m)</th><th>anytime p</th></tr>{rows}</table></div>"""
+
+
 def data_table(analysis: Analysis) -> str:
     names = analysis.class_names
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -463,6 +485,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
 {factor_section(analysis)}
+{rounds_section(analysis)}
 {deploy_section(analysis)}
 {calibration_section(analysis)}
 {selection_section(analysis)}
@@ -491,6 +514,12 @@ def render_markdown(analysis: Analysis) -> str:
     effects = factor_effects(analysis)
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
+    if analysis.rounds is not None:
+        lines += ["", "## Seeds as the question needed", "", f"- {analysis.rounds.describe()}", "",
+                  "| arm | decision | decided after seeds | seeds used | mean Δ | confidence sequence |",
+                  "|---|---|---:|---:|---:|---:|"]
+        lines += [f"| {arm} | {d.state} | {'–' if d.decided_at is None else d.decided_at} | {d.rounds} | "
+                  f"{_fmt(d.mean_diff)} | [{d.low:+.3f}, {d.high:+.3f}] |" for arm, d in analysis.rounds.decisions.items()]
     lines += deploy_markdown(analysis)
     lines += calibration_markdown(analysis)
     lines += selection_markdown(analysis)
