@@ -130,7 +130,8 @@ def figure(rows: list[dict], path: Path, bounds: tuple[float, ...] = BOUNDS) -> 
             sel = [r for r in rows if r["m"] == m and r["bound"] == bound]
             x = [r["effect"] for r in sel]
             y = [r["mean_used"] for r in sel]
-            ax.plot(x, y, "o-", color=colour, label=f"sequential, bound {bound:g}: mean seeds used (power beside)")
+            which = f"bound {bound:g}" if len(bounds) > 1 else "sequential t-test"
+            ax.plot(x, y, "o-", color=colour, label=f"sequential, {which}: mean seeds used (power beside)")
             offset = (4, 5) if bound == bounds[0] else (4, -11)
             for xi, yi, r in zip(x, y, sel):
                 ax.annotate(f"{r['power']:.2f}", (xi, yi), textcoords="offset points", xytext=offset,
@@ -138,7 +139,8 @@ def figure(rows: list[dict], path: Path, bounds: tuple[float, ...] = BOUNDS) -> 
             if bound == bounds[-1]:
                 same = [(r["effect"], r["fixed_same"]) for r in sel if r["fixed_same"] is not None]
                 ax.plot(*zip(*same), "^--", color=colour, alpha=0.7,
-                        label=f"fixed t test, same power as sequential bound {bound:g}")
+                        label="fixed t test, same power as the sequential design"
+                        + (f" (bound {bound:g})" if len(bounds) > 1 else ""))
         sel = [r for r in rows if r["m"] == m and r["bound"] == bounds[0]]
         ax.plot([r["effect"] for r in sel], [r["fixed_80"] for r in sel], "k^-", label="fixed t test, 80 % power")
         ax.axhline(MAX_ROUNDS, color="grey", lw=0.8, ls="--")
