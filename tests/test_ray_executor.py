@@ -223,3 +223,16 @@ def test_the_ray_layout_chosen(execution: dict[str, Any], device: str, runs: int
     layout = choose_layout(ExecutionSpec(**execution), torch.device(device), runs, cores=cores, work=1e9, cluster=cluster)
     assert (layout.executor, layout.workers, layout.threads) == expected[:3]
     assert layout.describe().startswith(f"executor {expected[0]} ({expected[3]}): ")
+
+
+def test_adaptive_seed_rounds_run_on_ray_as_batches(cluster: str, tmp_path: Path) -> None:
+    """Each round of adaptive seeds is one batch of independent runs on the cluster; the rounds and their
+    messages are those of any executor."""
+    data = small_spec()
+    data["seeds"] = {"min": 2, "max": 3, "metric": "recall"}
+    progress = Recorder()
+    api.run(build_spec(data), tmp_path / "out", executor="ray", threads=1, progress=progress)
+    rounds = [m for m in progress.messages if m.startswith(("round of seed", "stopped", "settled"))]
+    assert rounds[0].startswith("round of seed 1") and rounds[-1].startswith(("stopped at the maximum of 3", "settled"))
+    seeds = {p.name for p in (tmp_path / "out" / "runs" / "unbalanced").iterdir()}
+    assert {"seed-0", "seed-1"} <= seeds <= {"seed-0", "seed-1", "seed-2"}
