@@ -176,6 +176,23 @@ def test_temperature_scaling_is_reported_with_its_calibration_before_and_after(t
     assert "<h2>Calibration after the decision rules</h2>" in (trained / "report.html").read_text()
 
 
+def test_each_decision_is_compared_with_its_own_arm_on_the_same_seeds_and_images(trained):
+    from imbalance_lab.analysis.deployment import versus_base
+
+    analysis = analysed(trained, rules=RULES, costs={"false_negative": 10, "false_positive": 1})
+    table = versus_base(analysis)
+    assert set(table) == set(analysis.deployment.arms)
+    test = analysis.sets["test"].table
+    for arm, comps in table.items():
+        base = analysis.deployment.arms[arm][0]
+        assert set(comps) == {"recall", "precision", "f1", "f2", "balanced_accuracy", COST_METRIC}
+        assert comps["f1"].reference == base and comps["f1"].bootstrap is not None
+        diffs = [a - b for a, b in zip(test[arm]["f1"].values, test[base]["f1"].values, strict=True)]
+        assert comps["f1"].mean_diff == pytest.approx(np.mean(diffs), abs=1e-8)
+    assert table["weighted+temperature"]["recall"].mean_diff == 0.0  # same decisions
+    assert "<h2>Each decision against its own arm</h2>" in (trained / "report.html").read_text()
+
+
 def test_multi_class_decisions_take_a_cost_matrix():
     data = copy.deepcopy(TINY_SPEC)
     del data["data"]["positive"]

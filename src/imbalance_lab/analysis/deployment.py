@@ -284,3 +284,36 @@ def calibration_rows(analysis: Any, set_name: str | None = None) -> list[Calibra
         rows.append(CalibrationRow(arm, base, {m: table[base][m].mean for m in CALIBRATION_METRICS},
                                    {m: table[arm][m].mean for m in CALIBRATION_METRICS}, comparisons))
     return rows
+
+
+def versus_base(analysis: Any, metrics: tuple[str, ...] | None = None, *, n_boot: int = 2000,
+                seed: int = 0) -> dict[str, dict[str, Comparison]]:
+    """Each derived arm against its own arm as trained on the headline set, paired over the same seeds and
+    images (a two-level bootstrap where the metric allows it, else a paired t-test; Holm over the arm's
+    rules): ``{derived arm: {metric: Comparison}}``."""
+    from imbalance_lab.analysis.analyse import BOOTSTRAP_FAST, VERDICT_METRICS
+
+    deployment: Deployment | None = analysis.deployment
+    if deployment is None:
+        return {}
+    test = analysis.sets[analysis.headline_set]
+    metrics = metrics or tuple(test.metrics[:VERDICT_METRICS]) + (
+        (COST_METRIC,) if COST_METRIC in test.metrics[VERDICT_METRICS:] else ())
+    out: dict[str, dict[str, Comparison]] = {}
+    for base in dict.fromkeys(b for b, _ in deployment.arms.values()):
+        derived = [a for a, (b, _) in deployment.arms.items() if b == base and a in test.table]
+        if base not in test.table or not derived:
+            continue
+        for m in metrics:
+            fast = (m in BOOTSTRAP_FAST and analysis.positive is not None) or m == COST_METRIC
+            values = {a: {s: round(v, 9) for s, v in zip(_seeds(analysis, a), test.table[a][m].values, strict=True)
+                          if math.isfinite(v)} for a in [base, *derived]}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                comparisons = compare_to_reference(
+                    values, base, m, metric_fn=deployment.metric if m == COST_METRIC else None,
+                    predictions={"labels": test.labels, "probs": {a: test.probs[a] for a in [base, *derived]}}
+                    if fast else None, positive=analysis.positive, n_boot=n_boot, seed=seed)
+            for c in comparisons:
+                out.setdefault(c.arm, {})[m] = c
+    return out

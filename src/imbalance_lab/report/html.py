@@ -366,6 +366,27 @@ over the arm's rules (★ = p<sub>Holm</sub> &lt; 0.05).</p>
 {table}{curves}"""
 
 
+def versus_base_section(analysis: Analysis) -> str:
+    """Each decided arm against its own arm as trained, on the headline metrics (paired, Holm over its rules)."""
+    from imbalance_lab.analysis.deployment import versus_base
+
+    table = versus_base(analysis)
+    if not table:
+        return ""
+    metrics = list(next(iter(table.values())))
+    head = "".join(f"<th>Δ {html.escape(m)}</th>" for m in metrics)
+    rows = []
+    for arm, comps in table.items():
+        cells = "".join(f"<td>{_diff_cell(comps[m], m, 1 if m == 'expected_cost' else 3)}<br><span class='ci'>"
+                        f"{_comparison_bounds(comps[m], 1 if m == 'expected_cost' else 3)}</span></td>" for m in metrics)
+        rows.append(f"<tr><td class='arm'>{html.escape(arm)}</td>{cells}</tr>")
+    return (f"<h2>Each decision against its own arm</h2><p>On the {html.escape(analysis.headline_set)} set: the rule's "
+            "arm minus the arm as trained, on the same seeds and images (paired two-level bootstrap where the metric "
+            "allows it, else a paired t-test over seeds; Holm over the arm's rules; ★ = p<sub>Holm</sub> &lt; 0.05). "
+            "The tables above compare every arm, decided or not, with the reference.</p>"
+            f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(rows)}</table></div>")
+
+
 def calibration_section(analysis: Analysis) -> str:
     """ECE, Brier and log loss before and after each probability-producing decision rule (test set)."""
     from imbalance_lab.analysis.deployment import CALIBRATION_METRICS, calibration_rows
@@ -384,6 +405,22 @@ def calibration_section(analysis: Analysis) -> str:
             "over seeds; Δ: the rule against its own arm, paired t-test over seeds (★ = p &lt; 0.05). ECE uses 15 "
             "equal-width bins of the top-class probability (Guo et al. 2017).</p>"
             f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(body)}</table></div>")
+
+
+def versus_base_markdown(analysis: Analysis) -> list[str]:
+    from imbalance_lab.analysis.deployment import versus_base
+
+    table = versus_base(analysis)
+    if not table:
+        return []
+    metrics = list(next(iter(table.values())))
+    lines = ["", "## Each decision against its own arm", "", "| arm + rule | " + " | ".join(f"Δ {m}" for m in metrics) + " |",
+             "|---|" + "---:|" * len(metrics)]
+    for arm, comps in table.items():
+        cells = [f"{comps[m].mean_diff:+.{1 if m == 'expected_cost' else 3}f}{' ★' if comps[m].significant else ''}"
+                 for m in metrics]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def calibration_markdown(analysis: Analysis) -> list[str]:
@@ -487,6 +524,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 {factor_section(analysis)}
 {rounds_section(analysis)}
 {deploy_section(analysis)}
+{versus_base_section(analysis)}
 {calibration_section(analysis)}
 {selection_section(analysis)}
 <h2>Plots</h2>{''.join(figures(analysis))}
@@ -521,6 +559,7 @@ def render_markdown(analysis: Analysis) -> str:
         lines += [f"| {arm} | {d.state} | {'–' if d.decided_at is None else d.decided_at} | {d.rounds} | "
                   f"{_fmt(d.mean_diff)} | [{d.low:+.3f}, {d.high:+.3f}] |" for arm, d in analysis.rounds.decisions.items()]
     lines += deploy_markdown(analysis)
+    lines += versus_base_markdown(analysis)
     lines += calibration_markdown(analysis)
     lines += selection_markdown(analysis)
     for set_name, sa in analysis.sets.items():
