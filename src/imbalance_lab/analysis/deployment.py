@@ -183,11 +183,12 @@ def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> Deploy
             continue
         base, step = deployment.arms.get(arm, (arm, None))
         threshold = None
+        fits = list(deployment.fits.get(arm, {}).values())
         if analysis.positive is not None:
             if step is None:
-                threshold = 0.5
-            elif "threshold" in next(iter(deployment.fits[arm].values()), _NO_FIT).params:
-                threshold = float(np.mean([f.params["threshold"] for f in deployment.fits[arm].values()]))
+                threshold = 0.5  # the argmax of two classes
+            elif fits and "threshold" in fits[0].params:
+                threshold = float(np.mean([f.params["threshold"] for f in fits]))
         summary = test.table[arm][COST_METRIC]
         interval = cost_interval(metric, test.labels, test.probs[arm], n_boot=n_boot, seed=seed)
         rows.append(DeployRow(arm, base, "argmax" if step is None else analysis.spec.decisions.label(step),
@@ -218,13 +219,6 @@ def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> Deploy
                 n_boot=n_boot, seed=seed)
     curves = _cost_curves(analysis, deployment, rows) if analysis.positive is not None else {}
     return DeployAnswer(rows, runner_up, versus_base, curves, deployment.prior, deployment.prior_source)
-
-
-class _NoFit:
-    params: dict[str, Any] = {}
-
-
-_NO_FIT = _NoFit()
 
 
 def _seeds(analysis: Any, arm: str) -> list[int]:
