@@ -1,0 +1,75 @@
+"""The experiment as one Python object: the CLI's run from Python, tidy DataFrames, the report's figures,
+and an inline HTML view for notebooks (issue 15, item 1 and the object of item 2)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from helpers import TINY_SPEC
+from matplotlib.figure import Figure
+
+import imbalance_lab
+from imbalance_lab.analysis.metrics import classification_metrics
+from imbalance_lab.errors import StoreError
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    data = copy.deepcopy(TINY_SPEC)
+    data["arms"] = data["arms"][:3]
+    data["decisions"] = {"costs": {"false_negative": 5}}
+    out = tmp_path_factory.mktemp("nb") / "out"
+    return imbalance_lab.experiment(data, out, mlflow=False, executor="local", threads=1)
+
+
+def test_experiment_does_what_the_cli_run_does(experiment):
+    root = experiment.directory
+    for name in ("spec.yaml", "summary.csv", "summary.md", "report.html", "report.md", "report.csv"):
+        assert (root / name).is_file(), name
+    assert len(list(root.glob("runs/*/seed-*/result.json"))) == 3 * 2
+    assert repr(experiment) == f"Experiment({str(root)!r}: 6 runs, reference 'unbalanced')"
+    again = imbalance_lab.load(root)
+    assert again.summary().equals(experiment.summary())
+
+
+def test_the_tables_are_tidy_and_equal_the_analysis(experiment):
+    a = experiment.analysis
+    summary = experiment.summary()
+    assert list(summary.columns[:6]) == ["arm", "set", "metric", "mean", "std", "n_seeds"]
+    row = summary[(summary.arm == "weighted") & (summary.set == "test") & (summary.metric == "f1")].iloc[0]
+    stat = a.sets["test"].table["weighted"]["f1"]
+    c = next(c for c in a.sets["test"].comparisons["f1"] if c.arm == "weighted")
+    assert (row["mean"], row["ci_low"], row["diff"], row["p_holm"]) == (stat.mean, stat.t_ci.low, c.mean_diff, c.p_holm)
+    compare = experiment.compare()
+    assert set(compare.metric) <= set(a.sets["test"].metrics) and "unbalanced" not in set(compare.arm)
+    assert compare["diff"].notna().all()
+    runs = experiment.runs()
+    assert len(runs) == len(a.runs) * len(a.sets)
+    one = runs[(runs.arm == "balanced") & (runs.seed == 1) & (runs.set == "val")].iloc[0]
+    arrays = next(r for r in a.runs if r.arm == "balanced" and r.seed == 1).predictions()
+    expected = classification_metrics(arrays["val_labels"], arrays["val_probs"].astype(np.float64), positive=1)
+    assert one["balanced_accuracy"] == expected["balanced_accuracy"]
+    history = experiment.history()
+    assert set(history.columns) == {"arm", "seed", "epoch", "split", "metric", "value"}
+    loss = history[(history.arm == "weighted") & (history.seed == 0) & (history.split == "val") &
+                   (history.metric == "loss")].sort_values("epoch")["value"].tolist()
+    stored = next(r for r in a.runs if r.arm == "weighted" and r.seed == 0).result["history"]
+    assert loss == [e["val"]["loss"] for e in stored]
+    assert not set(history.arm) & set(a.deployment.arms)  # decided arms have their base arm's curves
+
+
+def test_the_verdict_plots_and_inline_html(experiment):
+    verdict = experiment.verdict().splitlines()
+    assert verdict[0].startswith("on recall") and verdict[-1].startswith("what to deploy: deploy `")
+    for name in ("curves", "metric", "confusion", "forest", "pr", "roc", "costs"):
+        assert isinstance(getattr(experiment.plot, name)(), Figure), name
+    page = experiment._repr_html_()
+    assert "what to deploy" in page and page.count("<img") == 2 and "data:image/png;base64," in page
+    assert "<table>" in page
+
+
+def test_load_of_a_directory_without_runs_is_one_line(tmp_path):
+    with pytest.raises(StoreError, match="is not a results directory"):
+        imbalance_lab.load(tmp_path / "nothing")
