@@ -73,3 +73,33 @@ def test_the_verdict_plots_and_inline_html(experiment):
 def test_load_of_a_directory_without_runs_is_one_line(tmp_path):
     with pytest.raises(StoreError, match="is not a results directory"):
         imbalance_lab.load(tmp_path / "nothing")
+
+
+def test_the_example_notebook_runs_headless_on_a_tiny_spec(tmp_path, monkeypatch):
+    """examples/notebooks/cats_vs_dogs.ipynb, executed by a real Jupyter kernel (nbclient) on a tiny spec:
+    no cell errs, the verdict is printed, the tables and figures are shown."""
+    import nbformat
+    import yaml
+    from nbclient import NotebookClient
+
+    from pathlib import Path
+
+    data = copy.deepcopy(TINY_SPEC)
+    data["decisions"] = {"costs": {"false_negative": 10, "false_positive": 1}}
+    data["tracking"] = {"mlflow": False}
+    spec_path = tmp_path / "tiny.yaml"
+    spec_path.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("IMBALANCE_LAB_SPEC", str(spec_path))
+    monkeypatch.setenv("IMBALANCE_LAB_OUT", str(tmp_path / "out"))
+    folder = Path(__file__).parents[1] / "examples" / "notebooks"
+    nb = nbformat.read(folder / "cats_vs_dogs.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    assert not [out for out in outputs if out.output_type == "error"]
+    text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+    assert "on recall" in text and "what to deploy: deploy `" in text
+    shown = [out for out in outputs if out.output_type in ("display_data", "execute_result")]
+    assert sum("image/png" in out.get("data", {}) for out in shown) >= 4  # curves, forest, confusion, costs
+    assert any("<progress" in out.get("data", {}).get("text/html", "") for out in shown)  # the progress bar
+    assert any("what to deploy" in out.get("data", {}).get("text/html", "") for out in shown)  # the object itself
+    assert (tmp_path / "out" / "report.html").is_file()

@@ -169,11 +169,25 @@ class Experiment:
         return self.analysis.sets[self.analysis.headline_set].metrics[0]
 
 
+def _show_figures_inline() -> None:
+    """In a notebook, show a matplotlib Figure as its PNG: the report's figures are made without pyplot,
+    so the inline backend's formatter is not there to do it."""
+    if not in_notebook():
+        return
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    from imbalance_lab.report.plots import figure_png
+
+    get_ipython().display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+
+
 class Plots:
     """The HTML report's figures for one experiment, as matplotlib figures."""
 
     def __init__(self, experiment: Experiment) -> None:
         self._e = experiment
+        _show_figures_inline()
 
     @property
     def _a(self) -> Analysis:
@@ -243,6 +257,54 @@ class Plots:
         return plots.cost_curves(answer.curves)
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where progress is a bar, not terminal lines)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class NotebookProgress:
+    """Progress as one HTML progress bar in the notebook's output, updated in place as runs finish."""
+
+    def __init__(self) -> None:
+        from IPython.display import HTML, display
+
+        self._html = HTML
+        self._handle = display(HTML("<i>starting…</i>"), display_id=True)
+        self.total = self.done = 0
+        self.note = ""
+
+    def _show(self) -> None:
+        share = self.done / self.total if self.total else 1.0
+        self._handle.update(self._html(
+            f"<div><progress value='{self.done}' max='{max(self.total, 1)}' style='width:60%'></progress> "
+            f"{self.done}/{self.total} runs ({share:.0%}) <span style='color:#666'>{html.escape(self.note)}</span></div>"))
+
+    def experiment_started(self, total_runs: int, already_done: int) -> None:
+        self.total, self.done = total_runs, already_done
+        self._show()
+
+    def run_started(self, arm: str, seed: int, epochs: int) -> None:
+        self.note = f"training {arm} seed {seed}"
+        self._show()
+
+    def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
+        pass
+
+    def run_finished(self, arm: str, seed: int, wall_time_s: float) -> None:
+        self.done += 1
+        self.note = f"{arm} seed {seed} finished in {wall_time_s:.1f} s"
+        self._show()
+
+    def message(self, text: str) -> None:
+        self.note = text
+        self._show()
+
+
 def load(directory: str | Path, *, reference: str | None = None) -> Experiment:
     """The experiment stored in a results directory, without training (a one-line error if it holds none)."""
     from imbalance_lab import api
@@ -258,12 +320,15 @@ def experiment(spec: Any, out: str | Path | None = None, *, reference: str | Non
     Trains every run not yet stored (``run_options``: ``force``, ``progress``,
     ``executor``, ``workers``, ``threads``, ``max_retries``, ``address``, as
     :func:`imbalance_lab.api.run`), writes the summary and the report, and logs
-    to MLflow unless ``mlflow=False`` or the spec's ``tracking.mlflow`` is off.
+    to MLflow unless ``mlflow=False`` or the spec's ``tracking.mlflow`` is off. In a
+    notebook, progress is a progress bar (:class:`NotebookProgress`) unless one is given.
     """
     from imbalance_lab import api
 
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
+    if run_options.get("progress") is None and in_notebook():
+        run_options["progress"] = NotebookProgress()
     api.run(loaded, directory, reference=reference, **run_options)
     api.report(directory, reference=reference)
     if (loaded.tracking.mlflow if mlflow is None else mlflow):
