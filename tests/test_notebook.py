@@ -21,7 +21,7 @@ def experiment(tmp_path_factory):
     data["arms"] = data["arms"][:3]
     data["decisions"] = {"costs": {"false_negative": 5}}
     out = tmp_path_factory.mktemp("nb") / "out"
-    return imbalance_lab.experiment(data, out, mlflow=False, executor="local", threads=1)
+    return imbalance_lab.run_experiment(data, out, mlflow=False, executor="local", threads=1)
 
 
 def test_experiment_does_what_the_cli_run_does(experiment):
@@ -103,3 +103,21 @@ def test_the_example_notebook_runs_headless_on_a_tiny_spec(tmp_path, monkeypatch
     assert any("<progress" in out.get("data", {}).get("text/html", "") for out in shown)  # the progress bar
     assert any("what to deploy" in out.get("data", {}).get("text/html", "") for out in shown)  # the object itself
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_the_cli_and_the_api_give_the_same_directory(tmp_path):
+    """`imbalance-lab run` is a thin layer over run_experiment(): the same files, the same report numbers."""
+    from helpers import cli, write_spec
+
+    data = copy.deepcopy(TINY_SPEC)
+    data["arms"] = data["arms"][:2]
+    data["tracking"] = {"mlflow": False}
+    result = cli("run", write_spec(tmp_path / "spec.yaml", data), "--out", tmp_path / "cli", "--executor", "local",
+                 "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    imbalance_lab.run_experiment(data, tmp_path / "api", executor="local", threads=1)
+    names = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()  # noqa: E731
+                                and not p.name.startswith(".") and p.name != "report.html")
+    assert names(tmp_path / "cli") == names(tmp_path / "api")
+    for name in ("report.csv", "report.md", "summary.csv"):
+        assert (tmp_path / "cli" / name).read_text() == (tmp_path / "api" / name).read_text(), name

@@ -4,9 +4,9 @@ __version__ = "0.1.0"
 
 from imbalance_lab.api import load_summary, run, validate  # noqa: E402
 from imbalance_lab.experiment import run_one  # noqa: E402
-from imbalance_lab.notebook import Experiment, experiment, load  # noqa: E402
+from imbalance_lab.notebook import Experiment, load, run_experiment  # noqa: E402
 from imbalance_lab.results import RunResult  # noqa: E402
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec  # noqa: E402
 
-__all__ = ["Experiment", "ExperimentSpec", "RunResult", "__version__", "build_spec", "experiment", "load", "load_spec",
-           "load_summary", "run", "run_one", "validate"]
+__all__ = ["Experiment", "ExperimentSpec", "RunResult", "__version__", "build_spec", "load", "load_spec",
+           "load_summary", "run", "run_experiment", "run_one", "validate"]

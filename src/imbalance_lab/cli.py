@@ -157,24 +157,28 @@ def run(
     address: Annotated[Optional[str], typer.Option("--address", help="A running Ray cluster to run on: its head's host:port (as `ray start --head` prints it) or ray://host:port; implies --executor ray. Without it, --executor ray uses $RAY_ADDRESS if set, else starts a local cluster for the run.")] = None,
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
+    from imbalance_lab.notebook import run_experiment
+
     progress = ConsoleProgress(out_console)
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
     failed = None
+    quiet_mlflow()
     try:
-        with terminate_as_interrupt():
-            summary = api.run(loaded, directory, force=force, reference=reference, progress=progress, executor=executor,
-                              workers=workers, threads=threads, max_retries=max_retries, address=address)
+        with terminate_as_interrupt():  # the one code path of imbalance_lab.run_experiment(): the CLI only prints
+            result = run_experiment(loaded, directory, reference=reference, mlflow=False if no_mlflow else None,
+                                mlflow_uri=mlflow_uri, force=force, progress=progress, executor=executor,
+                                workers=workers, threads=threads, max_retries=max_retries, address=address)
     except api.RunsFailed as err:
-        failed, summary = err, err.summary
+        failed, result = err, err.experiment  # type: ignore[attr-defined]
     except (KeyboardInterrupt, Terminated) as stop:
         progress.close()
         err_console.print(f"interrupted: the finished runs in {directory} are kept; run the same command again to resume")
         raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
     finally:
         progress.close()
-    show_summary(summary, directory, problems=False)  # the report below names the skipped runs once
-    write_report(directory, reference)
+    show_summary(result.run_summary, directory, problems=False)  # the report below names the skipped runs once
+    show_report(result.analysis, result.report_paths)
     if failed is not None:
         for failure in failed.failures:
             err_console.print(f"error: {failure.arm} seed {failure.seed} failed after {failure.attempts} attempt(s): "
@@ -182,16 +186,20 @@ def run(
         err_console.print(f"{len(failed.failures)} run(s) failed; the others are stored and reported. Run the same "
                           "command again to retry the failed ones", highlight=False)
         raise typer.Exit(1)
-    if not no_mlflow and loaded.tracking.mlflow:
-        log_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri)
+    if result.mlflow is not None:
+        show_mlflow(result.mlflow, directory, mlflow_uri or loaded.tracking.mlflow_uri)
 
 
 def write_report(directory: Path, reference: str | None) -> Path:
     analysis, paths = api.report(directory, reference=reference)
+    show_report(analysis, paths)
+    return paths[0]
+
+
+def show_report(analysis: Any, paths: list[Path]) -> None:
     show_problems(analysis.problems)
     show_verdicts(analysis)
     out_console.print(f"report: {paths[0]} (also {paths[1].name}, {paths[2].name})", highlight=False)
-    return paths[0]
 
 
 def show_verdicts(analysis: Any) -> None:
@@ -224,17 +232,25 @@ def show_verdicts(analysis: Any) -> None:
             out_console.print("  " + sentence, highlight=False)
 
 
-def log_mlflow(directory: Path, uri: str | None) -> None:
+def quiet_mlflow() -> None:
+    """MLflow at warnings only: no "creating tables" chatter on the first log."""
     import logging
-
-    from imbalance_lab.report.tracking import default_tracking_uri
 
     try:
         import mlflow  # noqa: F401  (configures its loggers on import; quieten them after)
     except ImportError:
         pass
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "creating tables" chatter on the first log
-    logged = api.log_to_mlflow(directory, uri, report_path=directory / "report.html")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+
+def log_mlflow(directory: Path, uri: str | None) -> None:
+    quiet_mlflow()
+    show_mlflow(api.log_to_mlflow(directory, uri, report_path=directory / "report.html"), directory, uri)
+
+
+def show_mlflow(logged: Any, directory: Path, uri: str | None) -> None:
+    from imbalance_lab.report.tracking import default_tracking_uri
+
     if logged.error:
         err_console.print(f"warning: MLflow logging failed ({logged.error}); the results in {directory} are complete", highlight=False, soft_wrap=True)
     else:

@@ -1,6 +1,6 @@
 """The whole experiment as one Python object, for notebooks and scripts (issue 15).
 
-``imbalance_lab.experiment("spec.yaml")`` does what ``imbalance-lab run`` does
+``imbalance_lab.run_experiment("spec.yaml")`` does what ``imbalance-lab run`` does
 (trains what is not stored, writes the summary and the report, logs to MLflow
 as the spec says) and returns an :class:`Experiment`; ``imbalance_lab.load(DIR)``
 gives the same object from a results directory without training. Its tables are
@@ -37,6 +37,9 @@ class Experiment:
         self.directory = Path(directory)
         self._reference = reference
         self._n_boot = n_boot
+        self.run_summary: Any = None  # set by run_experiment(): the summary tables of the run (analysis.summary.Summary)
+        self.report_paths: list[Path] = []  # set by run_experiment(): report.html, report.md, report.csv, ...
+        self.mlflow: Any = None  # set by run_experiment(): what MLflow logging did (report.tracking.LogSummary)
 
     @cached_property
     def analysis(self) -> Analysis:
@@ -313,7 +316,7 @@ def load(directory: str | Path, *, reference: str | None = None) -> Experiment:
     return Experiment(directory, reference=reference)
 
 
-def experiment(spec: Any, out: str | Path | None = None, *, reference: str | None = None, mlflow: bool | None = None,
+def run_experiment(spec: Any, out: str | Path | None = None, *, reference: str | None = None, mlflow: bool | None = None,
                mlflow_uri: str | None = None, **run_options: Any) -> Experiment:
     """Do what ``imbalance-lab run SPEC`` does and return the :class:`Experiment`.
 
@@ -329,8 +332,19 @@ def experiment(spec: Any, out: str | Path | None = None, *, reference: str | Non
     directory = api.output_dir(loaded, out)
     if run_options.get("progress") is None and in_notebook():
         run_options["progress"] = NotebookProgress()
-    api.run(loaded, directory, reference=reference, **run_options)
-    api.report(directory, reference=reference)
+    failed = None
+    try:
+        summary = api.run(loaded, directory, reference=reference, **run_options)
+    except api.RunsFailed as err:  # the others are stored: report them, then say what failed
+        failed, summary = err, err.summary
+    analysis, paths = api.report(directory, reference=reference)
+    result = Experiment(directory, reference=reference)
+    result.__dict__["analysis"] = analysis  # the report's own analysis: not computed twice
+    result.run_summary, result.report_paths, result.mlflow = summary, paths, None
+    if failed is not None:
+        failed.experiment = result  # type: ignore[attr-defined]
+        raise failed
     if (loaded.tracking.mlflow if mlflow is None else mlflow):
-        api.log_to_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri, report_path=directory / "report.html")
-    return Experiment(directory, reference=reference)
+        result.mlflow = api.log_to_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri,
+                                          report_path=directory / "report.html")
+    return result
