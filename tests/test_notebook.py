@@ -25,6 +25,7 @@ def experiment(tmp_path_factory):
 
 
 def test_experiment_does_what_the_cli_run_does(experiment):
+    assert imbalance_lab.run is imbalance_lab.run_experiment  # DESIGN.md: imbalance_lab.run(spec) = imbalance-lab run
     root = experiment.directory
     for name in ("spec.yaml", "summary.csv", "summary.md", "report.html", "report.md", "report.csv"):
         assert (root / name).is_file(), name
