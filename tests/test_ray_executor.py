@@ -124,11 +124,15 @@ class KillRuns(NullProgress):
         self.messages.append(text)
 
 
-def test_a_killed_worker_fails_only_its_run_which_is_retried_or_named(
-        cluster: str, local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+def test_a_killed_worker_fails_only_its_run_which_is_retried_or_named(cluster: str, tmp_path: Path) -> None:
+    # runs of 20 epochs (seconds): the kill, sent when the driver hears of epoch 1, lands while the
+    # run still trains (with 2 epochs a run could finish before its first epoch's message was heard)
+    spec = build_spec(small_spec(epochs=20))
+    api.run(spec, tmp_path / "local", executor="local", threads=1)
+    local_one_thread = stored(tmp_path / "local")
     progress = KillRuns()
     with pytest.raises(api.RunsFailed) as info:
-        api.run(build_spec(small_spec()), tmp_path / "out", executor="ray", threads=1, max_retries=1, progress=progress)
+        api.run(spec, tmp_path / "out", executor="ray", threads=1, max_retries=1, progress=progress)
     (once, _), (twice, _) = progress.kills.items()
     assert dict(progress.killed) == {once: 1, twice: 2}
     died = "its Ray worker process died (killed, or out of memory)"
