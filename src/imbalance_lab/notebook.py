@@ -216,28 +216,18 @@ class Plots:
     def forest(self, metric: str | None = None) -> Figure:
         from imbalance_lab.report import plots
 
+        from imbalance_lab.report.html import forest_rows
+
         metric = metric or self._e._headline()
         test = self._a.sets[self._a.headline_set]
-        rows = [{"arm": c.arm, "diff": c.mean_diff, "low": getattr(_interval(c), "low", None),
-                 "high": getattr(_interval(c), "high", None), "significant": c.significant}
-                for c in test.comparisons.get(metric, [])]
-        return plots.forest_plot(rows, metric, self._a.reference)
+        return plots.forest_plot(forest_rows(test.comparisons.get(metric, [])), metric, self._a.reference)
 
     def _curve_points(self) -> tuple[dict[str, Any], dict[str, Any], float]:
-        from imbalance_lab.report import plots
+        from imbalance_lab.report.html import pr_roc_data
 
-        a = self._a
-        if a.positive is None:
+        if self._a.positive is None:
             raise ValueError("PR and ROC curves are for a binary experiment with data.positive")
-        test = a.sets[a.headline_set]
-        derived = a.deployment.arms if a.deployment is not None else {}
-        pr, roc = {}, {}
-        for arm, probs in test.probs.items():
-            if arm in derived:
-                continue
-            labels = np.tile(test.labels, probs.shape[0]) == a.positive
-            pr[arm], roc[arm] = plots.pr_roc_points(labels, probs[:, :, a.positive].reshape(-1))
-        return pr, roc, float(np.mean(test.labels == a.positive))
+        return pr_roc_data(self._a)
 
     def pr(self) -> Figure:
         from imbalance_lab.report import plots

@@ -65,6 +65,18 @@ def _named_params(value: Any, what: str, name_key: str = "type") -> Any:
     raise ValueError(f"expected a {what} name or a mapping with '{name_key}: <name>' and its parameters")
 
 
+def _steps(items: list[Any] | tuple[Any, ...], what: str) -> list[Any]:
+    """A list of registered steps, each ``name``, ``{name: params}`` or ``{name: ..., params: ...}``."""
+    steps = []
+    for item in items:
+        if isinstance(item, dict) and len(item) == 1 and not {"name", "params"} & set(item):
+            (name, params), = item.items()
+            steps.append({"name": name, "params": params or {}})
+        else:
+            steps.append(_named_params(item, what, name_key="name"))
+    return steps
+
+
 MODEL_SETTINGS = ("pretrained", "freeze")  # a model's keys that are not its factory's parameters
 
 
@@ -241,14 +253,7 @@ class ArmSpec(_Strict):
         items = value if isinstance(value, list | tuple) else [value]
         if not items:
             raise ValueError("give at least one strategy, e.g. none")
-        steps = []
-        for item in items:
-            if isinstance(item, dict) and len(item) == 1 and not {"name", "params"} & set(item):
-                (name, params), = item.items()
-                steps.append({"name": name, "params": params or {}})
-            else:
-                steps.append(_named_params(item, "strategy", name_key="name"))
-        return steps
+        return _steps(items, "strategy")
 
 
 class ModelSpec(Component):
@@ -508,15 +513,7 @@ class DecisionsSpec(_Strict):
     @field_validator("rules", mode="before")
     @classmethod
     def _rules(cls, value: Any) -> Any:
-        items = value if isinstance(value, list | tuple) else [value]
-        steps = []
-        for item in items:
-            if isinstance(item, dict) and len(item) == 1 and not {"name", "params"} & set(item):
-                (name, params), = item.items()
-                steps.append({"name": name, "params": params or {}})
-            else:
-                steps.append(_named_params(item, "decision rule", name_key="name"))
-        return steps
+        return _steps(value if isinstance(value, list | tuple) else [value], "decision rule")
 
     @model_validator(mode="after")
     def _something_to_decide(self) -> DecisionsSpec:

@@ -182,9 +182,11 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
 
     sets = {}
     notes = []
+    scored: dict[str, dict[str, dict[int, dict[str, float]]]] = {}  # set -> arm -> seed -> metrics
     for set_name in spec.data.eval_sets:
         labels = predictions[(runs[0].arm, runs[0].seed)][f"{set_name}_labels"]
         per_run: dict[str, dict[int, dict[str, float]]] = {arm: {} for arm in arms}
+        scored[set_name] = per_run
         confusion = {arm: np.zeros((len(class_names),) * 2, dtype=np.int64) for arm in arms}
         probs: dict[str, list[np.ndarray]] = {arm: [] for arm in arms}
         for r in runs:
@@ -231,13 +233,13 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
         from imbalance_lab.rounds import round_state
 
         plan = spec.adaptive
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = {(r.arm, r.seed): float(classification_metrics(
-                predictions[(r.arm, r.seed)][f"{plan.set}_labels"],
-                predictions[(r.arm, r.seed)][f"{plan.set}_probs"].astype(np.float64), positive=positive)[plan.metric])
-                for r in trained}
-        rounds = round_state(spec, reference, lambda arm, s: values.get((arm, s)))
+        per_seed = scored[plan.set]  # the metrics the tables were made of
+
+        def value(arm: str, seed: int) -> float | None:
+            metrics = per_seed.get(arm, {}).get(seed)
+            return None if metrics is None else float(metrics[plan.metric])
+
+        rounds = round_state(spec, reference, value)
         missing = [item for item in missing if item in rounds.scheduled]
     selection = study(spec, trained, positive, n_boot=n_boot, seed=seed)
     notes += list(selection.notes) if selection is not None else []

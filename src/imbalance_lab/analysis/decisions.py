@@ -57,6 +57,7 @@ from scipy import optimize, special
 
 from imbalance_lab.analysis.metrics import (
     _binary_positive,
+    _describe,
     _check_beta,
     _check_class_indices,
     _check_positive,
@@ -119,10 +120,6 @@ _BELOW_HALF = float(np.nextafter(0.5, 0.0))
 # --------------------------------------------------------------------------- #
 # Input validation
 # --------------------------------------------------------------------------- #
-
-
-def _describe(arr: np.ndarray) -> str:
-    return f"shape {arr.shape} and dtype {arr.dtype}"
 
 
 def _check_real(name: str, value: object, *, low: float = -math.inf, high: float = math.inf,

@@ -244,7 +244,12 @@ def _cs_bounds(x: np.ndarray, alpha: float, candidates: np.ndarray, c: float) ->
     if x.size == 0:
         return np.empty((0, 2))
     worst = np.maximum.accumulate(_log_capital(x, candidates, alpha, c), axis=0)
-    inside = worst < math.log(1.0 / alpha)
+    return _hull(worst < math.log(1.0 / alpha), candidates)
+
+
+def _hull(inside: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per round (row of ``inside``), the hull ``(low, high)`` of the candidates kept, widened by one grid
+    cell each side within the grid; ``nan`` where none is kept."""
     g = candidates.size
     any_inside = inside.any(axis=1)
     first = np.argmax(inside, axis=1)
@@ -498,14 +503,7 @@ def _t_cs_bounds(x: np.ndarray, level: float, bound: float, grid: int = 2001) ->
     ``[-bound, bound]``, as (low, high) per round, widened by one grid step (never narrower)."""
     candidates = np.linspace(-bound, bound, grid)
     excluded = np.maximum.accumulate(t_e_values(x, candidates) >= 1.0 / level, axis=0)
-    kept = ~excluded
-    step = candidates[1] - candidates[0]
-    out = np.full((x.size, 2), np.nan)
-    for t in range(x.size):
-        inside = np.flatnonzero(kept[t])
-        if inside.size:
-            out[t] = (max(candidates[inside[0]] - step, -bound), min(candidates[inside[-1]] + step, bound))
-    return out
+    return _hull(~excluded, candidates)
 
 
 def replay(

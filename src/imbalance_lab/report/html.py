@@ -119,6 +119,30 @@ def _marks(analysis: Analysis) -> dict[str, list[dict[str, int | None]]] | None:
                   for r in analysis.runs if r.arm == arm] for arm in analysis.arms}
 
 
+def forest_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
+    """Comparisons as the rows :func:`plots.forest_plot` draws: the bootstrap's interval where there is one."""
+    rows = []
+    for c in comparisons:
+        interval = c.bootstrap if c.bootstrap is not None else c.interval
+        rows.append({"arm": c.arm, "diff": c.mean_diff, "low": getattr(interval, "low", None),
+                     "high": getattr(interval, "high", None), "significant": c.significant})
+    return rows
+
+
+def pr_roc_data(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """The headline set's PR and ROC points per arm (seeds pooled) and its positive rate, binary only."""
+    test = analysis.sets[analysis.headline_set]
+    positive = analysis.positive
+    derived = analysis.deployment.arms if analysis.deployment is not None else {}
+    pr, roc = {}, {}
+    for arm, probs in test.probs.items():
+        if arm in derived:  # every decision rule keeps the positive score's order: its base arm's curve
+            continue
+        labels = np.tile(test.labels, probs.shape[0]) == positive
+        pr[arm], roc[arm] = plots.pr_roc_points(labels, probs[:, :, positive].reshape(-1))
+    return pr, roc, float(np.mean(test.labels == positive))
+
+
 def figures(analysis: Analysis) -> list[str]:
     """Every plot of the report, as inline <figure> elements."""
     out = []
@@ -148,26 +172,14 @@ def figures(analysis: Analysis) -> list[str]:
     out.append(_figure("confusion matrices, row-normalised", plots.confusion_matrices(test.confusion, names, normalize=True),
                        "The same, each row divided by its total: the diagonal is each class's recall."))
     if analysis.positive is not None:
-        pr, roc = {}, {}
         positive = analysis.positive
-        derived = analysis.deployment.arms if analysis.deployment is not None else {}
-        for arm, probs in test.probs.items():
-            if arm in derived:  # every decision rule keeps the positive score's order: its base arm's curve
-                continue
-            labels = np.tile(test.labels, probs.shape[0]) == positive
-            scores = probs[:, :, positive].reshape(-1)
-            pr[arm], roc[arm] = plots.pr_roc_points(labels, scores)
-        rate = float(np.mean(test.labels == positive))
+        pr, roc, rate = pr_roc_data(analysis)
         out.append(_figure("precision-recall curves", plots.pr_curves(pr, baseline=rate),
                            f"Test-set precision–recall curves of the positive class ({names[positive]}), seeds pooled; "
                            f"the dashed line is a random classifier (positive rate {rate:.3f})."))
         out.append(_figure("ROC curves", plots.roc_curves(roc), "Test-set ROC curves, seeds pooled."))
     for m in test.metrics[:4]:
-        rows = []
-        for c in test.comparisons.get(m, []):
-            interval = c.bootstrap if c.bootstrap is not None else c.interval
-            rows.append({"arm": c.arm, "diff": c.mean_diff, "low": getattr(interval, "low", None),
-                         "high": getattr(interval, "high", None), "significant": c.significant})
+        rows = forest_rows(test.comparisons.get(m, []))
         if rows:
             out.append(_figure(f"forest plot {m}", plots.forest_plot(rows, m, analysis.reference),
                                f"Difference in test {m} to `{analysis.reference}` with its 95 % interval "
@@ -259,15 +271,11 @@ def selection_section(analysis: Analysis) -> str:
 
     per_arm = "".join(f"<h3>arm {html.escape(arm)}</h3>{table(arm)}" for arm in study.arms)
     metric = study.metrics[0]
-    forest_rows = []
-    for c in study.pooled.get(metric, []):
-        interval = c.bootstrap if c.bootstrap is not None else c.interval
-        forest_rows.append({"arm": c.arm, "diff": c.mean_diff, "low": getattr(interval, "low", None),
-                            "high": getattr(interval, "high", None), "significant": c.significant})
-    forest = _figure(f"selection forest {metric}", plots.forest_plot(forest_rows, metric, study.reference),
+    pooled_rows = forest_rows(study.pooled.get(metric, []))
+    forest = _figure(f"selection forest {metric}", plots.forest_plot(pooled_rows, metric, study.reference),
                      f"Difference in {study.judge} {metric} between each rule's epoch and `{study.reference}`'s, every "
                      "arm and seed pooled, with its 95 % interval (paired bootstrap over runs and test images); "
-                     "filled = significant after Holm.".replace("`", "")) if forest_rows else ""
+                     "filled = significant after Holm.".replace("`", "")) if pooled_rows else ""
     return f"""<h2>Which epoch to keep (selection study)</h2>
 <p>Every run kept each evaluation set's predictions at every epoch; each rule below picked an epoch per run from those
 same runs (no run was trained twice), and that epoch's predictions on the <code>{html.escape(study.judge)}</code> set are
