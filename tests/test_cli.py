@@ -100,7 +100,7 @@ def test_changed_spec_is_refused_then_forced(tmp_path, tiny_spec):
     changed = write_spec(tmp_path / "b.yaml", tiny_spec)
     proc = run_cli("run", "--no-mlflow", changed, "--out", out)
     assert proc.returncode == 2
-    assert "different spec" in proc.stderr and "--force" in proc.stderr and "changed: training" in proc.stderr
+    assert "different spec" in proc.stderr and "--force" in proc.stderr and "training.epochs: 2 in the runs, 3 in this spec" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert json.loads((out / "runs/balanced/seed-0/result.json").read_text()) == first
 

@@ -209,7 +209,7 @@ def test_multi_class_decisions_take_a_cost_matrix():
     with pytest.raises(SpecError, match=r"decisions.rules\[0\]: a threshold rule .* needs data.positive"):
         build_spec(bad)
     bad["decisions"] = {"costs": [[0, 1], [1, 0]]}
-    with pytest.raises(SpecError, match=r"decisions.costs: expected a 3×3 cost matrix"):
+    with pytest.raises(SpecError, match=r"decisions.costs: got a 2×2 cost matrix for 3 classes; expected 3×3"):
         build_spec(bad)
     bad["decisions"] = {"costs": {"false_negative": 3}}
     with pytest.raises(SpecError, match="decisions.costs: false_negative/false_positive costs are for a binary"):

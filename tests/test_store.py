@@ -78,7 +78,7 @@ def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
     (half / "result.json").unlink()  # a run directory without its result: partly written by hand
     proc = run_cli("summary", out, check=True)
     assert "skipped run balanced/seed-0: predictions.npz damaged (BadZipFile)" in proc.stderr
-    assert "skipped run unbalanced/seed-1: made by a different spec" in proc.stderr
+    assert "skipped run unbalanced/seed-1: made with other settings than spec.yaml" in proc.stderr
     assert "skipped run balanced/seed-1: result.json missing (a damaged run)" in proc.stderr
     assert "Traceback" not in proc.stderr
     csv_rows = (out / "summary.csv").read_text().splitlines()[1:]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,9 @@ def as_spec(spec: ExperimentSpec | str | Path | dict) -> ExperimentSpec:
         return spec
     if isinstance(spec, dict):
         return build_spec(spec)
+    if not isinstance(spec, str | os.PathLike):
+        raise UserError(f"spec: got {spec!r} ({type(spec).__name__}); give the path of a YAML spec, a dict of its "
+                        f"contents or an ExperimentSpec, e.g. run_experiment('examples/cats_vs_dogs.yaml')")
     return load_spec(spec)
 
 
@@ -180,8 +185,8 @@ def run(
             if failures:
                 raise RunsFailed(failures, summary)
             return summary
-    except UserError:
-        if created:  # refused before any run (no cluster there, a directory it cannot make): leave nothing behind
+    except BaseException:
+        if created:  # refused or stopped before any run was stored (no cluster there, Ctrl-C): leave nothing behind
             _remove_if_empty(store.root)
         raise
 
@@ -258,6 +263,10 @@ def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:
     with store.state_lock(shared=True):  # a reader never creates the lock file: nothing is written here
         spec = read_spec(directory)
         found = store.scan(spec)
+    weights = spec.model.weights_file_status()
+    if weights is not None:  # the stored runs do not need the file; more runs would
+        warnings.warn(f"model.pretrained: {weights}; the stored runs are read as they were made, but runs trained "
+                      f"into {directory} now would need the original file back in place", stacklevel=2)
     if not found.runs:
         why = f" ({len(found.problems)} broken: {found.problems[0]})" if found.problems else ""
         raise StoreError(f"{directory} has no finished runs yet{why}; run the experiment with: imbalance-lab run {Path(directory) / SPEC_FILE}")
@@ -339,9 +348,42 @@ def compare(directories: list[str | Path], out: str | Path, *, reference: str | 
         runs += [StoredRun(f"{name}.{r.arm}", r.seed, r.path, r.result) for r in found.runs]
         missing += [(f"{name}.{a}", s) for a, s in found.missing]
         problems += [f"{name}: {p}" for p in found.problems]
-    merged = first_spec.model_copy(update={"name": "comparison_of_" + "_".join(names), "arms": tuple(arms)})
+    specs = dict(zip(names, (spec for _, spec, _ in loaded), strict=True))
+    decisions, selection, notes = _merged_analyses(specs, [d for d, _, _ in loaded])
+    merged = first_spec.model_copy(update={"name": "comparison_of_" + "_".join(names), "arms": tuple(arms),
+                                           "decisions": decisions, "selection": selection})
     analysis = analyse(merged, RunScan(runs, missing, problems), reference, n_boot=n_boot)
+    analysis.warnings.extend(notes)
     return analysis, write_report(analysis, Path(out))
+
+
+def _merged_analyses(specs: dict[str, ExperimentSpec], directories: list[Path]) -> tuple[Any, Any, list[str]]:
+    """The decisions and the selection study of a comparison: each kept only where every compared experiment
+    has the same one (the decisions' arms, each experiment's own, renamed as the comparison names them), so
+    that no arm is decided or studied by another experiment's settings; else left out, with a warning."""
+    notes = []
+    firsts = list(specs.values())
+    decisions = firsts[0].decisions
+    if any(spec.decisions is not None for spec in firsts):
+        same = all(spec.decisions is not None and spec.decisions.model_copy(update={"arms": None})
+                   == decisions.model_copy(update={"arms": None}) for spec in firsts)  # type: ignore[union-attr]
+        if same:
+            arms = tuple(f"{name}.{arm}" for name, spec in specs.items()
+                         for arm in (spec.decisions.arms or [a.name for a in spec.arms]))  # type: ignore[union-attr]
+            decisions = decisions.model_copy(update={"arms": arms})  # type: ignore[union-attr]
+        else:
+            odd = next(d for d, spec in zip(directories, firsts, strict=True) if spec.decisions != firsts[0].decisions)
+            notes.append(f"the decisions (what to deploy) are left out of this comparison: {odd} decides otherwise "
+                         f"than {directories[0]} (its decisions section differs); compare experiments with the same "
+                         f"decisions section to see them")
+            decisions = None
+    selection = firsts[0].selection
+    if any(spec.selection != selection for spec in firsts):
+        odd = next(d for d, spec in zip(directories, firsts, strict=True) if spec.selection != selection)
+        notes.append(f"the selection study is left out of this comparison: the selection sections of {odd} and "
+                     f"{directories[0]} differ, and the study needs the same one in every compared experiment")
+        selection = None
+    return decisions, selection, notes
 
 
 def log_to_mlflow(

@@ -358,7 +358,7 @@ def simulate(
     acc_pos: Annotated[Optional[float], typer.Option("--acc-pos", help="The model's accuracy on positives (its recall), in [0.5, 1].")] = None,
     loss: Annotated[Optional[list[str]], typer.Option("--loss", help="bce, focal or balanced_bce, with parameters as focal:alpha=0.25,gamma=2,reduction=sum (repeatable).")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", help="precision, recall, f1, accuracy, balanced_accuracy, mcc, roc_auc, pr_auc (repeatable; default precision, recall, f1).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo draws.")] = 0,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Independent draws averaged per case (SE of rank metrics needs 2 or more).")] = 1,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where the tables (and, by default, an MLflow store) go.")] = Path("results/simulate"),
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
@@ -370,8 +370,9 @@ def simulate(
     seed 003's study beside the seed's printed figures."""
     from imbalance_lab import simulate as sim
     from imbalance_lab.report.tracking import default_tracking_uri, log_simulation
-    from imbalance_lab.store import write_atomic
+    from imbalance_lab.store import check_output_dir, write_atomic, writing
 
+    check_output_dir(out, "output folder", "give --out another path")
     if sweep:
         if any(v is not None for v in (negatives, acc_neg, acc_pos)) or loss or metric:
             raise UserError("simulate --sweep: it sets its own cases, losses and metrics; give only --positives, "
@@ -397,8 +398,9 @@ def simulate(
     rows = sim.study(cases, losses, metrics, seed=seed, repeats=repeats, printed=printed)
     markdown = sim.to_markdown(rows, title)
     records = sim.to_table(rows)
-    write_atomic(out / "simulation.csv", sim.records_csv(records))
-    write_atomic(out / "simulation.md", markdown)
+    with writing(out, "give --out a folder you can write"):
+        write_atomic(out / "simulation.csv", sim.records_csv(records))
+        write_atomic(out / "simulation.md", markdown)
     out_console.print(markdown, highlight=False, soft_wrap=True)
     out_console.print(f"written: {out / 'simulation.csv'}, {out / 'simulation.md'}", highlight=False)
     if not no_mlflow:
@@ -418,13 +420,14 @@ def simulate(
 
 def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) -> None:
     from imbalance_lab.report.plots import figure_png
-    from imbalance_lab.store import write_atomic
+    from imbalance_lab.store import write_atomic, writing
 
     records = sim.sweep(positives=positives, repeats=repeats, seed=seed)
     markdown = sim.sweep_markdown(records)
-    write_atomic(out / "sweep.csv", sim.records_csv(records))
-    write_atomic(out / "sweep.md", markdown)
-    write_atomic(out / "sweep.png", figure_png(sim.sweep_figure(records)))
+    with writing(out, "give --out a folder you can write"):
+        write_atomic(out / "sweep.csv", sim.records_csv(records))
+        write_atomic(out / "sweep.md", markdown)
+        write_atomic(out / "sweep.png", figure_png(sim.sweep_figure(records)))
     out_console.print(markdown, highlight=False, soft_wrap=True)
     out_console.print(f"written: {out / 'sweep.csv'}, {out / 'sweep.md'}, {out / 'sweep.png'}", highlight=False)
 

@@ -123,6 +123,7 @@ def run_one(
         seed=seed,
         spec_hash=spec.spec_hash(),
         run_hash=spec.run_hash(arm_spec, seed),
+        definition=spec.run_definition(arm_spec, seed),
         train_counts=dict(zip(names, counts, strict=True)),
         classes=data.resolved.classes.member_names(data.source.class_names),
         history=fitted.history,

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imbalance_lab.errors import UserError
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -196,21 +198,38 @@ class Plots:
     def _a(self) -> Analysis:
         return self._e.analysis
 
+    def _recorded(self, metric: str, splits: tuple[str, ...]) -> None:
+        """``metric`` must be recorded per epoch for every split in ``splits`` (else one line naming the valid)."""
+        epochs = [entry for runs in self._a.histories.values() for history in runs for entry in history]
+        for split in splits:
+            found = sorted({m for entry in epochs for m in entry.get(split, {})})
+            if not found:
+                valid = sorted({k for entry in epochs for k, v in entry.items() if isinstance(v, dict)})
+                raise UserError(f"split {split!r}: no epoch recorded it; valid: {', '.join(valid)}")
+            if metric not in found:
+                raise UserError(f"metric {metric!r}: not recorded per epoch on {split}; valid: {', '.join(found)}")
+
     def curves(self, metric: str = "loss", splits: tuple[str, ...] = ("train", "val")) -> Figure:
         from imbalance_lab.report import plots
         from imbalance_lab.report.html import _marks
 
+        self._recorded(metric, tuple(splits))
         return plots.loss_curves(self._a.histories, splits, metric, marks=_marks(self._a))
 
     def metric(self, metric: str = "balanced_accuracy", split: str = "val") -> Figure:
         from imbalance_lab.report import plots
 
+        self._recorded(metric, (split,))
         return plots.metric_curves(self._a.histories, metric, split)
 
     def confusion(self, normalize: bool = False, set_name: str | None = None) -> Figure:
         from imbalance_lab.report import plots
 
-        sa = self._a.sets[set_name or self._a.headline_set]
+        name = set_name or self._a.headline_set
+        if name not in self._a.sets:
+            raise UserError(f"set_name {name!r}: not an evaluation set of this experiment; valid: "
+                            f"{', '.join(self._a.sets)}")
+        sa = self._a.sets[name]
         return plots.confusion_matrices(sa.confusion, list(self._a.class_names), normalize=normalize)
 
     def forest(self, metric: str | None = None) -> Figure:
@@ -220,7 +239,10 @@ class Plots:
 
         metric = metric or self._e._headline()
         test = self._a.sets[self._a.headline_set]
-        return plots.forest_plot(forest_rows(test.comparisons.get(metric, [])), metric, self._a.reference)
+        if metric not in test.comparisons:
+            raise UserError(f"metric {metric!r}: not compared on the {self._a.headline_set} set; valid: "
+                            f"{', '.join(test.comparisons)}")
+        return plots.forest_plot(forest_rows(test.comparisons[metric]), metric, self._a.reference)
 
     def _curve_points(self) -> tuple[dict[str, Any], dict[str, Any], float]:
         from imbalance_lab.report.html import pr_roc_data

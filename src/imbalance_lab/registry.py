@@ -47,14 +47,26 @@ def _params_model(name: str, factory: Callable[..., Any], fixed: tuple[str, ...]
 def _field_path(loc: tuple[Any, ...]) -> str:
     """``('arms', 1, 'train')`` -> ``arms[1].train``, leaving out pydantic's union-branch tags."""
     out = ""
+    models = _model_names()
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif any(ch in str(part) for ch in "[]-,") or part in ("int", "str", "float", "bool"):
-            continue  # e.g. "dict[str,constrained-float]", "function-after[...]"
+        elif any(ch in str(part) for ch in "[]-,") or part in ("int", "str", "float", "bool") or part in models:
+            continue  # e.g. "dict[str,constrained-float]", "function-after[...]", "CostSpec"
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def _model_names() -> set[str]:
+    """The class names of every pydantic model defined so far: pydantic names a union's branch by its class."""
+    names, todo = set(), [pydantic.BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__name__ not in names:
+                names.add(sub.__name__)
+                todo.append(sub)
+    return names
 
 
 def _short(value: Any) -> str:

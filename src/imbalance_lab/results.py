@@ -57,6 +57,9 @@ class RunResult:
     stopped_epoch: int | None = None  # the last epoch trained when early stopping ended the run, else None
     # set -> E×N×C float32 logits at the end of every epoch (with a selection study), stored as <set>_epoch_logits
     epoch_logits: dict[str, np.ndarray] | None = None
+    # what the run was made with (the spec's run_definition, whose hash is run_hash): a results directory can
+    # then say which settings differ when its spec.yaml no longer matches its runs
+    definition: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
@@ -69,6 +72,7 @@ class RunResult:
             "seed": self.seed,
             "spec_hash": self.spec_hash,
             "run_hash": self.run_hash,
+            "definition": self.definition,
             "train_counts": self.train_counts,
             "classes": self.classes,
             "metrics": self.metrics,

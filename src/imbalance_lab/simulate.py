@@ -28,6 +28,7 @@ Addons reduces nothing and a 1-D input is summed over its one axis).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -296,10 +297,40 @@ def _count_se(tp: float, fp: float, case: Case) -> dict[str, float]:
     return out
 
 
+BYTES_PER_DRAWN_IMAGE = 200  # peak memory of one Monte Carlo draw per image of the set (measured: ~170)
+
+
+def check_draw_fits(case: Case) -> None:
+    """Refuse a set whose Monte Carlo draw would not fit in the memory available now, before allocating it."""
+    size = case.negatives + case.positives
+    need, available = size * BYTES_PER_DRAWN_IMAGE, available_memory()
+    if available is not None and need > available:
+        raise UserError(f"simulate: a validation set of {size:,} images needs about {need / 1e9:,.1f} GB of memory "
+                        f"for its Monte Carlo draw, but {available / 1e9:,.1f} GB are available; give fewer "
+                        f"--negatives or --positives (at most about {available // BYTES_PER_DRAWN_IMAGE:,} images "
+                        f"in all)")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or ``None`` where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def monte_carlo(case: Case, losses: list[Loss], seed: int = 0, repeats: int = 1) -> dict[str, Estimate]:
     """A seeded draw of the set (``repeats`` independent draws averaged): each loss and metric with its SE."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
+    check_draw_fits(case)
     rng = np.random.default_rng(seed)
     draws: list[dict[str, float]] = []
     loss_var: dict[str, float] = {}
@@ -474,6 +505,7 @@ def _draw_se(case: Case, quantity: str, repeats: int, seed: int) -> float:
     """One draw's standard error of a rank metric, from ``repeats`` seeded draws."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
+    check_draw_fits(case)
     rng = np.random.default_rng(seed)
     labels = np.concatenate([np.zeros(case.negatives), np.ones(case.positives)])
     score = average_precision_score if quantity == "pr_auc" else roc_auc_score

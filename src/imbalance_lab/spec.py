@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, StrictInt, Tag, field_validator, model_validator
+from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from imbalance_lab.data import SOURCES
@@ -43,12 +44,13 @@ class _Strict(BaseModel):
     @classmethod
     def _no_unknown_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for key in data:
+            valid = [name for name, info in cls.model_fields.items() if not info.exclude]  # excluded: derived,
+            for key in data:  # by a validator that has run already (and refused the key if given)
                 if key not in cls.model_fields:
                     raise PydanticCustomError(
                         "unknown_key",
                         "unknown key {key!r}; valid keys: {valid}",
-                        {"key": key, "valid": ", ".join(cls.model_fields)},
+                        {"key": key, "valid": ", ".join(valid)},
                     )
         return data
 
@@ -77,7 +79,7 @@ def _steps(items: list[Any] | tuple[Any, ...], what: str) -> list[Any]:
     return steps
 
 
-MODEL_SETTINGS = ("pretrained", "freeze")  # a model's keys that are not its factory's parameters
+MODEL_SETTINGS = ("pretrained", "freeze", "weights_sha256")  # a model's keys that are not its factory's parameters
 
 
 def _model_entry(value: Any) -> Any:
@@ -246,6 +248,20 @@ class ArmSpec(_Strict):
     train: SetPlan
     strategy: tuple[StrategyStep, ...] = (StrategyStep(name="none"),)
     factors: dict[Name, FactorValue] | None = None
+    origin: str | None = Field(default=None, exclude=True)  # a grid arm's entry in the user's file, for messages
+
+    def where(self, index: int) -> str:
+        """Where this arm is in the user's file, for messages: ``arms[2]``, or for an arm a grid expanded to,
+        the grid's entry with this arm's factors."""
+        return self.origin or f"arms[{index}]"
+
+    def __eq__(self, other: object) -> bool:  # the same arm wherever it was written (origin is for messages)
+        if not isinstance(other, ArmSpec):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -259,46 +275,100 @@ class ArmSpec(_Strict):
 class ModelSpec(Component):
     """The network: a registered model by ``name`` with its ``params``; ``pretrained``: ``false`` (trained
     from its initialisation), ``true`` (the architecture's published weights, for models that have them)
-    or the path of a weights file (a state dict saved by ``torch.save``, or ``.safetensors``), loaded into
-    the backbone; ``freeze``: ``none``, ``backbone`` (only the new head trains) or the number of the
-    backbone's first stages (the stem counting as one) that do not train."""
+    or the path of a weights file (a state dict saved by ``torch.save``, or ``.safetensors``; a relative
+    path is read from the current directory, like every path in a spec), loaded into the backbone;
+    ``freeze``: ``none``, ``backbone`` (only the new head trains) or the number of the backbone's first
+    stages (the stem counting as one) that do not train.
+
+    ``weights_sha256``: the weights file's SHA-256, read from the file when the spec is read (other
+    weights, other runs: it is hashed). A results directory's ``spec.yaml`` records it, so its runs stay
+    readable when the file moves or changes; given in a spec to train with, the file must match it.
+    """
 
     name: str = "simple_cnn"
     pretrained: bool | str = False
     freeze: Literal["none", "backbone"] | Annotated[int, Field(ge=0)] = "none"
-    weights_sha256: str | None = Field(default=None, exclude=True)  # derived from the file (_digest_weights)
+    weights_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
 
     @field_validator("pretrained")
     @classmethod
-    def _weights_file(cls, value: bool | str) -> bool | str:
+    def _weights_file(cls, value: bool | str, info: ValidationInfo) -> bool | str:
         if isinstance(value, str):
             if value.lower() in ("true", "false", "yes", "no"):
                 raise ValueError(f"write pretrained: {value.lower() in ('true', 'yes')} without quotes "
                                  f"(a quoted {value!r} would be a file name)")
-            if not Path(value).expanduser().is_file():
-                raise ValueError(f"no weights file at {value!r}; give the path of a state dict saved with torch.save "
-                                 f"or a .safetensors file, true for the published weights, or false")
+            if not Path(value).expanduser().is_file() and not _stored(info):
+                raise ValueError(f"no weights file at {value!r}{_relative_to_cwd(value)}; give the path of a state "
+                                 f"dict saved with torch.save or a .safetensors file, true for the published "
+                                 f"weights, or false")
         return value
 
     @model_validator(mode="before")
     @classmethod
-    def _digest_weights(cls, data: Any) -> Any:
-        """The weights file's SHA-256, read once when the spec is read (every run hash needs it)."""
-        if isinstance(data, dict):
-            data = {k: v for k, v in data.items() if k != "weights_sha256"}  # always derived, never given
-            path = data.get("pretrained")
-            if isinstance(path, str) and Path(path).expanduser().is_file():
-                digest = hashlib.sha256()
-                with Path(path).expanduser().open("rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
-                data["weights_sha256"] = digest.hexdigest()
-        return data
+    def _digest_weights(cls, data: Any, info: ValidationInfo) -> Any:
+        """The weights file's SHA-256, read once when the spec is read (every run hash needs it). In a
+        results directory's spec the recorded digest stands, whatever the file is now."""
+        if not isinstance(data, dict):
+            return data
+        path, given = data.get("pretrained"), data.get("weights_sha256")
+        if not isinstance(path, str):
+            if given is not None:
+                raise SpecError("model.weights_sha256", "is the digest of a weights file; give it only with "
+                                                        "pretrained: <path>, or leave it out")
+            return data
+        if given is not None and _stored(info):
+            return data
+        actual = weights_file_digest(path)
+        if actual is not None and given is not None and given != actual:
+            raise SpecError("model.weights_sha256", f"the weights file {path} has SHA-256 {actual[:12]}…, not "
+                                                    f"{str(given)[:12]}… as given: it is another file or it "
+                                                    f"changed; leave weights_sha256 out to train with the file "
+                                                    f"as it is now")
+        return {**data, "weights_sha256": actual} if actual is not None else data
 
     def weights_digest(self) -> str | None:
         """SHA-256 of the weights file when ``pretrained`` is a path (hashed with the spec: other weights,
         other runs), else None; read when the spec was read."""
         return self.weights_sha256
+
+    def weights_file_status(self) -> str | None:
+        """What is wrong with the weights file now, against the digest the spec recorded (``None``: as recorded,
+        or no file at all): it is missing, or it has changed."""
+        if not isinstance(self.pretrained, str) or self.weights_sha256 is None:
+            return None
+        actual = weights_file_digest(self.pretrained)
+        if actual is None:
+            return (f"the weights file {self.pretrained}{_relative_to_cwd(self.pretrained)} is missing (moved or "
+                    f"deleted); the runs were made with SHA-256 {self.weights_sha256[:12]}…")
+        if actual != self.weights_sha256:
+            return (f"the weights file {self.pretrained} has changed (SHA-256 {actual[:12]}…, the runs were made "
+                    f"with {self.weights_sha256[:12]}…)")
+        return None
+
+
+def weights_file_digest(path: str) -> str | None:
+    """SHA-256 of the file at ``path`` (``~`` expanded), or ``None`` where there is no file."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return None
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Whether the spec being read is a results directory's record of its runs (:data:`STORED`)."""
+    return bool(info.context and info.context.get(STORED))
+
+
+def _relative_to_cwd(path: str) -> str:
+    """Where a relative path was looked for, as a message fragment."""
+    return "" if Path(path).expanduser().is_absolute() else f" (relative paths are read from the current directory, {Path.cwd()})"
+
+
+STORED = "stored"  # validation context: the spec read back from a results directory
 
 
 class ScheduleSpec(_Strict):
@@ -529,6 +599,24 @@ class DecisionsSpec(_Strict):
             return self.rules
         return (StrategyStep(name="threshold", params={"by": "min_cost"}),)
 
+    def check_classes(self, names: tuple[str, ...]) -> None:
+        """The cost matrix and the deployment prior against the experiment's classes (known when the spec
+        is read if ``data.classes`` names them, else once the source is loaded)."""
+        n = len(names)
+        if isinstance(self.costs, tuple) and (len(self.costs) != n or any(len(row) != n for row in self.costs)):
+            shape = f"{len(self.costs)}×{max((len(row) for row in self.costs), default=0)}"
+            raise SpecError("decisions.costs", f"got a {shape} cost matrix for {n} classes; expected {n}×{n}, rows "
+                                               f"the true class and columns the decision, in the order "
+                                               f"{', '.join(names)}")
+        if self.deployment_prior is not None:
+            unknown = [c for c in self.deployment_prior if c not in names]
+            missing = [c for c in names if c not in self.deployment_prior]
+            if unknown or missing:
+                what = f"{unknown[0]!r} is not a class" if unknown else f"class {missing[0]!r} has no frequency"
+                raise SpecError("decisions.deployment_prior", f"{what}; give a frequency for each of "
+                                                              f"{', '.join(names)}, e.g. "
+                                                              f"{{{names[0]}: 10, {names[1]}: 1}}")
+
     @staticmethod
     def label(step: StrategyStep) -> str:
         """A rule's name in derived arms: ``threshold(max_f1)``, ``logit_adjust(tau=1)``, ``temperature``."""
@@ -689,7 +777,11 @@ class ExperimentSpec(_Strict):
     def _adaptive_seeds(cls, data: Any) -> Any:
         """``seeds: {min, max, ...}`` is adaptive: the seeds are 0 .. max-1, run as the rounds need them."""
         if isinstance(data, dict):
-            data = {k: v for k, v in data.items() if k != "adaptive"}  # always derived, never given
+            if "adaptive" in data:  # derived from seeds, never given
+                valid = [name for name, info in cls.model_fields.items() if not info.exclude]
+                raise SpecError("adaptive", f"unknown key; adaptive seeds are written in seeds, e.g. seeds: "
+                                            f"{{min: 3, max: 30, metric: balanced_accuracy}}; valid keys here: "
+                                            f"{', '.join(valid)}")
             if isinstance(data.get("seeds"), dict):
                 try:
                     adaptive = AdaptiveSeeds.model_validate(data["seeds"])
@@ -722,11 +814,12 @@ class ExperimentSpec(_Strict):
         seen: set[str] = set()
         for i, arm in enumerate(self.arms):
             if arm.name in seen:
-                raise SpecError(f"arms[{i}].name", f"arm name {arm.name!r} is used twice; give each arm its own name")
+                raise SpecError(f"{arm.where(i)}.name", f"arm name {arm.name!r} is used twice; give each arm its "
+                                                        f"own name")
             seen.add(arm.name)
             for j, step in enumerate(arm.strategy):
-                STRATEGIES.entry(step.name, f"arms[{i}].strategy[{j}]")
-                STRATEGIES.check_params(step.name, step.params, f"arms[{i}].strategy[{j}].{step.name}")
+                STRATEGIES.entry(step.name, f"{arm.where(i)}.strategy[{j}]")
+                STRATEGIES.check_params(step.name, step.params, f"{arm.where(i)}.strategy[{j}].{step.name}")
         MODELS.check_params(self.model.name, self.model.params, "model")
         self._check_selection()
         self._check_decisions()
@@ -768,24 +861,12 @@ class ExperimentSpec(_Strict):
             if name not in arm_names:
                 raise SpecError(f"decisions.arms[{i}]", f"got {name!r}, which is not an arm; valid: "
                                                         f"{', '.join(arm_names)}")
-        names = list(self.data.classes) if isinstance(self.data.classes, dict) else None
         if isinstance(decisions.costs, CostSpec) and not binary:
             raise SpecError("decisions.costs", "false_negative/false_positive costs are for a binary problem "
                                                "(data.positive); give a cost matrix, rows the true class and "
                                                "columns the decision")
-        if isinstance(decisions.costs, tuple) and names is not None:
-            n = len(names)
-            if len(decisions.costs) != n or any(len(row) != n for row in decisions.costs):
-                raise SpecError("decisions.costs", f"expected a {n}×{n} cost matrix (rows the true class, columns "
-                                                   f"the decision, in the order {', '.join(names)})")
-        if decisions.deployment_prior is not None and names is not None:
-            unknown = [c for c in decisions.deployment_prior if c not in names]
-            missing = [c for c in names if c not in decisions.deployment_prior]
-            if unknown or missing:
-                what = f"{unknown[0]!r} is not a class" if unknown else f"class {missing[0]!r} has no frequency"
-                raise SpecError("decisions.deployment_prior", f"{what}; give a frequency for each of "
-                                                              f"{', '.join(names)}, e.g. "
-                                                              f"{{{names[0]}: 10, {names[1]}: 1}}")
+        if isinstance(self.data.classes, dict):  # else the source names the classes: splits.resolve checks
+            decisions.check_classes(tuple(self.data.classes))
 
     def _check_adaptive(self) -> None:
         from imbalance_lab.analysis.metrics import METRIC_NAMES_ALWAYS, METRIC_NAMES_POSITIVE, metric_range
@@ -857,7 +938,7 @@ class ExperimentSpec(_Strict):
                 del arm["factors"]
         if canon["execution"] == _DEFAULT_EXECUTION:
             del canon["execution"]
-        for key, default in (("pretrained", False), ("freeze", "none")):
+        for key, default in (("pretrained", False), ("freeze", "none"), ("weights_sha256", None)):
             if canon["model"][key] == default:
                 del canon["model"][key]
         for key in ("selection", "decisions"):
@@ -885,13 +966,17 @@ class ExperimentSpec(_Strict):
         body = {k: v for k, v in self._hashed().items() if k not in ("output", "tracking", "execution")}
         return _hash(body)
 
-    def run_hash(self, arm: ArmSpec, seed: int) -> str:
-        """Hash of what one (arm, seed) run depends on: adding arms or seeds leaves it unchanged."""
+    def run_definition(self, arm: ArmSpec, seed: int) -> dict[str, Any]:
+        """What one (arm, seed) run depends on, as hashed (data, model, training, the arm and the seed);
+        each run records it, so a results directory can say what differs when a spec no longer matches."""
         canon = self._hashed()
         arm_canon = next(a for a in canon["arms"] if a["name"] == arm.name)
-        body = {"data": canon["data"], "model": canon["model"], "training": canon["training"],
+        return {"data": canon["data"], "model": canon["model"], "training": canon["training"],
                 "arm": arm_canon, "seed": seed}
-        return _hash(body)
+
+    def run_hash(self, arm: ArmSpec, seed: int) -> str:
+        """Hash of :meth:`run_definition`: adding arms or seeds leaves it unchanged."""
+        return _hash(self.run_definition(arm, seed))
 
     def arm(self, name: str) -> ArmSpec:
         for arm in self.arms:
@@ -956,6 +1041,12 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
         arm = _substitute(_substitute(copy.deepcopy(template), values), values)  # values may name other factors
         arm["name"] = "-".join([str(item["name"]), *(part for part, _, _ in combo)])
         arm["factors"] = {factor: key for factor, (_, key, _) in zip(grid, combo, strict=True)}
+        arm["origin"] = (f"{where} (grid arm {arm['name']}: "
+                         f"{', '.join(f'{factor}={key}' for factor, key in arm['factors'].items())})")
+        try:  # here, where the message can name the grid and the factors, not the arm's place after expansion
+            ArmSpec.model_validate(arm)
+        except pydantic.ValidationError as err:
+            raise format_validation_error(err, arm["origin"]) from None
         arms.append(arm)
     return arms
 
@@ -984,18 +1075,47 @@ def _hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def build_spec(data: dict[str, Any]) -> ExperimentSpec:
-    """Validate a spec given as plain data (as read from YAML)."""
+def definition_differences(runs: dict[str, Any], spec: dict[str, Any], where: str = "") -> list[str]:
+    """Where two run definitions (:meth:`ExperimentSpec.run_definition`) differ, one phrase per setting:
+    ``training.epochs: 3 in the runs, 5 in the spec``; settings present on one side only say so."""
+    if isinstance(runs, dict) and isinstance(spec, dict):
+        found = []
+        for key in [*runs, *(k for k in spec if k not in runs)]:
+            path = f"{where}.{key}" if where else str(key)
+            if path == "training.epoch_predictions":  # hashed for a selection study, which the user wrote
+                study = ("a selection study in the runs (they keep every epoch's predictions), none in the spec"
+                         if runs.get(key) else "no selection study in the runs, one in the spec")
+                found.append(f"selection: {study}")
+            elif key not in spec:
+                found.append(f"{path}: {_brief(runs[key])} in the runs, absent in the spec")
+            elif key not in runs:
+                found.append(f"{path}: absent in the runs, {_brief(spec[key])} in the spec")
+            else:
+                found += definition_differences(runs[key], spec[key], path)
+        return found
+    return [] if runs == spec else [f"{where}: {_brief(runs)} in the runs, {_brief(spec)} in the spec"]
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        text = json.dumps(value[:12] + "…", ensure_ascii=False)  # a digest: its start tells them apart
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def build_spec(data: dict[str, Any], *, stored: bool = False) -> ExperimentSpec:
+    """Validate a spec given as plain data (as read from YAML). ``stored``: the spec of a results directory,
+    a record of how its runs were made (a weights file it names may have moved or changed since)."""
     if not isinstance(data, dict):
         raise SpecError("", f"a spec is a mapping of keys (name, data, arms, ...), got {type(data).__name__}")
     try:
-        return ExperimentSpec.model_validate(data)
+        return ExperimentSpec.model_validate(data, context={STORED: stored})
     except pydantic.ValidationError as err:
         raise format_validation_error(err) from None
 
 
-def load_spec(path: str | Path) -> ExperimentSpec:
-    """Read and validate a YAML spec file."""
+def load_spec(path: str | Path, *, stored: bool = False) -> ExperimentSpec:
+    """Read and validate a YAML spec file (``stored``: as :func:`build_spec`)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -1004,7 +1124,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
         raise SpecError("", f"cannot read spec file {str(path)!r}: {err}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506  (a SafeLoader that refuses repeated keys)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -1012,4 +1132,24 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     if data is None:
         raise SpecError("", f"spec file {str(path)!r} is empty; write a spec in it (name, data, arms, ...), "
                         "e.g. start from examples/cats_vs_dogs.yaml")
-    return build_spec(data)
+    return build_spec(data, stored=stored)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (YAML says keys are
+    unique; PyYAML would silently keep the last value)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"the key {key!r} is given twice (the first time above); give each key once", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)

@@ -201,6 +201,8 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
     else:
         world = np.array(available, dtype=np.float64)
     world = world / world.sum()
+    if spec.decisions is not None:
+        spec.decisions.check_classes(names)
     partition_of_set = _partitions(data, source)
     # what each set can draw from: the whole class, or the class within the set's partition
     labels_np, part_np = source.labels.numpy(), (source.partition.numpy() if source.partition is not None else None)
@@ -233,7 +235,7 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
     pool = set_counts["pool"]
     arm_counts = {}
     for i, arm in enumerate(spec.arms):
-        where = f"arms[{i}]"
+        where = arm.where(i)
         counts = plan_counts(arm.train, f"{where}.train", names, **{**kw, "available": pool})
         for c, name in enumerate(names):
             if counts[c] > pool[c]:

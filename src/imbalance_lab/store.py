@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.errors import StoreError
+from imbalance_lab.errors import SpecError, StoreError
 from imbalance_lab.results import MODEL_FILE, PREDICTIONS_FILE, RESULT_FILE, RunResult
-from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.spec import ExperimentSpec, definition_differences, load_spec
 
 SPEC_FILE = "spec.yaml"
 TMP_PREFIX = ".tmp-"
@@ -86,7 +86,6 @@ class ResultStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self._held: tuple[int, ...] = ()
 
     def run_dir(self, arm: str, seed: int) -> Path:
         return self.root / "runs" / arm / f"seed-{seed}"
@@ -129,10 +128,15 @@ class ResultStore:
             first = stale[0]
             raise StoreError(
                 f"{self.root} holds results of a different spec (run {first.arm}/seed-{first.seed} was made with "
-                f"other data, model, training or arm settings{_changed(self.root, spec)}); "
+                f"{_how_made(first, spec, 'this spec') or 'other data, model, training or arm settings' + _changed(self.root, spec)}); "
                 f"use --out NEW_DIR, or --force to discard the {len(stale)} outdated run(s)"
             )
         self.make_root()
+        runs = self.root / "runs"
+        for folder in [runs, *(runs / arm.name for arm in spec.arms)]:
+            if folder.exists() and not folder.is_dir():
+                raise StoreError(f"{folder} is a file, but the results directory keeps its runs in a folder of that "
+                                 f"name; move the file out of {self.root}, or give --out another directory")
         with self.state_lock(shared=False):
             for stored in stale:
                 _remove_run(stored.path)
@@ -174,16 +178,9 @@ class ResultStore:
                 "command": command or " ".join(["imbalance-lab", *sys.argv[1:]]),
             }).encode())
             os.fsync(fd)
-            self._held = (fd,)
             yield
         finally:
-            self._held = ()
             os.close(fd)  # closing releases the lock; the file stays (its content names the last holder)
-
-    def held_descriptors(self) -> tuple[int, ...]:
-        """The descriptor of the writer lock while :meth:`writer` holds it: a forked child closes it, or the
-        lock would be held until the child exits too."""
-        return self._held
 
     def writer_active(self) -> str | None:
         """Who holds the writer lock now (a description), or ``None``."""
@@ -230,6 +227,11 @@ class ResultStore:
         final = self.run_dir(result.arm, result.seed)
         if final.exists():
             raise StoreError(f"{final} already holds a finished run; it is never rewritten")
+        with writing(final, f"the runs stored before {result.arm}/seed-{result.seed} are kept; fix that (free "
+                            "space, permissions) and run the same command again to resume"):
+            return self._write_run(result, final)
+
+    def _write_run(self, result: RunResult, final: Path) -> Path:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}seed-{result.seed}-", dir=final.parent))
         tmp.chmod(0o755)
@@ -263,7 +265,7 @@ class ResultStore:
         read or lacks an evaluation set, or when it was made by another definition of
         its arm (a different run hash: runs of different specs mixed in one directory).
         """
-        good, missing, problems = [], [], []
+        good, missing, problems, foreign = [], [], [], []
         for arm in spec.arms:
             for seed in spec.seeds:
                 path = self.run_dir(arm.name, seed)
@@ -280,8 +282,11 @@ class ResultStore:
                     problems.append(f"{where}: result.json damaged (not the JSON of a finished run); delete {path} to run it again")
                     continue
                 if stored.result.get("run_hash") != spec.run_hash(arm, seed):
-                    problems.append(f"{where}: made by a different spec (run hash {stored.result.get('run_hash')!r}); "
-                                    f"run the experiment with --force to replace it")
+                    foreign.append(stored)
+                    made = _how_made(stored, spec, SPEC_FILE)
+                    problems.append(f"{where}: made with other settings than {SPEC_FILE} "
+                                    f"({made or 'run hash ' + repr(stored.result.get('run_hash'))}); it was copied in "
+                                    f"from another experiment: move it out, or delete {path} to run it again")
                     continue
                 try:
                     arrays = stored.predictions()
@@ -293,6 +298,12 @@ class ResultStore:
                     problems.append(f"{where}: predictions.npz damaged ({wrong}); delete {path} to run it again")
                     continue
                 good.append(stored)
+        if foreign and not good:  # not one run matches: the spec is what changed, not the runs
+            raise StoreError(f"{self.root / SPEC_FILE} does not match any of the {len(foreign)} runs it holds: it "
+                             f"was changed by hand or copied from another experiment "
+                             f"({_how_made(foreign[0], spec, SPEC_FILE) or 'its data, model, training or arms differ'}); "
+                             f"put back the spec the runs were made with (imbalance-lab run THAT_SPEC --out "
+                             f"{self.root} rewrites it, keeping every finished run)")
         return RunScan(good, missing, problems)
 
 
@@ -362,7 +373,9 @@ def writing(target: Path, fix: str) -> Iterator[None]:
     try:
         yield
     except OSError as err:
-        raise StoreError(f"cannot write {err.filename or target} ({err.strerror or err}); {fix}") from None
+        named = next((name for name in (err.filename2, err.filename)  # the file meant, not our temporary one
+                      if name and not any(part.startswith(TMP_PREFIX) for part in Path(str(name)).parts)), target)
+        raise StoreError(f"cannot write {named} ({err.strerror or err}); {fix}") from None
 
 
 def check_output_dir(root: Path, what: str = "results directory", fix: str = "give --out (or the spec's output) another path") -> None:
@@ -388,18 +401,31 @@ def _nearest_existing(path: Path) -> Path:
 
 def read_spec(directory: str | Path) -> ExperimentSpec:
     """The spec stored in a results directory (``DIR/spec.yaml``), or a one-line :class:`StoreError`."""
-    from imbalance_lab.errors import SpecError
-    from imbalance_lab.spec import load_spec
-
     root = Path(directory)
     path = root / SPEC_FILE
     if not path.is_file():
         raise StoreError(f"{root} is not a results directory (no {SPEC_FILE} file); give the directory that 'imbalance-lab run' wrote")
     try:
-        return load_spec(path)
+        return load_spec(path, stored=True)
     except SpecError as err:
         raise StoreError(f"{path} is damaged or was changed by hand ({err}); restore it from your spec file "
                          f"(imbalance-lab run SPEC --out {root} rewrites it)") from None
+
+
+def _how_made(stored: StoredRun, spec: ExperimentSpec, called: str, shown: int = 2) -> str:
+    """How a stored run's settings differ from what ``spec`` (called ``called`` in the message) would
+    make, from the definition the run recorded: ``training.epochs: 3 in the runs, 5 in spec.yaml``;
+    ``""`` for runs stored before runs recorded it."""
+    made_with = stored.result.get("definition")
+    arm = next((a for a in spec.arms if a.name == stored.arm), None)
+    if not isinstance(made_with, dict) or not made_with or arm is None:
+        return ""
+    found = definition_differences(made_with, spec.run_definition(arm, stored.seed))
+    found = [f.replace("in the spec", f"in {called}") for f in found]
+    if not found:
+        return ""
+    more = f"; {len(found) - shown} more" if len(found) > shown else ""
+    return "; ".join(found[:shown]) + more
 
 
 def _changed(root: Path, spec: ExperimentSpec) -> str:

@@ -109,8 +109,8 @@ def choose_reference(spec: ExperimentSpec, usable: Sequence[str], reference: str
     names = [a.name for a in spec.arms]
     if reference is not None:
         if reference not in usable:
-            why = "not an arm of this experiment" if reference not in names else "no finished, undamaged run"
-            raise UserError(f"--reference: got {reference!r}, which has {why}; valid: {', '.join(usable)}")
+            why = "which is not an arm of this experiment" if reference not in names else "an arm with no finished, undamaged run"
+            raise UserError(f"--reference: got {reference!r}, {why}; valid: {', '.join(usable)}")
         return reference, []
     wanted = default_reference(spec, names)
     if wanted in usable:

@@ -142,8 +142,8 @@ def study(spec: ExperimentSpec, runs: Sequence[StoredRun], positive: int | None,
         for r in arm_runs:
             arrays = r.predictions()
             if f"{sel.judge}_epoch_logits" not in arrays:
-                notes.append(f"{arm}/seed-{r.seed}: stored without per-epoch predictions; left out of the selection "
-                             f"study (run it again with --force)")
+                notes.append(f"{arm}/seed-{r.seed}: stored without per-epoch predictions (made without a selection "
+                             f"study); left out of the study")
                 continue
             usable.append((r.seed, arrays))
         if not usable:

@@ -1,11 +1,17 @@
 """Run the plan in worker processes, each with its share of the cores; the driver alone writes the store.
 
-On a CPU under Linux each worker is forked from the driver: it starts at once,
-with torch imported and the driver's prepared data in memory it shares with the
-driver until either writes to it. Where runs train on a GPU (CUDA cannot be used
-in a process forked after it started) and on other systems, each worker is a
-fresh (spawned) interpreter that imports torch and prepares the data once. A
-worker sets its torch threads and trains the chains of runs the driver hands it
+Workers never start as a fork of the driver: the driver has run torch ops by
+then (it prepared the data and built the model to check it), and GNU OpenMP's
+thread pool does not survive a fork, so a forked worker given two or more
+threads waits for ever on threads that do not exist in it. Under Linux each
+worker is forked instead from a clean server process (multiprocessing's
+``forkserver``) that has imported torch and this package but never run an op:
+a worker starts in a fraction of a second, and the server starts once per
+driver. The driver puts the prepared images in an anonymous in-memory file
+(``memfd``) that every worker maps, so the images are held once however many
+workers there are. On other systems each worker is a fresh (spawned)
+interpreter that prepares the data itself. A worker sets its torch threads and
+trains the chains of runs the driver hands it
 (:mod:`~imbalance_lab.executors.branching`), calling the same
 :func:`~imbalance_lab.experiment.run_one` as every other executor. It sends back
 each epoch's history entry (for progress) and each finished
@@ -19,19 +25,25 @@ sees at once. A run that raises is reported with its error and, with
 ``max_retries``, tried again; the other runs go on. A worker that dies fails the
 run it was training in the same way, the rest of its chain goes back in the
 queue, and a new worker takes its place. Workers exit by themselves when the
-driver is gone, so a killed ``imbalance-lab run`` leaves no orphans.
+driver is gone, so a killed ``imbalance-lab run`` leaves no orphans; when the
+driver stops early (Ctrl-C, SIGTERM, an error) it stops its workers at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import mmap
 import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import sys
+import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -42,6 +54,7 @@ from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import ResultStore
 
 POLL_S = 0.5
+STOP_WAIT_S = 2.0  # how long workers get to exit before they are terminated, and again before killed
 
 
 @dataclass(frozen=True)
@@ -80,22 +93,75 @@ class DriverGone(Exception):
     """Raised in a worker whose driver process no longer exists."""
 
 
-def _worker(spec: ExperimentSpec, threads: int, driver: int, conn: Connection, worker_id: int,
-            data: ExperimentData | None = None, inherited: tuple[int, ...] = ()) -> None:
-    """A worker's life: set threads, prepare the data once (unless forked with the driver's), train chains
-    until told to stop or orphaned. ``inherited``: descriptors a forked worker must not keep open (the
-    results directory's lock, which would otherwise outlive a killed driver while this worker finishes)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not run the driver's handler
-    for fd in inherited:
+class SharedImages:
+    """The prepared data as a worker receives it: the images in an anonymous in-memory file (``memfd``) that
+    each worker maps copy-on-write instead of receiving a copy; everything else pickled as usual.
+
+    Pickling (when a worker starts) passes a duplicate of the file's descriptor with the process; unpickling
+    in the worker maps it and rebuilds the :class:`~imbalance_lab.data.prepared.ExperimentData`. The file
+    lives in memory, not in ``/dev/shm``, so its size is not capped by that mount, and it disappears with
+    the last process that maps it: a killed driver leaves nothing behind.
+    """
+
+    def __init__(self, data: ExperimentData) -> None:
+        images = data.source.images.contiguous()
+        self.data, self.shape, self.nbytes = data, tuple(images.shape), images.numel() * images.element_size()
+        self.fd = os.memfd_create("imbalance-lab-images", os.MFD_CLOEXEC)
+        try:
+            if self.nbytes:
+                os.ftruncate(self.fd, self.nbytes)
+                with mmap.mmap(self.fd, self.nbytes) as mapped:
+                    mapped[:] = images.view(-1).numpy().data
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        source = self.data.source
+        source_fields = {f.name: getattr(source, f.name) for f in dataclasses.fields(source) if f.name != "images"}
+        data_fields = {f.name: getattr(self.data, f.name) for f in dataclasses.fields(self.data) if f.name != "source"}
+        return _attach, (reduction.DupFd(self.fd), self.shape, self.nbytes, type(source), source_fields,
+                         type(self.data), data_fields)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _attach(dup: Any, shape: tuple[int, ...], nbytes: int, source_type: type, source_fields: dict[str, Any],
+            data_type: type, data_fields: dict[str, Any]) -> ExperimentData:
+    """The worker's side of :class:`SharedImages`: map the images (private, so a write would copy its page,
+    never change the driver's) and put the data back together."""
+    import torch
+
+    fd = dup.detach()
+    try:
+        if nbytes:
+            mapped = mmap.mmap(fd, nbytes, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            images = torch.frombuffer(mapped, dtype=torch.uint8).view(shape)  # the tensor keeps the map alive
+        else:
+            images = torch.empty(shape, dtype=torch.uint8)
+    finally:
         os.close(fd)
+    return data_type(source=source_type(images=images, **source_fields), **data_fields)
+
+
+def _worker(spec: ExperimentSpec, threads: int, conn: Connection, worker_id: int, environment: dict[str, str],
+            data: ExperimentData | None = None) -> None:
+    """A worker's life: set threads, prepare the data once (unless handed the driver's), train chains until told
+    to stop or orphaned. ``environment``: the driver's environment now (the fork server's is that of when it
+    started), so settings such as cache directories are the driver's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(environment)
+    parent = os.getppid()  # the driver, or the fork server, which exits when the driver does
     import torch
 
     torch.set_num_threads(threads)
     from imbalance_lab.data.prepared import prepare_data
 
     def check_driver() -> None:
-        if os.getppid() != driver:
+        if os.getppid() != parent:
             raise DriverGone()
 
     try:
@@ -137,14 +203,18 @@ class _Worker:
     training: tuple[str, int] | None = None
 
 
-def start_method(spec: ExperimentSpec) -> str:
-    """``fork`` for runs on a CPU under Linux (a worker starts at once: the driver has imported torch and
-    prepared the data), else ``spawn`` (CUDA does not work in a forked process; other systems' fork is unsafe)."""
-    from imbalance_lab.train import resolve_device
+def start_method() -> str:
+    """``forkserver`` under Linux (workers forked from a clean server: quick to start, and never a fork of a
+    process whose OpenMP threads have started), else ``spawn`` (other systems' fork is unsafe or absent)."""
+    return "forkserver" if sys.platform.startswith("linux") else "spawn"
 
-    if sys.platform.startswith("linux") and resolve_device(spec.training.device).type == "cpu":
-        return "fork"
-    return "spawn"
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """The multiprocessing context workers start in; the fork server imports torch and this package once."""
+    context = multiprocessing.get_context(start_method())
+    if start_method() == "forkserver":
+        context.set_forkserver_preload([__name__])  # type: ignore[attr-defined]
+    return context
 
 
 def run_processes(
@@ -170,27 +240,21 @@ def run_processes(
     if not pending:
         return []
     queued = deque(chains(spec, data, pending, spec.execution.share_prefixes))
-    forked = start_method(spec) == "fork"
-    context = multiprocessing.get_context(start_method(spec))
+    context = worker_context()
+    shared = SharedImages(data) if start_method() == "forkserver" else None  # spawned workers prepare their own
     pool: dict[int, _Worker] = {}
 
     def start(worker_id: int) -> None:
         ours, theirs = context.Pipe()
-        shared = {"data": data, "inherited": store.held_descriptors()} if forked else {}
-        if forked:  # what the driver has printed but not yet written would be written again by the worker
-            sys.stdout.flush()
-            sys.stderr.flush()
-        proc = context.Process(target=_worker, args=(spec, threads, os.getpid(), theirs, worker_id), kwargs=shared,
+        proc = context.Process(target=_worker, args=(spec, threads, theirs, worker_id, dict(os.environ), shared),
                                name=f"imbalance-lab-worker-{worker_id}", daemon=True)
         proc.start()
         theirs.close()  # the worker's end lives in the worker: when it dies, ours reads end-of-file
         pool[worker_id] = _Worker(proc, ours)
 
-    for worker_id in range(max(1, min(workers, len(queued)))):
-        start(worker_id)
     left, retries = set(pending), Retries(max_retries, progress)
-    next_id = len(pool)
-    restarts_allowed = 2 * len(pool) + len(pending) * (max_retries + 1)
+    next_id = max(1, min(workers, len(queued)))
+    restarts_allowed = 2 * next_id + len(pending) * (max_retries + 1)
 
     def failed(item: tuple[str, int], error: str, detail: str) -> None:
         if retries.failed(item, error, detail):
@@ -223,6 +287,8 @@ def run_processes(
             worker.conn.send(chain)
 
     try:
+        for worker_id in range(next_id):
+            start(worker_id)
         while left:
             ready = wait([worker.conn for worker in pool.values()], timeout=POLL_S)
             for worker_id, worker in list(pool.items()):
@@ -263,15 +329,32 @@ def run_processes(
                 except OSError:
                     died(worker_id)
     finally:
-        for worker in pool.values():
+        stop_workers(list(pool.values()), finished=not left)
+        if shared is not None:
+            shared.close()
+    return retries.failures
+
+
+def stop_workers(workers: list[_Worker], *, finished: bool) -> None:
+    """End the workers: once every run is done, each is told to stop and given a moment to exit; when the
+    driver stops early (Ctrl-C, SIGTERM, an error) they are terminated at once, whatever they are training,
+    since no run of theirs would be stored now."""
+    if finished:
+        for worker in workers:
             try:
                 worker.conn.send(None)
             except OSError:
                 pass
-        for worker in pool.values():
-            worker.proc.join(timeout=2)
-            if worker.proc.is_alive():
-                worker.proc.terminate()
-                worker.proc.join(timeout=2)
-            worker.conn.close()
-    return retries.failures
+        deadline = time.monotonic() + STOP_WAIT_S
+        for worker in workers:
+            worker.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.proc.is_alive():
+            worker.proc.terminate()
+    deadline = time.monotonic() + STOP_WAIT_S
+    for worker in workers:
+        worker.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        if worker.proc.is_alive():  # SIGTERM is the default action in a worker, so this is a last resort
+            worker.proc.kill()
+            worker.proc.join()
+        worker.conn.close()

@@ -38,6 +38,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -150,20 +151,107 @@ def _watch_local_cluster() -> subprocess.Popen[bytes] | None:
 
 
 def _check_reachable(address: str) -> None:
-    """Refuse at once an address where nothing listens (Ray would retry it for minutes)."""
+    """Refuse at once an address where no Ray cluster answers: nothing listens, or something else does (Ray
+    itself would retry such an address for minutes, printing its own log lines as it goes)."""
     if address == "auto":  # Ray finds a cluster started on this machine, or says there is none
         return
+    client = address.startswith("ray://")
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        host, port = hostport, "10001" if address.startswith("ray://") else "6379"
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as err:
-        why = err.strerror or type(err).__name__
-        raise UserError(f"execution.address: no Ray cluster answers at {address!r} ({why}); start one with "
+        host, port = hostport, "10001" if client else "6379"
+    problem = ray_answers(host.strip("[]"), int(port), client=client, timeout=CONNECT_TIMEOUT_S)
+    if problem is not None:
+        raise UserError(f"execution.address: no Ray cluster answers at {address!r} ({problem}); start one with "
                         "`ray start --head` and give the address it prints, or leave the address out to start a "
-                        "local cluster") from None
+                        "local cluster")
+
+
+# One gRPC call made by hand over HTTP/2 (RFC 9113; gRPC's framing: a flag byte and a 4-byte length before each
+# message): GetClusterId of a head node's GCS, or a PING of a Ray Client server (ray://). Ray's own client
+# needs no such probe when the cluster is there, but retries for minutes when it is not.
+_GCS_METHOD = ("/ray.rpc.NodeInfoGcsService/GetClusterId", b"")  # GetClusterIdRequest: no fields
+_CLIENT_METHOD = ("/ray.rpc.RayletDriver/ClusterInfo", b"\x08\x06")  # ClusterInfoRequest(type=PING)
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_DATA, _HEADERS, _RST_STREAM, _SETTINGS, _GOAWAY = 0x0, 0x1, 0x3, 0x4, 0x7
+_END_STREAM, _END_HEADERS, _ACK = 0x1, 0x4, 0x1
+_STATUS_200 = 0x88  # HPACK's static-table entry 8, ":status: 200"
+
+
+def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def _header(name: str | int, value: str) -> bytes:
+    """An HPACK header field, not indexed: a static-table name (by its index, under 15) or a literal name,
+    and a literal value (names and values under 127 bytes, no Huffman coding)."""
+    data = value.encode()
+    if isinstance(name, int):
+        return bytes([name, len(data)]) + data
+    return bytes([0, len(name)]) + name.encode() + bytes([len(data)]) + data
+
+
+def ray_answers(host: str, port: int, *, client: bool = False, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Whether a Ray head (its GCS) or, with ``client``, a Ray Client server answers at ``host:port``: ``None``
+    if so, else what happened instead, in a few words (nothing listens, it is not HTTP/2, the call failed)."""
+    path, message = _CLIENT_METHOD if client else _GCS_METHOD
+    headers = (bytes([0x83, 0x86])  # :method POST, :scheme http (static-table entries 3 and 6)
+               + _header(0x04, path) + _header(0x01, f"{host}:{port}")  # :path, :authority
+               + _header("content-type", "application/grpc") + _header("te", "trailers"))
+    request = (_H2_PREFACE + _frame(_SETTINGS, 0, 0) + _frame(_HEADERS, _END_HEADERS, 1, headers)
+               + _frame(_DATA, _END_STREAM, 1, b"\x00" + len(message).to_bytes(4, "big") + message))
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(request)
+            pending, status_ok, first = b"", False, True
+
+            def read_to(size: int) -> bool:
+                nonlocal pending
+                while len(pending) < size:
+                    sock.settimeout(max(0.01, deadline - time.monotonic()))
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return False
+                    pending += chunk
+                return True
+
+            while True:
+                if not read_to(9):
+                    return "it closed the connection" + ("" if pending else " without a word")
+                length, kind, flags = int.from_bytes(pending[:3], "big"), pending[3], pending[4]
+                stream = int.from_bytes(pending[5:9], "big") & 0x7FFFFFFF
+                if first and (kind != _SETTINGS or stream != 0):  # an HTTP/2 server's first frame is its SETTINGS
+                    return f"it does not speak HTTP/2 as Ray does; it said {_printable(pending)!r}"
+                first = False
+                if not read_to(9 + length):
+                    return "it closed the connection"
+                payload, pending = pending[9 : 9 + length], pending[9 + length :]
+                if kind == _SETTINGS and not flags & _ACK:
+                    sock.sendall(_frame(_SETTINGS, _ACK, 0))
+                elif kind == _GOAWAY:
+                    return "it refused the call (HTTP/2 GOAWAY)"
+                elif kind == _RST_STREAM and stream == 1:
+                    return "it refused the call (HTTP/2 RST_STREAM)"
+                elif kind == _HEADERS and stream == 1:
+                    if not status_ok and payload[:1] != bytes([_STATUS_200]):
+                        return "it answered the call with an HTTP status other than 200"
+                    status_ok = True
+                    if flags & _END_STREAM:  # trailers only: a gRPC error, such as no such method
+                        return "it has no Ray service of that name (the gRPC call failed)"
+                elif kind == _DATA and stream == 1 and status_ok:
+                    if length >= 5 and payload[0] in (0, 1) and int.from_bytes(payload[1:5], "big") == length - 5:
+                        return None
+                    return "it answered the call, but not with a gRPC message"
+    except (socket.timeout, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    except OSError as err:
+        return err.strerror or type(err).__name__
+
+
+def _printable(data: bytes) -> str:
+    """The start of what a server said, as text."""
+    return data[:40].decode("latin-1").replace("\r", "").replace("\n", " ").strip()
 
 
 def _describe(ray: ModuleType, where: str) -> Cluster:
