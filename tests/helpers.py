@@ -42,11 +42,13 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
     return path
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run ``imbalance-lab ARGS`` in a subprocess, as a user would."""
+def run_cli(*args: str | Path | int, cwd: Path | None = None, check: bool = False,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``imbalance-lab ARGS`` in a subprocess, as a user would (a hang past ``timeout`` fails the test)."""
     exe = Path(sys.executable).with_name("imbalance-lab")
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
@@ -113,3 +115,47 @@ def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
         err.write(code + "\n")
         code = 1
     return subprocess.CompletedProcess(argv, int(code), out.getvalue(), err.getvalue())
+
+
+def descendants(pid: int) -> set[int]:
+    """The live processes below ``pid`` (children, grandchildren, ...), from /proc; zombies left out."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (not gone, not zombies)."""
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
+def wait_until_gone(pids: set[int], deadline_s: float = 30) -> set[int]:
+    """Wait (at most ``deadline_s``, a bound for a hang, not a timing window) until none of ``pids`` runs;
+    return those still running."""
+    end = time.monotonic() + deadline_s
+    while alive(pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    return alive(pids)

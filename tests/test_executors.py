@@ -6,7 +6,11 @@ import copy
 import json
 import multiprocessing
 import os
+import shutil
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_SPEC, cli, kill_once_a_run_is_stored, write_spec
+from helpers import TINY_SPEC, alive, cli, descendants, kill_once_a_run_is_stored, wait_until_gone, write_spec
 
 from imbalance_lab import api
 from imbalance_lab.executors import choose_layout
@@ -63,6 +67,18 @@ def test_process_executor_equals_local_with_the_same_threads(local_one_thread: d
     api.run(build_spec(small_spec()), out, executor="process", workers=2, threads=1)
     assert_same_runs(stored(out), local_one_thread)
     assert {json.loads(p.read_text())["provenance"]["device"] for p in out.glob("runs/*/*/result.json")} == {"cpu"}
+
+
+def test_spawned_workers_prepare_their_own_data_and_give_the_same_numbers(
+        local_one_thread: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where runs use CUDA (and off Linux) workers are spawned and prepare the data themselves: that path, run
+    here on the CPU, gives the local numbers too."""
+    from imbalance_lab.executors import process
+
+    monkeypatch.setattr(process, "start_method", lambda spec: "spawn")
+    out = tmp_path / "out"
+    api.run(build_spec(small_spec()), out, executor="process", workers=2, threads=1)
+    assert_same_runs(stored(out), local_one_thread)
 
 
 class KillWorkersOnce(NullProgress):
@@ -117,32 +133,116 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes_the_same(
         local_one_thread: dict[str, Any], tmp_path: Path) -> None:
     spec = small_spec()
     spec_path, out = write_spec(tmp_path / "spec.yaml", spec), tmp_path / "out"
-    driver = []
+    seen: set[int] = set()  # every process the driver started (the fork server and its workers)
     before = kill_once_a_run_is_stored("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process",
-                                       "--workers", "2", "--threads", "1", out=out, watch=driver.append)
-    deadline = time.monotonic() + 30
-    while workers_of(driver[0]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not workers_of(driver[0]), "workers outlived their driver"
+                                       "--workers", "2", "--threads", "1", out=out,
+                                       watch=lambda pid: seen.update(descendants(pid)))
+    assert len(seen) >= 3, seen  # the fork server and two workers were seen
+    assert not wait_until_gone(seen), "workers outlived their driver"
     assert cli("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--threads", "1").returncode == 0
     assert all(p.read_bytes() == data for p, data in before.items())  # finished runs untouched
     assert_same_runs(stored(out), local_one_thread)
 
 
-def workers_of(driver_pid: int) -> list[int]:
-    """Live processes spawned by ``driver_pid`` through multiprocessing (their command line names the parent)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+@pytest.fixture(scope="module")
+def local_two_threads(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The small spec run in this process with two torch threads."""
+    out = tmp_path_factory.mktemp("local2") / "out"
+    api.run(build_spec(small_spec()), out, executor="local", threads=2)
+    return stored(out)
+
+
+def run_or_fail_on_a_hang(*args: Any, progress: Any = None, timeout: float = 120, **kwargs: Any) -> None:
+    """``api.run`` in a thread: a hang (the worker of issue 24 waited for ever) fails the test after
+    ``timeout`` instead of stalling the suite."""
+    failed: list[BaseException] = []
+
+    def target() -> None:
         try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            state = (entry / "stat").read_text().split()[2]
-        except OSError:
-            continue
-        if f"parent_pid={driver_pid}" in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
+            api.run(*args, progress=progress, **kwargs)
+        except BaseException as err:  # noqa: BLE001  (raised again in the test's thread)
+            failed.append(err)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        pytest.fail(f"api.run did not finish within {timeout} s: a hang")
+    if failed:
+        raise failed[0]
+
+
+class Messages(NullProgress):
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def message(self, text: str) -> None:
+        self.messages.append(text)
+
+
+@pytest.mark.parametrize("workers,threads", [(1, 2), (2, 2), (2, 1)], ids=["1x2", "2x2", "2x1"])
+def test_workers_with_any_threads_start_and_give_the_local_numbers(
+        workers: int, threads: int, local_one_thread: dict[str, Any], local_two_threads: dict[str, Any],
+        tmp_path: Path) -> None:
+    """Issue 24: a worker forked from the driver, given two threads, hung for ever in OpenMP (this process has
+    run torch ops on two threads by now, as the CLI's driver has when it forks); the runs must finish with
+    the numbers of the local executor at the same threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.randn(4_000_000).exp_().sum()  # this process's OpenMP threads run, as a driver's have by then
+        progress = Messages()
+        run_or_fail_on_a_hang(build_spec(small_spec()), tmp_path / "out", executor="process", workers=workers,
+                              threads=threads, progress=progress)
+    finally:
+        torch.set_num_threads(before)
+    assert progress.messages[0].startswith(f"executor process ({workers} workers × {threads} thread")
+    assert_same_runs(stored(tmp_path / "out"), local_two_threads if threads == 2 else local_one_thread)
+
+
+def test_a_resume_with_one_run_left_finishes_on_the_default_process_layout(tmp_path: Path) -> None:
+    """One run left, process executor, default threads: one worker with every core (1 × 2 on CI), which hung."""
+    from imbalance_lab.executors import available_cores
+
+    spec, out = build_spec(small_spec()), tmp_path / "out"
+    api.run(spec, out, executor="local", threads=1)
+    kept = out / "runs" / "weighted" / "seed-1"
+    shutil.rmtree(kept)
+    progress = Messages()
+    run_or_fail_on_a_hang(spec, out, executor="process", progress=progress)
+    assert progress.messages[0].startswith(f"executor process (1 workers × {available_cores()} thread")
+    assert (kept / "result.json").is_file()
+
+
+def test_one_ctrl_c_stops_the_driver_and_every_worker(tmp_path: Path) -> None:
+    """Ctrl-C reaches the terminal's whole process group; the driver alone handles it, stops its workers at
+    once (their runs would not be stored now) and exits 130 with the finished runs kept."""
+    spec = small_spec(epochs=200)  # seconds a run: workers are mid-run when the first run is stored
+    spec_path, out = write_spec(tmp_path / "spec.yaml", spec), tmp_path / "out"
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    driver = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out), "--executor",
+                               "process", "--workers", "2", "--threads", "1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("runs/*/seed-*/result.json")) and time.monotonic() < deadline:
+            seen |= descendants(driver.pid)
+            time.sleep(0.05)
+        assert list(out.glob("runs/*/seed-*/result.json")), "no run finished in time"
+        seen |= descendants(driver.pid)
+        assert len(alive(seen)) >= 3  # the fork server and two workers, busy
+        os.killpg(driver.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole foreground group
+        stdout, stderr = driver.communicate(timeout=30)  # a bound for a hang, not a timing window
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert driver.returncode == 130, stderr
+    assert "interrupted: the finished runs in" in stderr and "Traceback" not in stderr
+    assert not wait_until_gone(seen), "workers outlived a Ctrl-C"
+    finished = list(out.glob("runs/*/seed-*/result.json"))
+    assert 1 <= len(finished) < 4 and not list(out.rglob(".tmp-*"))
 
 
 @pytest.mark.parametrize("execution,device,runs,cores,expected", [

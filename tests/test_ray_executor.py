@@ -182,6 +182,15 @@ def test_no_cluster_at_the_address_is_one_line_and_writes_nothing(tmp_path: Path
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
+def test_the_address_probe_knows_a_real_head(cluster: str) -> None:
+    """The probe that refuses what is not Ray (tests/test_fault_battery.py) passes a real head's GCS."""
+    from imbalance_lab.executors.raycluster import ray_answers
+
+    host, port = ray.get_runtime_context().gcs_address.rsplit(":", 1)
+    assert ray_answers(host, int(port)) is None
+    assert ray_answers(host, int(port), client=True) is not None  # the GCS is no Ray Client server
+
+
 def test_a_run_larger_than_any_node_is_refused_before_anything_is_written(cluster: str, tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         api.run(build_spec(small_spec()), tmp_path / "out", executor="ray", threads=3)  # Ray would wait for ever

@@ -269,6 +269,14 @@ def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:
                       f"into {directory} now would need the original file back in place", stacklevel=2)
     if not found.runs:
         why = f" ({len(found.problems)} broken: {found.problems[0]})" if found.problems else ""
+        others = store.other_arms(spec)
+        if others and not found.problems:
+            raise StoreError(f"{directory} has no finished runs of the arms its {SPEC_FILE} names "
+                             f"({', '.join(a.name for a in spec.arms)}) but holds runs of other arms "
+                             f"({', '.join(others)}); if {SPEC_FILE} was changed by hand or copied from another "
+                             f"experiment, put back the spec those runs were made with (imbalance-lab run THAT_SPEC "
+                             f"--out {directory} rewrites it, keeping every finished run); else run the experiment: "
+                             f"imbalance-lab run {Path(directory) / SPEC_FILE}")
         raise StoreError(f"{directory} has no finished runs yet{why}; run the experiment with: imbalance-lab run {Path(directory) / SPEC_FILE}")
     return spec, found
 

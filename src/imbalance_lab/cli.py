@@ -358,7 +358,7 @@ def simulate(
     acc_pos: Annotated[Optional[float], typer.Option("--acc-pos", help="The model's accuracy on positives (its recall), in [0.5, 1].")] = None,
     loss: Annotated[Optional[list[str]], typer.Option("--loss", help="bce, focal or balanced_bce, with parameters as focal:alpha=0.25,gamma=2,reduction=sum (repeatable).")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", help="precision, recall, f1, accuracy, balanced_accuracy, mcc, roc_auc, pr_auc (repeatable; default precision, recall, f1).")] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the Monte Carlo draws.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws (0 or more).")] = 0,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Independent draws averaged per case (SE of rank metrics needs 2 or more).")] = 1,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where the tables (and, by default, an MLflow store) go.")] = Path("results/simulate"),
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
@@ -373,6 +373,8 @@ def simulate(
     from imbalance_lab.store import check_output_dir, write_atomic, writing
 
     check_output_dir(out, "output folder", "give --out another path")
+    if seed < 0:
+        raise UserError(f"simulate --seed {seed}: a seed is a whole number 0 or more; give e.g. --seed 0")
     if sweep:
         if any(v is not None for v in (negatives, acc_neg, acc_pos)) or loss or metric:
             raise UserError("simulate --sweep: it sets its own cases, losses and metrics; give only --positives, "

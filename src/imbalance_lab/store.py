@@ -62,8 +62,10 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename == tmp:  # the file meant, not the temporary one
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
 
 
@@ -257,6 +259,11 @@ class ResultStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return final
+
+    def other_arms(self, spec: ExperimentSpec) -> list[str]:
+        """Arms with finished runs here that ``spec`` does not name."""
+        return sorted({p.parent.parent.name for p in self.root.glob(f"runs/*/seed-*/{RESULT_FILE}")}
+                      - {arm.name for arm in spec.arms})
 
     def scan(self, spec: ExperimentSpec) -> RunScan:
         """Every run of ``spec`` that can be analysed; what is missing or broken is named, not fatal.

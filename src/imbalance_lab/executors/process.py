@@ -3,14 +3,15 @@
 Workers never start as a fork of the driver: the driver has run torch ops by
 then (it prepared the data and built the model to check it), and GNU OpenMP's
 thread pool does not survive a fork, so a forked worker given two or more
-threads waits for ever on threads that do not exist in it. Under Linux each
-worker is forked instead from a clean server process (multiprocessing's
-``forkserver``) that has imported torch and this package but never run an op:
-a worker starts in a fraction of a second, and the server starts once per
-driver. The driver puts the prepared images in an anonymous in-memory file
-(``memfd``) that every worker maps, so the images are held once however many
-workers there are. On other systems each worker is a fresh (spawned)
-interpreter that prepares the data itself. A worker sets its torch threads and
+threads waits for ever on threads that do not exist in it. For runs on a CPU
+under Linux each worker is forked instead from a clean server process
+(multiprocessing's ``forkserver``) that has imported torch and this package but
+never run an op: a worker starts in a fraction of a second, and the server
+starts once per driver. The driver puts the prepared images in an anonymous
+in-memory file (``memfd``) that every worker maps, so the images are held once
+however many workers there are. Where runs use CUDA, and on other systems, each
+worker is a fresh (spawned) interpreter that prepares the data itself. A worker
+sets its torch threads and
 trains the chains of runs the driver hands it
 (:mod:`~imbalance_lab.executors.branching`), calling the same
 :func:`~imbalance_lab.experiment.run_one` as every other executor. It sends back
@@ -203,16 +204,21 @@ class _Worker:
     training: tuple[str, int] | None = None
 
 
-def start_method() -> str:
-    """``forkserver`` under Linux (workers forked from a clean server: quick to start, and never a fork of a
-    process whose OpenMP threads have started), else ``spawn`` (other systems' fork is unsafe or absent)."""
-    return "forkserver" if sys.platform.startswith("linux") else "spawn"
+def start_method(spec: ExperimentSpec) -> str:
+    """``forkserver`` for runs on a CPU under Linux (workers forked from a clean server: quick to start, and
+    never a fork of a process whose OpenMP threads have started), else ``spawn`` (where runs use CUDA, which
+    no forked process may share with a parent that touched it, and on systems whose fork is unsafe or absent)."""
+    from imbalance_lab.train import resolve_device
+
+    if sys.platform.startswith("linux") and resolve_device(spec.training.device).type == "cpu":
+        return "forkserver"
+    return "spawn"
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """The multiprocessing context workers start in; the fork server imports torch and this package once."""
-    context = multiprocessing.get_context(start_method())
-    if start_method() == "forkserver":
+def worker_context(method: str) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context workers start in; a fork server imports torch and this package once."""
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
         context.set_forkserver_preload([__name__])  # type: ignore[attr-defined]
     return context
 
@@ -240,8 +246,9 @@ def run_processes(
     if not pending:
         return []
     queued = deque(chains(spec, data, pending, spec.execution.share_prefixes))
-    context = worker_context()
-    shared = SharedImages(data) if start_method() == "forkserver" else None  # spawned workers prepare their own
+    method = start_method(spec)
+    context = worker_context(method)
+    shared = SharedImages(data) if method == "forkserver" else None  # spawned workers prepare their own
     pool: dict[int, _Worker] = {}
 
     def start(worker_id: int) -> None:
