@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -12,3 +15,14 @@ def publish(text: str, write: Path | None) -> None:
         write.parent.mkdir(parents=True, exist_ok=True)
         with write.open("a") as fh:
             fh.write("\n" + text)
+
+
+@contextlib.contextmanager
+def revision_tree(root: Path, revision: str, where: Path) -> Iterator[Path]:
+    """A temporary git worktree of ``root`` at ``revision`` (in ``where/base``), removed after the block."""
+    tree = where / "base"
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(tree), revision], check=True)
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], check=False)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from _publish import publish
+from _publish import publish, revision_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 FORKED_FROM_THE_DRIVER = "5fad8bf"  # the last commit whose process executor forked from the driver
@@ -104,20 +104,14 @@ def main() -> None:
             "training": {**demo["training"], "epochs": args.epochs}}
     layouts = [("base", 2, 1), ("this", 2, 1), ("this", 1, 2), ("this", 2, 2)]
     results: dict[tuple[str, int, int], list[tuple[float, float]]] = {layout: [] for layout in layouts}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:
         spec_path = Path(tmp) / "grid.yaml"
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-        base_tree = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base_tree), args.base],
-                       check=True)
-        try:
-            trees = {"base": base_tree, "this": ROOT}
-            for repeat in range(args.repeats):
-                for layout in layouts if repeat % 2 == 0 else layouts[::-1]:  # ABBA: no order bias
-                    tree, workers, threads = layout
-                    results[layout].append(run(trees[tree], spec_path, Path(tmp) / "out", workers, threads))
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
+        trees = {"base": base_tree, "this": ROOT}
+        for repeat in range(args.repeats):
+            for layout in layouts if repeat % 2 == 0 else layouts[::-1]:  # ABBA: no order bias
+                tree, workers, threads = layout
+                results[layout].append(run(trees[tree], spec_path, Path(tmp) / "out", workers, threads))
     base_wall = statistics.median(s for s, _ in results[("base", 2, 1)])
     rows = []
     for (tree, workers, threads), measured in results.items():
@@ -140,7 +134,7 @@ def main() -> None:
         "|---|---|---:|---:|---:|---|",
         *rows,
         "",
-        f"The base hangs with 2 threads a worker (issue 24), so it runs only 2 × 1.",
+        "The base hangs with 2 threads a worker (issue 24), so it runs only 2 × 1.",
         "",
     ]
     publish("\n".join(lines), args.write)

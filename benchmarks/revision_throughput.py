@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _publish import publish
+from _publish import publish, revision_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_SEAMS = "33d8ab5"
@@ -70,19 +70,14 @@ def main() -> None:
 
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
-    with tempfile.TemporaryDirectory() as tmp:
-        base_tree = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base_tree), args.base], check=True)
-        try:
-            trees = {"base": base_tree, "this": ROOT}
-            rates: dict[str, dict[str, list[float]]] = {t: {"balanced": [], "unbalanced": []} for t in trees}
-            for repeat in range(args.repeats):
-                order = list(trees.items()) if repeat % 2 == 0 else list(trees.items())[::-1]  # ABBA: no order bias
-                for tree, path in order:
-                    for arm, rate in measure(path, args.epochs).items():
-                        rates[tree][arm].append(rate)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
+    with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:
+        trees = {"base": base_tree, "this": ROOT}
+        rates: dict[str, dict[str, list[float]]] = {t: {"balanced": [], "unbalanced": []} for t in trees}
+        for repeat in range(args.repeats):
+            order = list(trees.items()) if repeat % 2 == 0 else list(trees.items())[::-1]  # ABBA: no order bias
+            for tree, path in order:
+                for arm, rate in measure(path, args.epochs).items():
+                    rates[tree][arm].append(rate)
     rows = []
     for arm in ("balanced", "unbalanced"):
         base, this = (statistics.median(rates[t][arm]) for t in ("base", "this"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 import torch
 import yaml
 from helpers import TINY_SPEC, cli, run_cli, write_spec
-from test_reliability import RUN, assert_error, one_seed_spec, warnings_of
+from test_reliability import RUN, assert_error, finished, one_seed_spec, results, warnings_of  # noqa: F401  (fixtures)
 
 from imbalance_lab import api
 from imbalance_lab.errors import UserError
@@ -223,40 +222,24 @@ def test_a_relative_weights_path_names_the_directory_it_was_read_from(tmp_path: 
 
 
 # --------------------------------------------------------------------------- results directories
-@pytest.fixture(scope="module")
-def finished_two_arms(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = one_seed_spec()
-    spec["arms"] = spec["arms"][:2]
-    root = tmp_path_factory.mktemp("two_arms")
-    api.run(spec, root / "out", executor="local")
-    return root / "out"
-
-
-@pytest.fixture
-def copied(finished_two_arms: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    shutil.copytree(finished_two_arms, out)
-    return out
-
-
-def test_a_hand_edited_spec_yaml_is_named_with_the_fields_that_differ(copied: Path) -> None:
+def test_a_hand_edited_spec_yaml_is_named_with_the_fields_that_differ(results: Path) -> None:
     """Defect 8: a spec.yaml changed by hand got "no finished runs yet ... --force to replace it"."""
-    stored = yaml.safe_load((copied / "spec.yaml").read_text())
+    stored = yaml.safe_load((results / "spec.yaml").read_text())
     stored["training"]["epochs"] = 5
-    (copied / "spec.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
-    for args in (("summary", copied), ("report", copied), ("compare", copied, copied, "--out", copied.parent / "c")):
-        line = assert_error(cli(*args), f"{copied / 'spec.yaml'} does not match any of the 2 runs it holds",
+    (results / "spec.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
+    for args in (("summary", results), ("report", results), ("compare", results, results, "--out", results.parent / "c")):
+        line = assert_error(cli(*args), f"{results / 'spec.yaml'} does not match any of the 8 runs it holds",
                             "changed by hand", "training.epochs: 1 in the runs, 5 in spec.yaml")
         assert "--force" not in line
 
 
-def test_another_experiments_spec_copied_in_is_named(copied: Path) -> None:
+def test_another_experiments_spec_copied_in_is_named(results: Path) -> None:
     other = one_seed_spec()
     other["name"] = "other"
     other["arms"] = [{"name": "fresh", "train": {"a": 60, "b": 6}}]
-    write_spec(copied / "spec.yaml", other)
-    line = assert_error(cli("report", copied), "has no finished runs of the arms its spec.yaml names (fresh)",
-                        "runs of other arms (balanced, unbalanced)", "put back the spec those runs were made with")
+    write_spec(results / "spec.yaml", other)
+    line = assert_error(cli("report", results), "has no finished runs of the arms its spec.yaml names (fresh)",
+                        "runs of other arms (balanced, both, unbalanced, weighted)", "put back the spec those runs were made with")
     assert "--force" not in line
 
 
@@ -290,15 +273,16 @@ def test_a_write_that_fails_mid_run_is_one_line_and_leaves_no_half_run(tmp_path:
     assert not list(out.rglob(".tmp-*")) and not list(out.glob("runs/*/seed-*"))
 
 
-def test_a_report_that_cannot_be_written_names_the_report_not_a_temporary_file(copied: Path) -> None:
-    (copied / "report.html").mkdir()
-    line = assert_error(cli("report", copied), f"cannot write {copied / 'report.html'}")
+def test_a_report_that_cannot_be_written_names_the_report_not_a_temporary_file(results: Path) -> None:
+    (results / "report.html").unlink()
+    (results / "report.html").mkdir()
+    line = assert_error(cli("report", results), f"cannot write {results / 'report.html'}")
     assert ".tmp-" not in line
 
 
-def test_an_unknown_reference_reads_as_english(copied: Path) -> None:
-    assert_error(cli("report", copied, "--reference", "nope"),
-                 "--reference: got 'nope', which is not an arm of this experiment; valid: balanced, unbalanced")
+def test_an_unknown_reference_reads_as_english(results: Path) -> None:
+    assert_error(cli("report", results, "--reference", "nope"),
+                 "--reference: got 'nope', which is not an arm of this experiment; valid: balanced, unbalanced, weighted, both")
 
 
 # --------------------------------------------------------------------------- compare
@@ -382,12 +366,12 @@ def test_a_key_given_twice_in_a_spec_is_refused(tmp_path: Path) -> None:
                  "the key 'epochs' is given twice")
 
 
-def test_the_python_api_refuses_what_is_not_a_spec_and_unknown_plot_names(finished_two_arms: Path) -> None:
+def test_the_python_api_refuses_what_is_not_a_spec_and_unknown_plot_names(finished: Path) -> None:
     import imbalance_lab
 
     with pytest.raises(UserError, match=r"spec: got 42 \(int\); give the path of a YAML spec"):
         imbalance_lab.run_experiment(42)
-    experiment = imbalance_lab.load(finished_two_arms)
+    experiment = imbalance_lab.load(finished)
     with pytest.raises(UserError, match="metric 'no_such_metric': not compared on the test set; valid: recall"):
         experiment.plot.forest("no_such_metric")
     with pytest.raises(UserError, match="metric 'no_such_metric': not recorded per epoch on train"):
