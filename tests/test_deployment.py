@@ -12,7 +12,7 @@ from helpers import TINY_SPEC, cli, write_spec
 
 from imbalance_lab import api
 from imbalance_lab.analysis.decisions import threshold_max_fbeta, threshold_min_cost
-from imbalance_lab.analysis.deployment import COST_METRIC
+from imbalance_lab.vocabulary import COST as COST_METRIC
 from imbalance_lab.analysis.metrics import predict
 from imbalance_lab.analysis.stats import ExpectedCost, cost_interval, paired_bootstrap
 from imbalance_lab.errors import SpecError

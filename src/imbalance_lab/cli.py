@@ -203,13 +203,14 @@ def show_report(analysis: Any, paths: list[Path]) -> None:
 
 
 def show_verdicts(analysis: Any) -> None:
-    from imbalance_lab.analysis.analyse import VERDICT_METRICS, verdict
+    from imbalance_lab.analysis.analyse import verdict
+    from imbalance_lab.vocabulary import VERDICTS
 
     for warning in analysis.warnings:
         err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     test = analysis.sets[analysis.headline_set]
     out_console.print(f"verdict on the {analysis.headline_set} set, against `{analysis.reference}`:", highlight=False)
-    for metric in test.metrics[:VERDICT_METRICS]:
+    for metric in test.metrics[:VERDICTS]:
         out_console.print("  " + verdict(analysis, analysis.headline_set, metric), highlight=False)
     from imbalance_lab.analysis.grids import factor_effects
 

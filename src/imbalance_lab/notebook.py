@@ -131,10 +131,11 @@ class Experiment:
 
     def verdict(self) -> str:
         """The report's verdict on the test set, one line per headline metric (and the deployment answer)."""
-        from imbalance_lab.analysis.analyse import VERDICT_METRICS, verdict
+        from imbalance_lab.analysis.analyse import verdict
+        from imbalance_lab.vocabulary import VERDICTS
 
         a = self.analysis
-        lines = [verdict(a, a.headline_set, m) for m in a.sets[a.headline_set].metrics[:VERDICT_METRICS]]
+        lines = [verdict(a, a.headline_set, m) for m in a.sets[a.headline_set].metrics[:VERDICTS]]
         if a.answer is not None:
             lines.append("what to deploy: " + a.answer.verdict(a.class_names))
         if a.rounds is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from imbalance_lab.analysis.sequential import SequentialDecision, decide
 from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.vocabulary import higher_is_better
 
 Value = Callable[[str, int], "float | None"]  # the metric of (arm, seed) on the set, None while not stored
 
@@ -50,7 +51,6 @@ def round_state(spec: ExperimentSpec, reference: str, value: Value) -> RoundStat
     """Replay the rounds from the stored runs (``value``) and say what the next one needs."""
     plan = spec.adaptive
     assert plan is not None
-    from imbalance_lab.analysis.analyse import higher_is_better
 
     arms = [a.name for a in spec.arms if a.name != reference]
     everyone = [reference, *arms]

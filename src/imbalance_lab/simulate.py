@@ -39,6 +39,7 @@ from scipy import integrate
 
 from imbalance_lab.errors import UserError
 from imbalance_lab.registry import Registry
+from imbalance_lab.vocabulary import higher_is_better
 
 EPS = 1e-7  # Keras' epsilon: probabilities are clipped to [EPS, 1 - EPS]
 
@@ -436,6 +437,7 @@ def study(cases: list[Case], losses: list[Loss], metrics: list[str], seed: int =
 
 
 METRICS = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc", "roc_auc", "pr_auc")
+"""The vocabulary's metrics this simulation computes from its two score distributions."""
 
 
 def to_table(rows: list[Row]) -> list[dict[str, Any]]:
@@ -498,7 +500,6 @@ SCENARIOS = (
 RATIOS = (1, 3, 10, 30, 100, 300, 1000)
 SWEEP_QUANTITIES = ("bce(mean)", "focal(alpha=0.25, gamma=2, mean)", "balanced_bce(mean)", "pr_auc", "f1",
                     "balanced_accuracy", "mcc")
-LOWER_IS_BETTER = ("bce", "focal", "balanced_bce")
 
 
 def _draw_se(case: Case, quantity: str, repeats: int, seed: int) -> float:
@@ -528,7 +529,8 @@ def sweep(positives: int = 100, ratios: tuple[int, ...] = RATIOS, scenarios: tup
             ses = [expected_se(case, losses) for case in cases]
             for quantity in SWEEP_QUANTITIES:
                 before, after = values[0][quantity], values[1][quantity]
-                sign = -1.0 if quantity.split("(")[0] in LOWER_IS_BETTER else 1.0
+                loss = quantity.split("(")[0] in LOSSES.names()  # a loss of this module's own: lower is better
+                sign = -1.0 if loss or not higher_is_better(quantity) else 1.0
                 if quantity in ("pr_auc", "roc_auc"):
                     se = [_draw_se(case, quantity, repeats, seed + 7919 * s_index + ratio + k) for k, case in enumerate(cases)]
                 else:

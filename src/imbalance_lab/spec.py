@@ -29,6 +29,7 @@ from imbalance_lab.models import MODELS
 from imbalance_lab.models.base import task_defaults
 from imbalance_lab.registry import format_validation_error
 from imbalance_lab.strategies import STRATEGIES
+from imbalance_lab.vocabulary import higher_is_better, metric_range, recorded, selectable
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)]
 Count = Annotated[int, Field(ge=0, strict=True)]
@@ -434,8 +435,6 @@ class SelectSpec(_Strict):
     def maximise(self) -> bool:
         if self.mode != "auto":
             return self.mode == "max"
-        from imbalance_lab.analysis.analyse import higher_is_better
-
         return higher_is_better(self.metric)
 
 
@@ -869,13 +868,10 @@ class ExperimentSpec(_Strict):
             decisions.check_classes(tuple(self.data.classes))
 
     def _check_adaptive(self) -> None:
-        from imbalance_lab.analysis.metrics import METRIC_NAMES_ALWAYS, METRIC_NAMES_POSITIVE, metric_range
-
         adaptive = self.adaptive
         if adaptive is None:
             return
-        names = list(METRIC_NAMES_ALWAYS) + (list(METRIC_NAMES_POSITIVE) if self.data.positive else [])
-        bounded = [m for m in names if metric_range(m) == (0.0, 1.0)]
+        bounded = [m for m in recorded(self.data.positive is not None) if metric_range(m) == (0.0, 1.0)]
         if adaptive.metric not in bounded:
             raise SpecError("seeds.metric", f"got {adaptive.metric!r}; the sequential test needs a metric bounded "
                                             f"in [0, 1]; valid: {', '.join(bounded)}")
@@ -896,11 +892,7 @@ class ExperimentSpec(_Strict):
                 for step in self.decisions.effective_rules}
 
     def _check_selection(self) -> None:
-        from imbalance_lab.analysis.metrics import METRIC_NAMES_ALWAYS, METRIC_NAMES_POSITIVE
-
-        valid = ["loss", "balanced_loss", *(m for m in METRIC_NAMES_ALWAYS if m != "n")]
-        if self.data.positive is not None:
-            valid += [m for m in METRIC_NAMES_POSITIVE if m not in ("tp", "fp", "tn", "fn")]
+        valid = list(selectable(self.data.positive is not None))
         rules = {f"training.{key}": rule for key, rule in self.training.rules.items()}
         if self.selection is not None:
             rules |= {f"selection.rules[{i}]": rule for i, rule in enumerate(self.selection.rules) if rule != "last"}

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from imbalance_lab.analysis.analyse import bounded_t_interval
-from imbalance_lab.analysis.metrics import metric_range
 from imbalance_lab.analysis.stats import t_interval
 from imbalance_lab.report import plots
+from imbalance_lab.vocabulary import metric_range
 
 
 def test_a_rate_s_interval_is_clipped_to_0_1_and_says_so():
@@ -31,7 +31,6 @@ def test_a_rate_s_interval_is_clipped_to_0_1_and_says_so():
                                              ("expected_cost", (0.0, np.inf)), ("ece", (0.0, 1.0)), ("fp", (0.0, np.inf))])
 def test_metric_ranges(metric, expected):
     assert metric_range(metric) == expected
-    assert plots.metric_range(metric) == expected
 
 
 def test_clipping_keeps_the_coverage_of_the_t_interval():

@@ -25,10 +25,8 @@ import pytest
 import sklearn
 from sklearn import metrics as skm
 
+from imbalance_lab.vocabulary import ALWAYS, SHOT, WITH_POSITIVE
 from imbalance_lab.analysis.metrics import (
-    METRIC_NAMES_ALWAYS,
-    METRIC_NAMES_POSITIVE,
-    METRIC_NAMES_SHOT,
     UndefinedMetricWarning,
     accuracy,
     average_precision,
@@ -499,7 +497,7 @@ def ref_classification_metrics(
     if with_train_counts:
         preds = case_predictions(name, positive, threshold)
         shots = ref_shot_groups(case.labels, preds, case.train_counts)
-        out.update({key: shots[key] for key in METRIC_NAMES_SHOT})
+        out.update({key: shots[key] for key in SHOT})
     return out
 
 
@@ -718,9 +716,9 @@ def test_classification_metrics_matches_sklearn(
     )
     ref = ref_classification_metrics(name, positive, threshold, with_train_counts)
     expected_keys = (
-        METRIC_NAMES_ALWAYS
-        + (METRIC_NAMES_POSITIVE if with_positive else ())
-        + (METRIC_NAMES_SHOT if with_train_counts else ())
+        ALWAYS
+        + (WITH_POSITIVE if with_positive else ())
+        + (SHOT if with_train_counts else ())
     )
     assert tuple(ours) == expected_keys
     for key in expected_keys:
@@ -738,13 +736,13 @@ def test_classification_metrics_matches_sklearn(
 
 
 def test_metric_name_tuples() -> None:
-    assert METRIC_NAMES_ALWAYS == (
+    assert ALWAYS == (
         "accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1", "log_loss", "n",
         "weighted_precision", "weighted_recall", "weighted_f1", "macro_f2", "mcc", "roc_auc", "pr_auc",
         "brier", "ece",
     )  # fmt: skip
-    assert METRIC_NAMES_POSITIVE == ("precision", "recall", "f1", "tp", "fp", "tn", "fn", "specificity", "f2")
-    assert METRIC_NAMES_SHOT == ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
+    assert WITH_POSITIVE == ("precision", "recall", "f1", "tp", "fp", "tn", "fn", "specificity", "f2")
+    assert SHOT == ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
 
 
 def test_no_predicted_positives_gives_precision_zero_and_warns() -> None:

@@ -32,7 +32,6 @@ from imbalance_lab.analysis.metrics import (
     predict,
 )
 from imbalance_lab.analysis.stats import (
-    FAST_METRICS,
     BootstrapDiff,
     Interval,
     SeedTest,
@@ -43,6 +42,7 @@ from imbalance_lab.analysis.stats import (
     paired_seed_test,
     t_interval,
 )
+from imbalance_lab.vocabulary import FAST
 
 PROPERTY = settings(max_examples=50, deadline=None, derandomize=True, database=None)
 ATOL = 1e-12
@@ -270,7 +270,7 @@ def _package_metric(name: str, positive: int) -> Callable[[np.ndarray, np.ndarra
     return fn
 
 
-@pytest.mark.parametrize("metric", FAST_METRICS)
+@pytest.mark.parametrize("metric", FAST)
 def test_fast_path_equals_generic_path(metric: str) -> None:
     rng = np.random.default_rng(5)
     labels = rng.permutation(np.repeat([0, 1, 2], [26, 12, 2]))  # class 2 is missing from ~13% of replicates

@@ -15,19 +15,13 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
-from imbalance_lab.analysis.metrics import classification_metrics, confusion_matrix, metric_range, predict
+from imbalance_lab.analysis.metrics import classification_metrics, confusion_matrix, predict
 from imbalance_lab.analysis.stats import Comparison, Interval, bootstrap_interval, compare_to_reference, t_interval
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import RunScan, StoredRun
+from imbalance_lab.vocabulary import (COST, FAST, HEADLINE_BINARY, HEADLINE_MULTICLASS, SHOT, VERDICTS,
+                                     higher_is_better, metric_range)
 
-BINARY_METRICS = ("recall", "precision", "f1", "f2", "balanced_accuracy", "pr_auc", "roc_auc", "mcc", "accuracy")
-MULTICLASS_METRICS = ("balanced_accuracy", "macro_f1", "macro_recall", "macro_precision", "mcc", "roc_auc", "pr_auc", "accuracy")
-LONG_TAIL_METRICS = ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
-BOOTSTRAP_FAST = {"recall", "precision", "f1", "accuracy", "balanced_accuracy"}
-HIGHER_IS_BETTER_EXCEPT = {"log_loss", "brier", "ece", "fp", "fn", "loss", "balanced_loss",  # these two: per-epoch
-                           "expected_cost"}
-VERDICT_METRICS = 5
-"""How many of the headline set's metrics get a verdict (and, for grids, factor plots)."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +152,7 @@ def _summary(values: list[float], seed: int, metric: str = "") -> MetricSummary:
 
 def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *, n_boot: int = 2000, seed: int = 0) -> Analysis:
     """Recompute every metric from the stored predictions and compare the arms."""
-    from imbalance_lab.analysis.deployment import COST_METRIC, deploy_answer, derive
+    from imbalance_lab.analysis.deployment import deploy_answer, derive
 
     trained = sorted(scan.runs, key=lambda r: (r.arm, r.seed))
     first = trained[0].result
@@ -172,9 +166,9 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
     cost = deployment.metric if deployment is not None else None
     train_counts = {r.arm: [r.result["train_counts"][c] for c in class_names] for r in runs}
     long_tail = positive is None and len(class_names) > 2
-    metric_names = MULTICLASS_METRICS + (LONG_TAIL_METRICS if long_tail else ()) if positive is None else BINARY_METRICS
+    metric_names = HEADLINE_MULTICLASS + (SHOT if long_tail else ()) if positive is None else HEADLINE_BINARY
     if cost is not None:
-        metric_names = metric_names + (COST_METRIC,)
+        metric_names = metric_names + (COST,)
     predictions = {(r.arm, r.seed): r.predictions() for r in runs}
     # a derived arm trained as its base arm did: its curves would repeat the base's
     histories = {arm: [r.result["history"] for r in runs if r.arm == arm] for arm in arms
@@ -200,7 +194,7 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
                 per_run[r.arm][r.seed] = classification_metrics(
                     labels, p, positive=positive, train_counts=np.asarray(train_counts[r.arm]) if long_tail else None)
             if cost is not None:
-                per_run[r.arm][r.seed][COST_METRIC] = cost(labels, p)
+                per_run[r.arm][r.seed][COST] = cost(labels, p)
             confusion[r.arm] += confusion_matrix(labels, predict(p), len(class_names))
             probs[r.arm].append(p)
         table = {arm: {m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed, m)
@@ -208,13 +202,13 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
                  for arm in arms if per_run[arm]}
         comparisons = {}
         for m in metric_names:
-            fast = (m in BOOTSTRAP_FAST and positive is not None) or m == COST_METRIC
+            fast = (m in FAST and positive is not None) or m == COST
             # undefined values (e.g. ROC-AUC on a set with one class) are left out of the comparison
             values = {arm: {s: v[m] for s, v in per_run[arm].items() if fast or math.isfinite(v[m])} for arm in arms}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # zero-division conventions are already noted in the summary
                 comparisons[m] = compare_to_reference(
-                    values, reference, m, metric_fn=cost if m == COST_METRIC else None,
+                    values, reference, m, metric_fn=cost if m == COST else None,
                     predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}} if fast else None,
                     positive=positive, n_boot=n_boot, seed=seed,
                 )
@@ -257,10 +251,6 @@ def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[st
         for metrics in runs.values():
             return list(metrics)
     return []
-
-
-def higher_is_better(metric: str) -> bool:
-    return metric not in HIGHER_IS_BETTER_EXCEPT
 
 
 def verdict(analysis: Analysis, set_name: str, metric: str) -> str:

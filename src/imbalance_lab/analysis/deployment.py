@@ -23,9 +23,7 @@ from imbalance_lab.analysis.decisions import DECISION_RULES, DecisionContext, Fi
 from imbalance_lab.analysis.stats import Comparison, ExpectedCost, Interval, compare_to_reference, cost_interval
 from imbalance_lab.spec import CostSpec, ExperimentSpec, StrategyStep
 from imbalance_lab.store import StoredRun
-
-COST_METRIC = "expected_cost"
-"""The per-run metric added with costs: expected cost per 1,000 cases at the deployment prior."""
+from imbalance_lab.vocabulary import CALIBRATION, COST, FAST, VERDICTS
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> Deploy
     test = analysis.sets[analysis.headline_set]
     rows = []
     for arm in analysis.arms:
-        if arm not in test.table or COST_METRIC not in test.table[arm]:
+        if arm not in test.table or COST not in test.table[arm]:
             continue
         base, step = deployment.arms.get(arm, (arm, None))
         threshold = None
@@ -189,18 +187,18 @@ def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> Deploy
                 threshold = 0.5  # the argmax of two classes
             elif fits and "threshold" in fits[0].params:
                 threshold = float(np.mean([f.params["threshold"] for f in fits]))
-        summary = test.table[arm][COST_METRIC]
+        summary = test.table[arm][COST]
         interval = cost_interval(metric, test.labels, test.probs[arm], n_boot=n_boot, seed=seed)
         rows.append(DeployRow(arm, base, "argmax" if step is None else analysis.spec.decisions.label(step),
                               threshold, summary.mean, interval, summary.n))
     rows.sort(key=lambda row: row.mean_cost)
     runner_up = None
     if len(rows) > 1:
-        values = {row.arm: {s: v for s, v in zip(_seeds(analysis, row.arm), test.table[row.arm][COST_METRIC].values,
+        values = {row.arm: {s: v for s, v in zip(_seeds(analysis, row.arm), test.table[row.arm][COST].values,
                                                   strict=True)} for row in rows[:2]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            [runner_up] = compare_to_reference(values, rows[0].arm, COST_METRIC, metric_fn=metric,
+            [runner_up] = compare_to_reference(values, rows[0].arm, COST, metric_fn=metric,
                                                predictions={"labels": test.labels,
                                                             "probs": {r.arm: test.probs[r.arm] for r in rows[:2]}},
                                                n_boot=n_boot, seed=seed)
@@ -209,12 +207,12 @@ def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> Deploy
         derived = [a for a, (b, _) in deployment.arms.items() if b == base and a in test.table]
         if base not in test.table or not derived:
             continue
-        values = {a: dict(zip(_seeds(analysis, a), test.table[a][COST_METRIC].values, strict=True))
+        values = {a: dict(zip(_seeds(analysis, a), test.table[a][COST].values, strict=True))
                   for a in [base, *derived]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             versus_base[base] = compare_to_reference(
-                values, base, COST_METRIC, metric_fn=metric,
+                values, base, COST, metric_fn=metric,
                 predictions={"labels": test.labels, "probs": {a: test.probs[a] for a in [base, *derived]}},
                 n_boot=n_boot, seed=seed)
     curves = _cost_curves(analysis, deployment, rows) if analysis.positive is not None else {}
@@ -243,7 +241,6 @@ def _cost_curves(analysis: Any, deployment: Deployment, rows: list[DeployRow]) -
 
 
 CALIBRATED_RULES = ("temperature", "prior_correction", "logit_adjust")  # rules whose output is a probability
-CALIBRATION_METRICS = ("ece", "brier", "log_loss")
 
 
 @dataclass(frozen=True)
@@ -269,14 +266,14 @@ def calibration_rows(analysis: Any, set_name: str | None = None) -> list[Calibra
         if step.name not in CALIBRATED_RULES or arm not in table or base not in table:
             continue
         comparisons = {}
-        for m in CALIBRATION_METRICS:
+        for m in CALIBRATION:
             values = {a: dict(zip(_seeds(analysis, a), table[a][m].values, strict=True)) for a in (base, arm)}
             # rounded: a rule that changes nothing (logit adjustment by a uniform prior) differs in the last
             # bits only (float32 against float64 probabilities), and a t-test would call that noise significant
             values = {a: {s: round(v, 6) for s, v in per.items() if math.isfinite(v)} for a, per in values.items()}
             [comparisons[m]] = compare_to_reference(values, base, m)
-        rows.append(CalibrationRow(arm, base, {m: table[base][m].mean for m in CALIBRATION_METRICS},
-                                   {m: table[arm][m].mean for m in CALIBRATION_METRICS}, comparisons))
+        rows.append(CalibrationRow(arm, base, {m: table[base][m].mean for m in CALIBRATION},
+                                   {m: table[arm][m].mean for m in CALIBRATION}, comparisons))
     return rows
 
 
@@ -285,27 +282,26 @@ def versus_base(analysis: Any, metrics: tuple[str, ...] | None = None, *, n_boot
     """Each derived arm against its own arm as trained on the headline set, paired over the same seeds and
     images (a two-level bootstrap where the metric allows it, else a paired t-test; Holm over the arm's
     rules): ``{derived arm: {metric: Comparison}}``."""
-    from imbalance_lab.analysis.analyse import BOOTSTRAP_FAST, VERDICT_METRICS
 
     deployment: Deployment | None = analysis.deployment
     if deployment is None:
         return {}
     test = analysis.sets[analysis.headline_set]
-    metrics = metrics or tuple(test.metrics[:VERDICT_METRICS]) + (
-        (COST_METRIC,) if COST_METRIC in test.metrics[VERDICT_METRICS:] else ())
+    metrics = metrics or tuple(test.metrics[:VERDICTS]) + (
+        (COST,) if COST in test.metrics[VERDICTS:] else ())
     out: dict[str, dict[str, Comparison]] = {}
     for base in dict.fromkeys(b for b, _ in deployment.arms.values()):
         derived = [a for a, (b, _) in deployment.arms.items() if b == base and a in test.table]
         if base not in test.table or not derived:
             continue
         for m in metrics:
-            fast = (m in BOOTSTRAP_FAST and analysis.positive is not None) or m == COST_METRIC
+            fast = (m in FAST and analysis.positive is not None) or m == COST
             values = {a: {s: round(v, 9) for s, v in zip(_seeds(analysis, a), test.table[a][m].values, strict=True)
                           if math.isfinite(v)} for a in [base, *derived]}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 comparisons = compare_to_reference(
-                    values, base, m, metric_fn=deployment.metric if m == COST_METRIC else None,
+                    values, base, m, metric_fn=deployment.metric if m == COST else None,
                     predictions={"labels": test.labels, "probs": {a: test.probs[a] for a in [base, *derived]}}
                     if fast else None, positive=analysis.positive, n_boot=n_boot, seed=seed)
             for c in comparisons:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from imbalance_lab.vocabulary import VERDICTS, higher_is_better
+
 if TYPE_CHECKING:
     from imbalance_lab.analysis.analyse import Analysis
 
@@ -89,7 +91,6 @@ def numeric_factors(analysis: Analysis) -> list[str]:
 
 def factor_effect(analysis: Analysis, factor: str, metric: str, set_name: str | None = None) -> FactorEffect:
     """``metric`` against ``factor`` on ``set_name`` (default: the headline set)."""
-    from imbalance_lab.analysis.analyse import higher_is_better
 
     set_name = set_name or analysis.headline_set
     table = analysis.sets[set_name].table
@@ -130,7 +131,6 @@ def _clears(winner: FactorPoint, others: list[FactorPoint], sign: int) -> bool:
 
 def factor_effects(analysis: Analysis, metrics: list[str] | None = None) -> list[FactorEffect]:
     """Every numeric factor against each of the headline set's verdict metrics (or ``metrics``)."""
-    from imbalance_lab.analysis.analyse import VERDICT_METRICS
 
-    metrics = metrics or list(analysis.sets[analysis.headline_set].metrics[:VERDICT_METRICS])
+    metrics = metrics or list(analysis.sets[analysis.headline_set].metrics[:VERDICTS])
     return [factor_effect(analysis, f, m) for f in numeric_factors(analysis) for m in metrics]

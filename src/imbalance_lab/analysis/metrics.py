@@ -27,16 +27,13 @@ from __future__ import annotations
 import warnings
 from numbers import Integral, Real
 
-import math
-
 import numpy as np
+
+from imbalance_lab.vocabulary import SHOT
 
 __all__ = [
     "FEW_SHOT_BELOW",
     "MANY_SHOT_ABOVE",
-    "METRIC_NAMES_ALWAYS",
-    "METRIC_NAMES_POSITIVE",
-    "METRIC_NAMES_SHOT",
     "UndefinedMetricWarning",
     "accuracy",
     "average_precision",
@@ -59,46 +56,6 @@ __all__ = [
     "weighted_precision_recall_f1",
 ]
 
-METRIC_NAMES_ALWAYS: tuple[str, ...] = (
-    "accuracy",
-    "balanced_accuracy",
-    "macro_precision",
-    "macro_recall",
-    "macro_f1",
-    "log_loss",
-    "n",
-    "weighted_precision",
-    "weighted_recall",
-    "weighted_f1",
-    "macro_f2",
-    "mcc",
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "ece",
-)
-"""Keys :func:`classification_metrics` always returns, in order."""
-
-METRIC_NAMES_POSITIVE: tuple[str, ...] = (
-    "precision",
-    "recall",
-    "f1",
-    "tp",
-    "fp",
-    "tn",
-    "fn",
-    "specificity",
-    "f2",
-)
-"""Keys :func:`classification_metrics` adds when a positive class is given, in order."""
-
-METRIC_NAMES_SHOT: tuple[str, ...] = (
-    "many_shot_accuracy",
-    "medium_shot_accuracy",
-    "few_shot_accuracy",
-)
-"""Keys :func:`classification_metrics` adds, last, when training counts are given."""
-
 MANY_SHOT_ABOVE: int = 100
 """A class with more than this many training images is "many-shot" (Liu et al. 2019)."""
 
@@ -120,19 +77,6 @@ class UndefinedMetricWarning(UserWarning):
 # --------------------------------------------------------------------------- #
 # Input validation
 # --------------------------------------------------------------------------- #
-
-
-UNBOUNDED_ABOVE = {"log_loss", "loss", "balanced_loss", "expected_cost", "tp", "fp", "tn", "fn", "n"}
-
-
-def metric_range(metric: str) -> tuple[float, float]:
-    """The values a metric can take: [-1, 1] for MCC; [0, ∞) for losses, expected costs and counts;
-    [0, 1] for every other metric (rates, F-scores, AUCs, Brier score, ECE)."""
-    if metric == "mcc":
-        return -1.0, 1.0
-    if metric in UNBOUNDED_ABOVE:
-        return 0.0, math.inf
-    return 0.0, 1.0
 
 
 def _describe(arr: np.ndarray) -> str:
@@ -1306,10 +1250,10 @@ def classification_metrics(
     Returns
     -------
     dict[str, float]
-        Keys :data:`METRIC_NAMES_ALWAYS` (``n`` is an ``int``), followed, when
-        ``positive`` is given, by :data:`METRIC_NAMES_POSITIVE` (``tp``,
+        Keys :data:`~imbalance_lab.vocabulary.ALWAYS` (``n`` is an ``int``), followed, when
+        ``positive`` is given, by :data:`~imbalance_lab.vocabulary.WITH_POSITIVE` (``tp``,
         ``fp``, ``tn``, ``fn`` are ``int``; ``specificity = tn / (tn + fp)``),
-        followed, when ``train_counts`` is given, by :data:`METRIC_NAMES_SHOT`.
+        followed, when ``train_counts`` is given, by :data:`~imbalance_lab.vocabulary.SHOT`.
         Decisions come from ``predict(probs, positive=positive, threshold=threshold)``
         and feed every count-based metric (``*_precision``, ``*_recall``,
         ``*_f1``, ``macro_f2``, ``f2``, ``mcc``, the shot accuracies).
@@ -1402,5 +1346,5 @@ def classification_metrics(
     if counts is not None:
         shots, problems = _shot_accuracies(cm, counts)
         _warn_undefined(problems, outcome="set to nan", stacklevel=2)
-        out.update({key: shots[key] for key in METRIC_NAMES_SHOT})
+        out.update({key: shots[key] for key in SHOT})
     return out

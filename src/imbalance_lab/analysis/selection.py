@@ -28,10 +28,8 @@ from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.analysis.stats import Comparison, compare_to_reference
 from imbalance_lab.spec import ExperimentSpec, SelectSpec
 from imbalance_lab.store import StoredRun
+from imbalance_lab.vocabulary import FAST, JUDGED_BINARY, JUDGED_MULTICLASS
 
-BINARY_JUDGED = ("balanced_accuracy", "f1", "recall", "precision", "pr_auc")
-MULTICLASS_JUDGED = ("balanced_accuracy", "macro_f1", "accuracy")
-BOOTSTRAP_FAST = {"recall", "precision", "f1", "accuracy", "balanced_accuracy"}
 ORACLE = "oracle"
 
 
@@ -90,7 +88,7 @@ def judged_metrics(spec: ExperimentSpec, positive: int | None) -> tuple[str, ...
     assert spec.selection is not None
     if spec.selection.metrics:
         return spec.selection.metrics
-    return BINARY_JUDGED if positive is not None else MULTICLASS_JUDGED
+    return JUDGED_BINARY if positive is not None else JUDGED_MULTICLASS
 
 
 def chosen_epoch(values: Sequence[float], maximise: bool) -> int:
@@ -211,7 +209,7 @@ def _compare(outcomes: dict[str, RuleOutcome], rules: Sequence[str], reference: 
     """Each rule against the reference rule on the same runs (Holm over the rules)."""
     out = {}
     for m in metrics:
-        fast = m in BOOTSTRAP_FAST and positive is not None and labels is not None
+        fast = m in FAST and positive is not None and labels is not None
         values = {rule: {s: v for s, v in outcomes[rule].values[m].items() if fast or math.isfinite(v)} for rule in rules}
         if not all(values.values()):
             out[m] = []

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from imbalance_lab.vocabulary import FAST
 from imbalance_lab.analysis.metrics import (
     UndefinedMetricWarning,
     _check_class_indices,
@@ -48,7 +49,6 @@ from imbalance_lab.analysis.metrics import (
 )
 
 __all__ = [
-    "FAST_METRICS",
     "BootstrapDiff",
     "Comparison",
     "Interval",
@@ -61,13 +61,9 @@ __all__ = [
     "t_interval",
 ]
 
-FAST_METRICS: tuple[str, ...] = ("recall", "precision", "f1", "accuracy", "balanced_accuracy")
-"""Metric names :func:`paired_bootstrap` computes for all replicates at once.
-
-``recall``, ``precision`` and ``f1`` are those of the ``positive`` class
-(one-vs-rest); all use argmax decisions, as :func:`~imbalance_lab.analysis.metrics.classification_metrics`
-does without a threshold.
-"""
+# vocabulary.FAST: the metric names paired_bootstrap computes for all replicates at once; recall, precision and f1
+# are those of the positive class (one-vs-rest), all from argmax decisions, as classification_metrics without a
+# threshold
 
 SEED_TEST_METHODS: dict[str, str] = {"t": "paired t", "wilcoxon": "wilcoxon"}
 """``method`` argument of :func:`paired_seed_test` -> the name stored in :class:`SeedTest`."""
@@ -583,7 +579,7 @@ def paired_bootstrap(
     Parameters
     ----------
     metric : str or callable
-        A name in :data:`FAST_METRICS` (``"recall"``, ``"precision"``,
+        A name in :data:`~imbalance_lab.vocabulary.FAST` (``"recall"``, ``"precision"``,
         ``"f1"``, ``"accuracy"``, ``"balanced_accuracy"``) for the vectorised
         path, or any ``metric(labels (N,), probs (N, C)) -> float`` (one Python
         call per replicate, seed and arm). Named metrics use argmax decisions;
@@ -673,8 +669,8 @@ def paired_bootstrap(
     runs = np.concatenate([a, b])  # (2S, N, C): arm a's seeds, then arm b's
     blocks = _resampled_indices(np.random.default_rng(seed), n, n_boot)
     if isinstance(metric, str):
-        if metric not in FAST_METRICS:
-            raise ValueError(f"metric: expected a callable or one of {list(FAST_METRICS)}, got {metric!r}")
+        if metric not in FAST:
+            raise ValueError(f"metric: expected a callable or one of {list(FAST)}, got {metric!r}")
         if metric in ("recall", "precision", "f1"):
             valid = isinstance(positive, Integral) and not isinstance(positive, bool) and 0 <= positive < n_classes
             if not valid:
@@ -689,7 +685,7 @@ def paired_bootstrap(
     elif callable(metric):
         observed, replicates = _generic_replicates(metric, y, runs, blocks)
     else:
-        raise ValueError(f"metric: expected a callable or one of {list(FAST_METRICS)}, got {metric!r}")
+        raise ValueError(f"metric: expected a callable or one of {list(FAST)}, got {metric!r}")
 
     diff = float(observed[n_seeds:].mean() - observed[:n_seeds].mean())
     per_seed = replicates[:, n_seeds:] - replicates[:, :n_seeds]  # (n_boot, S): paired by seed
@@ -829,9 +825,9 @@ def compare_to_reference(
         order. The bootstrap uses the rows of the shared seeds. Arms missing
         from ``probs`` (or all arms, if the reference is missing) get no bootstrap.
     metric_fn : str or callable, optional
-        Metric for :func:`paired_bootstrap` (a name in :data:`FAST_METRICS` or
+        Metric for :func:`paired_bootstrap` (a name in :data:`~imbalance_lab.vocabulary.FAST` or
         a callable). Defaults to ``metric``, which must then be a name in
-        :data:`FAST_METRICS`.
+        :data:`~imbalance_lab.vocabulary.FAST`.
     positive : int, optional
         Positive class for the bootstrap metric (``recall``, ``precision``, ``f1``).
     alpha : float, default 0.05
@@ -892,9 +888,9 @@ def compare_to_reference(
                 f"predictions['probs']: expected a mapping arm -> (S, N, C) array, got {type(probs).__name__}"
             )
         boot_metric = metric if metric_fn is None else metric_fn
-        if isinstance(boot_metric, str) and boot_metric not in FAST_METRICS:
+        if isinstance(boot_metric, str) and boot_metric not in FAST:
             raise ValueError(
-                f"metric_fn: expected a callable or one of {list(FAST_METRICS)} to bootstrap metric "
+                f"metric_fn: expected a callable or one of {list(FAST)} to bootstrap metric "
                 f"{metric!r}, got {boot_metric!r}; pass metric_fn=callable(labels, probs) -> float"
             )
         probs = {arm: np.asarray(p)[None] if np.ndim(p) == 2 else np.asarray(p) for arm, p in probs.items()}

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-POSITIVE_COLUMNS = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "tp", "fp", "tn", "fn")
-MULTICLASS_COLUMNS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1")
+from imbalance_lab.vocabulary import SUMMARY_BINARY, SUMMARY_MULTICLASS
+
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def summarize(
     problems: Sequence[str] = (),
 ) -> Summary:
     """Aggregate ``result.json`` bodies (any order) into a :class:`Summary`."""
-    columns = POSITIVE_COLUMNS if positive is not None else MULTICLASS_COLUMNS
+    columns = SUMMARY_BINARY if positive is not None else SUMMARY_MULTICLASS
     rows = []
     for eval_set in eval_sets:
         for arm in arms:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab import __version__
-from imbalance_lab.analysis.analyse import VERDICT_METRICS, Analysis, MetricSummary, higher_is_better, verdict
+from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdict
+from imbalance_lab.vocabulary import CALIBRATION, COUNTS, VERDICTS, higher_is_better
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.analysis.stats import Comparison
 from imbalance_lab.report import plots
@@ -58,9 +59,6 @@ def _diff_cell(c: Comparison | None, metric: str, digits: int = 3) -> str:
     return f"<span class='{css}'>{c.mean_diff:+.{digits}f}{mark}</span>{p}"
 
 
-COUNT_METRICS = {"tp", "fp", "tn", "fn", "n"}
-
-
 def set_table(analysis: Analysis, set_name: str) -> str:
     """The summary table of one evaluation set: mean ± std [t CI], Δ vs the reference, baselines."""
     sa = analysis.sets[set_name]
@@ -75,7 +73,7 @@ def set_table(analysis: Analysis, set_name: str) -> str:
         cells = []
         for m in metrics:
             stat = sa.table[arm].get(m)
-            text = _cell(stat, m in COUNT_METRICS) if stat else ""
+            text = _cell(stat, m in COUNTS) if stat else ""
             if comps.get(m) is not None:
                 text += "<br>Δ " + _diff_cell(comps[m], m)
             cells.append(f"<td>{text}</td>")
@@ -83,7 +81,7 @@ def set_table(analysis: Analysis, set_name: str) -> str:
         rows.append(f"<tr{cls}><td class='arm'>{html.escape(arm)}</td>{''.join(cells)}</tr>")
     for kind, values in sa.baselines.items():
         label = "baseline: always majority" if kind == "majority" else "baseline: random at prior"
-        cells = "".join(f"<td>{_fmt(values[m], 1 if m in COUNT_METRICS else 3) if m in values else ''}</td>" for m in metrics)
+        cells = "".join(f"<td>{_fmt(values[m], 1 if m in COUNTS else 3) if m in values else ''}</td>" for m in metrics)
         rows.append(f"<tr class='baseline'><td class='arm'>{label}</td>{cells}</tr>")
     return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{''.join(rows)}</table></div>"
 
@@ -397,17 +395,17 @@ def versus_base_section(analysis: Analysis) -> str:
 
 def calibration_section(analysis: Analysis) -> str:
     """ECE, Brier and log loss before and after each probability-producing decision rule (test set)."""
-    from imbalance_lab.analysis.deployment import CALIBRATION_METRICS, calibration_rows
+    from imbalance_lab.analysis.deployment import calibration_rows
 
     rows = calibration_rows(analysis)
     if not rows:
         return ""
-    head = "".join(f"<th>{m} before</th><th>{m} after</th>" for m in CALIBRATION_METRICS)
+    head = "".join(f"<th>{m} before</th><th>{m} after</th>" for m in CALIBRATION)
     body = []
     for row in rows:
         cells = "".join(f"<td>{row.before[m]:.4f}</td><td>{row.after[m]:.4f}<br>Δ {_diff_cell(row.comparisons[m], m, 4)}"
                         f" <span class='ci'>{_comparison_bounds(row.comparisons[m], 4)}</span></td>"
-                        for m in CALIBRATION_METRICS)
+                        for m in CALIBRATION)
         body.append(f"<tr><td class='arm'>{html.escape(row.arm)}</td>{cells}</tr>")
     return (f"<h2>Calibration after the decision rules</h2><p>On the {html.escape(analysis.headline_set)} set, mean "
             "over seeds; Δ: the rule against its own arm, paired t-test over seeds (★ = p &lt; 0.05). ECE uses 15 "
@@ -432,17 +430,17 @@ def versus_base_markdown(analysis: Analysis) -> list[str]:
 
 
 def calibration_markdown(analysis: Analysis) -> list[str]:
-    from imbalance_lab.analysis.deployment import CALIBRATION_METRICS, calibration_rows
+    from imbalance_lab.analysis.deployment import calibration_rows
 
     rows = calibration_rows(analysis)
     if not rows:
         return []
     lines = ["", "## Calibration after the decision rules", "",
-             "| arm + rule | " + " | ".join(f"{m} before → after (Δ)" for m in CALIBRATION_METRICS) + " |",
-             "|---|" + "---:|" * len(CALIBRATION_METRICS)]
+             "| arm + rule | " + " | ".join(f"{m} before → after (Δ)" for m in CALIBRATION) + " |",
+             "|---|" + "---:|" * len(CALIBRATION)]
     for row in rows:
         cells = [f"{row.before[m]:.4f} → {row.after[m]:.4f} ({row.comparisons[m].mean_diff:+.4f}"
-                 f"{' ★' if row.comparisons[m].significant else ''})" for m in CALIBRATION_METRICS]
+                 f"{' ★' if row.comparisons[m].significant else ''})" for m in CALIBRATION]
         lines.append(f"| {row.arm} | " + " | ".join(cells) + " |")
     return lines
 
@@ -501,7 +499,7 @@ def render_html(analysis: Analysis) -> str:
     """The whole report page."""
     spec = analysis.spec
     test_metrics = analysis.sets[analysis.headline_set].metrics
-    verdicts = "".join(f"<li>{_md_code(html.escape(verdict(analysis, analysis.headline_set, m)))}</li>" for m in test_metrics[:VERDICT_METRICS])
+    verdicts = "".join(f"<li>{_md_code(html.escape(verdict(analysis, analysis.headline_set, m)))}</li>" for m in test_metrics[:VERDICTS])
     warnings = ""
     issues = [*analysis.problems, *analysis.notes]
     if analysis.missing:
@@ -556,7 +554,7 @@ def render_markdown(analysis: Analysis) -> str:
     if skipped:
         lines += ["## Not included", ""] + [f"- {p}" for p in skipped] + [""]
     lines += ["## Verdict (test set)", ""]
-    lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:VERDICT_METRICS]]
+    lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:VERDICTS]]
     effects = factor_effects(analysis)
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]

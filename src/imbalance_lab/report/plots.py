@@ -29,6 +29,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from imbalance_lab.vocabulary import metric_range
+
 __all__ = [
     "PALETTE",
     "arm_colors",
@@ -668,13 +670,6 @@ def recall_vs_frequency(
     _style_axes(ax, title, xlabel, "recall")
     _legend(fig, list(ax.get_lines()))
     return fig
-
-
-def metric_range(metric: str) -> tuple[float, float]:
-    """The values a metric can take (:func:`imbalance_lab.analysis.metrics.metric_range`)."""
-    from imbalance_lab.analysis.metrics import metric_range as bounds
-
-    return bounds(metric)
 
 
 def factor_plot(
