@@ -1,14 +1,47 @@
-"""imbalance-lab: controlled, repeatable experiments on class-imbalanced image classification."""
+"""imbalance-lab: controlled, repeatable experiments on class-imbalanced image classification.
 
-__version__ = "0.1.0"
+The names below are loaded when first used, so that ``import imbalance_lab.errors`` (or the command line's
+``--help``) does not import torch and every layer of the package.
+"""
 
-from imbalance_lab.api import load_summary, validate  # noqa: E402
-from imbalance_lab.experiment import run_one  # noqa: E402
-from imbalance_lab.notebook import Experiment, load, run_experiment  # noqa: E402
+from __future__ import annotations
 
-run = run_experiment  # imbalance_lab.run(spec) does what `imbalance-lab run spec` does (DESIGN.md: one obvious way)
-from imbalance_lab.results import RunResult  # noqa: E402
-from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from imbalance_lab.version import __version__
+
+if TYPE_CHECKING:
+    from imbalance_lab.api import load_summary, validate
+    from imbalance_lab.experiment import run_one
+    from imbalance_lab.notebook import Experiment, load, run_experiment
+    from imbalance_lab.results import RunResult
+    from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
+
+    run = run_experiment
+
+_WHERE = {  # public name -> the module that defines it
+    "load_summary": "imbalance_lab.api", "validate": "imbalance_lab.api",
+    "run_one": "imbalance_lab.experiment",
+    "Experiment": "imbalance_lab.notebook", "load": "imbalance_lab.notebook", "run_experiment": "imbalance_lab.notebook",
+    "run": "imbalance_lab.notebook",  # imbalance_lab.run(spec) does what `imbalance-lab run spec` does
+    "RunResult": "imbalance_lab.results",
+    "ExperimentSpec": "imbalance_lab.spec", "build_spec": "imbalance_lab.spec", "load_spec": "imbalance_lab.spec",
+}
+_ALIASES = {"run": "run_experiment"}
 
 __all__ = ["Experiment", "ExperimentSpec", "RunResult", "__version__", "build_spec", "load", "load_spec",
            "load_summary", "run", "run_experiment", "run_one", "validate"]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module when first asked for (PEP 562)."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'imbalance_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), _ALIASES.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -19,7 +19,6 @@ from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from imbalance_lab import api
 from imbalance_lab.errors import UserError
 
 app = typer.Typer(
@@ -157,6 +156,7 @@ def run(
     address: Annotated[Optional[str], typer.Option("--address", help="A running Ray cluster to run on: its head's host:port (as `ray start --head` prints it) or ray://host:port; implies --executor ray. Without it, --executor ray uses $RAY_ADDRESS if set, else starts a local cluster for the run.")] = None,
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
+    from imbalance_lab import api
     from imbalance_lab.notebook import run_experiment
 
     progress = ConsoleProgress(out_console)
@@ -191,6 +191,7 @@ def run(
 
 
 def write_report(directory: Path, reference: str | None) -> Path:
+    from imbalance_lab import api
     analysis, paths = api.report(directory, reference=reference)
     show_report(analysis, paths)
     return paths[0]
@@ -245,6 +246,7 @@ def quiet_mlflow() -> None:
 
 
 def log_mlflow(directory: Path, uri: str | None) -> None:
+    from imbalance_lab import api
     quiet_mlflow()
     show_mlflow(api.log_to_mlflow(directory, uri, report_path=directory / "report.html"), directory, uri)
 
@@ -266,6 +268,7 @@ def report(
     mlflow: Annotated[bool, typer.Option("--mlflow/--no-mlflow", help="Also log the runs to MLflow.")] = False,
 ) -> None:
     """Recompute every metric from the stored predictions and write report.html, report.md and report.csv (no training)."""
+    from imbalance_lab import api
     show_writer(directory)
     write_report(directory, reference)
     if mlflow or mlflow_uri:
@@ -279,6 +282,7 @@ def compare(
     reference: Reference = None,
 ) -> None:
     """Put several experiments' arms in one table and report (arms are named <experiment>.<arm>)."""
+    from imbalance_lab import api
     analysis, paths = api.compare(list(directories), out, reference=reference)
     show_problems(analysis.problems)
     show_verdicts(analysis)
@@ -288,6 +292,7 @@ def compare(
 @app.command()
 def validate(spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")]) -> None:
     """Check SPEC and its data without training anything."""
+    from imbalance_lab import api
     loaded, data = api.validate(spec)
     out_console.print(f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds = "
                       f"{len(loaded.arms) * len(loaded.seeds)} runs of {loaded.training.epochs} epochs", highlight=False)
@@ -319,6 +324,7 @@ def data(
     per_class: Annotated[int, typer.Option("--per-class", min=1, max=50, help="Sample images per class.")] = 10,
 ) -> None:
     """Before training: per-class counts of every split and arm, imbalance ratios, and a PNG grid of samples."""
+    from imbalance_lab import api
     from imbalance_lab.report.samples import png_bytes, sample_grid
     from imbalance_lab.store import check_output_dir, write_atomic, writing
 
@@ -337,6 +343,7 @@ def data(
 @app.command()
 def summary(directory: Annotated[Path, typer.Argument(help="Results directory written by 'imbalance-lab run'.")]) -> None:
     """Summarise the finished runs in DIRECTORY (mean ± std over seeds), writing summary.csv/.md."""
+    from imbalance_lab import api
     show_writer(directory)
     show_summary(api.write_summary(directory), directory)
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import torch
 
-from imbalance_lab import __version__
+from imbalance_lab.version import __version__
 from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.models.weights import build_model
 from imbalance_lab.results import RunResult, SetPredictions

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab import __version__
+from imbalance_lab.version import __version__
 from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdict
 from imbalance_lab.vocabulary import CALIBRATION, COUNTS, VERDICTS, higher_is_better
 from imbalance_lab.analysis.grids import factor_effects
