@@ -26,7 +26,6 @@ from pathlib import Path
 import yaml
 
 from _publish import publish
-
 from imbalance_lab.api import report, run
 
 ROOT = Path(__file__).resolve().parents[1]

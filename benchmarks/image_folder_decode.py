@@ -27,9 +27,8 @@ import numpy as np
 import PIL
 from PIL import Image
 
-from _publish import publish
-
 import imbalance_lab.data  # noqa: F401  (the registry, before the source module registers itself)
+from _publish import publish
 
 image_folder_module = importlib.import_module("imbalance_lab.data.image_folder")
 

@@ -26,7 +26,6 @@ from pathlib import Path
 import torch
 
 from _publish import publish
-
 from imbalance_lab.api import report, run
 from imbalance_lab.progress import NullProgress
 

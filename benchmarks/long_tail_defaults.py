@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.spec import build_spec
 from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.spec import build_spec
 
 SPEC = {
     "name": "long_tail_defaults",

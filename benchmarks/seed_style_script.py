@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, precision_score, recall_score
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,7 +31,6 @@ import numpy as np
 from scipy import stats as sps
 
 from _publish import publish
-
 from imbalance_lab.analysis.sequential import TRUNCATION, decide
 from imbalance_lab.analysis.stats import holm
 

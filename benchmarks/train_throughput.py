@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 from _publish import publish
-
 from imbalance_lab import load_spec, run_one
 from imbalance_lab.data.prepared import prepare_data
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TINY_SPEC, cli, write_spec
 
+from helpers import TINY_SPEC, cli, write_spec
 from imbalance_lab.spec import build_spec
 
 Change = Callable[[dict[str, Any]], Any]

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TINY_SPEC
-from test_executors import KillWorkersOnce, assert_same_runs, stored
 
+from helpers import TINY_SPEC
 from imbalance_lab import api, train
 from imbalance_lab.data.prepared import prepare_data
 from imbalance_lab.executors.branching import Branch, Chain, chains
 from imbalance_lab.spec import build_spec
+from test_executors import KillWorkersOnce, assert_same_runs, stored
 
 EPOCHS = 4
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import yaml
-from helpers import run_cli, write_spec
 
+from helpers import run_cli, write_spec
 from imbalance_lab.spec import build_spec
 from imbalance_lab.store import TMP_PREFIX
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_SPEC
 
+from helpers import TINY_SPEC
 from imbalance_lab.experiment import run_one
 from imbalance_lab.models import MODELS
 from imbalance_lab.spec import build_spec

@@ -18,8 +18,16 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_SPEC, alive, cli, descendants, kill_once_a_run_is_stored, wait_until_gone, write_spec
 
+from helpers import (
+    TINY_SPEC,
+    alive,
+    cli,
+    descendants,
+    kill_once_a_run_is_stored,
+    wait_until_gone,
+    write_spec,
+)
 from imbalance_lab import api
 from imbalance_lab.executors import choose_layout
 from imbalance_lab.progress import NullProgress

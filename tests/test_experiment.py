@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from imbalance_lab import run_one
-from imbalance_lab.spec import build_spec
 from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.spec import build_spec
 
 
 def test_same_seed_gives_identical_results(tiny_spec):

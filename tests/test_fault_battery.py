@@ -3,9 +3,6 @@ traceback and nothing left behind (the process executor's hang is in ``test_exec
 
 from __future__ import annotations
 
-import copy
-import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,13 +14,20 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from helpers import TINY_SPEC, cli, run_cli, write_spec
-from test_reliability import RUN, assert_error, finished, one_seed_spec, results, warnings_of  # noqa: F401  (fixtures)
 
+from helpers import cli, run_cli, write_spec
 from imbalance_lab import api
 from imbalance_lab.errors import UserError
 from imbalance_lab.executors.raycluster import ray_answers
 from imbalance_lab.models import MODELS
+from test_reliability import (  # noqa: F401  (fixtures)
+    RUN,
+    assert_error,
+    finished,
+    one_seed_spec,
+    results,
+    warnings_of,
+)
 
 # --------------------------------------------------------------------------- Ray addresses
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.functional as TF
 
+from imbalance_lab.errors import SpecError
 from imbalance_lab.strategies import image_transforms as augment
 from imbalance_lab.strategies.image_transforms import (
     TRANSFORM_PARAMS,
@@ -22,7 +23,6 @@ from imbalance_lab.strategies.image_transforms import (
     random_affine,
     random_crop,
 )
-from imbalance_lab.errors import SpecError
 
 # parameters strong enough that every transform visibly changes an image
 STRONG = {

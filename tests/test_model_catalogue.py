@@ -13,9 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
-from helpers import TINY_SPEC
 from torch import nn
 
+from helpers import TINY_SPEC
 from imbalance_lab import run_one
 from imbalance_lab.errors import SpecError
 from imbalance_lab.models import MODELS
@@ -363,8 +363,8 @@ def test_features_once_agree_with_training_through_the_frozen_backbone(tmp_path,
 
 
 def test_features_are_not_cached_where_they_would_change(tmp_path, monkeypatch):
-    from imbalance_lab.train import trains_on_features
     from imbalance_lab.strategies import build_pipeline
+    from imbalance_lab.train import trains_on_features
 
     spec = _frozen_spec()
     model = build_model(spec.model, 1, (8, 8), 2)

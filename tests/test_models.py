@@ -39,7 +39,6 @@ def test_simple_cnn_follows_the_seed_architecture():
 def _seed_order(model: torch.nn.Module) -> torch.nn.Module:
     """The same model with each block in seed 000's order, conv → ReLU → pool (simple_cnn pools first)."""
     import copy
-
     from collections import OrderedDict
 
     seed = copy.deepcopy(model)

@@ -7,12 +7,12 @@ import copy
 
 import numpy as np
 import pytest
-from helpers import TINY_SPEC
 from matplotlib.figure import Figure
 
 import imbalance_lab
-from imbalance_lab.analysis.metrics import classification_metrics
+from helpers import TINY_SPEC
 from imbalance_lab.errors import StoreError
+from imbalance_lab.metrics import classification_metrics
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +79,11 @@ def test_load_of_a_directory_without_runs_is_one_line(tmp_path):
 def test_the_example_notebook_runs_headless_on_a_tiny_spec(tmp_path, monkeypatch):
     """examples/notebooks/cats_vs_dogs.ipynb, executed by a real Jupyter kernel (nbclient) on a tiny spec:
     no cell errs, the verdict is printed, the tables and figures are shown."""
+    from pathlib import Path
+
     import nbformat
     import yaml
     from nbclient import NotebookClient
-
-    from pathlib import Path
 
     data = copy.deepcopy(TINY_SPEC)
     data["decisions"] = {"costs": {"false_negative": 10, "false_positive": 1}}

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from imbalance_lab.data import ImageSet
+from imbalance_lab.data.prepared import prepare_data
 from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import load_spec
-from imbalance_lab.data.prepared import prepare_data
 from imbalance_lab.strategies import STRATEGIES, EpochContext, StrategyPipeline
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -160,8 +160,9 @@ def test_augmented_oversampling_trains_deterministically(tiny_spec):
 def test_image_folder_example_runs_on_a_folder_of_pngs(tmp_path):
     """Seed 000's layout: the example spec, scaled down, on a small folder of PNGs the test makes."""
     import yaml
-    from helpers import run_cli, write_spec
     from PIL import Image
+
+    from helpers import run_cli, write_spec
 
     rng = np.random.default_rng(0)
     root = tmp_path / "cats_vs_dogs" / "train"

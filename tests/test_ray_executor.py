@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import cli, kill_once_a_run_is_stored, run_cli, write_spec
-from test_executors import assert_same_runs, local_one_thread, small_spec, stored  # noqa: F401  (a fixture)
 
+from helpers import cli, kill_once_a_run_is_stored, run_cli, write_spec
 from imbalance_lab import api
 from imbalance_lab.errors import UserError
 from imbalance_lab.executors import choose_layout, run_ray
 from imbalance_lab.progress import NullProgress
 from imbalance_lab.spec import ExecutionSpec, build_spec
 from imbalance_lab.store import ResultStore
+from test_executors import assert_same_runs, local_one_thread, small_spec, stored  # noqa: F401  (a fixture)
 
 ray = pytest.importorskip("ray")
 

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from helpers import TINY_SPEC, cli, write_spec
 from PIL import Image
 
+from helpers import TINY_SPEC, cli, write_spec
 from imbalance_lab.store import LOCK_FILE, ResultStore
 
 RUN = ("run", "--no-mlflow")

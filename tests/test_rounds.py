@@ -8,8 +8,8 @@ import copy
 import json
 
 import pytest
-from helpers import TINY_SPEC, cli, write_spec
 
+from helpers import TINY_SPEC, cli, write_spec
 from imbalance_lab import api
 from imbalance_lab.errors import SpecError
 from imbalance_lab.rounds import round_state

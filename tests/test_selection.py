@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from helpers import TINY_SPEC
 
+from helpers import TINY_SPEC
 from imbalance_lab import api, run_one
 from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import build_spec

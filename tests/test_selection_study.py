@@ -10,12 +10,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_SPEC, cli, write_spec
 
+from helpers import TINY_SPEC, cli, write_spec
 from imbalance_lab import api, run_one
-from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.analysis.selection import ORACLE, chosen_epoch
 from imbalance_lab.errors import SpecError
+from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.spec import build_spec
 
 RULES = ["last", {"set": "val", "metric": "loss"}, {"set": "val_balanced", "metric": "balanced_accuracy"},

@@ -9,10 +9,10 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from imbalance_lab.errors import SpecError
 from imbalance_lab.api import validate
-from imbalance_lab.spec import build_spec, load_spec
 from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.errors import SpecError
+from imbalance_lab.spec import build_spec, load_spec
 
 
 def mutate(spec: dict[str, Any], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, write_spec
 
+from helpers import run_cli, write_spec
 from imbalance_lab import run_one
 from imbalance_lab.errors import StoreError
 from imbalance_lab.spec import build_spec

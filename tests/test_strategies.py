@@ -25,7 +25,12 @@ from scipy.stats import chisquare
 
 from imbalance_lab.api import validate
 from imbalance_lab.errors import SpecError
-from imbalance_lab.strategies import STRATEGIES, EpochContext, StrategyPipeline, build_pipeline
+from imbalance_lab.strategies import (
+    STRATEGIES,
+    EpochContext,
+    StrategyPipeline,
+    build_pipeline,
+)
 
 NAMES_2 = ("a", "b")
 NAMES_3 = ("a", "b", "c")

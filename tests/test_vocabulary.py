@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from imbalance_lab import vocabulary
-from imbalance_lab.analysis.metrics import classification_metrics
+from imbalance_lab.metrics import classification_metrics
 
 
 def test_every_recorded_metric_is_in_the_vocabulary_in_the_recorded_order() -> None:

@@ -9,15 +9,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imbalance_lab.analysis.summary import Summary, summarize
+from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.errors import SpecError, StoreError, UserError
-from imbalance_lab.executors import RunFailure, choose_layout, plan, run_local, run_processes, run_ray
+from imbalance_lab.executors import (
+    RunFailure,
+    choose_layout,
+    plan,
+    run_local,
+    run_processes,
+    run_ray,
+)
 from imbalance_lab.executors.branching import chains
+from imbalance_lab.models.weights import build_model, fetch_published
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
-from imbalance_lab.data.prepared import ExperimentData, prepare_data
-from imbalance_lab.models.weights import build_model, fetch_published
-from imbalance_lab.store import SPEC_FILE, ResultStore, RunScan, check_output_dir, read_spec, write_atomic, writing  # noqa: F401  (read_spec is API)
+from imbalance_lab.store import (  # noqa: F401  (read_spec is API)
+    SPEC_FILE,
+    ResultStore,
+    RunScan,
+    check_output_dir,
+    read_spec,
+    write_atomic,
+    writing,
+)
 
 if TYPE_CHECKING:
     from imbalance_lab.analysis.analyse import Analysis
@@ -229,10 +244,10 @@ class RunsFailed(Exception):
 
 def _execution(spec: ExperimentSpec, overrides: dict[str, Any]) -> Any:
     """The spec's execution settings with the command line's overrides, validated like the spec."""
+    import pydantic
+
     from imbalance_lab.registry import format_validation_error
     from imbalance_lab.spec import ExecutionSpec
-
-    import pydantic
 
     settings = spec.execution.model_dump()
     if overrides.get("executor", "ray") != "ray":  # the spec's cluster address goes with its ray executor
@@ -312,7 +327,12 @@ def report(directory: str | Path, *, reference: str | None = None, n_boot: int =
 
 def write_report(analysis: Analysis, root: Path) -> list[Path]:
     """Write the HTML, Markdown and CSV report of ``analysis`` into ``root``."""
-    from imbalance_lab.report.html import render_csv, render_html, render_markdown, selection_csv
+    from imbalance_lab.report.html import (
+        render_csv,
+        render_html,
+        render_markdown,
+        selection_csv,
+    )
 
     paths = [root / name for name in REPORT_FILES]
     texts = [render_html(analysis), render_markdown(analysis), render_csv(analysis)]

@@ -15,15 +15,23 @@ import warnings
 import numpy as np
 import torch
 
-from imbalance_lab.version import __version__
-from imbalance_lab.analysis.metrics import classification_metrics
+from imbalance_lab.data.prepared import ExperimentData, prepare_data
+from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.models.weights import build_model
 from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
-from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.strategies import build_pipeline
-from imbalance_lab.train import (Compute, DeviceSet, EpochCallback, Snapshot, SnapshotCallback, fit, predict_logits,
-                                  trains_on_features)
+from imbalance_lab.train import (
+    Compute,
+    DeviceSet,
+    EpochCallback,
+    Snapshot,
+    SnapshotCallback,
+    fit,
+    predict_logits,
+    trains_on_features,
+)
+from imbalance_lab.version import __version__
 
 
 def final_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -99,7 +99,7 @@ class Experiment:
 
         import pandas as pd
 
-        from imbalance_lab.analysis.metrics import classification_metrics
+        from imbalance_lab.metrics import classification_metrics
 
         rows = []
         positive = self.analysis.positive
@@ -235,7 +235,6 @@ class Plots:
 
     def forest(self, metric: str | None = None) -> Figure:
         from imbalance_lab.report import plots
-
         from imbalance_lab.report.html import forest_rows
 
         metric = metric or self._e._headline()

@@ -87,7 +87,7 @@ def round_state(spec: ExperimentSpec, reference: str, value: Value) -> RoundStat
 
 def stored_values(spec: ExperimentSpec, store: object, positive: int | None) -> Value:
     """The adaptive metric of each stored run on its set, read (and cached) from ``predictions.npz``."""
-    from imbalance_lab.analysis.metrics import classification_metrics
+    from imbalance_lab.metrics import classification_metrics
 
     plan = spec.adaptive
     assert plan is not None

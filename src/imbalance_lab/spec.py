@@ -19,8 +19,18 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, StrictInt, Tag, field_validator, model_validator
-from pydantic import ValidationInfo
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    StrictInt,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from imbalance_lab.data import SOURCES
@@ -29,7 +39,12 @@ from imbalance_lab.models import MODELS
 from imbalance_lab.models.base import task_defaults
 from imbalance_lab.registry import format_validation_error
 from imbalance_lab.strategies import STRATEGIES
-from imbalance_lab.vocabulary import higher_is_better, metric_range, recorded, selectable
+from imbalance_lab.vocabulary import (
+    higher_is_better,
+    metric_range,
+    recorded,
+    selectable,
+)
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=80)]
 Count = Annotated[int, Field(ge=0, strict=True)]

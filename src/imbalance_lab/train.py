@@ -27,11 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.analysis.metrics import classification_metrics
 from imbalance_lab.data.prepared import LabelledImages
+from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.models.base import ImageClassifier
 from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, SelectSpec, TrainingSpec
-from imbalance_lab.strategies import EpochContext, Stage, StrategyPipeline, build_pipeline
+from imbalance_lab.strategies import (
+    EpochContext,
+    Stage,
+    StrategyPipeline,
+    build_pipeline,
+)
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 

@@ -16,7 +16,7 @@ import pytest
 from scipy import special
 from sklearn import metrics as skm
 
-from imbalance_lab.analysis import metrics
+from imbalance_lab import metrics
 from imbalance_lab.analysis.decisions import (
     DECISION_RULES,
     TEMPERATURE_BOUNDS,

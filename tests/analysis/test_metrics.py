@@ -1,4 +1,4 @@
-"""Tests for ``imbalance_lab.analysis.metrics`` against scikit-learn references.
+"""Tests for ``imbalance_lab.metrics`` against scikit-learn references.
 
 Torchmetrics style: each metric has a small reference function built on
 ``sklearn.metrics``; a table of seeded input cases is built once at import and
@@ -25,8 +25,7 @@ import pytest
 import sklearn
 from sklearn import metrics as skm
 
-from imbalance_lab.vocabulary import ALWAYS, SHOT, WITH_POSITIVE
-from imbalance_lab.analysis.metrics import (
+from imbalance_lab.metrics import (
     UndefinedMetricWarning,
     accuracy,
     average_precision,
@@ -48,6 +47,7 @@ from imbalance_lab.analysis.metrics import (
     weighted_fbeta,
     weighted_precision_recall_f1,
 )
+from imbalance_lab.vocabulary import ALWAYS, SHOT, WITH_POSITIVE
 
 ATOL = 1e-9
 
@@ -307,7 +307,7 @@ def ref_log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(_sk(skm.log_loss, labels, probs, labels=list(range(probs.shape[1]))))
 
 
-def _binary_positive(positive: int | None, c: int) -> int | None:
+def binary_positive(positive: int | None, c: int) -> int | None:
     return 1 if positive is None and c == 2 else positive
 
 
@@ -324,7 +324,7 @@ def _ranking_ref(
     classes it can score (no warning from sklearn), nan when there is none.
     """
     c = probs.shape[1]
-    k = _binary_positive(positive, c)
+    k = binary_positive(positive, c)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # sklearn's "undefined" warnings mean: not computable
         try:
@@ -365,7 +365,7 @@ def ref_average_precision(name: str, positive: int | None) -> tuple[float, bool]
     value, fallback = _ranking_ref(
         y, p, positive, skm.average_precision_score, lambda: skm.average_precision_score(y, p, average="macro")
     )
-    k = _binary_positive(positive, case.n_classes)
+    k = binary_positive(positive, case.n_classes)
     if k is not None and fallback:  # sklearn warns but returns a number (0.0 without positives): ours follows it
         value = float(_sk(skm.average_precision_score, y == k, p[:, k]))
     return value, fallback
@@ -376,7 +376,7 @@ def ref_brier(name: str, positive: int | None) -> float:
     """sklearn ``brier_score_loss``: binary on ``labels == positive``, else multi-class with ``labels=range(C)``."""
     case = CASES[name]
     y, p, c = case.labels, case.probs, case.n_classes
-    k = _binary_positive(positive, c)
+    k = binary_positive(positive, c)
     if k is not None:
         return float(_sk(skm.brier_score_loss, y == k, p[:, k]))
     return float(_sk(skm.brier_score_loss, y, p, labels=list(range(c))))
@@ -1085,11 +1085,11 @@ def test_warnings_point_at_the_callers_line() -> None:
 
 
 def test_ranking_in_class_blocks_gives_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    import imbalance_lab.analysis.metrics as metrics_module
+    import imbalance_lab.metrics.ranking as metrics_module
 
     case = CASES["multiclass5_seed1"]
     whole = (roc_auc(case.labels, case.probs), average_precision(case.labels, case.probs))
-    monkeypatch.setattr(metrics_module, "_RANKING_BLOCK", 2 * case.labels.size)  # two classes per block
+    monkeypatch.setattr(metrics_module, "RANKING_BLOCK", 2 * case.labels.size)  # two classes per block
     blocks = (roc_auc(case.labels, case.probs), average_precision(case.labels, case.probs))
     assert_close(blocks, whole, "ranking in blocks of classes")
 

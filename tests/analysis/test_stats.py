@@ -23,14 +23,6 @@ from scipy import stats as sps
 from sklearn import metrics as skm
 
 from imbalance_lab.analysis import stats
-from imbalance_lab.analysis.metrics import (
-    UndefinedMetricWarning,
-    accuracy,
-    balanced_accuracy,
-    confusion_matrix,
-    per_class_precision_recall_f1,
-    predict,
-)
 from imbalance_lab.analysis.stats import (
     BootstrapDiff,
     Interval,
@@ -41,6 +33,14 @@ from imbalance_lab.analysis.stats import (
     paired_bootstrap,
     paired_seed_test,
     t_interval,
+)
+from imbalance_lab.metrics import (
+    UndefinedMetricWarning,
+    accuracy,
+    balanced_accuracy,
+    confusion_matrix,
+    per_class_precision_recall_f1,
+    predict,
 )
 from imbalance_lab.vocabulary import FAST
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import copy
 
 import pytest
-from helpers import TINY_SPEC
 
-from imbalance_lab.analysis.grids import FactorEffect, FactorPoint, factor_effect, numeric_factors
+from helpers import TINY_SPEC
+from imbalance_lab.analysis.grids import (
+    FactorEffect,
+    FactorPoint,
+    factor_effect,
+    numeric_factors,
+)
 from imbalance_lab.api import report, run
 
 

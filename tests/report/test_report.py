@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from helpers import TINY_SPEC, run_cli, write_spec
 
+from helpers import TINY_SPEC, run_cli, write_spec
 from imbalance_lab.analysis.analyse import analyse
 from imbalance_lab.api import scan
 

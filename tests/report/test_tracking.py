@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from helpers import TINY_SPEC, run_cli, write_spec
 
 pytest.importorskip("mlflow", reason="MLflow tracking needs the mlflow package")
 from mlflow import MlflowClient  # noqa: E402
 
 from imbalance_lab.errors import StoreError  # noqa: E402
-from imbalance_lab.report.tracking import child_metrics, default_tracking_uri, log_experiment  # noqa: E402
+from imbalance_lab.report.tracking import (  # noqa: E402
+    child_metrics,
+    default_tracking_uri,
+    log_experiment,
+)
 
 N_RUNS = len(TINY_SPEC["arms"]) * len(TINY_SPEC["seeds"])
 EPOCHS = TINY_SPEC["training"]["epochs"]

@@ -15,13 +15,25 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
-from imbalance_lab.analysis.metrics import classification_metrics, confusion_matrix, predict
-from imbalance_lab.analysis.stats import Comparison, Interval, bootstrap_interval, compare_to_reference, t_interval
+from imbalance_lab.analysis.stats import (
+    Comparison,
+    Interval,
+    bootstrap_interval,
+    compare_to_reference,
+    t_interval,
+)
+from imbalance_lab.metrics import classification_metrics, confusion_matrix, predict
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import RunScan, StoredRun
-from imbalance_lab.vocabulary import (COST, FAST, HEADLINE_BINARY, HEADLINE_MULTICLASS, SHOT, VERDICTS,
-                                     higher_is_better, metric_range)
-
+from imbalance_lab.vocabulary import (
+    COST,
+    FAST,
+    HEADLINE_BINARY,
+    HEADLINE_MULTICLASS,
+    SHOT,
+    higher_is_better,
+    metric_range,
+)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,11 @@ import warnings
 
 import numpy as np
 
-from imbalance_lab.analysis.metrics import accuracy, balanced_accuracy, per_class_precision_recall_f1
+from imbalance_lab.metrics import (
+    accuracy,
+    balanced_accuracy,
+    per_class_precision_recall_f1,
+)
 
 BASELINES = ("majority", "random")
 

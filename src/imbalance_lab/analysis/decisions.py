@@ -11,7 +11,7 @@ those post-hoc rules as pure numpy functions:
   :func:`threshold_for_recall`, :func:`threshold_for_precision`,
   :func:`threshold_min_cost`, and :func:`threshold_as_probs`, which turns a
   thresholded decision back into a probability matrix whose argmax is that
-  decision, so every metric in :mod:`imbalance_lab.analysis.metrics` works on it;
+  decision, so every metric in :mod:`imbalance_lab.metrics` works on it;
 * **costs** -- :func:`expected_cost`, :func:`expected_cost_matrix` and the Bayes
   decision :func:`bayes_decision`;
 * **calibration** -- temperature scaling (:func:`fit_temperature`,
@@ -26,9 +26,9 @@ Conventions shared by every function here:
 
 * invalid arguments raise ``ValueError`` in one line naming the argument, what
   was expected, what was given and, where it helps, how to fix it (as in
-  :mod:`imbalance_lab.analysis.metrics`);
+  :mod:`imbalance_lab.metrics`);
 * a threshold ``t`` means "predict the positive class when its score is ``>= t``"
-  (as :func:`~imbalance_lab.analysis.metrics.predict`); the candidate
+  (as :func:`~imbalance_lab.metrics.predict`); the candidate
   thresholds of a set are its distinct scores ``u_0 < u_1 < ...``, and the
   threshold returned for candidate ``u_k`` is the midpoint of the thresholds that
   decide the set as ``u_k`` does: ``(u_{k-1} + u_k) / 2``, ``u_0 / 2`` for the
@@ -55,18 +55,20 @@ import numpy as np
 from pydantic import Field
 from scipy import optimize, special
 
-from imbalance_lab.analysis.metrics import (
-    _binary_positive,
-    _describe,
-    _check_beta,
-    _check_class_indices,
-    _check_positive,
-    _check_probs,
+from imbalance_lab.metrics import (
     brier,
     confusion_matrix,
     expected_calibration_error,
     log_loss,
     threshold_metrics,
+)
+from imbalance_lab.metrics.checks import (
+    binary_positive,
+    check_beta,
+    check_class_indices,
+    check_positive,
+    check_probs,
+    describe,
 )
 from imbalance_lab.registry import Registry
 
@@ -140,9 +142,9 @@ def _check_logits(logits: object, name: str = "logits") -> np.ndarray:
     arr = np.asarray(logits)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 2:
         raise ValueError(f"{name}: expected a 2-D array of shape (n_samples >= 1, n_classes >= 2), "
-                         f"got {_describe(arr)}")
+                         f"got {describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name}: expected a real-valued array, got {_describe(arr)}")
+        raise ValueError(f"{name}: expected a real-valued array, got {describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: expected finite values, got NaN or infinity")
@@ -153,9 +155,9 @@ def _check_prior(name: str, prior: object, n_classes: int, *, strictly_positive:
     """Validate a class prior: ``n_classes`` finite entries (> 0 or >= 0) summing to 1."""
     arr = np.asarray(prior)
     if arr.ndim != 1 or arr.shape[0] != n_classes:
-        raise ValueError(f"{name}: expected a 1-D array with one entry per class ({n_classes}), got {_describe(arr)}")
+        raise ValueError(f"{name}: expected a 1-D array with one entry per class ({n_classes}), got {describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name}: expected real class frequencies, got {_describe(arr)}")
+        raise ValueError(f"{name}: expected real class frequencies, got {describe(arr)}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: expected finite class frequencies, got NaN or infinity")
@@ -174,9 +176,9 @@ def _check_labels(name: str, labels: object, n_samples: int | None = None) -> np
     """Validate a non-empty 1-D array of non-negative integer class labels (of length ``n_samples``)."""
     arr = np.asarray(labels)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 1-D array of class indices, got {_describe(arr)}")
+        raise ValueError(f"{name}: expected a non-empty 1-D array of class indices, got {describe(arr)}")
     if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name}: expected an integer array of class indices, got {_describe(arr)}")
+        raise ValueError(f"{name}: expected an integer array of class indices, got {describe(arr)}")
     if int(arr.min()) < 0:
         raise ValueError(f"{name}: expected class indices >= 0, got a minimum of {int(arr.min())}")
     if n_samples is not None and arr.shape[0] != n_samples:
@@ -189,9 +191,9 @@ def _check_scores(scores: object) -> np.ndarray:
     arr = np.asarray(scores)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"scores: expected a non-empty 1-D array of positive-class probabilities, "
-                         f"got {_describe(arr)}")
+                         f"got {describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"scores: expected a real-valued array, got {_describe(arr)}")
+        raise ValueError(f"scores: expected a real-valued array, got {describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError("scores: expected finite values, got NaN or infinity")
@@ -227,12 +229,12 @@ def _check_cost_matrix(cost: object, n_classes: int | None = None) -> np.ndarray
     arr = np.asarray(cost)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
         raise ValueError(f"cost: expected a square C x C matrix (C >= 2) indexed [true, predicted], "
-                         f"got {_describe(arr)}")
+                         f"got {describe(arr)}")
     if n_classes is not None and arr.shape[0] != n_classes:
         raise ValueError(f"cost: expected a {n_classes} x {n_classes} matrix (one row and column per class), "
                          f"got shape {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"cost: expected real costs, got {_describe(arr)}")
+        raise ValueError(f"cost: expected real costs, got {describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError("cost: expected finite costs, got NaN or infinity")
@@ -333,7 +335,7 @@ def prior_correction(probs: np.ndarray, train_prior: np.ndarray, deploy_prior: n
     >>> prior_correction(np.array([[0.6, 0.4]]), np.array([0.8, 0.2]), np.array([0.5, 0.5])).round(4)
     array([[0.2727, 0.7273]])
     """
-    p = _check_probs(probs)
+    p = check_probs(probs)
     pi = _check_prior("train_prior", train_prior, p.shape[1], strictly_positive=True)
     pi_new = _check_prior("deploy_prior", deploy_prior, p.shape[1], strictly_positive=False)
     return _reweight(p, pi_new / pi)
@@ -405,7 +407,7 @@ def em_deployment_prior(
     a classifier to new a priori probabilities: a simple procedure. Neural
     Computation 14(1). (their eqs. 2.9-2.10)
     """
-    p = _check_probs(probs)
+    p = check_probs(probs)
     pi = _check_prior("train_prior", train_prior, p.shape[1], strictly_positive=True)
     tolerance = _check_real("tol", tol, low=0.0, low_open=True)
     if isinstance(max_iter, bool) or not isinstance(max_iter, Integral) or max_iter < 1:
@@ -436,7 +438,7 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
 
 def _sweep(labels: object, scores: object, positive: object) -> dict[str, np.ndarray]:
     """Counts of "positive iff score >= t" at every distinct score ``t`` (ascending), via
-    :func:`~imbalance_lab.analysis.metrics.threshold_metrics`; both classes must occur."""
+    :func:`~imbalance_lab.metrics.threshold_metrics`; both classes must occur."""
     s = _check_scores(scores)
     y = _check_labels("labels", labels, s.shape[0])
     k = _check_positive_label(positive)
@@ -505,7 +507,7 @@ def threshold_max_fbeta(labels: np.ndarray, scores: np.ndarray, positive: int, b
     >>> threshold_max_fbeta(np.array([0, 1, 0, 1]), np.array([0.1, 0.3, 0.4, 0.6]), positive=1)  # best 0.3
     0.2
     """
-    b2 = _check_beta(beta) ** 2
+    b2 = check_beta(beta) ** 2
     sweep = _sweep(labels, scores, positive)
     tp, fp, fn = sweep["tp"], sweep["fp"], sweep["fn"]
     fbeta = (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp)  # fp + tp >= 1 at every distinct score
@@ -659,7 +661,7 @@ def threshold_as_probs(probs: np.ndarray, positive: int, threshold: float) -> np
     ``logit(q) = logit(p) − logit(threshold)`` for the positive column (the
     other is ``1 − q``), so ``q >= 0.5`` exactly where ``p >= threshold``. The
     transform is monotone, so ROC AUC and average precision are unchanged and
-    every metric of :mod:`imbalance_lab.analysis.metrics` can be computed on
+    every metric of :mod:`imbalance_lab.metrics` can be computed on
     the thresholded decision without a threshold argument.
 
     Parameters
@@ -699,11 +701,11 @@ def threshold_as_probs(probs: np.ndarray, positive: int, threshold: float) -> np
     >>> threshold_as_probs(np.array([[0.2, 0.8]]), positive=1, threshold=0.2).round(4)  # 16/17 = 0.9412
     array([[0.0588, 0.9412]])
     """
-    p = _check_probs(probs)
+    p = check_probs(probs)
     if p.shape[1] != 2:
         raise ValueError(f"probs: expected 2 class columns (a binary problem), got shape {p.shape}; "
                          "for more classes use metrics.predict(probs, positive=..., threshold=...)")
-    k = _check_positive(positive, 2, optional=False)
+    k = check_positive(positive, 2, optional=False)
     t = _check_real("threshold", threshold, low=0.0, high=1.0)
     score = p[:, k]
     clipped_t = min(max(t, PROB_EPS), 1.0 - PROB_EPS)
@@ -841,7 +843,7 @@ def bayes_decision(probs: np.ndarray, cost: np.ndarray) -> np.ndarray:
     >>> bayes_decision(np.array([[0.7, 0.3]]), np.array([[0.0, 1.0], [5.0, 0.0]]))
     array([1])
     """
-    p = _check_probs(probs)
+    p = check_probs(probs)
     c = _check_cost_matrix(cost, p.shape[1])
     return np.argmin(p @ c, axis=1).astype(np.int64)
 
@@ -893,7 +895,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     Modern Neural Networks. ICML. arXiv:1706.04599.
     """
     z = _check_logits(logits)
-    y = _check_class_indices("labels", labels, z.shape[1])
+    y = check_class_indices("labels", labels, z.shape[1])
     if y.shape[0] != z.shape[0]:
         raise ValueError(f"labels: expected one label per row of logits ({z.shape[0]}), got {y.shape[0]} labels")
     low, high = (math.log(b) for b in TEMPERATURE_BOUNDS)
@@ -936,10 +938,10 @@ def calibration_report(
 ) -> CalibrationReport:
     """ECE, Brier score and log loss of the same set's probabilities before and after.
 
-    Computed with :func:`~imbalance_lab.analysis.metrics.expected_calibration_error`
-    (``n_bins`` equal-width bins), :func:`~imbalance_lab.analysis.metrics.brier`
+    Computed with :func:`~imbalance_lab.metrics.expected_calibration_error`
+    (``n_bins`` equal-width bins), :func:`~imbalance_lab.metrics.brier`
     (class 1 when ``C == 2``, the multi-class score otherwise) and
-    :func:`~imbalance_lab.analysis.metrics.log_loss`.
+    :func:`~imbalance_lab.metrics.log_loss`.
 
     Raises
     ------
@@ -1029,7 +1031,7 @@ class DecisionRule:
             ) -> FittedDecision:
         """Fit on a validation set's labels and logits (N x C); ``context`` holds priors, positive class, costs."""
         z = _check_logits(val_logits, "val_logits")
-        y = _check_class_indices("val_labels", val_labels, z.shape[1])
+        y = check_class_indices("val_labels", val_labels, z.shape[1])
         if y.shape[0] != z.shape[0]:
             raise ValueError(f"val_labels: expected one label per row of val_logits ({z.shape[0]}), "
                              f"got {y.shape[0]} labels")
@@ -1172,14 +1174,14 @@ class Threshold(DecisionRule):
             raise ValueError(f"target: expected a number in (0, 1] with by='recall' or 'precision' and none "
                              f"otherwise, got target={target!r} with by={by!r}")
         self.by = by
-        self.beta = None if beta is None else _check_beta(beta)
+        self.beta = None if beta is None else check_beta(beta)
         self.target = None if target is None else _check_real("target", target, low=0.0, high=1.0, low_open=True)
 
     def _fit(self, labels: np.ndarray, logits: np.ndarray, context: DecisionContext) -> FittedDecision:
         if logits.shape[1] != 2:
             raise ValueError(f"val_logits: expected 2 class columns for the threshold rule (a binary problem), "
                              f"got {logits.shape[1]}")
-        positive = _binary_positive(context.positive, 2)
+        positive = binary_positive(context.positive, 2)
         scores = special.softmax(logits, axis=1)[:, positive]
         params: dict[str, Any] = {"by": self.by, "positive": positive}
         if self.by in ("max_f1", "max_fbeta"):

@@ -19,8 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.decisions import DECISION_RULES, DecisionContext, FittedDecision, threshold_as_probs
-from imbalance_lab.analysis.stats import Comparison, ExpectedCost, Interval, compare_to_reference, cost_interval
+from imbalance_lab.analysis.decisions import (
+    DECISION_RULES,
+    DecisionContext,
+    FittedDecision,
+    threshold_as_probs,
+)
+from imbalance_lab.analysis.stats import (
+    Comparison,
+    ExpectedCost,
+    Interval,
+    compare_to_reference,
+    cost_interval,
+)
 from imbalance_lab.spec import CostSpec, ExperimentSpec, StrategyStep
 from imbalance_lab.store import StoredRun
 from imbalance_lab.vocabulary import CALIBRATION, COST, FAST, VERDICTS

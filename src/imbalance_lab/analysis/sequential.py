@@ -39,7 +39,12 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.stats import _check_int, _check_open_unit, _check_values, holm
+from imbalance_lab.analysis.stats import (
+    _check_int,
+    _check_open_unit,
+    _check_values,
+    holm,
+)
 
 __all__ = [
     "DECISION_STATES",

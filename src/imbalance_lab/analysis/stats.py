@@ -24,7 +24,7 @@ Conventions shared by every function here:
 * everything random is drawn from ``np.random.default_rng(seed)``, so the same
   inputs and ``seed`` give the same numbers;
 * invalid arguments raise ``ValueError`` naming the parameter, the expected
-  values and what was given (as in :mod:`imbalance_lab.analysis.metrics`).
+  values and what was given (as in :mod:`imbalance_lab.metrics`).
 """
 
 from __future__ import annotations
@@ -39,14 +39,9 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from imbalance_lab.metrics import UndefinedMetricWarning, predict
+from imbalance_lab.metrics.checks import check_class_indices, check_probs, safe_divide
 from imbalance_lab.vocabulary import FAST
-from imbalance_lab.analysis.metrics import (
-    UndefinedMetricWarning,
-    _check_class_indices,
-    _check_probs,
-    _safe_divide,
-    predict,
-)
 
 __all__ = [
     "BootstrapDiff",
@@ -363,7 +358,7 @@ def _check_run_probs(name: str, probs: Any) -> np.ndarray:
             f"(or one (n_samples, n_classes) matrix), got shape {arr.shape}"
         )
     try:
-        _check_probs(arr.reshape(arr.shape[0] * arr.shape[1], arr.shape[2]))
+        check_probs(arr.reshape(arr.shape[0] * arr.shape[1], arr.shape[2]))
     except ValueError as err:
         raise ValueError(f"{name}: {str(err).removeprefix('probs: ')}") from None
     return arr.astype(np.float64, copy=False)
@@ -419,7 +414,7 @@ def _metric_from_counts(
         return values, np.zeros(values.shape, dtype=bool)
     if metric == "balanced_accuracy":
         actual = shared_counts[:, None, :]  # (B, 1, C)
-        recall = _safe_divide(run_counts, actual)
+        recall = safe_divide(run_counts, actual)
         values = recall.sum(axis=-1) / (actual > 0).sum(axis=-1)
         return values, np.zeros(values.shape, dtype=bool)
     tp, predicted = run_counts[..., 0], run_counts[..., 1]
@@ -429,7 +424,7 @@ def _metric_from_counts(
         "precision": (tp, predicted),
         "f1": (2.0 * tp, predicted + actual),
     }[metric]
-    return _safe_divide(num, den), den == 0
+    return safe_divide(num, den), den == 0
 
 
 def _fast_replicates(
@@ -509,7 +504,7 @@ def _cost_replicates(
         counts = weights @ design
         sums = counts[:, : n_runs * n_classes].reshape(-1, n_runs, n_classes)
         members = counts[:, None, n_runs * n_classes:]
-        means = _safe_divide(sums, np.broadcast_to(members, sums.shape))
+        means = safe_divide(sums, np.broadcast_to(members, sums.shape))
         return metric.scale * (means * metric.prior[None, None, :]).sum(axis=-1)
 
     observed = evaluate(np.ones((1, n)))[0]
@@ -522,7 +517,7 @@ def cost_interval(metric: ExpectedCost, labels: np.ndarray, probs: np.ndarray, c
     """Percentile interval of one arm's seed-averaged expected cost, seeds and images resampled together
     (the two-level bootstrap of :func:`paired_bootstrap`, for one arm): ``probs`` is ``(S, N, C)``."""
     runs = _check_run_probs("probs", probs)
-    y = _check_class_indices("labels", labels, runs.shape[2])
+    y = check_class_indices("labels", labels, runs.shape[2])
     _, replicates = _cost_replicates(metric, y, runs, _resampled_indices(np.random.default_rng(seed), y.size, n_boot))
     n_seeds = runs.shape[0]
     if n_seeds > 1:
@@ -662,7 +657,7 @@ def paired_bootstrap(
             f"probs_b: expected the shape of probs_a {a.shape} (same seeds, images and classes), got {b.shape}"
         )
     n_seeds, n, n_classes = a.shape
-    y = _check_class_indices("labels", labels, n_classes)
+    y = check_class_indices("labels", labels, n_classes)
     if y.size != n:
         raise ValueError(f"labels: expected one label per image of probs_a ({n}), got {y.size} labels")
 

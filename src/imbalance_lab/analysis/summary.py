@@ -11,7 +11,6 @@ import numpy as np
 from imbalance_lab.vocabulary import SUMMARY_BINARY, SUMMARY_MULTICLASS
 
 
-
 @dataclass(frozen=True)
 class MetricStats:
     """Mean and sample standard deviation (ddof=1; ``nan`` with one seed) over seeds."""

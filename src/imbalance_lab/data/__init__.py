@@ -1,6 +1,12 @@
 """Data sources (registered by name) and the decoded images they yield."""
 
-from imbalance_lab.data import animal_mnist, image_folder, offline_sets, synthetic, torchvision_sets  # noqa: F401  (registers the sources)
+from imbalance_lab.data import (  # noqa: F401  (registers the sources)
+    animal_mnist,
+    image_folder,
+    offline_sets,
+    synthetic,
+    torchvision_sets,
+)
 from imbalance_lab.data.base import SOURCES, ImageSet
 
 __all__ = ["SOURCES", "ImageSet"]

@@ -108,7 +108,9 @@ def digits() -> ImageSet:
     >>> tuple(digits().images.shape)
     (1797, 1, 8, 8)
     """
-    from sklearn.datasets import load_digits  # scikit-learn is slow to import; only this source needs it
+    from sklearn.datasets import (
+        load_digits,  # scikit-learn is slow to import; only this source needs it
+    )
 
     bunch = load_digits()
     images = _scale_digits(bunch.images).reshape(-1, 1, DIGITS_SIDE, DIGITS_SIDE)

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.version import __version__
 from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdict
-from imbalance_lab.vocabulary import CALIBRATION, COUNTS, VERDICTS, higher_is_better
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.analysis.stats import Comparison
 from imbalance_lab.report import plots
+from imbalance_lab.version import __version__
+from imbalance_lab.vocabulary import CALIBRATION, COUNTS, VERDICTS, higher_is_better
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#1d1d1f;padding:0 1rem}

@@ -34,9 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.metrics import confusion_matrix, predict
+from imbalance_lab.metrics import confusion_matrix, predict
 from imbalance_lab.spec import ArmSpec, ExperimentSpec
-from imbalance_lab.store import PREDICTIONS_FILE, RESULT_FILE, SPEC_FILE, ResultStore, StoredRun, read_spec
+from imbalance_lab.store import (
+    PREDICTIONS_FILE,
+    RESULT_FILE,
+    SPEC_FILE,
+    ResultStore,
+    StoredRun,
+    read_spec,
+)
 
 __all__ = ["LogSummary", "default_tracking_uri", "log_experiment"]
 

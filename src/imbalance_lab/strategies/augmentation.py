@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import torch
 
-from imbalance_lab.strategies.image_transforms import apply_transforms, parse_transforms
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
+from imbalance_lab.strategies.image_transforms import apply_transforms, parse_transforms
 
 DEFAULT_TRANSFORMS: dict[str, dict[str, Any]] = {"crop": {"padding": 2}, "flip": {"p": 0.5}}
 

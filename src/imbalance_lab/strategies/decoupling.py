@@ -18,6 +18,7 @@ from torch import nn
 from imbalance_lab.models.base import ImageClassifier
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Stage, Strategy
 
+
 @STRATEGIES.register
 class ClassifierRetraining(Strategy):
     """cRT: after the main stage, a new classifier trained alone with class-balanced sampling.

@@ -8,7 +8,12 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, epochs_before
+from imbalance_lab.strategies.base import (
+    STRATEGIES,
+    EpochContext,
+    Strategy,
+    epochs_before,
+)
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
 Start = Annotated[float, Field(ge=0, lt=1)]

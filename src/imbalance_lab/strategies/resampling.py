@@ -8,7 +8,12 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, class_counts
+from imbalance_lab.strategies.base import (
+    STRATEGIES,
+    EpochContext,
+    Strategy,
+    class_counts,
+)
 
 Ratio = Annotated[float, Field(gt=0, le=1)]
 

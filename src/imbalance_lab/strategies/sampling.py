@@ -15,8 +15,15 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy, class_counts, epochs_before
+from imbalance_lab.strategies.base import (
+    STRATEGIES,
+    EpochContext,
+    Strategy,
+    class_counts,
+    epochs_before,
+)
 from imbalance_lab.strategies.effective_number import effective_number_weights
+
 
 def draw_by_class(stream: torch.Tensor, labels: torch.Tensor, class_probs: torch.Tensor,
                   generator: torch.Generator) -> torch.Tensor:
