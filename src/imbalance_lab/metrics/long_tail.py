@@ -8,14 +8,10 @@ from imbalance_lab.metrics.checks import check_train_counts, safe_divide, warn_u
 from imbalance_lab.metrics.counts import class_counts, classes_text, confusion_matrix
 
 MANY_SHOT_ABOVE: int = 100
-
-
 """A class with more than this many training images is "many-shot" (Liu et al. 2019)."""
 
 
 FEW_SHOT_BELOW: int = 20
-
-
 """A class with fewer than this many training images is "few-shot"; the rest are "medium"."""
 
 

@@ -34,8 +34,6 @@ def _tie_groups(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 RANKING_BLOCK = 1 << 22
-
-
 """Most scores (classes x samples) ranked at once, bounding the memory of the one-vs-rest metrics."""
 
 
