@@ -451,8 +451,8 @@ def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) ->
 @app.command(name="list")
 def list_(kind: Annotated[str, typer.Argument(help="strategies, models, sources or decisions")] = "strategies") -> None:
     """List the registered strategies, models, data sources or decision rules."""
-    from imbalance_lab.analysis.decisions import DECISION_RULES
     from imbalance_lab.data import SOURCES
+    from imbalance_lab.decisions import DECISION_RULES
     from imbalance_lab.models import MODELS
     from imbalance_lab.strategies import STRATEGIES
 

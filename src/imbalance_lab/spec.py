@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from imbalance_lab.data import SOURCES
+from imbalance_lab.decisions import DECISION_RULES
 from imbalance_lab.errors import SpecError
 from imbalance_lab.models import MODELS
 from imbalance_lab.models.base import task_defaults
@@ -846,8 +847,6 @@ class ExperimentSpec(_Strict):
         return self
 
     def _check_decisions(self) -> None:
-        from imbalance_lab.analysis.decisions import DECISION_RULES
-
         decisions = self.decisions
         if decisions is None:
             return

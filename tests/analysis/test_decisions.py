@@ -1,4 +1,4 @@
-"""Tests for ``imbalance_lab.analysis.decisions``: each rule against a hand-computed case.
+"""Tests for ``imbalance_lab.decisions``: each rule against a hand-computed case.
 
 The arithmetic of every hand case is written beside it. Where scikit-learn computes
 the same quantity (F-beta, ROC AUC, precision / recall) it is the reference; the
@@ -17,7 +17,7 @@ from scipy import special
 from sklearn import metrics as skm
 
 from imbalance_lab import metrics
-from imbalance_lab.analysis.decisions import (
+from imbalance_lab.decisions import (
     DECISION_RULES,
     TEMPERATURE_BOUNDS,
     DecisionContext,

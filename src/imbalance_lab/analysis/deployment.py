@@ -1,6 +1,6 @@
 """What to deploy: the spec's ``decisions:`` applied to the stored runs, without training (issue 13).
 
-Each rule (:mod:`imbalance_lab.analysis.decisions`) is fitted on one run's
+Each rule (:mod:`imbalance_lab.decisions`) is fitted on one run's
 validation logits and applied to every evaluation set of that run, so each
 (arm, rule) becomes a *derived arm* ``"<arm>+<rule>"`` with one run per seed of
 its base arm. The analysis then treats derived arms as any other: the same
@@ -19,18 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.decisions import (
-    DECISION_RULES,
-    DecisionContext,
-    FittedDecision,
-    threshold_as_probs,
-)
 from imbalance_lab.analysis.stats import (
     Comparison,
     ExpectedCost,
     Interval,
     compare_to_reference,
     cost_interval,
+)
+from imbalance_lab.decisions import (
+    DECISION_RULES,
+    DecisionContext,
+    FittedDecision,
+    threshold_as_probs,
 )
 from imbalance_lab.spec import CostSpec, ExperimentSpec, StrategyStep
 from imbalance_lab.store import StoredRun
