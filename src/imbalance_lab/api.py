@@ -20,7 +20,8 @@ from imbalance_lab.executors import (
     run_ray,
 )
 from imbalance_lab.executors.branching import chains
-from imbalance_lab.models.weights import build_model, fetch_published
+from imbalance_lab.models.hub import fetch_published
+from imbalance_lab.models.weights import build_model
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec

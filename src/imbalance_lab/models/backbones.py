@@ -13,7 +13,7 @@ otherwise.
 Published weights (``pretrained: true`` in the spec) come through timm from the
 Hugging Face Hub into its cache (``HF_HOME``, default ``~/.cache/huggingface``); a
 run reads the cached file, and a missing one is fetched once by the driver before
-any run starts (:func:`imbalance_lab.models.weights.fetch_published`).
+any run starts (:func:`imbalance_lab.models.hub.fetch_published`).
 """
 
 from __future__ import annotations
@@ -24,37 +24,15 @@ from pydantic import Field
 from torch import nn
 
 from imbalance_lab.models.base import MODELS, ImageClassifier, InputNorm
-
-# our name -> timm's architecture name
-NAMED = {
-    "resnet18": "resnet18",
-    "resnet50": "resnet50",
-    "efficientnet_b0": "efficientnet_b0",
-    "mobilenetv3_large_100": "mobilenetv3_large_100",
-    "convnext_tiny": "convnext_tiny",
-    "xception": "legacy_xception",
-}
+from imbalance_lab.models.hub import NAMED, pretrained_cfg, published_file, timm_module
 
 MIN_SIDE = 32  # the smallest side a timm backbone is given from scratch (its stages downsample 32×)
 InputSize = Annotated[int, Field(ge=8, le=1024)] | None
 DropoutRate = Annotated[float, Field(ge=0, lt=1)]
 
 
-def _timm() -> Any:
-    try:
-        import timm
-    except ImportError as err:  # pragma: no cover - a dependency of the package
-        raise ValueError("timm backbones need the timm package: pip install timm") from err
-    return timm
 
 
-def pretrained_cfg(arch: str) -> dict[str, Any]:
-    """timm's metadata of ``arch``'s default weights (mean, std, input size, where they are published)."""
-    timm = _timm()
-    if not timm.is_model(arch):
-        raise ValueError(f"timm has no architecture {arch!r}; see timm.list_models() for the names")
-    cfg = timm.models.get_pretrained_cfg(arch)
-    return cfg.to_dict() if cfg is not None else {}
 
 
 def _stages(net: nn.Module) -> list[list[nn.Module]]:
@@ -78,10 +56,9 @@ def _stages(net: nn.Module) -> list[list[nn.Module]]:
 def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_outputs: int, pretrained: bool,
                   input_size: int | None, head_dropout: float) -> ImageClassifier:
     """timm's ``arch`` without its classifier, under a new linear head of ``n_outputs``; with
-    ``pretrained``, its published weights, read from the local cache (:func:`~imbalance_lab.models.weights.published_file`)."""
-    from imbalance_lab.models.weights import published_file
+    ``pretrained``, its published weights, read from the local cache (:func:`~imbalance_lab.models.hub.published_file`)."""
 
-    timm = _timm()
+    timm = timm_module()
     cfg = pretrained_cfg(arch)
     mean, std = tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
     # pretrained: the network keeps its input channels and grey images are copied to them; from scratch
