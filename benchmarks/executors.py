@@ -200,7 +200,7 @@ def main() -> None:
         "run's `timing.train_s`: the steps, the batches' conversion and the epoch's training metrics; not the "
         "per-epoch validation pass) × the runs training at once: the figure comparable with the raw step.",
         "",
-        f"Memory against the number of runs (peak resident MB of the largest process, driver or worker): "
+        "Memory against the number of runs (peak resident MB of the largest process, driver or worker): "
         + "; ".join(f"{name}: {max(peaks[name]):,.0f} MB with {args.arms * args.seeds} runs, {doubled[name]:,.0f} MB "
                     f"with {2 * args.arms * args.seeds}" for name in doubled) + ".",
         "",

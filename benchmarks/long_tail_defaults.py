@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.prepared import prepare_data
 from imbalance_lab.spec import build_spec
 
 SPEC = {

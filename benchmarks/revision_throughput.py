@@ -33,9 +33,12 @@ import json, sys, time
 import torch
 from imbalance_lab import load_spec, run_one
 try:
-    from imbalance_lab.data.prepared import prepare_data
-except ImportError:  # revisions before issue 8
-    from imbalance_lab.splits import prepare_data
+    from imbalance_lab.prepared import prepare_data
+except ImportError:  # revisions before issue 25
+    try:
+        from imbalance_lab.data.prepared import prepare_data
+    except ImportError:  # revisions before issue 8
+        from imbalance_lab.splits import prepare_data
 base = load_spec(sys.argv[1])
 spec = base.model_copy(update={"training": base.training.model_copy(update={"epochs": int(sys.argv[2])})})
 warm_up = base.model_copy(update={"training": base.training.model_copy(update={"epochs": 1})})

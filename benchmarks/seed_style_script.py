@@ -73,7 +73,7 @@ def seed_cnn() -> nn.Module:
 def load() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The demo's pool, val and test images and labels (cat 0, dog 1), from imbalance-lab's own split plan."""
     from imbalance_lab import load_spec
-    from imbalance_lab.data.prepared import prepare_data
+    from imbalance_lab.prepared import prepare_data
 
     spec = load_spec(ROOT / "examples" / "cats_vs_dogs.yaml")
     data = prepare_data(spec)

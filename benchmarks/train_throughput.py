@@ -21,7 +21,7 @@ import torch
 
 from _publish import publish
 from imbalance_lab import load_spec, run_one
-from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.prepared import prepare_data
 
 ROOT = Path(__file__).resolve().parents[1]
 

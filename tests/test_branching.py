@@ -11,8 +11,8 @@ import pytest
 
 from helpers import TINY_SPEC
 from imbalance_lab import api, train
-from imbalance_lab.data.prepared import prepare_data
 from imbalance_lab.executors.branching import Branch, Chain, chains
+from imbalance_lab.prepared import prepare_data
 from imbalance_lab.spec import build_spec
 from test_executors import KillWorkersOnce, assert_same_runs, stored
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from helpers import TINY_SPEC
-from imbalance_lab.experiment import run_one
 from imbalance_lab.models import MODELS
+from imbalance_lab.runner import run_one
 from imbalance_lab.spec import build_spec
 from imbalance_lab.train import Compute, predict_logits, use_channels_last
 

@@ -278,8 +278,8 @@ def test_a_small_grid_stays_in_this_process_unless_asked() -> None:
 
 
 def test_the_demo_is_trained_by_worker_processes_on_two_cores() -> None:
-    from imbalance_lab.data.prepared import prepare_data
     from imbalance_lab.executors import plan
+    from imbalance_lab.prepared import prepare_data
     from imbalance_lab.spec import load_spec
 
     spec = load_spec(Path(__file__).parents[1] / "examples" / "cats_vs_dogs.yaml")
@@ -315,8 +315,8 @@ def test_the_chosen_layout_is_said(tmp_path: Path) -> None:
 
 
 def test_validation_set_is_predicted_once_per_epoch_not_again_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    from imbalance_lab import experiment, train
-    from imbalance_lab.experiment import run_one
+    from imbalance_lab import runner, train
+    from imbalance_lab.runner import run_one
 
     calls = []
     real = train.predict_logits
@@ -326,7 +326,7 @@ def test_validation_set_is_predicted_once_per_epoch_not_again_at_the_end(monkeyp
         return real(model, images, *args, **kwargs)
 
     monkeypatch.setattr(train, "predict_logits", counting)
-    monkeypatch.setattr(experiment, "predict_logits", counting)
+    monkeypatch.setattr(runner, "predict_logits", counting)
     spec = build_spec(small_spec(epochs=3))
     result = run_one(spec, "unbalanced", 0)
     assert calls == [30, 30, 30, 40]  # val after each epoch, then test only

@@ -183,7 +183,7 @@ def test_grey_images_are_copied_to_three_channels_and_resized_for_a_pretrained_n
 
 
 def test_every_arm_of_a_seed_starts_from_the_same_weights(monkeypatch):
-    import imbalance_lab.experiment as experiment
+    import imbalance_lab.runner as experiment
 
     data = copy.deepcopy(TINY_SPEC)
     data["arms"] = [{"name": "plain", "train": data["arms"][0]["train"]},
@@ -300,7 +300,7 @@ def test_published_weights_are_read_from_the_hub_cache_without_the_network(tmp_p
 
 
 def test_a_run_with_a_frozen_backbone_trains_only_its_head(tmp_path, monkeypatch):
-    import imbalance_lab.experiment as experiment
+    import imbalance_lab.runner as experiment
 
     spec = copy.deepcopy(TINY_SPEC)
     spec["model"] = {"name": "resnet20", "freeze": "backbone"}
@@ -377,8 +377,8 @@ def test_features_are_not_cached_where_they_would_change(tmp_path, monkeypatch):
 
 
 def test_the_feature_key_follows_the_backbone_s_weights(tmp_path):
-    from imbalance_lab.data.prepared import prepare_data
     from imbalance_lab.features import feature_key, used_indices
+    from imbalance_lab.prepared import prepare_data
     from imbalance_lab.train import Compute
 
     spec = _frozen_spec()
@@ -427,7 +427,7 @@ def test_saved_weights_reproduce_the_run_and_serve_as_a_frozen_backbone(tmp_path
     model = MODELS.create("simple_cnn", 1, (8, 8), 3, width=4, hidden=8, dropout=0.0, head_dropout=0.0, init="torch")
     model.load_state_dict(weights)
     spec = build_spec(pretrain)
-    from imbalance_lab.data.prepared import prepare_data
+    from imbalance_lab.prepared import prepare_data
 
     test = prepare_data(spec).eval_set("test")
     probs = torch.softmax(predict_logits(model, test.images, 1024), dim=1).numpy()

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from imbalance_lab.data import ImageSet
-from imbalance_lab.data.prepared import prepare_data
 from imbalance_lab.errors import SpecError
+from imbalance_lab.prepared import prepare_data
 from imbalance_lab.spec import load_spec
 from imbalance_lab.strategies import STRATEGIES, EpochContext, StrategyPipeline
 

@@ -11,8 +11,8 @@ import pytest
 
 from helpers import TINY_SPEC, cli, write_spec
 from imbalance_lab import api
+from imbalance_lab.analysis.rounds import round_state
 from imbalance_lab.errors import SpecError
-from imbalance_lab.rounds import round_state
 from imbalance_lab.spec import build_spec
 
 

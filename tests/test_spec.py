@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from imbalance_lab.api import validate
-from imbalance_lab.data.prepared import prepare_data
 from imbalance_lab.errors import SpecError
+from imbalance_lab.prepared import prepare_data
 from imbalance_lab.spec import build_spec, load_spec
 
 
@@ -267,7 +267,7 @@ def test_model_defaults_depend_on_the_task(tiny_spec, monkeypatch):
     assert build_spec(spec.canonical()) == spec
     chosen = build_spec(mutate(multi, lambda s: s["model"].update(dropout=0.3)))
     assert chosen.model.params["dropout"] == 0.3 and chosen.model.params["head_dropout"] == 0.0
-    import imbalance_lab.experiment as experiment
+    import imbalance_lab.runner as experiment
     from imbalance_lab import run_one
 
     built, real_build = [], experiment.build_model

@@ -22,8 +22,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.errors import SpecError
+from imbalance_lab.prepared import ExperimentData, prepare_data
 from imbalance_lab.spec import build_spec
 from imbalance_lab.splits import (
     ClassMap,

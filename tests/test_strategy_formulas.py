@@ -19,7 +19,7 @@ from scipy.special import betaincinv
 from scipy.stats import chisquare
 from torch import nn
 
-import imbalance_lab.experiment as experiment
+import imbalance_lab.runner as experiment
 import imbalance_lab.strategies.mixing as mixing
 from imbalance_lab import run_one
 from imbalance_lab.models import MODELS

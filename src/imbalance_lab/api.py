@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imbalance_lab.analysis.summary import Summary, summarize
-from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.errors import SpecError, StoreError, UserError
 from imbalance_lab.executors import (
     RunFailure,
@@ -22,6 +21,7 @@ from imbalance_lab.executors import (
 from imbalance_lab.executors.branching import chains
 from imbalance_lab.models.hub import fetch_published
 from imbalance_lab.models.weights import build_model
+from imbalance_lab.prepared import ExperimentData, prepare_data
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -210,10 +210,10 @@ def run(
 def run_rounds(spec: ExperimentSpec, store: ResultStore, data: ExperimentData, reference: str | None,
                dispatch: Any, progress: Progress) -> list[RunFailure]:
     """Adaptive seeds: train round after round until every comparison is decided or ``max`` seeds
-    (:mod:`imbalance_lab.rounds`); each round's decisions come from the stored runs, so a resumed
+    (:mod:`imbalance_lab.analysis.rounds`); each round's decisions come from the stored runs, so a resumed
     experiment asks for the same runs."""
     from imbalance_lab.analysis.analyse import default_reference
-    from imbalance_lab.rounds import round_state, stored_values
+    from imbalance_lab.analysis.rounds import round_state, stored_values
 
     reference = reference or default_reference(spec, [a.name for a in spec.arms])
     positive = data.class_names.index(spec.data.positive) if spec.data.positive is not None else None

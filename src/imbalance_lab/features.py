@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imbalance_lab.data.prepared import ExperimentData
 from imbalance_lab.models.base import ImageClassifier
+from imbalance_lab.prepared import ExperimentData
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.train import Compute, predict_features
 

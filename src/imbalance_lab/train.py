@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.data.prepared import LabelledImages
 from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.models.base import ImageClassifier
+from imbalance_lab.prepared import LabelledImages
 from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, SelectSpec, TrainingSpec
 from imbalance_lab.strategies import (
     EpochContext,

@@ -236,7 +236,7 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
     rounds = None
     missing = list(scan.missing)
     if spec.adaptive is not None:  # the rounds replayed from the stored runs; unscheduled seeds are not missing
-        from imbalance_lab.rounds import round_state
+        from imbalance_lab.analysis.rounds import round_state
 
         plan = spec.adaptive
         per_seed = scored[plan.set]  # the metrics the tables were made of

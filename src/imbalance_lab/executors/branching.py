@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from imbalance_lab.data.prepared import ExperimentData
-from imbalance_lab.experiment import run_one
+from imbalance_lab.prepared import ExperimentData
 from imbalance_lab.results import RunResult
+from imbalance_lab.runner import run_one
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.strategies import build_pipeline
 from imbalance_lab.train import Snapshot

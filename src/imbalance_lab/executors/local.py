@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import torch
 
-from imbalance_lab.data.prepared import ExperimentData
 from imbalance_lab.executors.branching import chains, run_chain
+from imbalance_lab.prepared import ExperimentData
 from imbalance_lab.progress import Progress
 from imbalance_lab.results import RunResult
 from imbalance_lab.spec import ExperimentSpec

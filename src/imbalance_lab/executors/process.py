@@ -14,7 +14,7 @@ worker is a fresh (spawned) interpreter that prepares the data itself. A worker
 sets its torch threads and
 trains the chains of runs the driver hands it
 (:mod:`~imbalance_lab.executors.branching`), calling the same
-:func:`~imbalance_lab.experiment.run_one` as every other executor. It sends back
+:func:`~imbalance_lab.runner.run_one` as every other executor. It sends back
 each epoch's history entry (for progress) and each finished
 :class:`~imbalance_lab.results.RunResult`; only the driver writes it to the
 store, so a killed worker or driver never leaves half a run behind.
@@ -48,8 +48,8 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from imbalance_lab.data.prepared import ExperimentData
 from imbalance_lab.executors.branching import Chain, chains, run_chain
+from imbalance_lab.prepared import ExperimentData
 from imbalance_lab.progress import Progress
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import ResultStore
@@ -99,7 +99,7 @@ class SharedImages:
     each worker maps copy-on-write instead of receiving a copy; everything else pickled as usual.
 
     Pickling (when a worker starts) passes a duplicate of the file's descriptor with the process; unpickling
-    in the worker maps it and rebuilds the :class:`~imbalance_lab.data.prepared.ExperimentData`. The file
+    in the worker maps it and rebuilds the :class:`~imbalance_lab.prepared.ExperimentData`. The file
     lives in memory, not in ``/dev/shm``, so its size is not capped by that mount, and it disappears with
     the last process that maps it: a killed driver leaves nothing behind.
     """
@@ -159,7 +159,7 @@ def _worker(spec: ExperimentSpec, threads: int, conn: Connection, worker_id: int
     import torch
 
     torch.set_num_threads(threads)
-    from imbalance_lab.data.prepared import prepare_data
+    from imbalance_lab.prepared import prepare_data
 
     def check_driver() -> None:
         if os.getppid() != parent:

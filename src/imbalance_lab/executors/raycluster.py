@@ -2,7 +2,7 @@
 
 Each run is a task of ``threads`` CPUs (and ``gpus`` GPUs: one when training on
 CUDA) that sets its torch threads and calls the same
-:func:`~imbalance_lab.experiment.run_one` as every other executor, so results
+:func:`~imbalance_lab.runner.run_one` as every other executor, so results
 are bit for bit those of the other executors with the same threads. A Ray
 worker process prepares the experiment's data once and keeps it for the next
 tasks of the same experiment (Ray reuses its worker processes). Each epoch's
@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from imbalance_lab.data.prepared import ExperimentData
 from imbalance_lab.errors import UserError
 from imbalance_lab.executors.layout import available_cores
 from imbalance_lab.executors.process import Retries, RunFailure
+from imbalance_lab.prepared import ExperimentData
 from imbalance_lab.progress import Progress
 from imbalance_lab.results import RunResult
 from imbalance_lab.spec import ExperimentSpec
@@ -277,7 +277,7 @@ _prepared: dict[str, ExperimentData] = {}
 
 
 def _prepared_data(spec: ExperimentSpec) -> ExperimentData:
-    from imbalance_lab.data.prepared import prepare_data
+    from imbalance_lab.prepared import prepare_data
 
     key = spec.spec_hash()
     if key not in _prepared:
@@ -290,7 +290,7 @@ def train_run(spec: ExperimentSpec, arm: str, seed: int, threads: int, channel: 
     """One run, in a Ray worker: its threads, the worker's prepared data, each epoch sent to the driver."""
     import torch
 
-    from imbalance_lab.experiment import run_one
+    from imbalance_lab.runner import run_one
 
     torch.set_num_threads(threads)
     channel.put(("started", arm, seed))

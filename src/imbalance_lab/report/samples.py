@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from imbalance_lab.data.prepared import ExperimentData
+from imbalance_lab.prepared import ExperimentData
 
 LABEL_WIDTH = 110
 GAP = 2

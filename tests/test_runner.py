@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from imbalance_lab import run_one
-from imbalance_lab.data.prepared import prepare_data
+from imbalance_lab.prepared import prepare_data
 from imbalance_lab.spec import build_spec
 
 
@@ -39,7 +39,7 @@ def test_global_rng_state_does_not_leak_into_a_run(tiny_spec):
 
 
 def test_every_arm_and_seed_scores_the_same_val_and_test_images(tiny_spec, monkeypatch):
-    import imbalance_lab.experiment as experiment
+    import imbalance_lab.runner as experiment
     import imbalance_lab.train as train
 
     spec = build_spec(tiny_spec)

@@ -15,9 +15,9 @@ import warnings
 import numpy as np
 import torch
 
-from imbalance_lab.data.prepared import ExperimentData, prepare_data
 from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.models.weights import build_model
+from imbalance_lab.prepared import ExperimentData, prepare_data
 from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.strategies import build_pipeline
