@@ -3,7 +3,7 @@
 Simulated experiments, no training: each round gives every arm and the reference
 one new seed's metric (``0.70 (+ effect) + 0.15 (2B - 1)``, ``B ~ Beta(1.75, 1.75)``,
 so a paired difference has sd 0.1 and lies within ``effect ± 0.3``), and
-:func:`imbalance_lab.analysis.sequential.decide` is applied after every round
+:func:`imbalance_lab.stats.sequential.decide` is applied after every round
 from 3 to 30 rounds, decided arms getting no more seeds. It measures
 
 (a) the family-wise rate of false ``better`` / ``worse`` calls with no true
@@ -31,8 +31,8 @@ import numpy as np
 from scipy import stats as sps
 
 from _publish import publish
-from imbalance_lab.analysis.sequential import TRUNCATION, decide
-from imbalance_lab.analysis.stats import holm
+from imbalance_lab.stats import holm
+from imbalance_lab.stats.sequential import TRUNCATION, decide
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPHA = 0.05

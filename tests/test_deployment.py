@@ -12,11 +12,11 @@ from scipy import special
 
 from helpers import TINY_SPEC, cli, write_spec
 from imbalance_lab import api
-from imbalance_lab.analysis.stats import ExpectedCost, cost_interval, paired_bootstrap
 from imbalance_lab.decisions import threshold_max_fbeta, threshold_min_cost
 from imbalance_lab.errors import SpecError
 from imbalance_lab.metrics import predict
 from imbalance_lab.spec import build_spec
+from imbalance_lab.stats import ExpectedCost, cost_interval, paired_bootstrap
 from imbalance_lab.vocabulary import COST as COST_METRIC
 
 RULES = [{"threshold": {"by": "max_f1"}}, {"threshold": {"by": "min_cost"}}, "temperature", "logit_adjust"]

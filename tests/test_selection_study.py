@@ -178,9 +178,9 @@ def test_the_curves_mark_the_kept_and_stopped_epochs_and_the_report_says_which_s
             "<code>val_balanced</code> set (training.select)") in html
     assert "training stopped when <code>balanced_loss</code> on <code>val_balanced</code>" in html
     from imbalance_lab.report import plots
-    from imbalance_lab.report.html import _marks
+    from imbalance_lab.report.html import epoch_marks
 
-    marks = _marks(analysis)
+    marks = epoch_marks(analysis)
     assert {arm: [m["selected"] for m in marks[arm]] for arm in marks} == {
         arm: [r.result["selected_epoch"] for r in analysis.runs if r.arm == arm] for arm in analysis.arms}
     fig = plots.loss_curves(analysis.histories, ("train", "val", "val_balanced"), marks=marks, marks_on="val_balanced")

@@ -74,11 +74,11 @@ def check_selection(spec: ExperimentSpec, data: ExperimentData) -> None:
     if not spec.training.rules and spec.selection is None:
         return
     from imbalance_lab.strategies import build_pipeline
-    from imbalance_lab.train import _stage_plans
+    from imbalance_lab.train import stage_plans
 
     for arm in spec.arms:
         pipeline = build_pipeline([(s.name, s.params) for s in arm.strategy], data.class_names)
-        if len(_stage_plans(pipeline, spec.training, data.class_names)) > 1 or pipeline.changes_finished_model:
+        if len(stage_plans(pipeline, spec.training, data.class_names)) > 1 or pipeline.changes_finished_model:
             key = f"training.{next(iter(spec.training.rules))}" if spec.training.rules else "selection"
             fix = ("leave select: last and no early_stopping" if spec.training.rules else
                    "leave the selection study out")

@@ -435,7 +435,7 @@ def simulate(
 
 
 def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) -> None:
-    from imbalance_lab.report.plots import figure_png
+    from imbalance_lab.report.plots import figure_png, sweep_figure
     from imbalance_lab.store import write_atomic, writing
 
     records = sim.sweep(positives=positives, repeats=repeats, seed=seed)
@@ -443,7 +443,7 @@ def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) ->
     with writing(out, "give --out a folder you can write"):
         write_atomic(out / "sweep.csv", sim.records_csv(records))
         write_atomic(out / "sweep.md", markdown)
-        write_atomic(out / "sweep.png", figure_png(sim.sweep_figure(records)))
+        write_atomic(out / "sweep.png", figure_png(sweep_figure(records)))
     out_console.print(markdown, highlight=False, soft_wrap=True)
     out_console.print(f"written: {out / 'sweep.csv'}, {out / 'sweep.md'}, {out / 'sweep.png'}", highlight=False)
 

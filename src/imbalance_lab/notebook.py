@@ -212,10 +212,10 @@ class Plots:
 
     def curves(self, metric: str = "loss", splits: tuple[str, ...] = ("train", "val")) -> Figure:
         from imbalance_lab.report import plots
-        from imbalance_lab.report.html import _marks
+        from imbalance_lab.report.html import epoch_marks
 
         self._recorded(metric, tuple(splits))
-        return plots.loss_curves(self._a.histories, splits, metric, marks=_marks(self._a))
+        return plots.loss_curves(self._a.histories, splits, metric, marks=epoch_marks(self._a))
 
     def metric(self, metric: str = "balanced_accuracy", split: str = "val") -> Figure:
         from imbalance_lab.report import plots

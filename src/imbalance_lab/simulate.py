@@ -543,41 +543,6 @@ def sweep(positives: int = 100, ratios: tuple[int, ...] = RATIOS, scenarios: tup
     return records
 
 
-def sweep_figure(records: list[dict[str, Any]]) -> Any:
-    """Each scenario's gain (left) and gain in standard errors (right) against the validation ratio, per quantity."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from imbalance_lab.report.plots import PALETTE, _style_axes
-
-    scenarios = list(dict.fromkeys(r["scenario"] for r in records))
-    fig = Figure(figsize=(11, 4.2 * len(scenarios)), dpi=100, layout="constrained", facecolor="white")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(scenarios), 2, squeeze=False)
-    handles = []
-    for row, scenario in enumerate(scenarios):
-        mine = [r for r in records if r["scenario"] == scenario]
-        positives = mine[0]["positives"]
-        for col, (key, ylabel) in enumerate((("gain", "gain (a loss's fall counts as a gain)"),
-                                             ("z", f"gain ÷ its SE ({positives} positives)"))):
-            ax = axes[row][col]
-            for i, quantity in enumerate(SWEEP_QUANTITIES):
-                points = [r for r in mine if r["quantity"] == quantity]
-                line, = ax.plot([r["ratio"] for r in points], [r[key] for r in points], marker="o", markersize=3,
-                                color=PALETTE[i % len(PALETTE)], label=quantity, linestyle="--" if i < 3 else "-")
-                if row == 0 and col == 0:
-                    handles.append(line)
-            ax.axhline(0, color="0.5", linewidth=0.8)
-            if key == "z":
-                for level in (2, -2):
-                    ax.axhline(level, color="0.7", linewidth=0.8, linestyle=":")
-            ax.set_xscale("log")
-            _style_axes(ax, scenario + (": gain" if col == 0 else ": gain in standard errors"),
-                        "negatives per positive in the validation set", ylabel)
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
-    return fig
-
-
 def sweep_markdown(records: list[dict[str, Any]]) -> str:
     lines = []
     for scenario in dict.fromkeys(r["scenario"] for r in records):

@@ -643,7 +643,7 @@ class DecisionsSpec(_Strict):
 
 class AdaptiveSeeds(_Strict):
     """``seeds: {min: 3, max: 30, until: settled, metric: f1, margin: 0.02}``: seed rounds until the
-    question is answered (issue 14; :mod:`imbalance_lab.analysis.sequential`).
+    question is answered (issue 14; :mod:`imbalance_lab.stats.sequential`).
 
     The first round trains seeds ``0 .. min-1`` of every arm; each later round one more seed of every
     arm whose comparison with the reference is undecided, and of the reference. After each round

@@ -188,7 +188,7 @@ def trains_on_features(model: ImageClassifier, pipeline: StrategyPipeline, cfg: 
     mixes images."""
     if model.frozen != "backbone":
         return False
-    return not any(plan.pipeline.augments or plan.pipeline.mixes for plan in _stage_plans(pipeline, cfg, class_names))
+    return not any(plan.pipeline.augments or plan.pipeline.mixes for plan in stage_plans(pipeline, cfg, class_names))
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class _StagePlan:
     schedule: ScheduleSpec
 
 
-def _stage_plans(pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tuple[str, ...]) -> list[_StagePlan]:
+def stage_plans(pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tuple[str, ...]) -> list[_StagePlan]:
     plans = [_StagePlan("main", cfg.epochs, pipeline, False, "keep", cfg.lr, cfg.schedule)]
     for stage in pipeline.stages():
         plans.append(_stage_plan(stage, cfg, class_names))
@@ -361,7 +361,7 @@ def fit(
     best: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None  # the selected epoch's weights, val logits
     stopped = None
     recorded: dict[str, list[torch.Tensor]] = {name: [] for name in record or {}}
-    for plan in _stage_plans(pipeline, cfg, class_names):
+    for plan in stage_plans(pipeline, cfg, class_names):
         ctx = EpochContext(0, plan.epochs, counts, positive, plan.name)
         plan.pipeline.prepare(ctx)
         if plan.reset_classifier != "keep":

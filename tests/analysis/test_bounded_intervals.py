@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from imbalance_lab.analysis.analyse import bounded_t_interval
-from imbalance_lab.analysis.stats import t_interval
 from imbalance_lab.report import plots
+from imbalance_lab.stats import t_interval
 from imbalance_lab.vocabulary import metric_range
 
 

@@ -1,4 +1,4 @@
-"""Tests for ``imbalance_lab.analysis.sequential``.
+"""Tests for ``imbalance_lab.stats.sequential``.
 
 The capital checked against its formula written out as a plain loop; the
 confidence sequence against the capital it is made of, for coverage on
@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from imbalance_lab.analysis.sequential import (
+from imbalance_lab.stats import holm
+from imbalance_lab.stats.sequential import (
     TRUNCATION,
     SequentialDecision,
     anytime_p_value,
@@ -31,7 +32,6 @@ from imbalance_lab.analysis.sequential import (
     settled,
     unit_to_paired,
 )
-from imbalance_lab.analysis.stats import holm
 
 ALPHA = 0.05
 MAX_ROUNDS = 30
@@ -367,7 +367,7 @@ def test_the_t_bayes_factor_is_the_integral_it_stands_for():
     """BF = ∫∫ N(x | mu0 + δσ, σ²) N(δ | 0, g) σ⁻¹ dδ dσ / ∫ N(x | mu0, σ²) σ⁻¹ dσ, computed numerically."""
     from scipy import integrate, stats
 
-    from imbalance_lab.analysis.sequential import t_e_values
+    from imbalance_lab.stats.sequential import t_e_values
 
     x = np.array([0.12, 0.05, 0.2, 0.09])
     for mu0, g in ((0.0, 1.0), (0.1, 0.5)):

@@ -1,4 +1,4 @@
-"""Tests for ``imbalance_lab.analysis.stats``.
+"""Tests for ``imbalance_lab.stats``.
 
 Reference checks against scipy (t intervals, paired t and Wilcoxon tests) and
 hand-computed cases (a t interval, Holm on four p-values, arms compared with a
@@ -22,8 +22,17 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from sklearn import metrics as skm
 
-from imbalance_lab.analysis import stats
-from imbalance_lab.analysis.stats import (
+from imbalance_lab import stats
+import imbalance_lab.stats.bootstrap  # noqa: F401  (monkeypatched below)
+from imbalance_lab.metrics import (
+    UndefinedMetricWarning,
+    accuracy,
+    balanced_accuracy,
+    confusion_matrix,
+    per_class_precision_recall_f1,
+    predict,
+)
+from imbalance_lab.stats import (
     BootstrapDiff,
     Interval,
     SeedTest,
@@ -33,14 +42,6 @@ from imbalance_lab.analysis.stats import (
     paired_bootstrap,
     paired_seed_test,
     t_interval,
-)
-from imbalance_lab.metrics import (
-    UndefinedMetricWarning,
-    accuracy,
-    balanced_accuracy,
-    confusion_matrix,
-    per_class_precision_recall_f1,
-    predict,
 )
 from imbalance_lab.vocabulary import FAST
 
@@ -286,7 +287,7 @@ def test_fast_path_equals_generic_path(metric: str) -> None:
 
 
 def test_fast_path_equals_generic_path_across_draw_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 7 * 50)  # 7 replicates per block: 9 blocks for 60
+    monkeypatch.setattr(stats.bootstrap, "CHUNK_ELEMENTS", 7 * 50)  # 7 replicates per block: 9 blocks for 60
     rng = np.random.default_rng(6)
     labels = rng.integers(0, 2, size=50)
     a, b = random_runs(rng, 2, 50, 2), random_runs(rng, 2, 50, 2)

@@ -15,15 +15,9 @@ from typing import Any
 import numpy as np
 
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
-from imbalance_lab.analysis.stats import (
-    Comparison,
-    Interval,
-    bootstrap_interval,
-    compare_to_reference,
-    t_interval,
-)
 from imbalance_lab.metrics import classification_metrics, confusion_matrix, predict
 from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.stats import Comparison, Interval, bootstrap_interval, compare_to_reference, t_interval
 from imbalance_lab.store import RunScan, StoredRun
 from imbalance_lab.vocabulary import (
     COST,

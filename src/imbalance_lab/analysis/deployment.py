@@ -19,13 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.stats import (
-    Comparison,
-    ExpectedCost,
-    Interval,
-    compare_to_reference,
-    cost_interval,
-)
 from imbalance_lab.decisions import (
     DECISION_RULES,
     DecisionContext,
@@ -33,6 +26,7 @@ from imbalance_lab.decisions import (
     threshold_as_probs,
 )
 from imbalance_lab.spec import CostSpec, ExperimentSpec, StrategyStep
+from imbalance_lab.stats import Comparison, ExpectedCost, Interval, compare_to_reference, cost_interval
 from imbalance_lab.store import StoredRun
 from imbalance_lab.vocabulary import CALIBRATION, COST, FAST, VERDICTS
 

@@ -4,7 +4,7 @@
 in rounds. The first trains seeds ``0 .. min-1`` of every arm; each later round
 one more seed of the reference and of every arm whose comparison with it is
 undecided (every arm with ``until: max``). After each round
-:func:`imbalance_lab.analysis.sequential.decide` says, for each arm, ``better``,
+:func:`imbalance_lab.stats.sequential.decide` says, for each arm, ``better``,
 ``worse``, ``equivalent`` or ``undecided`` from the paired differences of the
 seeds so far. Everything here is recomputed from the stored runs, so an
 experiment killed mid-round resumes with the same decisions and asks for the
@@ -17,8 +17,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imbalance_lab.analysis.sequential import SequentialDecision, decide
 from imbalance_lab.spec import ExperimentSpec
+from imbalance_lab.stats.sequential import SequentialDecision, decide
 from imbalance_lab.vocabulary import higher_is_better
 
 Value = Callable[[str, int], "float | None"]  # the metric of (arm, seed) on the set, None while not stored

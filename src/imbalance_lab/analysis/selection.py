@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from imbalance_lab.analysis.stats import Comparison, compare_to_reference
 from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.spec import ExperimentSpec, SelectSpec
+from imbalance_lab.stats import Comparison, compare_to_reference
 from imbalance_lab.store import StoredRun
 from imbalance_lab.vocabulary import FAST, JUDGED_BINARY, JUDGED_MULTICLASS
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdict
 from imbalance_lab.analysis.grids import factor_effects
-from imbalance_lab.analysis.stats import Comparison
 from imbalance_lab.report import plots
+from imbalance_lab.stats import Comparison
 from imbalance_lab.version import __version__
 from imbalance_lab.vocabulary import CALIBRATION, COUNTS, VERDICTS, higher_is_better
 
@@ -109,7 +109,7 @@ def checkpoint_text(analysis: Analysis) -> str:
     return "; ".join(parts) + "."
 
 
-def _marks(analysis: Analysis) -> dict[str, list[dict[str, int | None]]] | None:
+def epoch_marks(analysis: Analysis) -> dict[str, list[dict[str, int | None]]] | None:
     """Each run's kept and stopped epoch, in the order of ``analysis.histories`` (None without a rule)."""
     if not analysis.spec.training.rules:
         return None
@@ -145,7 +145,7 @@ def figures(analysis: Analysis) -> list[str]:
     """Every plot of the report, as inline <figure> elements."""
     out = []
     test = analysis.sets[analysis.headline_set]
-    marks = _marks(analysis)
+    marks = epoch_marks(analysis)
     rule = analysis.spec.training.rules.get("select") or analysis.spec.training.stopping
     rule_set = rule.set if rule is not None else "val"
     splits = ("train", "val") + ((rule_set,) if rule_set != "val" else ())

@@ -4,7 +4,7 @@ A sequential experiment trains every undecided arm and the reference arm once
 more per *round* (one new seed each, so the comparisons stay paired) and looks
 at the results after every round, stopping an arm as soon as its comparison with
 the reference is decided. Looking after every round with a fixed-sample test
-(:func:`~imbalance_lab.analysis.stats.paired_seed_test`) inflates the false
+(:func:`~imbalance_lab.stats.paired_seed_test`) inflates the false
 positives: looking after each of rounds 3 to 30, a 5 % paired t test calls a
 difference that is not there in 27 % of simulated experiments
 (``docs/sequential.md``). The statistics here stay valid at any
@@ -26,7 +26,7 @@ data-dependent stopping time:
 Conventions shared by every function here: pure functions on plain numpy /
 Python values; results are frozen dataclasses holding Python floats; invalid
 arguments raise ``ValueError`` in one line naming the argument, what was
-expected and what was given (as in :mod:`imbalance_lab.analysis.stats`).
+expected and what was given (as in :mod:`imbalance_lab.stats`).
 """
 
 from __future__ import annotations
@@ -39,12 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.stats import (
-    _check_int,
-    _check_open_unit,
-    _check_values,
-    holm,
-)
+from imbalance_lab.stats import holm
+from imbalance_lab.stats.checks import check_int, check_open_unit, check_values
 
 __all__ = [
     "DECISION_STATES",
@@ -119,7 +115,7 @@ class SequentialDecision:
 
 def _check_in_range(name: str, values: Any, low: float, high: float) -> np.ndarray:
     """Validate a 1-D sequence of finite numbers in ``[low, high]`` (may be empty) and return it as float64."""
-    arr = _check_values(name, values)
+    arr = check_values(name, values)
     outside = np.flatnonzero((arr < low) | (arr > high))
     if outside.size:
         i = int(outside[0])
@@ -233,7 +229,7 @@ def capital(values: Sequence[float], m: float, alpha: float, *, truncation: floa
     """
     x = _check_in_range("values", values, 0.0, 1.0)
     m = _check_mean("m", m)
-    alpha = _check_open_unit("alpha", alpha)
+    alpha = check_open_unit("alpha", alpha)
     c = _check_truncation(truncation)
     with np.errstate(over="ignore"):
         return np.exp(_log_capital(x, np.array([m]), alpha, c)[:, 0])
@@ -241,7 +237,7 @@ def capital(values: Sequence[float], m: float, alpha: float, *, truncation: floa
 
 def _grid(grid: Any) -> np.ndarray:
     """Validate ``grid`` (an integer >= 3) and return the candidate means ``linspace(0, 1, grid)``."""
-    return np.linspace(0.0, 1.0, _check_int("grid", grid, 3))
+    return np.linspace(0.0, 1.0, check_int("grid", grid, 3))
 
 
 def _cs_bounds(x: np.ndarray, alpha: float, candidates: np.ndarray, c: float) -> np.ndarray:
@@ -322,7 +318,7 @@ def betting_cs(
     (True, True)
     """
     x = _check_in_range("values", values, 0.0, 1.0)
-    alpha = _check_open_unit("alpha", alpha)
+    alpha = check_open_unit("alpha", alpha)
     return _cs_bounds(x, alpha, _grid(grid), _check_truncation(truncation))
 
 
@@ -380,7 +376,7 @@ def anytime_p_value(
     """
     x = _check_in_range("values", values, 0.0, 1.0)
     m0 = _check_mean("m0", m0)
-    alpha_for_bets = _check_open_unit("alpha_for_bets", alpha_for_bets)
+    alpha_for_bets = check_open_unit("alpha_for_bets", alpha_for_bets)
     return _p_values(x, m0, alpha_for_bets, _check_truncation(truncation))
 
 
@@ -634,7 +630,7 @@ def replay(
     ('better', 13, 13, True)
     """
     bound = _check_bound(bound)
-    alpha = _check_open_unit("alpha", alpha)
+    alpha = check_open_unit("alpha", alpha)
     if isinstance(margin, bool) or not isinstance(margin, Real) or not 0.0 <= float(margin) < bound:
         raise ValueError(f"margin: expected a number in [0, {bound}) on the difference scale, got {margin!r}")
     margin = float(margin)
