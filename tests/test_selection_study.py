@@ -119,6 +119,7 @@ def test_changing_the_rules_never_retrains_but_turning_the_study_on_does(tmp_pat
     first = build_spec(study_data())
     api.run(first, out, executor="local", threads=1)
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/seed-*/result.json")}
+    assert len(stamps) == len(first.arms) * len(first.seeds)  # the glob found every run, so the comparison below can fail
     changed = build_spec(study_data(rules=[{"set": "val_balanced", "metric": "loss"}, "last"], metrics=["f1", "recall"]))
     assert changed.run_hash(changed.arm("unbalanced"), 0) == first.run_hash(first.arm("unbalanced"), 0)
     assert changed.spec_hash() == first.spec_hash()

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -92,13 +91,16 @@ def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):
     spec_path = write_spec(tmp_path / "spec.yaml", tiny_spec)
     out = tmp_path / "out"
     exe = Path(sys.executable).with_name("imbalance-lab")
-    proc = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("runs/*/seed-*/result.json"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out), "--executor", "local"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:  # the event: the driver says its second run is stored; ten runs of 12 epochs are still to train
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("[2/12] "):
+                break
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
     finished = sorted(out.glob("runs/*/seed-*"))
     assert 2 <= len(finished) < 12, "the kill should land mid-experiment"
     kept = {}
