@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from imbalance_lab.version import __version__
 
 if TYPE_CHECKING:
-    from imbalance_lab.api import load_summary, validate
-    from imbalance_lab.notebook import Experiment, load, run_experiment
+    from imbalance_lab.experiment import Experiment, load_summary, validate
+    from imbalance_lab.notebook import load, run_experiment
     from imbalance_lab.results import RunResult
     from imbalance_lab.runner import run_one
     from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     run = run_experiment
 
 _WHERE = {  # public name -> the module that defines it
-    "load_summary": "imbalance_lab.api", "validate": "imbalance_lab.api",
+    "load_summary": "imbalance_lab.experiment", "validate": "imbalance_lab.experiment",
     "run_one": "imbalance_lab.runner",
-    "Experiment": "imbalance_lab.notebook", "load": "imbalance_lab.notebook", "run_experiment": "imbalance_lab.notebook",
+    "Experiment": "imbalance_lab.experiment", "load": "imbalance_lab.notebook", "run_experiment": "imbalance_lab.notebook",
     "run": "imbalance_lab.notebook",  # imbalance_lab.run(spec) does what `imbalance-lab run spec` does
     "RunResult": "imbalance_lab.results",
     "ExperimentSpec": "imbalance_lab.spec", "build_spec": "imbalance_lab.spec", "load_spec": "imbalance_lab.spec",

@@ -163,7 +163,6 @@ def run(
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
     from imbalance_lab import api
-    from imbalance_lab.notebook import run_experiment
 
     progress = ConsoleProgress(out_console)
     loaded = api.as_spec(spec)
@@ -172,7 +171,7 @@ def run(
     quiet_mlflow()
     try:
         with terminate_as_interrupt():  # the one code path of imbalance_lab.run_experiment(): the CLI only prints
-            result = run_experiment(loaded, directory, reference=reference, mlflow=False if no_mlflow else None,
+            result = api.run_experiment(loaded, directory, reference=reference, mlflow=False if no_mlflow else None,
                                 mlflow_uri=mlflow_uri, force=force, progress=progress, executor=executor,
                                 workers=workers, threads=threads, max_retries=max_retries, address=address)
     except api.RunsFailed as err:
