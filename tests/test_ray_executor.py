@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from helpers import cli, kill_once_a_run_is_stored, run_cli, write_spec
-from imbalance_lab import api
+from imbalance_lab import api, experiment
 from imbalance_lab.errors import UserError
 from imbalance_lab.executors import choose_layout, run_ray
 from imbalance_lab.progress import NullProgress
@@ -206,7 +206,7 @@ def test_an_address_is_for_ray_only(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
     assert ExecutionSpec(address="h:1").executor == "ray"  # an address alone means ray
     in_spec = build_spec({**small_spec(), "execution": {"address": "h:1"}})
-    assert api._execution(in_spec, {"executor": "local"}).address is None  # asking for another executor drops it
+    assert experiment.execution_settings(in_spec, {"executor": "local"}).address is None  # asking for another executor drops it
 
 
 def test_ray_not_installed_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -209,15 +209,13 @@ def show_report(analysis: Any, paths: list[Path]) -> None:
 
 
 def show_verdicts(analysis: Any) -> None:
-    from imbalance_lab.analysis.analyse import verdict
-    from imbalance_lab.vocabulary import VERDICTS
+    from imbalance_lab.analysis.analyse import deploy_sentence, seeds_sentence, verdicts
 
     for warning in analysis.warnings:
         err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
-    test = analysis.sets[analysis.headline_set]
     out_console.print(f"verdict on the {analysis.headline_set} set, against `{analysis.reference}`:", highlight=False)
-    for metric in test.metrics[:VERDICTS]:
-        out_console.print("  " + verdict(analysis, analysis.headline_set, metric), highlight=False)
+    for line in verdicts(analysis):
+        out_console.print("  " + line, highlight=False)
     from imbalance_lab.analysis.grids import factor_effects
 
     effects = factor_effects(analysis)
@@ -226,13 +224,13 @@ def show_verdicts(analysis: Any) -> None:
         for effect in effects:
             out_console.print("  " + effect.sentence(), highlight=False)
     if analysis.rounds is not None:
-        out_console.print("seeds: " + analysis.rounds.describe(), highlight=False)
+        out_console.print(seeds_sentence(analysis), highlight=False)
         for arm, d in analysis.rounds.decisions.items():
             when = "" if d.decided_at is None else f" after {d.decided_at} seeds"
             out_console.print(f"  `{arm}`: {d.state}{when} (mean Δ {d.mean_diff:+.3f}, confidence sequence "
                               f"[{d.low:+.3f}, {d.high:+.3f}])", highlight=False)
     if analysis.answer is not None:
-        out_console.print("what to deploy: " + analysis.answer.verdict(analysis.class_names), highlight=False)
+        out_console.print(deploy_sentence(analysis), highlight=False)
     if analysis.selection is not None and analysis.selection.arms:
         out_console.print("which epoch to keep (selection study):", highlight=False)
         for sentence in analysis.selection.sentences():

@@ -176,7 +176,7 @@ def run(
     check_reference(spec, reference)
     overrides = {k: v for k, v in {"executor": executor, "workers": workers, "threads": threads,
                                    "max_retries": max_retries, "address": address}.items() if v is not None}
-    execution = _execution(spec, overrides)
+    execution = execution_settings(spec, overrides)
     store = ResultStore(output_dir(spec, out))
     created = not store.root.exists()
     planned = plan(spec)
@@ -260,7 +260,7 @@ class RunsFailed(Exception):
         super().__init__(f"{len(failures)} run(s) failed, e.g. {first.arm} seed {first.seed}: {first.error}")
 
 
-def _execution(spec: ExperimentSpec, overrides: dict[str, Any]) -> Any:
+def execution_settings(spec: ExperimentSpec, overrides: dict[str, Any]) -> Any:
     """The spec's execution settings with the command line's overrides, validated like the spec."""
     import pydantic
 
@@ -549,16 +549,10 @@ class Experiment:
 
     def verdict(self) -> str:
         """The report's verdict on the test set, one line per headline metric (and the deployment answer)."""
-        from imbalance_lab.analysis.analyse import verdict
-        from imbalance_lab.vocabulary import VERDICTS
+        from imbalance_lab.analysis.analyse import deploy_sentence, seeds_sentence, verdicts
 
-        a = self.analysis
-        lines = [verdict(a, a.headline_set, m) for m in a.sets[a.headline_set].metrics[:VERDICTS]]
-        if a.answer is not None:
-            lines.append("what to deploy: " + a.answer.verdict(a.class_names))
-        if a.rounds is not None:
-            lines.append("seeds: " + a.rounds.describe())
-        return "\n".join(lines)
+        lines = [*verdicts(self.analysis), deploy_sentence(self.analysis), seeds_sentence(self.analysis)]
+        return "\n".join(line for line in lines if line is not None)
 
     @property
     def plot(self) -> Plots:

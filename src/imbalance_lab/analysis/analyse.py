@@ -25,6 +25,7 @@ from imbalance_lab.vocabulary import (
     HEADLINE_BINARY,
     HEADLINE_MULTICLASS,
     SHOT,
+    VERDICTS,
     higher_is_better,
     metric_range,
 )
@@ -257,6 +258,23 @@ def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[st
         for metrics in runs.values():
             return list(metrics)
     return []
+
+
+def verdicts(analysis: Analysis) -> list[str]:
+    """The verdict on the headline set, one sentence per headline metric: what the command line prints, the
+    report lists and ``Experiment.verdict()`` returns (written here, once)."""
+    test = analysis.sets[analysis.headline_set]
+    return [verdict(analysis, analysis.headline_set, metric) for metric in test.metrics[:VERDICTS]]
+
+
+def deploy_sentence(analysis: Analysis) -> str | None:
+    """``what to deploy: ...``, when the spec gives costs (else ``None``)."""
+    return None if analysis.answer is None else "what to deploy: " + analysis.answer.verdict(analysis.class_names)
+
+
+def seeds_sentence(analysis: Analysis) -> str | None:
+    """``seeds: ...``, how the adaptive seed rounds ended (``None`` for a fixed number of seeds)."""
+    return None if analysis.rounds is None else "seeds: " + analysis.rounds.describe()
 
 
 def verdict(analysis: Analysis, set_name: str, metric: str) -> str:

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdict
+from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdicts
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.report import plots
 from imbalance_lab.stats import Comparison
 from imbalance_lab.version import __version__
-from imbalance_lab.vocabulary import CALIBRATION, COUNTS, VERDICTS, higher_is_better
+from imbalance_lab.vocabulary import CALIBRATION, COUNTS, higher_is_better
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#1d1d1f;padding:0 1rem}
@@ -498,8 +498,7 @@ def data_table(analysis: Analysis) -> str:
 def render_html(analysis: Analysis) -> str:
     """The whole report page."""
     spec = analysis.spec
-    test_metrics = analysis.sets[analysis.headline_set].metrics
-    verdicts = "".join(f"<li>{_md_code(html.escape(verdict(analysis, analysis.headline_set, m)))}</li>" for m in test_metrics[:VERDICTS])
+    verdict_items = "".join(f"<li>{_md_code(html.escape(line))}</li>" for line in verdicts(analysis))
     warnings = ""
     issues = [*analysis.problems, *analysis.notes]
     if analysis.missing:
@@ -519,7 +518,7 @@ def render_html(analysis: Analysis) -> str:
 reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__version__} · {time.strftime('%Y-%m-%d %H:%M')}</p>
 {warnings}
 <h2>Verdict (test set)</h2>
-<ul class="verdicts">{verdicts}</ul>
+<ul class="verdicts">{verdict_items}</ul>
 <p class="meta">Significance: each arm against the reference on the same seeds and test images — a paired two-level bootstrap
 (seeds and test images resampled together) where the metric allows it, else a paired t-test over seeds — with Holm's correction
 over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed), clipped to the metric's range
@@ -554,7 +553,7 @@ def render_markdown(analysis: Analysis) -> str:
     if skipped:
         lines += ["## Not included", ""] + [f"- {p}" for p in skipped] + [""]
     lines += ["## Verdict (test set)", ""]
-    lines += [f"- {verdict(analysis, analysis.headline_set, m)}" for m in analysis.sets[analysis.headline_set].metrics[:VERDICTS]]
+    lines += [f"- {line}" for line in verdicts(analysis)]
     effects = factor_effects(analysis)
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
