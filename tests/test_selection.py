@@ -94,5 +94,10 @@ def test_bad_rules_are_one_line():
     staged = copy.deepcopy(TINY_SPEC)
     staged["arms"] = [{"name": "crt", "train": {"a": 60, "b": 6}, "strategy": "crt"}]
     staged["training"]["early_stopping"] = {"patience": 2}
-    with pytest.raises(SpecError, match="arm 'crt' trains in stages"):
-        api.validate(staged)
+    with pytest.raises(SpecError, match="arm 'crt' trains in stages"):  # the spec itself refuses: no caller of
+        build_spec(staged)  # the trainer (run_one included) can pass such an arm a stopping rule
+    staged["arms"] = [{"name": "tau", "train": {"a": 60, "b": 6}, "strategy": ["none", {"tau_norm": {"tau": 1}}]}]
+    with pytest.raises(SpecError, match=r"training.early_stopping: arm 'tau' .*changes the model after training"):
+        build_spec(staged)
+    staged["arms"] = [{"name": "drw", "train": {"a": 60, "b": 6}, "strategy": "drw"}]  # one stage: a rule may follow
+    assert build_spec(staged).training.stopping is not None

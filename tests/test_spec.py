@@ -13,6 +13,7 @@ from imbalance_lab.api import validate
 from imbalance_lab.errors import SpecError
 from imbalance_lab.prepared import prepare_data
 from imbalance_lab.spec import build_spec, load_spec
+from imbalance_lab.train import learning_rate
 
 
 def mutate(spec: dict[str, Any], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
@@ -218,7 +219,7 @@ def test_settings_added_later_keep_old_hashes(tiny_spec):
 )
 def test_schedule_learning_rate_per_epoch(tiny_spec, schedule, epochs, expected):
     training = build_spec({**tiny_spec, "training": {"epochs": epochs, "lr": 0.1, "schedule": schedule}}).training
-    got = [training.schedule.lr_at(e, epochs, training.lr) for e in range(1, epochs + 1)]
+    got = [learning_rate(training.schedule, e, epochs, training.lr) for e in range(1, epochs + 1)]
     assert got == pytest.approx(expected, rel=1e-9)
 
 

@@ -28,6 +28,7 @@ from imbalance_lab.errors import SpecError
 from imbalance_lab.strategies import (
     STRATEGIES,
     EpochContext,
+    RoleClash,
     StrategyPipeline,
     build_pipeline,
 )
@@ -553,6 +554,17 @@ def test_two_losses_in_a_spec_is_a_one_line_error() -> None:
     with pytest.raises(SpecError, match="focal and ldam both define the loss") as info:
         validate(spec)
     assert "\n" not in str(info.value)
+
+
+def test_a_pipeline_refuses_two_owners_of_a_role_whoever_builds_it() -> None:
+    """The one-owner rule is the pipeline's own: built directly (as the trainer's caller could), a second
+    loss is refused, not silently ignored behind the first."""
+    with pytest.raises(RoleClash, match="focal and ldam both define the loss") as info:
+        build_pipeline([("none", {}), ("focal", {}), ("ldam", {})], NAMES_3)
+    assert info.value.index == 2
+    with pytest.raises(RoleClash, match="crt and crt both add a training stage"):
+        StrategyPipeline([STRATEGIES.create("crt", NAMES_3), STRATEGIES.create("crt", NAMES_3)])
+    assert build_pipeline([("focal", {}), ("class_weight", {})], NAMES_3).loss_owner.name == "focal"
 
 
 def test_binary_only_forms_are_refused_with_three_classes() -> None:

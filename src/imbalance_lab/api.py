@@ -12,7 +12,6 @@ from imbalance_lab.experiment import (
     check_disk_space,
     check_model,
     check_reference,
-    check_selection,
     compare,
     expected_bytes,
     load,
@@ -32,6 +31,6 @@ from imbalance_lab.experiment import (
 from imbalance_lab.store import read_spec
 
 __all__ = ["REPORT_FILES", "Experiment", "RunsFailed", "as_spec", "check_disk_space", "check_model",
-           "check_reference", "check_selection", "compare", "expected_bytes", "load", "load_summary",
+           "check_reference", "compare", "expected_bytes", "load", "load_summary",
            "log_to_mlflow", "output_dir", "read_spec", "report", "run", "run_experiment", "run_rounds", "scan",
            "training_work", "validate", "write_report", "write_summary"]

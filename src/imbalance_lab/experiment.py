@@ -81,27 +81,7 @@ def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, 
     resolve_device(spec.training.device)
     data = prepare_data(spec)
     check_model(spec, data)
-    check_selection(spec, data)
     return spec, data
-
-
-def check_selection(spec: ExperimentSpec, data: ExperimentData) -> None:
-    """A selection or stopping rule needs arms that train in one stage and leave the model as trained:
-    cRT's second stage and τ-normalisation would change the chosen epoch's model afterwards."""
-    if not spec.training.rules and spec.selection is None:
-        return
-    from imbalance_lab.strategies import build_pipeline
-    from imbalance_lab.train import stage_plans
-
-    for arm in spec.arms:
-        pipeline = build_pipeline([(s.name, s.params) for s in arm.strategy], data.class_names)
-        if len(stage_plans(pipeline, spec.training, data.class_names)) > 1 or pipeline.changes_finished_model:
-            key = f"training.{next(iter(spec.training.rules))}" if spec.training.rules else "selection"
-            fix = ("leave select: last and no early_stopping" if spec.training.rules else
-                   "leave the selection study out")
-            raise SpecError(key, f"arm {arm.name!r} trains in stages or changes the model after training (cRT, "
-                                 f"τ-normalisation), which a chosen epoch cannot follow; {fix} for such arms' "
-                                 f"experiments")
 
 
 def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:

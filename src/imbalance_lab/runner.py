@@ -25,6 +25,7 @@ from imbalance_lab.train import (
     Compute,
     DeviceSet,
     EpochCallback,
+    RunPlan,
     Snapshot,
     SnapshotCallback,
     fit,
@@ -94,23 +95,10 @@ def run_one(
             if name not in device_sets:
                 device_sets[name] = DeviceSet.of(eval_sets[name], device)
         record = {name: device_sets[name] for name in spec.data.eval_sets}
-    fitted = fit(
-        model,
-        device_sets["train"],
-        device_sets["val"],
-        pipeline,
-        spec.training,
-        generator,
-        names,
-        data.positive,
-        on_epoch,
-        compute,
-        resume=resume,
-        snapshot_at=snapshot_at,
-        on_snapshot=None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)),
-        monitor=monitor,
-        record=record,
-    )
+    run = RunPlan(device_sets["train"], device_sets["val"], pipeline, spec.training, generator, names, data.positive,
+                  compute, monitor=monitor, record=record, resume=resume, snapshot_at=snapshot_at)
+    fitted = fit(model, run, on_epoch,
+                 None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)))
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
         if name == "val" and fitted.val_logits is not None:  # scored at the last epoch: not predicted twice

@@ -191,6 +191,21 @@ def trains_on_features(model: ImageClassifier, pipeline: StrategyPipeline, cfg: 
     return not any(plan.pipeline.augments or plan.pipeline.mixes for plan in stage_plans(pipeline, cfg, class_names))
 
 
+def learning_rate(schedule: ScheduleSpec, epoch: int, epochs: int, lr: float) -> float:
+    """The learning rate of ``epoch`` (from 1) of ``epochs`` under ``schedule`` (see :class:`ScheduleSpec`):
+    a linear warm-up (``lr · e / warmup_epochs``), then constant, ``gamma`` per passed milestone, or a cosine
+    from ``lr`` down to ``min_lr``."""
+    if epoch <= schedule.warmup_epochs:
+        return lr * epoch / schedule.warmup_epochs
+    if schedule.type == "step":
+        return lr * schedule.gamma ** sum(epoch > m for m in schedule.milestones)
+    if schedule.type == "cosine":
+        span = max(epochs - schedule.warmup_epochs, 1)
+        progress = (epoch - 1 - schedule.warmup_epochs) / span
+        return schedule.min_lr + (lr - schedule.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+    return lr
+
+
 @dataclass(frozen=True)
 class _StagePlan:
     """One stage as the loop runs it."""
@@ -310,24 +325,37 @@ class Snapshot:
 SnapshotCallback = Callable[[Snapshot], None]
 
 
-def fit(
-    model: ImageClassifier,
-    train: DeviceSet,
-    val: DeviceSet,
-    pipeline: StrategyPipeline,
-    cfg: TrainingSpec,
-    generator: torch.Generator,
-    class_names: tuple[str, ...],
-    positive: int | None,
-    on_epoch: EpochCallback | None = None,
-    compute: Compute | None = None,
-    *,
-    resume: Snapshot | None = None,
-    snapshot_at: frozenset[int] = frozenset(),
-    on_snapshot: SnapshotCallback | None = None,
-    monitor: dict[str, DeviceSet] | None = None,
-    record: dict[str, DeviceSet] | None = None,
-) -> Fitted:
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything one run's training needs besides the model, as one object (what :func:`fit` takes).
+
+    ``train`` and ``val`` are the arm's training set and the validation set on the device; ``pipeline`` the
+    arm's strategies (``pipeline.adapt_model`` already applied to the model); ``training`` the spec's
+    training section; ``generator`` the run's seeded generator (epoch order, resampling); ``positive`` the
+    positive class's label (binary) or ``None``. ``monitor`` sets are scored into every history entry (a
+    selection or stopping rule reads them); the logits of ``record`` sets at every epoch come back in
+    ``epoch_logits`` (the selection study, :mod:`imbalance_lab.analysis.selection`). ``resume`` goes on from
+    a snapshot of the main stage (taken by a run whose training is the same up to then: see
+    ``Strategy.plain_epochs``); a :class:`Snapshot` is taken at the end of each main-stage epoch in
+    ``snapshot_at``.
+    """
+
+    train: DeviceSet
+    val: DeviceSet
+    pipeline: StrategyPipeline
+    training: TrainingSpec
+    generator: torch.Generator
+    class_names: tuple[str, ...]
+    positive: int | None
+    compute: Compute | None = None
+    monitor: dict[str, DeviceSet] | None = None
+    record: dict[str, DeviceSet] | None = None
+    resume: Snapshot | None = None
+    snapshot_at: frozenset[int] = frozenset()
+
+
+def fit(model: ImageClassifier, run: RunPlan, on_epoch: EpochCallback | None = None,
+        on_snapshot: SnapshotCallback | None = None) -> Fitted:
     """Train ``model`` through every stage of the arm; return the per-epoch history.
 
     Each history entry holds ``train`` (the optimised, strategy-weighted loss and
@@ -338,16 +366,17 @@ def fit(
     been applied to ``model``. The last epoch's validation logits come back too,
     so the final scoring does not predict the validation set a second time.
 
-    ``resume`` goes on from a snapshot of the main stage (taken by a run whose
-    training is the same up to then: see ``Strategy.plain_epochs``); the
-    snapshot's history is this run's first entries. At the end of each main-stage
-    epoch in ``snapshot_at`` a :class:`Snapshot` is handed to ``on_snapshot``.
-    ``monitor`` sets are scored into every history entry (a rule reads them);
-    the logits of ``record`` sets at every epoch come back in ``epoch_logits``
-    (the selection study, :mod:`imbalance_lab.analysis.selection`).
+    A run resumed from a snapshot (``run.resume``) takes the snapshot's history as its first entries;
+    each snapshot taken (``run.snapshot_at``) is handed to ``on_snapshot``. A selection or stopping rule
+    (``training.select``, ``training.early_stopping``) is for arms that train in one stage and keep the
+    model as trained: the spec refuses it for any other arm (``ExperimentSpec``, when it is read),
+    so the stop here ends the one stage there is.
     """
+    train, val, pipeline, cfg, generator = run.train, run.val, run.pipeline, run.training, run.generator
+    class_names, positive, resume, snapshot_at = run.class_names, run.positive, run.resume, run.snapshot_at
+    monitor, record = run.monitor, run.record
     device = train.images.device
-    compute = compute or Compute(device, cfg.precision)
+    compute = run.compute or Compute(device, cfg.precision)
     cpu_labels = train.labels.cpu()
     counts = torch.bincount(cpu_labels, minlength=len(class_names))
     augment_generator = torch.Generator(device=device)
@@ -379,7 +408,7 @@ def fit(
             first = resume.epoch + 1
         for epoch in range(first, plan.epochs + 1):
             ctx = ctx.at(epoch)
-            lr = plan.schedule.lr_at(epoch, plan.epochs, plan.lr)
+            lr = learning_rate(plan.schedule, epoch, plan.epochs, plan.lr)
             if plan.schedule.type != "constant" or plan.schedule.warmup_epochs:
                 for group in optimizer.param_groups:
                     group["lr"] = lr

@@ -18,11 +18,15 @@ from imbalance_lab.strategies import (  # noqa: F401  (registers them)
 from imbalance_lab.strategies.base import (
     STRATEGIES,
     EpochContext,
+    RoleClash,
     Stage,
     Strategy,
     StrategyPipeline,
     build_pipeline,
+    check_roles,
     check_strategies,
+    follows_training,
 )
 
-__all__ = ["STRATEGIES", "EpochContext", "Stage", "Strategy", "StrategyPipeline", "build_pipeline", "check_strategies"]
+__all__ = ["STRATEGIES", "EpochContext", "RoleClash", "Stage", "Strategy", "StrategyPipeline", "build_pipeline",
+           "check_roles", "check_strategies", "follows_training"]

@@ -26,7 +26,8 @@ nothing. The hooks, in the order the trainer calls them:
 An arm's list of strategies is one :class:`StrategyPipeline`: samplers apply in
 order, loss weights multiply, augmentations chain. Some things only one strategy
 of an arm may do (own the loss, mix batches, add a stage, set the classifier's
-norm); :func:`check_strategies` refuses a second one in one line that names both.
+norm); :func:`check_roles` refuses a second one (every pipeline is built through it; :func:`check_strategies`
+says so as one spec line that names both).
 """
 
 from __future__ import annotations
@@ -221,6 +222,7 @@ class StrategyPipeline:
 
     def __init__(self, steps: Sequence[Strategy]) -> None:
         self.steps = tuple(steps)
+        check_roles(self.steps)
         owners = [s for s in self.steps if "loss" in s.roles]
         self.loss_owner: Strategy | None = owners[0] if owners else None
         self.mixes = any(_is_overridden(s, "mix_batch") for s in self.steps)
@@ -328,14 +330,43 @@ def check_strategies(steps: Sequence[tuple[str, dict[str, Any]]], class_names: S
             raise SpecError(f"{field_path}[{j}].{name}", str(err)) from None
         for stage in built[-1].stages():
             check_strategies(stage.strategy, class_names, f"{field_path}[{j}].{name}.stage")
+    try:
+        check_roles(built)
+    except RoleClash as clash:
+        raise SpecError(f"{field_path}[{clash.index}]", str(clash)) from None
+
+
+class RoleClash(ValueError):
+    """Two strategies of one arm both do what only one may (:data:`ROLE_WORDS`); ``index`` is the second's
+    place in the arm's list."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def check_roles(steps: Sequence[Strategy]) -> None:
+    """The one-owner rule: at most one strategy of an arm per role (one loss, one mixing, one added stage,
+    one classifier norm), else :class:`RoleClash` naming both. Every pipeline is built through it, so no
+    caller can train an arm whose second loss would be silently ignored."""
     for role, words in ROLE_WORDS.items():
-        holders = [(j, s.name) for j, s in enumerate(built) if role in s.roles]
+        holders = [(j, s.name) for j, s in enumerate(steps) if role in s.roles]
         if len(holders) > 1:
             (_, first), (j, second) = holders[:2]
-            raise SpecError(f"{field_path}[{j}]", f"{first} and {second} both {words}; an arm can have only one "
-                            "that does (class weights, samplers and augmentation combine with either)")
+            raise RoleClash(j, f"{first} and {second} both {words}; an arm can have only one that does (class "
+                               "weights, samplers and augmentation combine with either)")
+
+
+def follows_training(name: str) -> bool:
+    """Whether the registered strategy ``name`` trains a stage after the main one or changes the finished
+    model (cRT, τ-normalisation): with it, the model scored is not the model of any main-stage epoch, so
+    no rule can choose an epoch for it (read from the strategy's class: the spec asks before any class
+    is known)."""
+    factory = STRATEGIES.entry(name).factory
+    return any(getattr(factory, hook) is not getattr(Strategy, hook) for hook in ("stages", "finish_model"))
 
 
 __all__ = [
-    "STRATEGIES", "EpochContext", "Stage", "Strategy", "StrategyPipeline", "build_pipeline", "check_strategies", "class_counts",
+    "STRATEGIES", "EpochContext", "RoleClash", "Stage", "Strategy", "StrategyPipeline", "build_pipeline", "check_roles",
+    "check_strategies", "class_counts", "follows_training",
 ]
