@@ -1,5 +1,6 @@
 """The Python API, a façade: ``imbalance_lab.api.run(spec)`` trains and summarises, ``report(DIR)`` and
-``compare(DIRS, out)`` analyse stored runs, ``validate(spec)`` checks a spec and its data. Each is
+``compare(DIRS, out)`` analyse stored runs, ``validate(spec)`` checks a spec and its data,
+``run_simulation`` and ``run_sweep`` run seed 003's simulation. Each is
 :mod:`imbalance_lab.experiment`'s, where the orchestration lives."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from imbalance_lab.experiment import (
     REPORT_FILES,
     Experiment,
     RunsFailed,
+    Simulated,
     as_spec,
     check_disk_space,
     check_model,
@@ -22,15 +24,18 @@ from imbalance_lab.experiment import (
     run,
     run_experiment,
     run_rounds,
+    run_simulation,
+    run_sweep,
     scan,
     training_work,
     validate,
+    write_data_samples,
     write_report,
     write_summary,
 )
 from imbalance_lab.store import read_spec
 
-__all__ = ["REPORT_FILES", "Experiment", "RunsFailed", "as_spec", "check_disk_space", "check_model",
+__all__ = ["REPORT_FILES", "Experiment", "RunsFailed", "Simulated", "as_spec", "check_disk_space", "check_model",
            "check_reference", "compare", "expected_bytes", "load", "load_summary",
-           "log_to_mlflow", "output_dir", "read_spec", "report", "run", "run_experiment", "run_rounds", "scan",
-           "training_work", "validate", "write_report", "write_summary"]
+           "log_to_mlflow", "output_dir", "read_spec", "report", "run", "run_experiment", "run_rounds", "run_simulation",
+           "run_sweep", "scan", "training_work", "validate", "write_data_samples", "write_report", "write_summary"]

@@ -328,18 +328,12 @@ def data(
 ) -> None:
     """Before training: per-class counts of every split and arm, imbalance ratios, and a PNG grid of samples."""
     from imbalance_lab import api
-    from imbalance_lab.report.samples import png_bytes, sample_grid
-    from imbalance_lab.store import check_output_dir, write_atomic, writing
 
-    loaded, prepared = api.validate(spec)
+    loaded, prepared, target = api.write_data_samples(spec, png, per_class)
     out_console.print(f"{loaded.name}: source {loaded.data.source.name}, {len(prepared.source.labels)} images "
                       f"of {prepared.source.channels}×{prepared.source.image_size[0]}×{prepared.source.image_size[1]}",
                       highlight=False)
     print_data_plan(prepared, loaded)
-    target = png or api.output_dir(loaded, None) / "data_samples.png"
-    check_output_dir(target.parent, "folder", "give --png a path in a folder you can write")
-    with writing(target, "give --png a path you can write"):
-        write_atomic(target, png_bytes(sample_grid(prepared, per_class)))
     out_console.print(f"sample images per class: {target}", highlight=False)
 
 
@@ -379,70 +373,32 @@ def simulate(
     """Seed 003's simulation: a loss and the metrics on a validation set of given composition, for a model
     of given per-class accuracies: exact expectation and a seeded Monte Carlo draw. Without options it runs
     seed 003's study beside the seed's printed figures."""
-    from imbalance_lab import simulate as sim
-    from imbalance_lab.report.tracking import default_tracking_uri, log_simulation
-    from imbalance_lab.store import check_output_dir, write_atomic, writing
+    from imbalance_lab import api
 
-    check_output_dir(out, "output folder", "give --out another path")
-    if seed < 0:
-        raise UserError(f"simulate --seed {seed}: a seed is a whole number 0 or more; give e.g. --seed 0")
     if sweep:
         if any(v is not None for v in (negatives, acc_neg, acc_pos)) or loss or metric:
             raise UserError("simulate --sweep: it sets its own cases, losses and metrics; give only --positives, "
                             "--seed, --repeats and --out with it")
-        if positives is not None and positives < 1:
-            raise UserError(f"simulate --positives {positives} must be at least 1")
-        write_sweep(sim, out, positives or 100, max(repeats, 40), seed)
+        show_simulated(api.run_sweep(out, positives=positives, seed=seed, repeats=repeats), out)
         return
-
-    custom = [v for v in (negatives, positives, acc_neg, acc_pos) if v is not None]
-    if custom:
-        case = sim.Case(negatives if negatives is not None else 1_000_000, positives if positives is not None else 10_000,
-                        acc_neg if acc_neg is not None else 0.999, acc_pos if acc_pos is not None else 0.5)
-        cases, printed, title = [case], None, f"simulate: {case.label()}"
-        losses = [sim.parse_loss(text) for text in (loss or ["bce"])]
-    else:
-        cases, printed, title = sim.SEED_003_CASES, sim.SEED_003_PRINTED, "simulate: seed 003's study"
-        losses = [sim.parse_loss(text) for text in (loss or ["bce", "focal"])]
-    metrics = metric or ["precision", "recall", "f1"]
-    unknown = [m for m in metrics if m not in sim.METRICS]
-    if unknown:
-        raise UserError(f"simulate --metric {unknown[0]!r}: unknown; valid: {', '.join(sim.METRICS)}")
-    rows = sim.study(cases, losses, metrics, seed=seed, repeats=repeats, printed=printed)
-    markdown = sim.to_markdown(rows, title)
-    records = sim.to_table(rows)
-    with writing(out, "give --out a folder you can write"):
-        write_atomic(out / "simulation.csv", sim.records_csv(records))
-        write_atomic(out / "simulation.md", markdown)
-    out_console.print(markdown, highlight=False, soft_wrap=True)
-    out_console.print(f"written: {out / 'simulation.csv'}, {out / 'simulation.md'}", highlight=False)
     if not no_mlflow:
-        import logging
-
-        with contextlib.suppress(ImportError):
-            import mlflow  # noqa: F401  (configures its loggers on import; quieten them after)
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
-        uri = mlflow_uri or default_tracking_uri(out)
-        logged = log_simulation(records, uri)
-        if logged.error:
-            err_console.print(f"warning: MLflow logging failed ({logged.error}); the tables in {out} are complete",
-                              highlight=False, soft_wrap=True)
-        else:
-            out_console.print(f"mlflow: {logged.logged} run(s) logged ({uri})", highlight=False)
+        quiet_mlflow()
+    show_simulated(api.run_simulation(out, negatives=negatives, positives=positives, acc_neg=acc_neg, acc_pos=acc_pos,
+                                      losses=loss, metrics=metric, seed=seed, repeats=repeats, mlflow=not no_mlflow,
+                                      mlflow_uri=mlflow_uri), out)
 
 
-def write_sweep(sim: Any, out: Path, positives: int, repeats: int, seed: int) -> None:
-    from imbalance_lab.report.plots import figure_png, sweep_figure
-    from imbalance_lab.store import write_atomic, writing
-
-    records = sim.sweep(positives=positives, repeats=repeats, seed=seed)
-    markdown = sim.sweep_markdown(records)
-    with writing(out, "give --out a folder you can write"):
-        write_atomic(out / "sweep.csv", sim.records_csv(records))
-        write_atomic(out / "sweep.md", markdown)
-        write_atomic(out / "sweep.png", figure_png(sweep_figure(records)))
-    out_console.print(markdown, highlight=False, soft_wrap=True)
-    out_console.print(f"written: {out / 'sweep.csv'}, {out / 'sweep.md'}, {out / 'sweep.png'}", highlight=False)
+def show_simulated(simulated: Any, out: Path) -> None:
+    out_console.print(simulated.markdown, highlight=False, soft_wrap=True)
+    out_console.print(f"written: {', '.join(str(path) for path in simulated.written)}", highlight=False)
+    logged = simulated.logged
+    if logged is None:
+        return
+    if logged.error:
+        err_console.print(f"warning: MLflow logging failed ({logged.error}); the tables in {out} are complete",
+                          highlight=False, soft_wrap=True)
+    else:
+        out_console.print(f"mlflow: {logged.logged} run(s) logged ({simulated.mlflow_uri})", highlight=False)
 
 
 @app.command(name="list")
