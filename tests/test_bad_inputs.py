@@ -1,6 +1,6 @@
 """Bad inputs as a user types them: every one is a single ``error:`` line, exit 2, no traceback, nothing written.
 
-The contract for user mistakes (STYLE.md, README "Writing an experiment"): the
+The contract for user mistakes (STYLE.md; docs/guide/reliability.md, "How a mistake is answered"): the
 CLI prints one line on stderr naming the field, the bad value and what is
 valid, exits 2 and leaves no file behind. Each case runs the real ``main()``
 in-process (:func:`helpers.cli`); ``test_cli.py`` runs the console script itself.

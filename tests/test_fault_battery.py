@@ -260,7 +260,7 @@ def test_runs_that_is_a_file_is_refused_before_training(tmp_path: Path) -> None:
 
 def test_a_write_that_fails_mid_run_is_one_line_and_leaves_no_half_run(tmp_path: Path) -> None:
     """A real write failure while storing a run (a file-size limit: writes past it fail with EFBIG, as a
-    full disk fails with ENOSPC): one line, exit 2 (README: runs stored before are kept), nothing half-written."""
+    full disk fails with ENOSPC): one line, exit 2 (docs/guide/reliability.md: runs stored before are kept), nothing half-written."""
     import resource
 
     spec = one_seed_spec(epochs=3)
