@@ -129,6 +129,7 @@ def _decode_image(path: Path, size: tuple[int, int], channels: int, resize: str)
     """
     height, width = size
     mode = "L" if channels == 1 else "RGB"
+    img: Image.Image  # the opened file, then its conversions
     with Image.open(path) as img:
         img.draft(mode, (2 * max(size), 2 * max(size)))
         img.load()  # raises on truncated data (we never set LOAD_TRUNCATED_IMAGES)
@@ -243,7 +244,7 @@ def _read_cache(cache: Path, expected: dict[str, Any], shape: tuple[int, ...]) -
     return _Decoded(images, labels, skipped)
 
 
-def _write_atomic(cache: Path, name: str, write: Callable[[IO[bytes]], None]) -> None:
+def _write_atomic(cache: Path, name: str, write: Callable[[IO[bytes]], object]) -> None:
     """Write ``cache/name`` through a synced temp file and a rename, so it is never seen half-written."""
     fd, tmp = tempfile.mkstemp(dir=cache, prefix=TEMP_PREFIX, suffix="-" + name)
     try:

@@ -24,6 +24,7 @@ Dataset for Benchmarking Machine Learning Algorithms. arXiv:1708.07747.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -89,7 +90,7 @@ def _field(entry: dict[str, Any], key: str, path: Path, source: str) -> Any:
 def _load_cifar(
     source: str,
     torchvision_class: str,
-    batches: dict[str, tuple[str, ...]],
+    batches: Mapping[str, tuple[str, ...]],
     meta: tuple[str, str],
     label_key: str,
     root: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import cast
 
 import numpy as np
 
@@ -21,12 +22,12 @@ def check_real(name: str, value: object, *, low: float = -math.inf, high: float 
     """Validate a finite real number in an interval and return it as a float."""
     ok = not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(float(value))
     if ok:
-        v = float(value)
+        v = float(cast(Real, value))
         ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
     if not ok:
         left, right = "(" if low_open else "[", ")" if high_open else "]"
         raise ValueError(f"{name}: expected a finite number in {left}{low:g}, {high:g}{right}, got {value!r}")
-    return float(value)
+    return float(cast(Real, value))  # a Real: ``ok`` held
 
 
 def check_logits(logits: object, name: str = "logits") -> np.ndarray:

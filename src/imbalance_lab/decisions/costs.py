@@ -3,6 +3,8 @@ cost."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 from imbalance_lab.decisions.checks import (
@@ -146,8 +148,11 @@ def bayes_decision(probs: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return np.argmin(p @ c, axis=1).astype(np.int64)
 
 
-def binary_cost(fn: np.ndarray, fp: np.ndarray, n_pos: int, n_neg: int, cost_fn: float, cost_fp: float,
-                 rate: float | None) -> np.ndarray:
+_Counts = TypeVar("_Counts", np.ndarray, np.float64)  # one count, or one per candidate threshold
+
+
+def binary_cost(fn: _Counts, fp: _Counts, n_pos: int, n_neg: int, cost_fn: float, cost_fp: float,
+                rate: float | None) -> _Counts:
     """Expected cost per case: the set's own ``(fn c_fn + fp c_fp) / n``, or reweighted to the positive ``rate``."""
     if rate is None:
         return (fn * cost_fn + fp * cost_fp) / (n_pos + n_neg)

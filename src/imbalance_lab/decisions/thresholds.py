@@ -3,7 +3,7 @@ and of the least expected cost at a deployment prior; and a thresholded decision
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
 import numpy as np
 from pydantic import Field
@@ -350,8 +350,8 @@ class Threshold(DecisionRule):
         beta: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None,
         target: Annotated[float, Field(gt=0, le=1)] | None = None,
     ) -> None:
-        if by not in ThresholdBy.__args__:
-            raise ValueError(f"by: expected one of {', '.join(ThresholdBy.__args__)}, got {by!r}")
+        if by not in get_args(ThresholdBy):
+            raise ValueError(f"by: expected one of {', '.join(get_args(ThresholdBy))}, got {by!r}")
         if (beta is None) == (by == "max_fbeta"):
             raise ValueError(f"beta: expected a positive number with by='max_fbeta' and none otherwise, "
                              f"got beta={beta!r} with by={by!r}")
@@ -370,16 +370,16 @@ class Threshold(DecisionRule):
         scores = special.softmax(logits, axis=1)[:, positive]
         params: dict[str, Any] = {"by": self.by, "positive": positive}
         if self.by in ("max_f1", "max_fbeta"):
-            beta = 1.0 if self.by == "max_f1" else float(self.beta)
+            beta = 1.0 if self.by == "max_f1" else float(cast(float, self.beta))  # set with max_fbeta (__init__)
             threshold = threshold_max_fbeta(labels, scores, positive, beta)
             how = f"max F{beta:g}"
             params["beta"] = beta
         elif self.by == "recall":
-            threshold = threshold_for_recall(labels, scores, positive, self.target)
+            threshold = threshold_for_recall(labels, scores, positive, cast(float, self.target))  # set (__init__)
             how = f"recall >= {self.target:g}"
             params["target"] = self.target
         elif self.by == "precision":
-            threshold = threshold_for_precision(labels, scores, positive, self.target)
+            threshold = threshold_for_precision(labels, scores, positive, cast(float, self.target))  # set (__init__)
             how = f"precision >= {self.target:g}"
             params["target"] = self.target
         else:

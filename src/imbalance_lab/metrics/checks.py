@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import Literal, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -105,7 +107,7 @@ def check_nonempty_cm(cm: np.ndarray) -> np.ndarray:
     return arr
 
 
-def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def safe_divide(num: npt.ArrayLike, den: npt.ArrayLike) -> np.ndarray:
     """Element-wise ``num / den`` as float64 with 0.0 where ``den == 0``."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
@@ -114,14 +116,27 @@ def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+@overload
+def check_positive(positive: object, n_classes: int, *, optional: Literal[False]) -> int: ...
+@overload
+def check_positive(positive: object, n_classes: int, *, optional: bool = True) -> int | None: ...
+
+
 def check_positive(positive: object, n_classes: int, *, optional: bool = True) -> int | None:
     """Validate a positive class index in ``[0, n_classes)`` (``None`` allowed when ``optional``)."""
     if positive is None and optional:
         return None
-    if isinstance(positive, bool) or not isinstance(positive, Integral) or not 0 <= positive < n_classes:
+    # cast: typeshed's Integral lacks the reflected comparison (``0 <= positive``) that every Integral has
+    if isinstance(positive, bool) or not isinstance(positive, Integral) or not 0 <= cast(int, positive) < n_classes:
         allowed = " or None" if optional else ""
         raise ValueError(f"positive: expected a class index in [0, {n_classes}){allowed}, got {positive!r}")
     return int(positive)
+
+
+@overload
+def binary_positive(positive: object, n_classes: Literal[2]) -> int: ...
+@overload
+def binary_positive(positive: object, n_classes: int) -> int | None: ...
 
 
 def binary_positive(positive: object, n_classes: int) -> int | None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import numpy as np
 
@@ -161,5 +162,5 @@ def classification_metrics(
     if counts is not None:
         shots, problems = shot_accuracies(cm, counts)
         warn_undefined(problems, outcome="set to nan", stacklevel=2)
-        out.update({key: shots[key] for key in SHOT})
+        out.update({key: cast(float, shots[key]) for key in SHOT})  # the accuracies; the class lists are not kept
     return out

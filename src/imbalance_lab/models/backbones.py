@@ -74,7 +74,7 @@ def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_ou
     if input_size is not None:
         size: tuple[int, int] | None = (input_size, input_size)
     elif pretrained:
-        size = tuple(cfg.get("input_size", (3, 224, 224))[-2:])  # type: ignore[assignment]
+        size = tuple(cfg.get("input_size", (3, 224, 224))[-2:])
     elif min(image_size) < MIN_SIDE:  # these networks downsample 32×: smaller images are enlarged
         size = (max(image_size[0], MIN_SIDE), max(image_size[1], MIN_SIDE))
     else:
@@ -120,4 +120,4 @@ def timm_model(in_channels: int, image_size: tuple[int, int], n_outputs: int, ar
     return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout)
 
 
-timm_model.published_weights = True  # type: ignore[attr-defined]
+timm_model.published_weights = True

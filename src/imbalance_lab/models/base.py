@@ -94,6 +94,9 @@ class InputNorm(nn.Module):
     antialiasing when shrinking) to the input size pretrained weights expect.
     """
 
+    mean: torch.Tensor  # buffers (1×C×1×1), registered in __init__
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], repeat: int = 1,
                  size: tuple[int, int] | None = None) -> None:
         super().__init__()
@@ -137,7 +140,7 @@ class ImageClassifier(nn.Module):
         self.backbone = backbone
         self.num_features = num_features
         self.head_dropout = Dropout(head_dropout) if head_dropout > 0 else nn.Identity()
-        self.classifier: nn.Module = nn.Linear(num_features, n_outputs)
+        self.classifier: nn.Linear | CosineClassifier = nn.Linear(num_features, n_outputs)
         # each stage as the modules it consists of (plain lists: the modules are registered once, in the backbone)
         self._stages = [list(stage.modules()) if isinstance(stage, nn.Module) else list(stage) for stage in stages]
         self._frozen: list[nn.Module] = []
@@ -198,10 +201,10 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
-    def get_classifier(self) -> nn.Module:
+    def get_classifier(self) -> nn.Linear | CosineClassifier:
         return self.classifier
 
-    def set_classifier(self, classifier: nn.Module) -> None:
+    def set_classifier(self, classifier: nn.Linear | CosineClassifier) -> None:
         """Replace the classifier (its input size must be ``num_features``)."""
         self.classifier = classifier
 

@@ -8,7 +8,7 @@ uses ResNet-32).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -70,7 +70,7 @@ def convnet_bn(
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(module.weight)
-            nn.init.constant_(module.bias, 0.01)
+            nn.init.constant_(cast(nn.Parameter, module.bias), 0.01)  # every conv and linear layer here has a bias
     return model
 
 

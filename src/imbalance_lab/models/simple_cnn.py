@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import Field
 from torch import nn
@@ -70,7 +70,7 @@ def simple_cnn(
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_uniform_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                nn.init.zeros_(cast(nn.Parameter, module.bias))  # every layer here has a bias
     return model
 
 
@@ -90,4 +90,4 @@ def task_defaults(has_positive: bool) -> dict[str, float | str]:
     return {} if has_positive else {"dropout": 0.0, "head_dropout": 0.0, "init": "torch"}
 
 
-simple_cnn.task_defaults = task_defaults  # type: ignore[attr-defined]
+simple_cnn.task_defaults = task_defaults

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from numbers import Integral
+from typing import cast
 
 import numpy as np
 
@@ -346,7 +347,7 @@ def paired_bootstrap(
                     f"positive: expected the positive class index in [0, {n_classes}) for metric "
                     f"{metric!r}, got {positive!r}"
                 )
-            positive = int(positive)
+            positive = int(cast(int, positive))  # an Integral: checked just above
         observed, replicates = _fast_replicates(metric, y, runs, positive, blocks)
     elif isinstance(metric, ExpectedCost):
         observed, replicates = _cost_replicates(metric, y, runs, blocks)

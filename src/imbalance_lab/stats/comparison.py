@@ -265,6 +265,7 @@ def compare_to_reference(
         raise ValueError(f"seed_test: expected one of {sorted(SEED_TEST_METHODS)}, got {seed_test!r}")
     check_int("n_boot", n_boot, 1)
     check_int("seed", seed, 0)
+    labels: Any  # predictions['labels'] as given; paired_bootstrap validates it
     labels, probs, boot_metric = None, {}, None
     if predictions is not None:
         if not isinstance(predictions, Mapping) or "labels" not in predictions or "probs" not in predictions:

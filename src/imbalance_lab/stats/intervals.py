@@ -28,7 +28,7 @@ def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[floa
     return float(low), float(high)
 
 
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval | None:
+def t_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval | None:
     """Student-t confidence interval of the mean of a metric over seeds.
 
     ``mean ± t_{n-1, (1+confidence)/2} · s / √n`` with ``s`` the sample

@@ -35,7 +35,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -252,7 +252,7 @@ def _hull(inside: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Per round (row of ``inside``), the hull ``(low, high)`` of the candidates kept, widened by one grid
     cell each side within the grid; ``nan`` where none is kept."""
     g = candidates.size
-    any_inside = inside.any(axis=1)
+    any_inside = cast(np.ndarray, inside.any(axis=1))  # numpy's stubs allow a scalar even with an axis
     first = np.argmax(inside, axis=1)
     last = g - 1 - np.argmax(inside[:, ::-1], axis=1)
     # widened by one grid cell: the boundary of the set lies somewhere in the cell beyond the last point kept
@@ -458,7 +458,7 @@ PRIOR_G = 1.0
 METHODS: tuple[str, ...] = ("t", "betting")
 
 
-def t_e_values(diffs: Sequence[float], mu0: float | np.ndarray = 0.0, g: float = PRIOR_G) -> np.ndarray:
+def t_e_values(diffs: Sequence[float] | np.ndarray, mu0: float | np.ndarray = 0.0, g: float = PRIOR_G) -> np.ndarray:
     """The Bayes factor of the paired t-test after each observation: an e-process for ``mean = mu0``.
 
     With ``t_n = √n (x̄_n − mu0) / s_n`` and ``ν = n − 1``, the Bayes factor of a

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pydantic
 import torch
@@ -69,20 +69,20 @@ class _Rule:
         return value
 
 
-def _ruled(kind: Any, expected: str, holds: Callable[[Any], bool]) -> Any:
-    return Annotated[kind, AfterValidator(_Rule(expected, holds))]
+def _ruled(expected: str, holds: Callable[[Any], bool]) -> AfterValidator:
+    return AfterValidator(_Rule(expected, holds))
 
 
+# type aliases written out as ``Annotated[...]`` (a type checker reads no alias made by a call)
 _StrictFloat = Annotated[float, Strict()]  # a number, not a string or a bool (ints are accepted)
-Padding = _ruled(Annotated[int, Strict()], "a whole number of pixels >= 0", lambda v: v >= 0)
-Probability = _ruled(_StrictFloat, "a probability in [0, 1]", lambda v: 0 <= v <= 1)
-Degrees = _ruled(_StrictFloat, "an angle in degrees in [0, 180]", lambda v: 0 <= v <= 180)
-Fraction = _ruled(_StrictFloat, "a fraction in [0, 1)", lambda v: 0 <= v < 1)
-ScaleRange = _ruled(
+Padding = Annotated[Annotated[int, Strict()], _ruled("a whole number of pixels >= 0", lambda v: v >= 0)]
+Probability = Annotated[_StrictFloat, _ruled("a probability in [0, 1]", lambda v: 0 <= v <= 1)]
+Degrees = Annotated[_StrictFloat, _ruled("an angle in degrees in [0, 180]", lambda v: 0 <= v <= 180)]
+Fraction = Annotated[_StrictFloat, _ruled("a fraction in [0, 1)", lambda v: 0 <= v < 1)]
+ScaleRange = Annotated[
     tuple[_StrictFloat, _StrictFloat],
-    "a range [lo, hi] of scale factors with 0 < lo <= hi",
-    lambda v: 0 < v[0] <= v[1] < math.inf,
-)
+    _ruled("a range [lo, hi] of scale factors with 0 < lo <= hi", lambda v: 0 < v[0] <= v[1] < math.inf),
+]
 
 
 class _Params(BaseModel):
@@ -144,7 +144,7 @@ def _checked(name: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         field = f"{name}.{param}"
         if first["type"] == "extra_forbidden":
             raise TransformError(field, f"unknown parameter; valid: {', '.join(model.model_fields)}") from None
-        rule = next(m.func for m in model.model_fields[param].metadata if isinstance(m, AfterValidator))
+        rule = next(cast(_Rule, m.func) for m in model.model_fields[param].metadata if isinstance(m, AfterValidator))
         raise TransformError(field, f"got {given[param]!r}, expected {rule.expected}") from None
 
 
