@@ -25,18 +25,6 @@ import numpy as np
 
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import SpecError, StoreError, UserError
-from imbalance_lab.executors import (
-    RunFailure,
-    choose_layout,
-    plan,
-    run_local,
-    run_processes,
-    run_ray,
-)
-from imbalance_lab.executors.branching import chains
-from imbalance_lab.models.hub import fetch_published
-from imbalance_lab.models.weights import build_model
-from imbalance_lab.prepared import ExperimentData, prepare_data
 from imbalance_lab.progress import NullProgress, Progress
 from imbalance_lab.report.tables import to_csv, to_markdown
 from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -55,6 +43,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from imbalance_lab.analysis.analyse import Analysis
+    from imbalance_lab.executors import RunFailure
+    from imbalance_lab.prepared import ExperimentData
 
 
 def as_spec(spec: ExperimentSpec | str | Path | dict) -> ExperimentSpec:
@@ -76,6 +66,7 @@ def output_dir(spec: ExperimentSpec, out: str | Path | None) -> Path:
 
 def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, ExperimentData]:
     """Check a spec, its data (counts against the source) and its device without training."""
+    from imbalance_lab.prepared import prepare_data
     from imbalance_lab.train import resolve_device
 
     spec = as_spec(spec)
@@ -89,6 +80,9 @@ def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:
     """Build the spec's model once for the data (published weights fetched into the local cache first,
     a weights file loaded, the freeze applied), so that a model that cannot be built for these images
     is one line before anything runs, not a failure in every run."""
+    from imbalance_lab.models.hub import fetch_published
+    from imbalance_lab.models.weights import build_model
+
     fetch_published(spec.model)
     try:
         build_model(spec.model, data.source.channels, data.source.image_size, len(data.class_names))
@@ -150,6 +144,8 @@ def run(
     every attempt raise :class:`RunsFailed` after the others finished and the
     summary was written.
     """
+    from imbalance_lab.executors import choose_layout, plan, run_local, run_processes, run_ray
+    from imbalance_lab.executors.branching import chains
     from imbalance_lab.train import resolve_device
 
     progress = progress or NullProgress()

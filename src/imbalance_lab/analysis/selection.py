@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.spec import ExperimentSpec, SelectSpec
@@ -104,7 +103,11 @@ def chosen_epoch(values: Sequence[float], maximise: bool) -> int:
 
 
 def _epoch_values(logits: np.ndarray, labels: np.ndarray, metric: str, positive: int | None) -> list[float]:
-    """A per-epoch metric of one set, computed as the trainer computes it for ``training.select``."""
+    """A per-epoch metric of one set, computed as the trainer computes it for ``training.select`` (with torch,
+    as the trainer does, so that ties and last bits agree; imported here, where a study is analysed, so that
+    a report without one never imports torch)."""
+    import torch
+
     from imbalance_lab.train import epoch_log
 
     target = torch.from_numpy(labels)
@@ -113,6 +116,8 @@ def _epoch_values(logits: np.ndarray, labels: np.ndarray, metric: str, positive:
 
 def _probs(logits: np.ndarray) -> np.ndarray:
     """Probabilities as a run stores them (float32 softmax of float32 logits), as float64."""
+    import torch
+
     return torch.softmax(torch.from_numpy(logits), dim=1).numpy().astype(np.float32).astype(np.float64)
 
 

@@ -11,25 +11,22 @@ import pydantic
 import yaml
 from pydantic import (
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from imbalance_lab.data import SOURCES
 from imbalance_lab.decisions import DECISION_RULES
 from imbalance_lab.errors import SpecError
-from imbalance_lab.models import MODELS
-from imbalance_lab.models.base import task_defaults
 from imbalance_lab.registry import format_validation_error
 from imbalance_lab.spec.arms import ArmSpec
-from imbalance_lab.spec.base import Name, StrategyStep, Strict
+from imbalance_lab.spec.base import Name, StrategyStep, Strict, is_stored
 from imbalance_lab.spec.data import DataSpec
 from imbalance_lab.spec.execution import ExecutionSpec, TrackingSpec
 from imbalance_lab.spec.grids import expand_grid
 from imbalance_lab.spec.model import ModelSpec, model_entry
 from imbalance_lab.spec.study import AdaptiveSeeds, CostSpec, DecisionsSpec, SelectionStudySpec
 from imbalance_lab.spec.training import ScheduleSpec, TrainingSpec
-from imbalance_lab.strategies import STRATEGIES, follows_training
 from imbalance_lab.vocabulary import (
     metric_range,
     recorded,
@@ -55,10 +52,13 @@ class ExperimentSpec(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _model_task_defaults(cls, data: Any) -> Any:
-        """Fill in the model's task-dependent defaults (see :func:`imbalance_lab.models.base.task_defaults`)."""
-        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+    def _model_task_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        """Fill in the model's task-dependent defaults (see :func:`imbalance_lab.models.base.task_defaults`);
+        a results directory's spec has them already, as its runs were made."""
+        if not isinstance(data, dict) or not isinstance(data.get("data"), dict) or is_stored(info):
             return data
+        from imbalance_lab.models.base import task_defaults  # the models' registry, read for a spec to train with
+
         try:
             model = model_entry(data.get("model", "simple_cnn"))
         except ValueError:
@@ -121,29 +121,52 @@ class ExperimentSpec(Strict):
         return value
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> ExperimentSpec:
-        """Registered names and their parameters, unique arm names (class-dependent checks
-        need the source's classes: :func:`imbalance_lab.splits.resolve`)."""
-        SOURCES.check_params(self.data.source.name, self.data.source.params, "data.source")
+    def _check_consistency(self, info: ValidationInfo) -> ExperimentSpec:
+        """Unique arm names, metrics, sets, decisions and adaptive seeds; for a spec to train with, also the
+        registered names and their parameters (class-dependent checks need the source's classes:
+        :func:`imbalance_lab.splits.resolve`). A results directory's spec is a record of runs that were made:
+        the registries of sources, models and strategies (and torch, which they import) are not read for it,
+        so a report never imports the trainer's world."""
         seen: set[str] = set()
         for i, arm in enumerate(self.arms):
             if arm.name in seen:
                 raise SpecError(f"{arm.where(i)}.name", f"arm name {arm.name!r} is used twice; give each arm its "
                                                         f"own name")
             seen.add(arm.name)
+        self._check_selection()
+        self._check_decisions()
+        self._check_adaptive()
+        if not is_stored(info):
+            self._check_registered()
+        return self
+
+    def _check_registered(self) -> None:
+        """The source, strategies and model by their registered names and parameters; no selection rule for
+        an arm that trains in stages or changes the finished model."""
+        from imbalance_lab.data import SOURCES  # the registries: read only for a spec to train with
+        from imbalance_lab.models import MODELS
+        from imbalance_lab.strategies import STRATEGIES, follows_training
+
+        SOURCES.check_params(self.data.source.name, self.data.source.params, "data.source")
+        for i, arm in enumerate(self.arms):
             for j, step in enumerate(arm.strategy):
                 STRATEGIES.entry(step.name, f"{arm.where(i)}.strategy[{j}]")
                 STRATEGIES.check_params(step.name, step.params, f"{arm.where(i)}.strategy[{j}].{step.name}")
         MODELS.check_params(self.model.name, self.model.params, "model")
-        self._check_selection()
-        self._check_decisions()
-        self._check_adaptive()
+        if self.training.rules or self.selection is not None:
+            for arm in self.arms:
+                if any(follows_training(step.name) for step in arm.strategy):
+                    key = f"training.{next(iter(self.training.rules))}" if self.training.rules else "selection"
+                    fix = ("leave select: last and no early_stopping" if self.training.rules else
+                           "leave the selection study out")
+                    raise SpecError(key, f"arm {arm.name!r} trains in stages or changes the model after training "
+                                         f"(cRT, τ-normalisation), which a chosen epoch cannot follow; {fix} for "
+                                         f"such arms' experiments")
         factory = MODELS.entry(self.model.name, "model.name").factory
         if self.model.pretrained is True and not getattr(factory, "published_weights", False):
             with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
             raise SpecError("model.pretrained", f"got true, but {self.model.name} has no published weights; give the "
                                                 f"path of a weights file, or use one of {', '.join(with_weights)}")
-        return self
 
     def _check_decisions(self) -> None:
         decisions = self.decisions
@@ -227,15 +250,6 @@ class ExperimentSpec(Strict):
                 if metric not in valid or metric in ("loss", "balanced_loss"):
                     judged = [m for m in valid if m not in ("loss", "balanced_loss")]
                     raise SpecError(f"selection.metrics[{i}]", f"got {metric!r}; valid: {', '.join(judged)}")
-        if self.training.rules or self.selection is not None:
-            for arm in self.arms:
-                if any(follows_training(step.name) for step in arm.strategy):
-                    key = f"training.{next(iter(self.training.rules))}" if self.training.rules else "selection"
-                    fix = ("leave select: last and no early_stopping" if self.training.rules else
-                           "leave the selection study out")
-                    raise SpecError(key, f"arm {arm.name!r} trains in stages or changes the model after training "
-                                         f"(cRT, τ-normalisation), which a chosen epoch cannot follow; {fix} for "
-                                         f"such arms' experiments")
 
     # ------------------------------------------------------------------ identity
     def canonical(self) -> dict[str, Any]:
