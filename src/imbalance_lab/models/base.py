@@ -12,7 +12,7 @@ weights (τ-normalisation).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -20,8 +20,27 @@ from torch import nn
 
 from imbalance_lab.registry import Registry
 
+
 # ``pretrained`` is passed by the library (from the spec's model.pretrained) to the factories that have
 # published weights (those with a true ``published_weights`` attribute)
+class ModelChoice(Protocol):
+    """What building a model reads of a spec's ``model`` section: the registered ``name`` and its ``params``,
+    ``pretrained`` (``True``, ``False`` or a weights file's path) and ``freeze`` (the spec's ``ModelSpec`` is
+    one; the models' layer names only what it reads, below the spec)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    @property
+    def pretrained(self) -> bool | str: ...
+
+    @property
+    def freeze(self) -> str | int: ...
+
+
 MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs", "pretrained"))
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from imbalance_lab.errors import UserError
 
 if TYPE_CHECKING:
-    from imbalance_lab.spec import ModelSpec
+    from imbalance_lab.models.base import ModelChoice
 
 
 # our name -> timm's architecture name
@@ -119,7 +119,7 @@ def _hub_unreachable() -> bool:
     return False
 
 
-def fetch_published(spec: ModelSpec) -> None:
+def fetch_published(spec: ModelChoice) -> None:
     """Make sure the published weights a spec asks for are on this machine before any run starts
     (the driver calls this once; runs then read the cached file)."""
     if spec.pretrained is not True:
@@ -129,7 +129,7 @@ def fetch_published(spec: ModelSpec) -> None:
         published_file(arch)
 
 
-def published_arch(spec: ModelSpec) -> str | None:
+def published_arch(spec: ModelChoice) -> str | None:
     """The timm architecture behind a spec's model, if it is a timm backbone."""
     if spec.name in NAMED:
         return NAMED[spec.name]

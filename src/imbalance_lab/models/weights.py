@@ -19,7 +19,7 @@ from imbalance_lab.models.base import MODELS, ImageClassifier
 from imbalance_lab.models.hub import WeightsError
 
 if TYPE_CHECKING:
-    from imbalance_lab.spec import ModelSpec
+    from imbalance_lab.models.base import ModelChoice
 
 
 
@@ -76,7 +76,7 @@ def load_backbone(model: ImageClassifier, path: str | Path) -> None:
     model.backbone.load_state_dict({k: state[k] for k in own})
 
 
-def build_model(spec: ModelSpec, in_channels: int, image_size: tuple[int, int], n_outputs: int,
+def build_model(spec: ModelChoice, in_channels: int, image_size: tuple[int, int], n_outputs: int,
                 params: dict[str, Any] | None = None) -> ImageClassifier:
     """The spec's network for a task of ``n_outputs`` classes on ``in_channels`` × ``image_size`` images:
     initialised by the factory (under the caller's torch seed), with its published weights or a weights

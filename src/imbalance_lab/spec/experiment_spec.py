@@ -76,7 +76,7 @@ class ExperimentSpec(Strict):
     def _grids(cls, value: Any) -> Any:
         if not isinstance(value, list | tuple):
             return value
-        arms = []
+        arms: list[Any] = []
         for i, item in enumerate(value):
             arms += expand_grid(item, i) if isinstance(item, dict) and "grid" in item else [item]
         return arms
@@ -269,9 +269,9 @@ class ExperimentSpec(Strict):
                 del arm["factors"]
         if canon["execution"] == _DEFAULT_EXECUTION:
             del canon["execution"]
-        for key, default in (("pretrained", False), ("freeze", "none"), ("weights_sha256", None)):
-            if canon["model"][key] == default:
-                del canon["model"][key]
+        for setting, unset in (("pretrained", False), ("freeze", "none"), ("weights_sha256", None)):
+            if canon["model"][setting] == unset:
+                del canon["model"][setting]
         for key in ("selection", "decisions"):
             if canon[key] is None:
                 del canon[key]
