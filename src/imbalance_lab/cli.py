@@ -168,7 +168,8 @@ def run(
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
     failed = None
-    quiet_mlflow()
+    if not no_mlflow and loaded.tracking.mlflow:  # mlflow is imported only when it logs (a second of start-up)
+        quiet_mlflow()
     try:
         with terminate_as_interrupt():  # the one code path of imbalance_lab.run_experiment(): the CLI only prints
             result = api.run_experiment(loaded, directory, reference=reference, mlflow=False if no_mlflow else None,

@@ -47,6 +47,7 @@ from imbalance_lab.metrics import (
     weighted_fbeta,
     weighted_precision_recall_f1,
 )
+from imbalance_lab.metrics.ranking import precision_recall_points, roc_points
 from imbalance_lab.vocabulary import ALWAYS, SHOT, WITH_POSITIVE
 
 ATOL = 1e-9
@@ -1157,3 +1158,34 @@ def test_bad_inputs_raise_value_error_naming_the_argument(call: Callable[[], Any
     msg = str(excinfo.value)
     assert msg.startswith(f"{argument}:"), msg
     assert "expected" in msg and "got" in msg, msg
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_precision_recall_and_roc_points_are_scikit_learns(seed: int) -> None:
+    """The report's curves without importing scikit-learn: the same points, bit for bit, with ties (scores on
+    a coarse grid), all-tied scores, one positive or one negative, and sizes from 2 to 400."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 400))
+    labels = (rng.random(n) < rng.uniform(0.05, 0.95)).astype(np.int64)
+    labels[rng.integers(n)], labels[rng.integers(n)] = 1, 0  # both classes present (at n = 2, maybe the same slot)
+    grid = [None, 3, 10, 1][seed % 4]  # continuous, coarse ties, fine ties, every score equal
+    scores = rng.random(n) if grid is None else np.round(rng.random(n) * grid) / grid if grid > 1 else np.full(n, 0.5)
+    if labels.sum() == 0 or labels.sum() == n:
+        labels[0], labels[-1] = 1, 0
+    recall, precision = precision_recall_points(labels, scores)
+    ref_precision, ref_recall, _ = skm.precision_recall_curve(labels, scores)
+    np.testing.assert_array_equal(recall, ref_recall)
+    np.testing.assert_array_equal(precision, ref_precision)
+    fpr, tpr = roc_points(labels, scores)
+    ref_fpr, ref_tpr, _ = skm.roc_curve(labels, scores)
+    np.testing.assert_array_equal(fpr, ref_fpr)
+    np.testing.assert_array_equal(tpr, ref_tpr)
+
+
+def test_curve_points_refuse_what_has_no_curve() -> None:
+    with pytest.raises(ValueError, match="at least one positive"):
+        precision_recall_points(np.zeros(4, int), np.linspace(0, 1, 4))
+    with pytest.raises(ValueError, match="both positive and negative"):
+        roc_points(np.ones(4, int), np.linspace(0, 1, 4))
+    with pytest.raises(ValueError, match="labels must be 0/1"):
+        roc_points(np.array([0, 2]), np.array([0.1, 0.2]))

@@ -202,3 +202,56 @@ def average_precision(labels: np.ndarray, probs: np.ndarray, positive: int | Non
         classes without positives are left out of the macro (naming them).
     """
     return _ranking_metric(labels, probs, positive, "average_precision")
+
+
+def _threshold_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each distinct score from the highest down, the positives and negatives scored at least that high
+    (``tps``, ``fps``, float64): the points of every threshold curve of one binary problem."""
+    order = np.argsort(scores, kind="mergesort")[::-1]
+    s, y = scores[order], labels[order]
+    last_of_run = np.r_[np.flatnonzero(np.diff(s)), y.size - 1]  # the last position of each run of equal scores
+    tps = np.cumsum(y, dtype=np.float64)[last_of_run]
+    return tps, 1.0 + last_of_run - tps
+
+
+def _binary_curve_inputs(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(labels)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.ndim != 1 or s.shape != y.shape or not y.size:
+        raise ValueError(f"labels and scores must be non-empty 1-D arrays of one length; got shapes {y.shape} and "
+                         f"{s.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0/1 (1 = positive); got values {np.unique(y)[:10].tolist()}")
+    return y.astype(np.int64), s
+
+
+def precision_recall_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The precision–recall curve of one binary problem: ``(recall, precision)``, recall decreasing, one point
+    per distinct score (the threshold ``score >= t``) and the end point ``(0, 1)``; precision is 0 where
+    nothing is predicted positive. ``labels`` are 0/1 with at least one 1 (else the curve is undefined:
+    ``ValueError``); ``scores`` the positive class's score. The same points as scikit-learn's
+    ``precision_recall_curve`` (checked in the tests)."""
+    y, s = _binary_curve_inputs(labels, scores)
+    tps, fps = _threshold_counts(y, s)
+    if tps[-1] == 0:
+        raise ValueError("the precision-recall curve needs at least one positive label")
+    predicted = tps + fps
+    precision = np.where(predicted != 0, tps / np.where(predicted != 0, predicted, 1.0), 0.0)
+    recall = tps / tps[-1]
+    return np.r_[recall[::-1], 0.0], np.r_[precision[::-1], 1.0]
+
+
+def roc_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ROC curve of one binary problem: ``(fpr, tpr)`` from ``(0, 0)``, one point per distinct score, less
+    the points inside a straight horizontal or vertical run (they draw nothing). ``labels`` are 0/1 with both
+    values present (else ``ValueError``). The same points as scikit-learn's ``roc_curve`` with its default
+    ``drop_intermediate=True`` (checked in the tests)."""
+    y, s = _binary_curve_inputs(labels, scores)
+    tps, fps = _threshold_counts(y, s)
+    if tps[-1] == 0 or fps[-1] == 0:
+        raise ValueError("the ROC curve needs both positive and negative labels")
+    if fps.size > 2:
+        keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        tps, fps = tps[keep], fps[keep]
+    tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
+    return fps / fps[-1], tps / tps[-1]

@@ -27,8 +27,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from sklearn.metrics import precision_recall_curve, roc_curve
 
+from imbalance_lab.metrics.ranking import precision_recall_points, roc_points
 from imbalance_lab.simulate import SWEEP_QUANTITIES
 from imbalance_lab.vocabulary import metric_range
 
@@ -416,12 +416,13 @@ def confusion_matrices(
 def pr_roc_points(
     labels: np.ndarray, scores: np.ndarray
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """``((recall, precision), (fpr, tpr))`` of one binary problem, from scikit-learn.
+    """``((recall, precision), (fpr, tpr))`` of one binary problem.
 
     ``labels`` are 0/1 (or bool) with 1 the positive class; ``scores`` the
-    positive-class score (probability). Uses
-    :func:`sklearn.metrics.precision_recall_curve` and
-    :func:`sklearn.metrics.roc_curve`. A curve that is undefined comes back as
+    positive-class score (probability). The points are
+    :func:`imbalance_lab.metrics.ranking.precision_recall_points` and
+    :func:`~imbalance_lab.metrics.ranking.roc_points` (scikit-learn's
+    ``precision_recall_curve`` and ``roc_curve``, without importing it). A curve that is undefined comes back as
     two empty arrays instead of NaN and warnings: the PR curve without
     positives, the ROC curve without positives or negatives.
 
@@ -447,12 +448,10 @@ def pr_roc_points(
     n_neg = int(y.size - n_pos)
     pr = empty
     if n_pos > 0:
-        precision, recall, _ = precision_recall_curve(y, s, pos_label=1)
-        pr = (recall, precision)
+        pr = precision_recall_points(y, s)
     roc = empty
     if n_pos > 0 and n_neg > 0:
-        fpr, tpr, _ = roc_curve(y, s, pos_label=1)
-        roc = (fpr, tpr)
+        roc = roc_points(y, s)
     return pr, roc
 
 
