@@ -94,16 +94,20 @@ def main() -> None:
         c5 = analysis5.sets["test"].comparisons[metric]
         better = sum(c.significant and c.mean_diff > 0 for c in c5)
         worse = sum(c.significant and c.mean_diff < 0 for c in c5)
-        lines.append(f"| fixed, 5 seeds, {metric} (bootstrap + Holm, one look) | 5 | {len(fixed_items)} | "
-                     f"{fixed_seconds:.0f} | {better} / {worse} / – / {len(c5) - better - worse} not significant | – |")
+        lines.append(
+            f"| fixed, 5 seeds, {metric} (bootstrap + Holm, one look) | 5 | {len(fixed_items)} | "
+            f"{fixed_seconds:.0f} | {better} / {worse} / – / {len(c5) - better - worse} not significant | – |"
+        )
     for metric, state, n_runs, seconds, calls, when in rows:
         per_arm = {}
         for arm, seed in state.scheduled:
             per_arm[arm] = max(per_arm.get(arm, 0), seed + 1)
         spread = f"{min(per_arm.values())}–{max(per_arm.values())}"
-        lines.append(f"| adaptive until {metric} settled (max {args.max}) | {spread} | {n_runs} | {seconds:.0f} | "
-                     f"{calls['better']} / {calls['worse']} / {calls['equivalent']} / {calls['undecided']} | "
-                     f"{', '.join(map(str, when)) or '–'} |")
+        lines.append(
+            f"| adaptive until {metric} settled (max {args.max}) | {spread} | {n_runs} | {seconds:.0f} | "
+            f"{calls['better']} / {calls['worse']} / {calls['equivalent']} / {calls['undecided']} | "
+            f"{', '.join(map(str, when)) or '–'} |"
+        )
     lines.append("")
     publish("\n".join(lines), args.write)
 

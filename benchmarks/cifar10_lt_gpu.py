@@ -48,20 +48,31 @@ def build(args: argparse.Namespace) -> dict:
     training.update(epochs=args.epochs, precision=args.precision, device="cpu" if args.smoke else "cuda")
     if args.epochs < 200:  # the recipe's milestones and warm-up, scaled to the epochs
         milestones = sorted({m for m in (int(args.epochs * 0.8), int(args.epochs * 0.9)) if 1 <= m < args.epochs})
-        training["schedule"] = ({**training["schedule"], "milestones": milestones,
-                                 "warmup_epochs": min(5, args.epochs // 40)} if milestones else "constant")
+        training["schedule"] = (
+            {**training["schedule"], "milestones": milestones, "warmup_epochs": min(5, args.epochs // 40)}
+            if milestones
+            else "constant"
+        )
     spec["execution"] = {"compile": args.compile, **({"workers": args.workers} if args.workers else {})}
     spec["tracking"] = {"mlflow": False}
     if args.smoke:
-        spec["data"] = {"source": {"type": "synthetic", "n_per_class": 120, "n_classes": 10, "size": 32, "channels": 3},
-                        "classes": "all",
-                        "splits": {"pool": {"profile": "exponential", "n_max": 60, "ratio": 10},
-                                   "val": {"balanced": 10}, "test": {"balanced": 20}}}
+        spec["data"] = {
+            "source": {"type": "synthetic", "n_per_class": 120, "n_classes": 10, "size": 32, "channels": 3},
+            "classes": "all",
+            "splits": {
+                "pool": {"profile": "exponential", "n_max": 60, "ratio": 10},
+                "val": {"balanced": 10},
+                "test": {"balanced": 20},
+            },
+        }
         for arm in spec["arms"]:
             arm["train"] = {"profile": "exponential", "n_max": 60, "ratio": 10}
     else:
-        spec["data"]["source"] = {**spec["data"]["source"], "download": args.download,
-                                  **({"root": args.root} if args.root else {})}
+        spec["data"]["source"] = {
+            **spec["data"]["source"],
+            "download": args.download,
+            **({"root": args.root} if args.root else {}),
+        }
     return spec
 
 
@@ -111,8 +122,10 @@ def main() -> None:
     for arm, results in per_arm.items():
         error = statistics.mean(100 * (1 - r["metrics"]["test"]["accuracy"]) for r in results)
         paper = f"{PAPER_ERROR[arm]:.2f}" if arm in PAPER_ERROR else ""
-        lines.append(f"| {arm} | {len(results)} | {statistics.median(r['wall_time_s'] for r in results):.0f} | "
-                     f"{statistics.median(r['timing']['train_s'] for r in results):.0f} | {error:.2f} | {paper} |")
+        lines.append(
+            f"| {arm} | {len(results)} | {statistics.median(r['wall_time_s'] for r in results):.0f} | "
+            f"{statistics.median(r['timing']['train_s'] for r in results):.0f} | {error:.2f} | {paper} |"
+        )
     lines.append("")
     publish("\n".join(lines), args.write)
 

@@ -83,8 +83,10 @@ def raw_parallel(processes: int, channels_last: bool, seconds: float) -> float:
     return sum(rates)
 
 
-PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+PEAK = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
 
 
 def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float, float, float]:
@@ -94,8 +96,12 @@ def run_grid(spec_path: Path, layout: list[str]) -> tuple[float, int, float, flo
     out = Path(tempfile.mkdtemp(prefix="bench-executors-"))
     exe = Path(sys.executable).with_name("imbalance-lab")
     start = time.perf_counter()
-    peak = subprocess.run([sys.executable, "-c", PEAK, str(exe), "run", "--no-mlflow", str(spec_path), "--out",
-                           str(out / "r"), *layout], check=True, capture_output=True, text=True).stdout
+    peak = subprocess.run(
+        [sys.executable, "-c", PEAK, str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out / "r"), *layout],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     wall = time.perf_counter() - start
     images, busy, training = 0, 0.0, 0.0
     for path in (out / "r").glob("runs/*/*/result.json"):
@@ -136,15 +142,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, contiguous_path = Path(tmp) / "grid.yaml", Path(tmp) / "grid-contiguous.yaml"
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-        contiguous_path.write_text(yaml.safe_dump({**spec, "execution": {"memory_format": "contiguous"}}, sort_keys=False))
+        contiguous_path.write_text(
+            yaml.safe_dump({**spec, "execution": {"memory_format": "contiguous"}}, sort_keys=False)
+        )
         # name -> (spec, command-line layout, runs training at once)
         layouts = {
             f"local, 1 process × {cores} threads": (spec_path, ["--executor", "local"], 1),
             "local, 1 process × 1 thread": (spec_path, ["--executor", "local", "--threads", "1"], 1),
-            f"process, {cores} workers × 1 thread, contiguous (before channels-last)":
-                (contiguous_path, ["--executor", "process"], cores),
-            f"process, {cores} workers × 1 thread, channels-last (the default here)":
-                (spec_path, ["--executor", "process"], cores),
+            f"process, {cores} workers × 1 thread, contiguous (before channels-last)": (
+                contiguous_path,
+                ["--executor", "process"],
+                cores,
+            ),
+            f"process, {cores} workers × 1 thread, channels-last (the default here)": (
+                spec_path,
+                ["--executor", "process"],
+                cores,
+            ),
         }
         if importlib.util.find_spec("ray") is not None:
             layouts[f"ray, local cluster, {cores} tasks × 1 thread"] = (spec_path, ["--executor", "ray"], cores)
@@ -163,8 +177,11 @@ def main() -> None:
         # memory against the number of runs: the same grid with twice the seeds, once per executor
         spec["seeds"] = 2 * args.seeds
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-        doubled = {name: run_grid(path, layout)[2] for name, (path, layout, _) in layouts.items()
-                   if "1 thread" not in name or "default" in name}
+        doubled = {
+            name: run_grid(path, layout)[2]
+            for name, (path, layout, _) in layouts.items()
+            if "1 thread" not in name or "default" in name
+        }
 
     best_raw = max(statistics.median(v) for v in raw_rates.values())
     base = statistics.median(walls[f"local, 1 process × {cores} threads"])
@@ -179,7 +196,10 @@ def main() -> None:
         "",
         "| layout | images/s (median) | repeats |",
         "|---|---:|---|",
-        *(f"| {name} | {statistics.median(r):,.0f} | {', '.join(f'{x:,.0f}' for x in r)} |" for name, r in raw_rates.items()),
+        *(
+            f"| {name} | {statistics.median(r):,.0f} | {', '.join(f'{x:,.0f}' for x in r)} |"
+            for name, r in raw_rates.items()
+        ),
         "",
         f"(c) `imbalance-lab run` on {args.arms} arms × {args.seeds} seeds × {args.epochs} epochs "
         f"({images:,} training images in all; wall time includes start-up, data, validation, scoring, the report):",
@@ -187,11 +207,14 @@ def main() -> None:
         "| executor | wall s (median) | training images/s | vs local × threads | vs best raw | in runs: images/s | in runs vs best raw | "
         "in training epochs: images/s | in training epochs vs best raw | peak MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *(f"| {name} | {statistics.median(w):.1f} | {images / statistics.median(w):,.0f} | "
-          f"{base / statistics.median(w):.2f}× | {images / statistics.median(w) / best_raw:.0%} | "
-          f"{statistics.median(in_run[name]):,.0f} | {statistics.median(in_run[name]) / best_raw:.0%} | "
-          f"{statistics.median(in_training[name]):,.0f} | {statistics.median(in_training[name]) / best_raw:.0%} | "
-          f"{max(peaks[name]):,.0f} |" for name, w in walls.items()),
+        *(
+            f"| {name} | {statistics.median(w):.1f} | {images / statistics.median(w):,.0f} | "
+            f"{base / statistics.median(w):.2f}× | {images / statistics.median(w) / best_raw:.0%} | "
+            f"{statistics.median(in_run[name]):,.0f} | {statistics.median(in_run[name]) / best_raw:.0%} | "
+            f"{statistics.median(in_training[name]):,.0f} | {statistics.median(in_training[name]) / best_raw:.0%} | "
+            f"{max(peaks[name]):,.0f} |"
+            for name, w in walls.items()
+        ),
         "",
         "Training images/s: training images (epochs × training set, summed over the runs) / the command's wall time. "
         "In runs: the same images / the runs' own time (each run's `wall_time_s`, from its first epoch to its "
@@ -201,8 +224,12 @@ def main() -> None:
         "per-epoch validation pass) × the runs training at once: the figure comparable with the raw step.",
         "",
         "Memory against the number of runs (peak resident MB of the largest process, driver or worker): "
-        + "; ".join(f"{name}: {max(peaks[name]):,.0f} MB with {args.arms * args.seeds} runs, {doubled[name]:,.0f} MB "
-                    f"with {2 * args.arms * args.seeds}" for name in doubled) + ".",
+        + "; ".join(
+            f"{name}: {max(peaks[name]):,.0f} MB with {args.arms * args.seeds} runs, {doubled[name]:,.0f} MB "
+            f"with {2 * args.arms * args.seeds}"
+            for name in doubled
+        )
+        + ".",
         "",
     ]
     publish("\n".join(lines), args.write)

@@ -45,8 +45,14 @@ def run(spec: dict, cache: Path | None) -> tuple[float, Path]:
     (out / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     env = {**os.environ, "IMBALANCE_LAB_CACHE": str(cache or out / "unused")}
     start = time.perf_counter()
-    subprocess.run([str(EXE), "run", "--no-mlflow", str(out / "spec.yaml"), "--out", str(out / "r")], check=True,
-                   capture_output=True, text=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [str(EXE), "run", "--no-mlflow", str(out / "spec.yaml"), "--out", str(out / "r")],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     return time.perf_counter() - start, out / "r"
 
 
@@ -71,16 +77,32 @@ def main() -> None:
 
     weights = ROOT / "results" / "animal_mnist_pretrain" / "runs" / "all" / "seed-0" / "model.pt"
     if not weights.exists():
-        subprocess.run([str(EXE), "run", "--no-mlflow", "examples/animal_mnist_pretrain.yaml"], check=True, cwd=ROOT,
-                       capture_output=True)
+        subprocess.run(
+            [str(EXE), "run", "--no-mlflow", "examples/animal_mnist_pretrain.yaml"],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
     demo = yaml.safe_load((ROOT / "examples" / "cats_vs_dogs.yaml").read_text())
-    base = {**demo, "arms": [a for a in demo["arms"] if "augment" not in json.dumps(a)][: args.arms],
-            "seeds": args.seeds, "training": {**demo["training"], "epochs": args.epochs}, "tracking": {"mlflow": False}}
+    base = {
+        **demo,
+        "arms": [a for a in demo["arms"] if "augment" not in json.dumps(a)][: args.arms],
+        "seeds": args.seeds,
+        "training": {**demo["training"], "epochs": args.epochs},
+        "tracking": {"mlflow": False},
+    }
     base.pop("output", None)
     backbones = {
-        "resnet18 at 64×64 (initialised), frozen": {"name": "resnet18", "freeze": "backbone", "params": {"input_size": 64}},
-        "seed CNN trained on the other eight classes, frozen": {"name": "simple_cnn", "freeze": "backbone",
-                                                               "pretrained": str(weights)},
+        "resnet18 at 64×64 (initialised), frozen": {
+            "name": "resnet18",
+            "freeze": "backbone",
+            "params": {"input_size": 64},
+        },
+        "seed CNN trained on the other eight classes, frozen": {
+            "name": "simple_cnn",
+            "freeze": "backbone",
+            "pretrained": str(weights),
+        },
     }
     rows = []
     for label, model in backbones.items():
@@ -92,11 +114,20 @@ def main() -> None:
             cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
             wall, fast_dir = run(spec, cache)
             once.append(wall)
-            (slow_probs, slow_metrics), (fast_probs, fast_metrics) = probs_and_metrics(slow_dir), probs_and_metrics(fast_dir)
+            (slow_probs, slow_metrics), (fast_probs, fast_metrics) = (
+                probs_and_metrics(slow_dir),
+                probs_and_metrics(fast_dir),
+            )
             assert slow_probs.keys() == fast_probs.keys()
             farthest = max(farthest, max(float(np.abs(slow_probs[k] - fast_probs[k]).max()) for k in slow_probs))
-            metric_gap = max(metric_gap, max(abs(slow_metrics[k][m] - fast_metrics[k][m]) for k in slow_metrics
-                                             for m in ("recall", "precision", "f1", "balanced_accuracy")))
+            metric_gap = max(
+                metric_gap,
+                max(
+                    abs(slow_metrics[k][m] - fast_metrics[k][m])
+                    for k in slow_metrics
+                    for m in ("recall", "precision", "f1", "balanced_accuracy")
+                ),
+            )
             for folder in (slow_dir.parent, fast_dir.parent, cache):
                 shutil.rmtree(folder)
         rows.append((label, statistics.median(through), statistics.median(once), farthest, metric_gap))
@@ -112,8 +143,10 @@ def main() -> None:
         "",
         "| backbone | through the backbone, wall s | features once, wall s | speed-up | largest test-probability difference | largest metric difference |",
         "|---|---:|---:|---:|---:|---:|",
-        *(f"| {label} | {slow:.1f} | {fast:.1f} | {slow / fast:.1f}× | {gap:.1e} | {mgap:.3f} |"
-          for label, slow, fast, gap, mgap in rows),
+        *(
+            f"| {label} | {slow:.1f} | {fast:.1f} | {slow / fast:.1f}× | {gap:.1e} | {mgap:.3f} |"
+            for label, slow, fast, gap, mgap in rows
+        ),
         "",
         "Features once: each image's features computed in one pass into a fresh cache (included in the time), "
         "then only the head trains per arm and seed. Metric difference: recall, precision, F1 and balanced accuracy "

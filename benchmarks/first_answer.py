@@ -37,8 +37,14 @@ def timed(tree: Path, args: list[str], cwd: Path) -> float:
     """Wall seconds of one `imbalance-lab ARGS` with the code of ``tree`` (a failure stops the benchmark)."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "MPLBACKEND": "Agg"}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "imbalance_lab.cli", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "imbalance_lab.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"`imbalance-lab {' '.join(args)}` with {tree} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -57,8 +63,9 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="append a results section to this Markdown file")
     args = parser.parse_args()
 
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     commands = ["--help", "list", "validate", "run", "report"]
     seconds: dict[tuple[str, str], list[float]] = {(c, t): [] for c in commands for t in ("base", "this")}
     with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:
@@ -75,8 +82,10 @@ def main() -> None:
                 seconds["report", name].append(timed(tree, ["report", str(out)], work))
             base_md, this_md = (tables(work / f"{name}-{repeat}" / "report.md") for name in ("base", "this"))
             if base_md != this_md:
-                raise SystemExit(f"round {repeat}: the two revisions' report.md differ (the same runs must give the "
-                                 f"same answer); see {work}")
+                raise SystemExit(
+                    f"round {repeat}: the two revisions' report.md differ (the same runs must give the "
+                    f"same answer); see {work}"
+                )
             for name in ("base", "this"):
                 shutil.rmtree(work / f"{name}-{repeat}")
 
@@ -87,17 +96,19 @@ def main() -> None:
         if command == "report":
             shown = "`imbalance-lab report DIR` (the tiny run's)"
         rows.append(f"| {shown} | {base:.2f} | {this:.2f} | {this / base:.2f}× |")
-    text = "\n".join([
-        f"### Time to a first answer ({time.strftime('%Y-%m-%d')}, `benchmarks/first_answer.py`)",
-        "",
-        f"Median wall time of {args.repeats} rounds (ABBA order), each command its own process, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"`{args.base}` is the commit before issue 25, `{head}` this checkout. Both revisions' `report.md` were "
-        "equal in every round.",
-        "",
-        *rows,
-        "",
-    ])
+    text = "\n".join(
+        [
+            f"### Time to a first answer ({time.strftime('%Y-%m-%d')}, `benchmarks/first_answer.py`)",
+            "",
+            f"Median wall time of {args.repeats} rounds (ABBA order), each command its own process, "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+            f"`{args.base}` is the commit before issue 25, `{head}` this checkout. Both revisions' `report.md` were "
+            "equal in every round.",
+            "",
+            *rows,
+            "",
+        ]
+    )
     publish(text, args.write)
 
 

@@ -70,11 +70,23 @@ def main() -> None:
         for rep in range(args.repeats):
             for workers, key in ((1, "cold_1"), (cores, "cold_all")):
                 cache = Path(tmp) / f"cache-{key}-{rep}"
-                times[key].append(timed(image_folder_module.image_folder, str(root), size=args.size, workers=workers, cache_dir=str(cache)))
-            times["hit"].append(timed(image_folder_module.image_folder, str(root), size=args.size, cache_dir=str(cache)))
+                times[key].append(
+                    timed(
+                        image_folder_module.image_folder,
+                        str(root),
+                        size=args.size,
+                        workers=workers,
+                        cache_dir=str(cache),
+                    )
+                )
+            times["hit"].append(
+                timed(image_folder_module.image_folder, str(root), size=args.size, cache_dir=str(cache))
+            )
             for key, pool in (("threads", "thread"), ("processes", "process")):
                 size = (args.size, args.size)
-                times[key].append(timed(image_folder_module._decode_listing, listing, size, 3, "stretch", "skip", cores, pool=pool))
+                times[key].append(
+                    timed(image_folder_module._decode_listing, listing, size, 3, "stretch", "skip", cores, pool=pool)
+                )
     load_after = os.getloadavg()[0]
 
     med = {k: statistics.median(v) for k, v in times.items()}

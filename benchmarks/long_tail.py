@@ -58,8 +58,11 @@ def spec(seeds: int, epochs: int, arms: list[str] | None = None) -> dict:
             "seed": 0,
             "splits": {"pool": {"balanced": 600}, "val": {"balanced": 50}, "test": {"balanced": 300}},
         },
-        "arms": [{"name": name, "train": TRAIN, "strategy": strategy} for name, strategy in ARMS.items()
-                 if arms is None or name in arms],
+        "arms": [
+            {"name": name, "train": TRAIN, "strategy": strategy}
+            for name, strategy in ARMS.items()
+            if arms is None or name in arms
+        ],
         "decisions": DECISIONS,
         "model": {"name": "simple_cnn"},
         "training": {"epochs": epochs, "batch_size": 64, "optimizer": "adam", "lr": 0.001},
@@ -99,7 +102,11 @@ def main() -> None:
         cells = []
         for m in METRICS[:2]:
             c = comparisons[m].get(arm)
-            delta = "" if c is None else f"{c.mean_diff:+.3f}{' ★' if c.significant else ''} (p<sub>Holm</sub> {c.p_holm:.2g})"
+            delta = (
+                ""
+                if c is None
+                else f"{c.mean_diff:+.3f}{' ★' if c.significant else ''} (p<sub>Holm</sub> {c.p_holm:.2g})"
+            )
             cells += [_cell(test.table[arm][m]), delta]
         rows.append(f"| `{arm}` | " + " | ".join(cells) + f" | {test.table[arm]['many_shot_accuracy'].mean:.3f} |")
     counts = ", ".join(str(n) for n in analysis.train_counts["ce"])
@@ -110,7 +117,8 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, device {device}, torch {torch.__version__}; "
         f"{time.perf_counter() - started:.0f} s wall for the runs not already in `{args.out.name}`.",
         f"Command: `.venv/bin/python benchmarks/long_tail.py --seeds {args.seeds} --epochs {args.epochs}"
-        + (f" --arms {args.arms}" if args.arms else "") + "`.",
+        + (f" --arms {args.arms}" if args.arms else "")
+        + "`.",
         f"Training counts {counts} (exponential from 600, ρ = 100); val 50 and test 300 per class; seed CNN without "
         f"dropout, {args.epochs} epochs, batch 64, Adam 1e-3; {args.seeds} seeds. Mean over seeds with its 95 % t-interval; "
         "Δ is the paired difference to `ce` (★: significant after Holm's correction, paired bootstrap over seeds and "

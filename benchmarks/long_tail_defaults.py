@@ -40,7 +40,7 @@ SPEC = {
 }
 
 CONFIGS = {
-    "seed000": {"dropout": True, "init": "he", "scale": "pm1"},     # imbalance-lab's simple_cnn before issue 8
+    "seed000": {"dropout": True, "init": "he", "scale": "pm1"},  # imbalance-lab's simple_cnn before issue 8
     "no_dropout": {"dropout": False, "init": "he", "scale": "pm1"},
     "torch_init": {"dropout": False, "init": "torch", "scale": "pm1"},
     "unit_scale": {"dropout": False, "init": "he", "scale": "unit"},
@@ -70,8 +70,16 @@ def make_cnn(n_classes: int, dropout: bool, init: str) -> nn.Module:
     return model
 
 
-def train_once(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, cfg: dict, weighted: bool,
-               seed: int, epochs: int) -> float:
+def train_once(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    cfg: dict,
+    weighted: bool,
+    seed: int,
+    epochs: int,
+) -> float:
     torch.manual_seed(seed)
     n_classes = int(y.max()) + 1
     model = make_cnn(n_classes, cfg["dropout"], cfg["init"])
@@ -83,7 +91,7 @@ def train_once(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Ten
         model.train()
         order = torch.randperm(len(y))
         for i in range(0, len(y), 64):
-            idx = order[i:i + 64]
+            idx = order[i : i + 64]
             per_example = F.cross_entropy(model(scale(x[idx])), y[idx], reduction="none")
             loss = (per_example * weights[y[idx]]).mean() if weights is not None else per_example.mean()
             opt.zero_grad()
@@ -110,7 +118,9 @@ def main() -> None:
     train = data.train_set(spec.arms[0])
     test = data.eval_set("test")
     names = list(CONFIGS) if args.configs == "all" else args.configs.split(",")
-    print(f"train counts {torch.bincount(train.labels).tolist()}, test {len(test)} images, {args.epochs} epochs, {args.seeds} seeds")
+    print(
+        f"train counts {torch.bincount(train.labels).tolist()}, test {len(test)} images, {args.epochs} epochs, {args.seeds} seeds"
+    )
     print("| config | dropout | init | inputs | CE balanced acc. | inverse weights balanced acc. |")
     print("|---|---|---|---|---:|---:|")
     for name in names:
@@ -118,12 +128,16 @@ def main() -> None:
         start = time.perf_counter()
         cells = []
         for weighted in (False, True):
-            accs = [train_once(train.images, train.labels, test.images, test.labels, cfg, weighted, s, args.epochs)
-                    for s in range(args.seeds)]
+            accs = [
+                train_once(train.images, train.labels, test.images, test.labels, cfg, weighted, s, args.epochs)
+                for s in range(args.seeds)
+            ]
             cells.append(f"{statistics.mean(accs):.3f} ± {statistics.stdev(accs) if len(accs) > 1 else 0:.3f}")
-        print(f"| {name} | {'seed 000' if cfg['dropout'] else 'none'} | {cfg['init']} | "
-              f"{'[-1, 1]' if cfg['scale'] == 'pm1' else '[0, 1]'} | {cells[0]} | {cells[1]} |  ({time.perf_counter() - start:.0f} s)",
-              flush=True)
+        print(
+            f"| {name} | {'seed 000' if cfg['dropout'] else 'none'} | {cfg['init']} | "
+            f"{'[-1, 1]' if cfg['scale'] == 'pm1' else '[0, 1]'} | {cells[0]} | {cells[1]} |  ({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

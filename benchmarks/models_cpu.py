@@ -84,13 +84,19 @@ def main() -> None:
         "",
         "| model | input | batch | parameters | images/s | s per CIFAR-10-LT epoch (12,406) | s per seed-004 epoch (6,000) |",
         "|---|---|---:|---:|---:|---:|---:|",
-        *(f"| {name} | {c}×{side}×{side} | {batch} | {n / 1e6:.2f} M | {r:,.0f} | {CIFAR10_LT_TRAIN / r:,.0f} | "
-          f"{SEED_004_TRAIN / r:,.0f} |" for name, c, side, batch, n, r in rows),
+        *(
+            f"| {name} | {c}×{side}×{side} | {batch} | {n / 1e6:.2f} M | {r:,.0f} | {CIFAR10_LT_TRAIN / r:,.0f} | "
+            f"{SEED_004_TRAIN / r:,.0f} |"
+            for name, c, side, batch, n, r in rows
+        ),
         "",
     ]
     resnet32 = next(r for name, *_, r in rows if name == "resnet32")
-    lines += [f"Cao et al.'s CIFAR-10-LT recipe (ResNet-32, 200 epochs) would take about "
-              f"{200 * CIFAR10_LT_TRAIN / resnet32 / 3600:.1f} hours of training steps per run here.", ""]
+    lines += [
+        f"Cao et al.'s CIFAR-10-LT recipe (ResNet-32, 200 epochs) would take about "
+        f"{200 * CIFAR10_LT_TRAIN / resnet32 / 3600:.1f} hours of training steps per run here.",
+        "",
+    ]
     publish("\n".join(lines), args.write)
 
 

@@ -67,8 +67,22 @@ def run(tree: Path, spec: Path, out: Path, workers: int, threads: int) -> tuple[
     """Wall seconds, peak PSS (MB) and the runs' own training seconds (their ``timing.train_s``, summed) of
     one `imbalance-lab run` with the code of ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    command = [sys.executable, "-m", "imbalance_lab.cli", "run", str(spec), "--out", str(out), "--no-mlflow",
-               "--executor", "process", "--workers", str(workers), "--threads", str(threads)]
+    command = [
+        sys.executable,
+        "-m",
+        "imbalance_lab.cli",
+        "run",
+        str(spec),
+        "--out",
+        str(out),
+        "--no-mlflow",
+        "--executor",
+        "process",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
     start = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak, done = 0, threading.Event()
@@ -94,23 +108,36 @@ def run(tree: Path, spec: Path, out: Path, workers: int, threads: int) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", default=FORKED_FROM_THE_DRIVER, help="git revision whose workers fork from the driver")
+    parser.add_argument(
+        "--base", default=FORKED_FROM_THE_DRIVER, help="git revision whose workers fork from the driver"
+    )
     parser.add_argument("--arms", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--layouts", default="base:2x1,this:2x1,this:1x2,this:2x2",
-                        help="which code and workers × threads to run, e.g. base:2x1,this:2x1")
+    parser.add_argument(
+        "--layouts",
+        default="base:2x1,this:2x1,this:1x2,this:2x2",
+        help="which code and workers × threads to run, e.g. base:2x1,this:2x1",
+    )
     parser.add_argument("--write", type=Path, default=None, help="append a results section to this Markdown file")
     args = parser.parse_args()
 
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     demo = yaml.safe_load((ROOT / "examples" / "cats_vs_dogs.yaml").read_text())
-    spec = {**demo, "arms": demo["arms"][: args.arms], "seeds": args.seeds,
-            "training": {**demo["training"], "epochs": args.epochs}}
-    layouts = [(tree, int(w), int(t)) for tree, shape in (item.split(":") for item in args.layouts.split(","))
-               for w, t in [shape.split("x")]]
+    spec = {
+        **demo,
+        "arms": demo["arms"][: args.arms],
+        "seeds": args.seeds,
+        "training": {**demo["training"], "epochs": args.epochs},
+    }
+    layouts = [
+        (tree, int(w), int(t))
+        for tree, shape in (item.split(":") for item in args.layouts.split(","))
+        for w, t in [shape.split("x")]
+    ]
     results: dict[tuple[str, int, int], list[tuple[float, float, float]]] = {layout: [] for layout in layouts}
     with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:
         spec_path = Path(tmp) / "grid.yaml"
@@ -124,10 +151,15 @@ def main() -> None:
     rows = []
     for (tree, workers, threads), measured in results.items():
         wall, peak, train = (statistics.median(m[k] for m in measured) for k in range(3))
-        how = (f"{args.base}: forked from the driver" if tree == "base"
-               else f"{head}: forked from a fork server, images in a memfd")
-        rows.append(f"| {how} | {workers} × {threads} | {wall:.1f} | {base_wall / wall:.2f}× | {train:.1f} | "
-                    f"{peak:,.0f} | {', '.join(f'{s:.1f} ({t:.1f})' for s, _, t in measured)} |")
+        how = (
+            f"{args.base}: forked from the driver"
+            if tree == "base"
+            else f"{head}: forked from a fork server, images in a memfd"
+        )
+        rows.append(
+            f"| {how} | {workers} × {threads} | {wall:.1f} | {base_wall / wall:.2f}× | {train:.1f} | "
+            f"{peak:,.0f} | {', '.join(f'{s:.1f} ({t:.1f})' for s, _, t in measured)} |"
+        )
     runs = args.arms * args.seeds
     lines = [
         f"### Process workers: forked from the driver against from a fork server ({time.strftime('%Y-%m-%d')})",

@@ -56,8 +56,12 @@ print(json.dumps(out))
 def measure(tree: Path, epochs: int) -> dict[str, float]:
     """Images/s of the two plain arms, run by the code and the demo spec of the checkout at ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(tree / "examples" / "cats_vs_dogs.yaml"), str(epochs)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree / "examples" / "cats_vs_dogs.yaml"), str(epochs)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"the run in {tree} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -71,8 +75,9 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="append a results section to this Markdown file")
     args = parser.parse_args()
 
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:
         trees = {"base": base_tree, "this": ROOT}
         rates: dict[str, dict[str, list[float]]] = {t: {"balanced": [], "unbalanced": []} for t in trees}
@@ -84,8 +89,10 @@ def main() -> None:
     rows = []
     for arm in ("balanced", "unbalanced"):
         base, this = (statistics.median(rates[t][arm]) for t in ("base", "this"))
-        rows.append(f"| `{arm}` | {base:,.0f} | {this:,.0f} | **{this / base:.2f}×** | "
-                    f"{', '.join(f'{r:,.0f}' for r in rates['base'][arm])} / {', '.join(f'{r:,.0f}' for r in rates['this'][arm])} |")
+        rows.append(
+            f"| `{arm}` | {base:,.0f} | {this:,.0f} | **{this / base:.2f}×** | "
+            f"{', '.join(f'{r:,.0f}' for r in rates['base'][arm])} / {', '.join(f'{r:,.0f}' for r in rates['this'][arm])} |"
+        )
     lines = [
         f"### Throughput of the plain arms: {head} against {args.base} ({time.strftime('%Y-%m-%d')})",
         "",

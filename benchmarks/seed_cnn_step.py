@@ -115,8 +115,11 @@ def main() -> None:
         "|---|---:|---:|---|",
     ]
     for name in models:
-        lines.append(f"| `{name}` | {median[name]:,.0f} | {median[name] / median['plain']:.2f}× | "
-                     + ", ".join(f"{r:,.0f}" for r in rates[name]) + " |")
+        lines.append(
+            f"| `{name}` | {median[name]:,.0f} | {median[name] / median['plain']:.2f}× | "
+            + ", ".join(f"{r:,.0f}" for r in rates[name])
+            + " |"
+        )
     lines += [
         "",
         f"`pool first` trained bit for bit as `plain` over 20 steps: **{'yes' if identical else 'NO'}**. "

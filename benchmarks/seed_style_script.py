@@ -58,10 +58,22 @@ class SilhouetteDataset(Dataset):
 def seed_cnn() -> nn.Module:
     """Seed 001's ``get_model()`` in PyTorch, with two logits (softmax cross-entropy) for its sigmoid unit."""
     model = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.15),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.15),
-        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(128 * 3 * 3, 64), nn.ReLU(), nn.Dropout(0.4), nn.Linear(64, 2),
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.15),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.15),
+        nn.Conv2d(64, 128, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(128 * 3 * 3, 64),
+        nn.ReLU(),
+        nn.Dropout(0.4),
+        nn.Linear(64, 2),
     )
     for layer in model:
         if isinstance(layer, (nn.Conv2d, nn.Linear)):  # Keras' he_uniform, zero biases
@@ -142,8 +154,10 @@ def main() -> None:
     start = time.perf_counter()
     sets = load()
     results = {arm: [train_one(sets, arm, seed, args.epochs) for seed in range(args.seeds)] for arm in ARMS}
-    summary = {arm: {m: statistics.mean(r[m] for r in runs) for m in ("recall", "precision", "f1")}
-               for arm, runs in results.items()}
+    summary = {
+        arm: {m: statistics.mean(r[m] for r in runs) for m in ("recall", "precision", "f1")}
+        for arm, runs in results.items()
+    }
     print(json.dumps({"wall_s": time.perf_counter() - start, "test": summary}))
 
 

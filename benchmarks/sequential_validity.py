@@ -44,6 +44,7 @@ BOUNDS = (1.0, 0.5)
 
 def experiment(rng: np.random.Generator, effects: list[float]) -> dict[str, np.ndarray]:
     """Paired differences ``arm - reference`` for all 30 rounds; every arm shares the reference's seed."""
+
     def metric(mean: float) -> np.ndarray:
         return mean + 0.15 * (2.0 * rng.beta(1.75, 1.75, MAX_ROUNDS) - 1.0)
 
@@ -62,8 +63,9 @@ def naive_false_call(diffs: dict[str, np.ndarray]) -> bool:
     return any(bool(np.any(holm(p[:, j]) <= ALPHA)) for j in range(p.shape[1]))
 
 
-def simulate(n: int, effects: list[float], bound: float, seed: int, truncation: float = TRUNCATION,
-             method: str = "t") -> dict:
+def simulate(
+    n: int, effects: list[float], bound: float, seed: int, truncation: float = TRUNCATION, method: str = "t"
+) -> dict:
     """Run ``n`` experiments; the decisions at 30 rounds equal deciding after every round (decided arms freeze)."""
     rng = np.random.default_rng(seed)
     states, decided_at, naive = [], [], 0
@@ -99,7 +101,10 @@ def effect_row(effect: float, m: int, bound: float, sim: dict) -> dict:
     power = float(called.mean())
     used = np.minimum(at, MAX_ROUNDS)  # seeds the arm received, an undecided arm all 30
     return {
-        "effect": effect, "m": m, "bound": bound, "power": power,
+        "effect": effect,
+        "m": m,
+        "bound": bound,
+        "power": power,
         "mean_rounds": float(at[called].mean()) if called.any() else float("nan"),
         "median_rounds": float(np.median(at)),  # inf when more than half are undecided
         "mean_used": float(used.mean()),
@@ -133,13 +138,19 @@ def figure(rows: list[dict], path: Path, bounds: tuple[float, ...] = BOUNDS) -> 
             ax.plot(x, y, "o-", color=colour, label=f"sequential, {which}: mean seeds used (power beside)")
             offset = (4, 5) if bound == bounds[0] else (4, -11)
             for xi, yi, r in zip(x, y, sel):
-                ax.annotate(f"{r['power']:.2f}", (xi, yi), textcoords="offset points", xytext=offset,
-                            fontsize=7, color=colour)
+                ax.annotate(
+                    f"{r['power']:.2f}", (xi, yi), textcoords="offset points", xytext=offset, fontsize=7, color=colour
+                )
             if bound == bounds[-1]:
                 same = [(r["effect"], r["fixed_same"]) for r in sel if r["fixed_same"] is not None]
-                ax.plot(*zip(*same), "^--", color=colour, alpha=0.7,
-                        label="fixed t test, same power as the sequential design"
-                        + (f" (bound {bound:g})" if len(bounds) > 1 else ""))
+                ax.plot(
+                    *zip(*same),
+                    "^--",
+                    color=colour,
+                    alpha=0.7,
+                    label="fixed t test, same power as the sequential design"
+                    + (f" (bound {bound:g})" if len(bounds) > 1 else ""),
+                )
         sel = [r for r in rows if r["m"] == m and r["bound"] == bounds[0]]
         ax.plot([r["effect"] for r in sel], [r["fixed_80"] for r in sel], "k^-", label="fixed t test, 80 % power")
         ax.axhline(MAX_ROUNDS, color="grey", lw=0.8, ls="--")
@@ -185,8 +196,10 @@ def main() -> None:
     for i, effect in enumerate(EFFECTS if method == "betting" else ()):
         half = effect_row(effect, 1, 0.5, simulate(n, [effect], 0.5, seed=210 + i, truncation=0.5, method=method))
         default = next(r for r in rows if r["m"] == 1 and r["bound"] == 0.5 and r["effect"] == effect)
-        trunc_rows.append(f"| +{effect:.2f} | {half['power']:.3f} | {_num(half['mean_used'])} | "
-                          f"{default['power']:.3f} | {_num(default['mean_used'])} |")
+        trunc_rows.append(
+            f"| +{effect:.2f} | {half['power']:.3f} | {_num(half['mean_used'])} | "
+            f"{default['power']:.3f} | {_num(default['mean_used'])} |"
+        )
     figure(rows, args.figure, bounds)
     wall = time.perf_counter() - started
 
@@ -206,9 +219,13 @@ def main() -> None:
         f"and lies within effect ± 0.3. `decide` (method `{method}`, α = 0.05, margin 0.02"
         + (f", truncation c = {TRUNCATION:g}" if method == "betting" else "")
         + ") runs after every round from 3 to 30 rounds."
-        + (" The bound is the known range of |difference|: 1 holds for any metric in [0, 1], 0.5 needs to be "
-           "known in advance." if method == "betting" else " The differences are not normal (a scaled Beta): the "
-           "t-test's e-process assumes normality, so (a) also checks its robustness."),
+        + (
+            " The bound is the known range of |difference|: 1 holds for any metric in [0, 1], 0.5 needs to be "
+            "known in advance."
+            if method == "betting"
+            else " The differences are not normal (a scaled Beta): the "
+            "t-test's e-process assumes normality, so (a) also checks its robustness."
+        ),
         "",
         "**(a) No true difference.** The family-wise rate of false `better`/`worse` calls (any arm), with its 95 % "
         "Clopper–Pearson interval, beside a paired t test with Holm repeated after every round on the same data:",
@@ -229,12 +246,18 @@ def main() -> None:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *effect_lines,
         "",
-        *(["**(c) Truncation of the bets**, one arm, bound 0.5: power within 30 rounds and mean seeds used.",
-           "",
-           "| effect | power, c = 1/2 | seeds used, c = 1/2 | power, c = 3/4 | seeds used, c = 3/4 |",
-           "|---:|---:|---:|---:|---:|",
-           *trunc_rows,
-           ""] if trunc_rows else []),
+        *(
+            [
+                "**(c) Truncation of the bets**, one arm, bound 0.5: power within 30 rounds and mean seeds used.",
+                "",
+                "| effect | power, c = 1/2 | seeds used, c = 1/2 | power, c = 3/4 | seeds used, c = 3/4 |",
+                "|---:|---:|---:|---:|---:|",
+                *trunc_rows,
+                "",
+            ]
+            if trunc_rows
+            else []
+        ),
         f"![rounds to a decision against the effect, sequential and fixed]({args.figure.name})",
         "",
     ]

@@ -39,7 +39,9 @@ def main() -> None:
     results = {}
     for _ in range(args.repeats):
         for precision in rates:
-            spec = base.model_copy(update={"training": base.training.model_copy(update={"epochs": args.epochs, "precision": precision})})
+            spec = base.model_copy(
+                update={"training": base.training.model_copy(update={"epochs": args.epochs, "precision": precision})}
+            )
             start = time.perf_counter()
             result = run_one(spec, "balanced", 0, data=data)
             elapsed = time.perf_counter() - start

@@ -46,13 +46,37 @@ def main() -> None:
         spec_path = Path(tmp) / "six_arms.yaml"
         spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
         start = time.perf_counter()
-        script = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "seed_style_script.py"), "--seeds",
-                                 str(args.seeds), "--epochs", str(args.epochs)], check=True, capture_output=True, text=True)
+        script = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "seed_style_script.py"),
+                "--seeds",
+                str(args.seeds),
+                "--epochs",
+                str(args.epochs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         script_wall = time.perf_counter() - start
-        script_recall = {arm: v["recall"] for arm, v in json.loads(script.stdout.strip().splitlines()[-1])["test"].items()}
+        script_recall = {
+            arm: v["recall"] for arm, v in json.loads(script.stdout.strip().splitlines()[-1])["test"].items()
+        }
         start = time.perf_counter()
-        run = subprocess.run([str(Path(sys.executable).with_name("imbalance-lab")), "run", "--no-mlflow", str(spec_path),
-                              "--out", str(Path(tmp) / "out")], check=True, capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("imbalance-lab")),
+                "run",
+                "--no-mlflow",
+                str(spec_path),
+                "--out",
+                str(Path(tmp) / "out"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         ours_wall = time.perf_counter() - start
         layout = next(line for line in run.stdout.splitlines() if line.startswith("executor "))
         ours_recall = {}
@@ -69,9 +93,11 @@ def main() -> None:
         "| | wall s | test recall per arm (mean over seeds) |",
         "|---|---:|---|",
         f"| seed-style script (per-sample Dataset + DataLoader, sklearn metrics) | {script_wall:.0f} | "
-        + ", ".join(f"{a} {script_recall[a]:.3f}" for a in ARMS) + " |",
+        + ", ".join(f"{a} {script_recall[a]:.3f}" for a in ARMS)
+        + " |",
         f"| `imbalance-lab run --no-mlflow` ({layout.split(':')[0]}; runs, summary and report written) | {ours_wall:.0f} | "
-        + ", ".join(f"{a} {ours_recall[a]:.3f}" for a in ARMS) + " |",
+        + ", ".join(f"{a} {ours_recall[a]:.3f}" for a in ARMS)
+        + " |",
         "",
         f"imbalance-lab is **{script_wall / ours_wall:.2f}×** as fast as the script to the same answer.",
         "",

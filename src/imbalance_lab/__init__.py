@@ -21,17 +21,34 @@ if TYPE_CHECKING:
     run = run_experiment
 
 _WHERE = {  # public name -> the module that defines it
-    "load_summary": "imbalance_lab.experiment", "validate": "imbalance_lab.experiment",
+    "load_summary": "imbalance_lab.experiment",
+    "validate": "imbalance_lab.experiment",
     "run_one": "imbalance_lab.runner",
-    "Experiment": "imbalance_lab.experiment", "load": "imbalance_lab.notebook", "run_experiment": "imbalance_lab.notebook",
+    "Experiment": "imbalance_lab.experiment",
+    "load": "imbalance_lab.notebook",
+    "run_experiment": "imbalance_lab.notebook",
     "run": "imbalance_lab.notebook",  # imbalance_lab.run(spec) does what `imbalance-lab run spec` does
     "RunResult": "imbalance_lab.results",
-    "ExperimentSpec": "imbalance_lab.spec", "build_spec": "imbalance_lab.spec", "load_spec": "imbalance_lab.spec",
+    "ExperimentSpec": "imbalance_lab.spec",
+    "build_spec": "imbalance_lab.spec",
+    "load_spec": "imbalance_lab.spec",
 }
 _ALIASES = {"run": "run_experiment"}
 
-__all__ = ["Experiment", "ExperimentSpec", "RunResult", "__version__", "build_spec", "load", "load_spec",
-           "load_summary", "run", "run_experiment", "run_one", "validate"]
+__all__ = [
+    "Experiment",
+    "ExperimentSpec",
+    "RunResult",
+    "__version__",
+    "build_spec",
+    "load",
+    "load_spec",
+    "load_summary",
+    "run",
+    "run_experiment",
+    "run_one",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:

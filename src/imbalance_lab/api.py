@@ -35,7 +35,32 @@ from imbalance_lab.experiment import (
 )
 from imbalance_lab.store import read_spec
 
-__all__ = ["REPORT_FILES", "Experiment", "RunsFailed", "Simulated", "as_spec", "check_disk_space", "check_model",
-           "check_reference", "compare", "expected_bytes", "load", "load_summary",
-           "log_to_mlflow", "output_dir", "read_spec", "report", "run", "run_experiment", "run_rounds", "run_simulation",
-           "run_sweep", "scan", "training_work", "validate", "write_data_samples", "write_report", "write_summary"]
+__all__ = [
+    "REPORT_FILES",
+    "Experiment",
+    "RunsFailed",
+    "Simulated",
+    "as_spec",
+    "check_disk_space",
+    "check_model",
+    "check_reference",
+    "compare",
+    "expected_bytes",
+    "load",
+    "load_summary",
+    "log_to_mlflow",
+    "output_dir",
+    "read_spec",
+    "report",
+    "run",
+    "run_experiment",
+    "run_rounds",
+    "run_simulation",
+    "run_sweep",
+    "scan",
+    "training_work",
+    "validate",
+    "write_data_samples",
+    "write_report",
+    "write_summary",
+]

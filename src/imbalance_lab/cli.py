@@ -58,8 +58,14 @@ class ConsoleProgress:
         if already_done:
             self.console.print(f"{already_done} of {total_runs} runs already finished in this directory: skipping them")
         if self.live:
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=self.console, transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
             self.task = self.bar.add_task("runs", total=total_runs, completed=already_done)
             self.bar.start()
 
@@ -70,7 +76,9 @@ class ConsoleProgress:
 
     def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
         self.last[(arm, seed)] = entry
-        self.running[(arm, seed)] = f"{arm} seed {seed}: epoch {epoch}/{self.epochs}  val loss {entry['val']['loss']:.3f}"
+        self.running[(arm, seed)] = (
+            f"{arm} seed {seed}: epoch {epoch}/{self.epochs}  val loss {entry['val']['loss']:.3f}"
+        )
         self._describe()
 
     def _describe(self) -> None:
@@ -105,6 +113,7 @@ class Terminated(BaseException):
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """While the block runs, SIGTERM (``kill``, a batch system's stop) unwinds like Ctrl-C instead of killing outright."""
+
     def stop(signum: int, frame: Any) -> None:
         raise Terminated()
 
@@ -143,23 +152,63 @@ def show_summary(summary: Any, directory: Path, *, problems: bool = True) -> Non
     out_console.print(f"written: {directory / 'summary.csv'}, {directory / 'summary.md'}, runs in {directory / 'runs'}")
 
 
-MlflowUri = Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: the spec's tracking.mlflow_uri, else a SQLite store in the results directory).")]
-Reference = Annotated[Optional[str], typer.Option("--reference", help="The arm every other arm is compared with (default: 'unbalanced', else the first arm with strategy none).")]
+MlflowUri = Annotated[
+    Optional[str],
+    typer.Option(
+        "--mlflow-uri",
+        help="MLflow tracking URI (default: the spec's tracking.mlflow_uri, else a SQLite store in the results directory).",
+    ),
+]
+Reference = Annotated[
+    Optional[str],
+    typer.Option(
+        "--reference",
+        help="The arm every other arm is compared with (default: 'unbalanced', else the first arm with strategy none).",
+    ),
+]
 
 
 @app.command()
 def run(
     spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results directory (default: the spec's output, else results/<name>).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Discard runs in the directory that an earlier, different spec made.")] = False,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Results directory (default: the spec's output, else results/<name>)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Discard runs in the directory that an earlier, different spec made.")
+    ] = False,
     reference: Reference = None,
     mlflow_uri: MlflowUri = None,
-    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow (as tracking.mlflow: false in the spec).")] = False,
-    executor: Annotated[Optional[str], typer.Option("--executor", help="auto (default: the fastest layout measured for this machine), local (this process), process (worker processes) or ray (tasks on a Ray cluster: a local one, or --address).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes of the process executor (default: one per core).")] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch threads per worker (default: the cores shared out).")] = None,
-    max_retries: Annotated[Optional[int], typer.Option("--max-retries", min=0, help="Try a failed run this many more times (process and ray executors).")] = None,
-    address: Annotated[Optional[str], typer.Option("--address", help="A running Ray cluster to run on: its head's host:port (as `ray start --head` prints it) or ray://host:port; implies --executor ray. Without it, --executor ray uses $RAY_ADDRESS if set, else starts a local cluster for the run.")] = None,
+    no_mlflow: Annotated[
+        bool, typer.Option("--no-mlflow", help="Do not log to MLflow (as tracking.mlflow: false in the spec).")
+    ] = False,
+    executor: Annotated[
+        Optional[str],
+        typer.Option(
+            "--executor",
+            help="auto (default: the fastest layout measured for this machine), local (this process), process (worker processes) or ray (tasks on a Ray cluster: a local one, or --address).",
+        ),
+    ] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option("--workers", min=1, help="Worker processes of the process executor (default: one per core)."),
+    ] = None,
+    threads: Annotated[
+        Optional[int],
+        typer.Option("--threads", min=1, help="Torch threads per worker (default: the cores shared out)."),
+    ] = None,
+    max_retries: Annotated[
+        Optional[int],
+        typer.Option("--max-retries", min=0, help="Try a failed run this many more times (process and ray executors)."),
+    ] = None,
+    address: Annotated[
+        Optional[str],
+        typer.Option(
+            "--address",
+            help="A running Ray cluster to run on: its head's host:port (as `ray start --head` prints it) or ray://host:port; implies --executor ray. Without it, --executor ray uses $RAY_ADDRESS if set, else starts a local cluster for the run.",
+        ),
+    ] = None,
 ) -> None:
     """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
     from imbalance_lab import api
@@ -172,14 +221,27 @@ def run(
         quiet_mlflow()
     try:
         with terminate_as_interrupt():  # the one code path of imbalance_lab.run_experiment(): the CLI only prints
-            result = api.run_experiment(loaded, directory, reference=reference, mlflow=False if no_mlflow else None,
-                                mlflow_uri=mlflow_uri, force=force, progress=progress, executor=executor,
-                                workers=workers, threads=threads, max_retries=max_retries, address=address)
+            result = api.run_experiment(
+                loaded,
+                directory,
+                reference=reference,
+                mlflow=False if no_mlflow else None,
+                mlflow_uri=mlflow_uri,
+                force=force,
+                progress=progress,
+                executor=executor,
+                workers=workers,
+                threads=threads,
+                max_retries=max_retries,
+                address=address,
+            )
     except api.RunsFailed as err:
         failed, result = err, err.experiment  # type: ignore[attr-defined]
     except (KeyboardInterrupt, Terminated) as stop:
         progress.close()
-        err_console.print(f"interrupted: the finished runs in {directory} are kept; run the same command again to resume")
+        err_console.print(
+            f"interrupted: the finished runs in {directory} are kept; run the same command again to resume"
+        )
         raise typer.Exit(143 if isinstance(stop, Terminated) else 130) from None
     finally:
         progress.close()
@@ -187,10 +249,16 @@ def run(
     show_report(result.analysis, result.report_paths)
     if failed is not None:
         for failure in failed.failures:
-            err_console.print(f"error: {failure.arm} seed {failure.seed} failed after {failure.attempts} attempt(s): "
-                              f"{failure.error}", highlight=False, soft_wrap=True)
-        err_console.print(f"{len(failed.failures)} run(s) failed; the others are stored and reported. Run the same "
-                          "command again to retry the failed ones", highlight=False)
+            err_console.print(
+                f"error: {failure.arm} seed {failure.seed} failed after {failure.attempts} attempt(s): {failure.error}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        err_console.print(
+            f"{len(failed.failures)} run(s) failed; the others are stored and reported. Run the same "
+            "command again to retry the failed ones",
+            highlight=False,
+        )
         raise typer.Exit(1)
     if result.mlflow is not None:
         show_mlflow(result.mlflow, directory, mlflow_uri or loaded.tracking.mlflow_uri)
@@ -198,6 +266,7 @@ def run(
 
 def write_report(directory: Path, reference: str | None) -> Path:
     from imbalance_lab import api
+
     analysis, paths = api.report(directory, reference=reference)
     show_report(analysis, paths)
     return paths[0]
@@ -228,8 +297,11 @@ def show_verdicts(analysis: Any) -> None:
         out_console.print(seeds_sentence(analysis), highlight=False)
         for arm, d in analysis.rounds.decisions.items():
             when = "" if d.decided_at is None else f" after {d.decided_at} seeds"
-            out_console.print(f"  `{arm}`: {d.state}{when} (mean Δ {d.mean_diff:+.3f}, confidence sequence "
-                              f"[{d.low:+.3f}, {d.high:+.3f}])", highlight=False)
+            out_console.print(
+                f"  `{arm}`: {d.state}{when} (mean Δ {d.mean_diff:+.3f}, confidence sequence "
+                f"[{d.low:+.3f}, {d.high:+.3f}])",
+                highlight=False,
+            )
     if analysis.answer is not None:
         out_console.print(deploy_sentence(analysis), highlight=False)
     if analysis.selection is not None and analysis.selection.arms:
@@ -251,6 +323,7 @@ def quiet_mlflow() -> None:
 
 def log_mlflow(directory: Path, uri: str | None) -> None:
     from imbalance_lab import api
+
     quiet_mlflow()
     show_mlflow(api.log_to_mlflow(directory, uri, report_path=directory / "report.html"), directory, uri)
 
@@ -259,9 +332,16 @@ def show_mlflow(logged: Any, directory: Path, uri: str | None) -> None:
     from imbalance_lab.report.tracking import default_tracking_uri
 
     if logged.error:
-        err_console.print(f"warning: MLflow logging failed ({logged.error}); the results in {directory} are complete", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"warning: MLflow logging failed ({logged.error}); the results in {directory} are complete",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
-        out_console.print(f"mlflow: {logged.logged} run(s) logged, {logged.skipped} already there ({uri or default_tracking_uri(directory)})", highlight=False)
+        out_console.print(
+            f"mlflow: {logged.logged} run(s) logged, {logged.skipped} already there ({uri or default_tracking_uri(directory)})",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -273,6 +353,7 @@ def report(
 ) -> None:
     """Recompute every metric from the stored predictions and write report.html, report.md and report.csv (no training)."""
     from imbalance_lab import api
+
     show_writer(directory)
     write_report(directory, reference)
     if mlflow or mlflow_uri:
@@ -281,12 +362,17 @@ def report(
 
 @app.command()
 def compare(
-    directories: Annotated[list[Path], typer.Argument(help="Two or more results directories of experiments on the same data.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the comparison report.")] = Path("results/comparison"),
+    directories: Annotated[
+        list[Path], typer.Argument(help="Two or more results directories of experiments on the same data.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the comparison report.")] = Path(
+        "results/comparison"
+    ),
     reference: Reference = None,
 ) -> None:
     """Put several experiments' arms in one table and report (arms are named <experiment>.<arm>)."""
     from imbalance_lab import api
+
     analysis, paths = api.compare(list(directories), out, reference=reference)
     show_problems(analysis.problems)
     show_verdicts(analysis)
@@ -297,9 +383,13 @@ def compare(
 def validate(spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")]) -> None:
     """Check SPEC and its data without training anything."""
     from imbalance_lab import api
+
     loaded, data = api.validate(spec)
-    out_console.print(f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds = "
-                      f"{len(loaded.arms) * len(loaded.seeds)} runs of {loaded.training.epochs} epochs", highlight=False)
+    out_console.print(
+        f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds = "
+        f"{len(loaded.arms) * len(loaded.seeds)} runs of {loaded.training.epochs} epochs",
+        highlight=False,
+    )
     print_data_plan(data, loaded)
 
 
@@ -313,7 +403,10 @@ def print_data_plan(data: Any, spec: Any) -> None:
         if groups[name] != [name]:
             out_console.print(f"  class {name} = {', '.join(groups[name])}", highlight=False)
     rows = [(f"set {s}", data.resolved.set_counts[s]) for s in set_order(spec.data)]
-    rows += [(f"arm {a.name} ({' + '.join(st.name for st in a.strategy)})", data.resolved.arm_counts[a.name]) for a in spec.arms]
+    rows += [
+        (f"arm {a.name} ({' + '.join(st.name for st in a.strategy)})", data.resolved.arm_counts[a.name])
+        for a in spec.arms
+    ]
     for label, counts in rows:
         nonzero = [n for n in counts if n > 0]
         ratio = f"{max(nonzero) / min(nonzero):.1f}:1" if nonzero else "-"
@@ -324,24 +417,32 @@ def print_data_plan(data: Any, spec: Any) -> None:
 @app.command()
 def data(
     spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
-    png: Annotated[Optional[Path], typer.Option("--png", help="Where to write the sample grid (default: OUTPUT_DIR/data_samples.png).")] = None,
+    png: Annotated[
+        Optional[Path],
+        typer.Option("--png", help="Where to write the sample grid (default: OUTPUT_DIR/data_samples.png)."),
+    ] = None,
     per_class: Annotated[int, typer.Option("--per-class", min=1, max=50, help="Sample images per class.")] = 10,
 ) -> None:
     """Before training: per-class counts of every split and arm, imbalance ratios, and a PNG grid of samples."""
     from imbalance_lab import api
 
     loaded, prepared, target = api.write_data_samples(spec, png, per_class)
-    out_console.print(f"{loaded.name}: source {loaded.data.source.name}, {len(prepared.source.labels)} images "
-                      f"of {prepared.source.channels}×{prepared.source.image_size[0]}×{prepared.source.image_size[1]}",
-                      highlight=False)
+    out_console.print(
+        f"{loaded.name}: source {loaded.data.source.name}, {len(prepared.source.labels)} images "
+        f"of {prepared.source.channels}×{prepared.source.image_size[0]}×{prepared.source.image_size[1]}",
+        highlight=False,
+    )
     print_data_plan(prepared, loaded)
     out_console.print(f"sample images per class: {target}", highlight=False)
 
 
 @app.command()
-def summary(directory: Annotated[Path, typer.Argument(help="Results directory written by 'imbalance-lab run'.")]) -> None:
+def summary(
+    directory: Annotated[Path, typer.Argument(help="Results directory written by 'imbalance-lab run'.")],
+) -> None:
     """Summarise the finished runs in DIRECTORY (mean ± std over seeds), writing summary.csv/.md."""
     from imbalance_lab import api
+
     show_writer(directory)
     show_summary(api.write_summary(directory), directory)
 
@@ -352,24 +453,64 @@ def show_writer(directory: Path) -> None:
 
     holder = ResultStore(directory).writer_active()
     if holder:
-        out_console.print(f"note: a run is writing into {directory} now ({holder}); runs it has not finished are left out",
-                          highlight=False, soft_wrap=True)
+        out_console.print(
+            f"note: a run is writing into {directory} now ({holder}); runs it has not finished are left out",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
 def simulate(
-    negatives: Annotated[Optional[int], typer.Option("--negatives", help="Negatives in the validation set (seed 003: 1,000,000 and 10,000).")] = None,
-    positives: Annotated[Optional[int], typer.Option("--positives", help="Positives in the validation set (seed 003: 10,000).")] = None,
-    acc_neg: Annotated[Optional[float], typer.Option("--acc-neg", help="The model's accuracy on negatives at the 0.5 threshold, in [0.5, 1].")] = None,
-    acc_pos: Annotated[Optional[float], typer.Option("--acc-pos", help="The model's accuracy on positives (its recall), in [0.5, 1].")] = None,
-    loss: Annotated[Optional[list[str]], typer.Option("--loss", help="bce, focal or balanced_bce, with parameters as focal:alpha=0.25,gamma=2,reduction=sum (repeatable).")] = None,
-    metric: Annotated[Optional[list[str]], typer.Option("--metric", help="precision, recall, f1, accuracy, balanced_accuracy, mcc, roc_auc, pr_auc (repeatable; default precision, recall, f1).")] = None,
+    negatives: Annotated[
+        Optional[int],
+        typer.Option("--negatives", help="Negatives in the validation set (seed 003: 1,000,000 and 10,000)."),
+    ] = None,
+    positives: Annotated[
+        Optional[int], typer.Option("--positives", help="Positives in the validation set (seed 003: 10,000).")
+    ] = None,
+    acc_neg: Annotated[
+        Optional[float],
+        typer.Option("--acc-neg", help="The model's accuracy on negatives at the 0.5 threshold, in [0.5, 1]."),
+    ] = None,
+    acc_pos: Annotated[
+        Optional[float], typer.Option("--acc-pos", help="The model's accuracy on positives (its recall), in [0.5, 1].")
+    ] = None,
+    loss: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--loss",
+            help="bce, focal or balanced_bce, with parameters as focal:alpha=0.25,gamma=2,reduction=sum (repeatable).",
+        ),
+    ] = None,
+    metric: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--metric",
+            help="precision, recall, f1, accuracy, balanced_accuracy, mcc, roc_auc, pr_auc (repeatable; default precision, recall, f1).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Monte Carlo draws (0 or more).")] = 0,
-    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Independent draws averaged per case (SE of rank metrics needs 2 or more).")] = 1,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where the tables (and, by default, an MLflow store) go.")] = Path("results/simulate"),
+    repeats: Annotated[
+        int,
+        typer.Option(
+            "--repeats", min=1, help="Independent draws averaged per case (SE of rank metrics needs 2 or more)."
+        ),
+    ] = 1,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where the tables (and, by default, an MLflow store) go.")
+    ] = Path("results/simulate"),
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
-    mlflow_uri: Annotated[Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: a SQLite store in --out).")] = None,
-    sweep: Annotated[bool, typer.Option("--sweep", help="Instead: how plainly each loss and metric shows a 10-point gain in minority recall, over validation ratios 1:1 to 1:1000 (--positives per set, default 100): sweep.csv, sweep.md, sweep.png.")] = False,
+    mlflow_uri: Annotated[
+        Optional[str], typer.Option("--mlflow-uri", help="MLflow tracking URI (default: a SQLite store in --out).")
+    ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="Instead: how plainly each loss and metric shows a 10-point gain in minority recall, over validation ratios 1:1 to 1:1000 (--positives per set, default 100): sweep.csv, sweep.md, sweep.png.",
+        ),
+    ] = False,
 ) -> None:
     """Seed 003's simulation: a loss and the metrics on a validation set of given composition, for a model
     of given per-class accuracies: exact expectation and a seeded Monte Carlo draw. Without options it runs
@@ -378,15 +519,30 @@ def simulate(
 
     if sweep:
         if any(v is not None for v in (negatives, acc_neg, acc_pos)) or loss or metric:
-            raise UserError("simulate --sweep: it sets its own cases, losses and metrics; give only --positives, "
-                            "--seed, --repeats and --out with it")
+            raise UserError(
+                "simulate --sweep: it sets its own cases, losses and metrics; give only --positives, "
+                "--seed, --repeats and --out with it"
+            )
         show_simulated(api.run_sweep(out, positives=positives, seed=seed, repeats=repeats), out)
         return
     if not no_mlflow:
         quiet_mlflow()
-    show_simulated(api.run_simulation(out, negatives=negatives, positives=positives, acc_neg=acc_neg, acc_pos=acc_pos,
-                                      losses=loss, metrics=metric, seed=seed, repeats=repeats, mlflow=not no_mlflow,
-                                      mlflow_uri=mlflow_uri), out)
+    show_simulated(
+        api.run_simulation(
+            out,
+            negatives=negatives,
+            positives=positives,
+            acc_neg=acc_neg,
+            acc_pos=acc_pos,
+            losses=loss,
+            metrics=metric,
+            seed=seed,
+            repeats=repeats,
+            mlflow=not no_mlflow,
+            mlflow_uri=mlflow_uri,
+        ),
+        out,
+    )
 
 
 def show_simulated(simulated: Any, out: Path) -> None:
@@ -396,8 +552,11 @@ def show_simulated(simulated: Any, out: Path) -> None:
     if logged is None:
         return
     if logged.error:
-        err_console.print(f"warning: MLflow logging failed ({logged.error}); the tables in {out} are complete",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"warning: MLflow logging failed ({logged.error}); the tables in {out} are complete",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         out_console.print(f"mlflow: {logged.logged} run(s) logged ({simulated.mlflow_uri})", highlight=False)
 
@@ -449,7 +608,9 @@ def main() -> None:
         sys.exit(err.exit_code)
     except click_errors.UsageError as err:  # bad arguments or options: one line like every other mistake
         command = err.ctx.command_path if err.ctx is not None else "imbalance-lab"
-        err_console.print(f"error: {' '.join(err.format_message().split())} (see: {command} --help)", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"error: {' '.join(err.format_message().split())} (see: {command} --help)", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except click_errors.ClickException as err:
         err_console.print(f"error: {' '.join(err.format_message().split())}", highlight=False, soft_wrap=True)

@@ -54,8 +54,10 @@ def as_spec(spec: ExperimentSpec | str | Path | dict) -> ExperimentSpec:
     if isinstance(spec, dict):
         return build_spec(spec)
     if not isinstance(spec, str | os.PathLike):
-        raise UserError(f"spec: got {spec!r} ({type(spec).__name__}); give the path of a YAML spec, a dict of its "
-                        f"contents or an ExperimentSpec, e.g. run_experiment('examples/cats_vs_dogs.yaml')")
+        raise UserError(
+            f"spec: got {spec!r} ({type(spec).__name__}); give the path of a YAML spec, a dict of its "
+            f"contents or an ExperimentSpec, e.g. run_experiment('examples/cats_vs_dogs.yaml')"
+        )
     return load_spec(spec)
 
 
@@ -113,8 +115,10 @@ def check_disk_space(spec: ExperimentSpec, data: ExperimentData, root: Path, run
 
     need, free = expected_bytes(spec, data, runs), free_bytes(root)
     if need > free:
-        raise StoreError(f"{root}: {runs} runs need about {need / 1e6:.1f} MB for their predictions but only "
-                         f"{free / 1e6:.1f} MB are free there; free some space or give --out another disk")
+        raise StoreError(
+            f"{root}: {runs} runs need about {need / 1e6:.1f} MB for their predictions but only "
+            f"{free / 1e6:.1f} MB are free there; free some space or give --out another disk"
+        )
 
 
 def run(
@@ -151,18 +155,32 @@ def run(
     progress = progress or NullProgress()
     spec, data = validate(spec)
     check_reference(spec, reference)
-    overrides = {k: v for k, v in {"executor": executor, "workers": workers, "threads": threads,
-                                   "max_retries": max_retries, "address": address}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "executor": executor,
+            "workers": workers,
+            "threads": threads,
+            "max_retries": max_retries,
+            "address": address,
+        }.items()
+        if v is not None
+    }
     execution = execution_settings(spec, overrides)
     store = ResultStore(output_dir(spec, out))
     created = not store.root.exists()
     planned = plan(spec)
     try:
-        with store.writer(), contextlib.ExitStack() as cluster_open:  # makes the directory, or one line on why it cannot be made
+        with (
+            store.writer(),
+            contextlib.ExitStack() as cluster_open,
+        ):  # makes the directory, or one line on why it cannot be made
             unfinished = sum(not store.is_finished(a, s) for a, s in planned)
             check_disk_space(spec, data, store.root, unfinished)
             device, cluster = resolve_device(spec.training.device), {}
-            if execution.executor == "ray" and (unfinished or force):  # before anything is written: no cluster, no files
+            if execution.executor == "ray" and (
+                unfinished or force
+            ):  # before anything is written: no cluster, no files
                 from imbalance_lab.executors.raycluster import check_fits, ray_cluster
 
                 found = cluster_open.enter_context(ray_cluster(execution.address))
@@ -182,10 +200,26 @@ def run(
                     return []
                 if layout.executor == "ray":  # one task a run, handed out in the order the other executors use
                     todo = [item for chain in chains(spec, data, todo, share=False) for item in chain.items]
-                    return run_ray(spec, store, todo, progress, address=execution.address, threads=layout.threads,
-                                   gpus=layout.gpus, max_retries=execution.max_retries)
-                return run_processes(spec, store, data, todo, progress, workers=layout.workers,
-                                     threads=layout.threads, max_retries=execution.max_retries)
+                    return run_ray(
+                        spec,
+                        store,
+                        todo,
+                        progress,
+                        address=execution.address,
+                        threads=layout.threads,
+                        gpus=layout.gpus,
+                        max_retries=execution.max_retries,
+                    )
+                return run_processes(
+                    spec,
+                    store,
+                    data,
+                    todo,
+                    progress,
+                    workers=layout.workers,
+                    threads=layout.threads,
+                    max_retries=execution.max_retries,
+                )
 
             if spec.adaptive is None:
                 failures = dispatch([item for item in planned if item not in done], len(done))
@@ -201,8 +235,14 @@ def run(
         raise
 
 
-def run_rounds(spec: ExperimentSpec, store: ResultStore, data: ExperimentData, reference: str | None,
-               dispatch: Any, progress: Progress) -> list[RunFailure]:
+def run_rounds(
+    spec: ExperimentSpec,
+    store: ResultStore,
+    data: ExperimentData,
+    reference: str | None,
+    dispatch: Any,
+    progress: Progress,
+) -> list[RunFailure]:
     """Adaptive seeds: train round after round until every comparison is decided or ``max`` seeds
     (:mod:`imbalance_lab.analysis.rounds`); each round's decisions come from the stored runs, so a resumed
     experiment asks for the same runs."""
@@ -275,27 +315,41 @@ def scan(directory: str | Path) -> tuple[ExperimentSpec, RunScan]:
         found = store.scan(spec)
     weights = spec.model.weights_file_status()
     if weights is not None:  # the stored runs do not need the file; more runs would
-        warnings.warn(f"model.pretrained: {weights}; the stored runs are read as they were made, but runs trained "
-                      f"into {directory} now would need the original file back in place", stacklevel=2)
+        warnings.warn(
+            f"model.pretrained: {weights}; the stored runs are read as they were made, but runs trained "
+            f"into {directory} now would need the original file back in place",
+            stacklevel=2,
+        )
     if not found.runs:
         why = f" ({len(found.problems)} broken: {found.problems[0]})" if found.problems else ""
         others = store.other_arms(spec)
         if others and not found.problems:
-            raise StoreError(f"{directory} has no finished runs of the arms its {SPEC_FILE} names "
-                             f"({', '.join(a.name for a in spec.arms)}) but holds runs of other arms "
-                             f"({', '.join(others)}); if {SPEC_FILE} was changed by hand or copied from another "
-                             f"experiment, put back the spec those runs were made with (imbalance-lab run THAT_SPEC "
-                             f"--out {directory} rewrites it, keeping every finished run); else run the experiment: "
-                             f"imbalance-lab run {Path(directory) / SPEC_FILE}")
-        raise StoreError(f"{directory} has no finished runs yet{why}; run the experiment with: imbalance-lab run {Path(directory) / SPEC_FILE}")
+            raise StoreError(
+                f"{directory} has no finished runs of the arms its {SPEC_FILE} names "
+                f"({', '.join(a.name for a in spec.arms)}) but holds runs of other arms "
+                f"({', '.join(others)}); if {SPEC_FILE} was changed by hand or copied from another "
+                f"experiment, put back the spec those runs were made with (imbalance-lab run THAT_SPEC "
+                f"--out {directory} rewrites it, keeping every finished run); else run the experiment: "
+                f"imbalance-lab run {Path(directory) / SPEC_FILE}"
+            )
+        raise StoreError(
+            f"{directory} has no finished runs yet{why}; run the experiment with: imbalance-lab run {Path(directory) / SPEC_FILE}"
+        )
     return spec, found
 
 
 def load_summary(directory: str | Path) -> Summary:
     """Summarise the finished runs in a results directory (no training); broken runs are skipped and named."""
     spec, found = scan(directory)
-    return summarize(spec.name, [a.name for a in spec.arms], spec.data.eval_sets,
-                     [r.result for r in found.runs], spec.data.positive, found.missing, found.problems)
+    return summarize(
+        spec.name,
+        [a.name for a in spec.arms],
+        spec.data.eval_sets,
+        [r.result for r in found.runs],
+        spec.data.positive,
+        found.missing,
+        found.problems,
+    )
 
 
 def write_summary(directory: str | Path) -> Summary:
@@ -341,7 +395,9 @@ def write_report(analysis: Analysis, root: Path) -> list[Path]:
     return paths
 
 
-def compare(directories: list[str | Path], out: str | Path, *, reference: str | None = None, n_boot: int = 2000) -> tuple[Analysis, list[Path]]:
+def compare(
+    directories: list[str | Path], out: str | Path, *, reference: str | None = None, n_boot: int = 2000
+) -> tuple[Analysis, list[Path]]:
     """Several experiments' arms in one table and report (they must share the same data and so the same test images)."""
     from imbalance_lab.analysis.analyse import analyse
     from imbalance_lab.store import StoredRun
@@ -352,11 +408,15 @@ def compare(directories: list[str | Path], out: str | Path, *, reference: str | 
     check_output_dir(Path(out), "comparison directory", "give --out another path")
     for directory in directories:
         if Path(directory).resolve() == target:
-            raise UserError(f"compare: --out {out} is one of the compared results directories, whose own report would be "
-                            "overwritten; give --out a new directory")
+            raise UserError(
+                f"compare: --out {out} is one of the compared results directories, whose own report would be "
+                "overwritten; give --out a new directory"
+            )
     if (target / SPEC_FILE).is_file():
-        raise UserError(f"compare: --out {out} is an experiment's results directory, whose own report would be "
-                        "overwritten; give --out a new directory")
+        raise UserError(
+            f"compare: --out {out} is an experiment's results directory, whose own report would be "
+            "overwritten; give --out a new directory"
+        )
     loaded = [(Path(d), *scan(d)) for d in directories]
     first_dir, first_spec, _ = loaded[0]
     names = [spec.name for _, spec, _ in loaded]
@@ -365,16 +425,24 @@ def compare(directories: list[str | Path], out: str | Path, *, reference: str | 
     arms, runs, missing, problems = [], [], [], []
     for name, (directory, spec, found) in zip(names, loaded, strict=True):
         if spec.data != first_spec.data:
-            raise UserError(f"compare: {directory} uses other data than {first_dir} (its 'data' section differs), so its test "
-                            "images differ and a comparison would be unfair; compare experiments with the same data section")
+            raise UserError(
+                f"compare: {directory} uses other data than {first_dir} (its 'data' section differs), so its test "
+                "images differ and a comparison would be unfair; compare experiments with the same data section"
+            )
         arms += [arm.model_copy(update={"name": f"{name}.{arm.name}"}) for arm in spec.arms]
         runs += [StoredRun(f"{name}.{r.arm}", r.seed, r.path, r.result) for r in found.runs]
         missing += [(f"{name}.{a}", s) for a, s in found.missing]
         problems += [f"{name}: {p}" for p in found.problems]
     specs = dict(zip(names, (spec for _, spec, _ in loaded), strict=True))
     decisions, selection, notes = _merged_analyses(specs, [d for d, _, _ in loaded])
-    merged = first_spec.model_copy(update={"name": "comparison_of_" + "_".join(names), "arms": tuple(arms),
-                                           "decisions": decisions, "selection": selection})
+    merged = first_spec.model_copy(
+        update={
+            "name": "comparison_of_" + "_".join(names),
+            "arms": tuple(arms),
+            "decisions": decisions,
+            "selection": selection,
+        }
+    )
     analysis = analyse(merged, RunScan(runs, missing, problems), reference, n_boot=n_boot)
     analysis.warnings.extend(notes)
     return analysis, write_report(analysis, Path(out))
@@ -388,23 +456,33 @@ def _merged_analyses(specs: dict[str, ExperimentSpec], directories: list[Path]) 
     firsts = list(specs.values())
     decisions = firsts[0].decisions
     if any(spec.decisions is not None for spec in firsts):
-        same = all(spec.decisions is not None and spec.decisions.model_copy(update={"arms": None})
-                   == decisions.model_copy(update={"arms": None}) for spec in firsts)  # type: ignore[union-attr]
+        same = all(
+            spec.decisions is not None
+            and spec.decisions.model_copy(update={"arms": None}) == decisions.model_copy(update={"arms": None})
+            for spec in firsts
+        )  # type: ignore[union-attr]
         if same:
-            arms = tuple(f"{name}.{arm}" for name, spec in specs.items()
-                         for arm in (spec.decisions.arms or [a.name for a in spec.arms]))  # type: ignore[union-attr]
+            arms = tuple(
+                f"{name}.{arm}"
+                for name, spec in specs.items()
+                for arm in (spec.decisions.arms or [a.name for a in spec.arms])
+            )  # type: ignore[union-attr]
             decisions = decisions.model_copy(update={"arms": arms})  # type: ignore[union-attr]
         else:
             odd = next(d for d, spec in zip(directories, firsts, strict=True) if spec.decisions != firsts[0].decisions)
-            notes.append(f"the decisions (what to deploy) are left out of this comparison: {odd} decides otherwise "
-                         f"than {directories[0]} (its decisions section differs); compare experiments with the same "
-                         f"decisions section to see them")
+            notes.append(
+                f"the decisions (what to deploy) are left out of this comparison: {odd} decides otherwise "
+                f"than {directories[0]} (its decisions section differs); compare experiments with the same "
+                f"decisions section to see them"
+            )
             decisions = None
     selection = firsts[0].selection
     if any(spec.selection != selection for spec in firsts):
         odd = next(d for d, spec in zip(directories, firsts, strict=True) if spec.selection != selection)
-        notes.append(f"the selection study is left out of this comparison: the selection sections of {odd} and "
-                     f"{directories[0]} differ, and the study needs the same one in every compared experiment")
+        notes.append(
+            f"the selection study is left out of this comparison: the selection sections of {odd} and "
+            f"{directories[0]} differ, and the study needs the same one in every compared experiment"
+        )
         selection = None
     return decisions, selection, notes
 
@@ -420,8 +498,13 @@ def log_to_mlflow(
     """Log the stored runs to MLflow (default: a SQLite store in the directory); failures are reported, never raised."""
     from imbalance_lab.report.tracking import log_experiment
 
-    return log_experiment(Path(directory), tracking_uri=tracking_uri, report_path=report_path,
-                          request_timeout_s=request_timeout_s, request_retries=request_retries)
+    return log_experiment(
+        Path(directory),
+        tracking_uri=tracking_uri,
+        report_path=report_path,
+        request_timeout_s=request_timeout_s,
+        request_retries=request_retries,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -435,10 +518,20 @@ class Simulated:
     mlflow_uri: str | None = None
 
 
-def run_simulation(out: str | Path, *, negatives: int | None = None, positives: int | None = None,
-                   acc_neg: float | None = None, acc_pos: float | None = None, losses: list[str] | None = None,
-                   metrics: list[str] | None = None, seed: int = 0, repeats: int = 1, mlflow: bool = True,
-                   mlflow_uri: str | None = None) -> Simulated:
+def run_simulation(
+    out: str | Path,
+    *,
+    negatives: int | None = None,
+    positives: int | None = None,
+    acc_neg: float | None = None,
+    acc_pos: float | None = None,
+    losses: list[str] | None = None,
+    metrics: list[str] | None = None,
+    seed: int = 0,
+    repeats: int = 1,
+    mlflow: bool = True,
+    mlflow_uri: str | None = None,
+) -> Simulated:
     """Seed 003's simulation (:mod:`imbalance_lab.simulate`): losses (``bce``, ``focal:gamma=2``, ...) and
     metrics on a validation set of given composition, for a model of given per-class accuracies; with no
     case given, seed 003's study beside its printed figures. Writes ``simulation.csv`` and
@@ -450,8 +543,12 @@ def run_simulation(out: str | Path, *, negatives: int | None = None, positives: 
     check_simulation_seed(seed)
     custom = [v for v in (negatives, positives, acc_neg, acc_pos) if v is not None]
     if custom:
-        case = sim.Case(negatives if negatives is not None else 1_000_000, positives if positives is not None else 10_000,
-                        acc_neg if acc_neg is not None else 0.999, acc_pos if acc_pos is not None else 0.5)
+        case = sim.Case(
+            negatives if negatives is not None else 1_000_000,
+            positives if positives is not None else 10_000,
+            acc_neg if acc_neg is not None else 0.999,
+            acc_pos if acc_pos is not None else 0.5,
+        )
         cases, printed, title = [case], None, f"simulate: {case.label()}"
         parsed = [sim.parse_loss(text) for text in (losses or ["bce"])]
     else:
@@ -503,8 +600,9 @@ def check_simulation_seed(seed: int) -> None:
         raise UserError(f"simulate --seed {seed}: a seed is a whole number 0 or more; give e.g. --seed 0")
 
 
-def write_data_samples(spec: ExperimentSpec | str | Path | dict, png: str | Path | None = None,
-                       per_class: int = 10) -> tuple[ExperimentSpec, ExperimentData, Path]:
+def write_data_samples(
+    spec: ExperimentSpec | str | Path | dict, png: str | Path | None = None, per_class: int = 10
+) -> tuple[ExperimentSpec, ExperimentData, Path]:
     """Before training: validate the spec and its data, and write a PNG grid of ``per_class`` sample images
     of each class (default ``<output>/data_samples.png``); returns the spec, its data and the PNG's path."""
     from imbalance_lab.report.samples import png_bytes, sample_grid
@@ -528,7 +626,9 @@ class Experiment:
         self.directory = Path(directory)
         self._reference = reference
         self._n_boot = n_boot
-        self.run_summary: Any = None  # set by run_experiment(): the summary tables of the run (analysis.summary.Summary)
+        self.run_summary: Any = (
+            None  # set by run_experiment(): the summary tables of the run (analysis.summary.Summary)
+        )
         self.report_paths: list[Path] = []  # set by run_experiment(): report.html, report.md, report.csv, ...
         self.mlflow: Any = None  # set by run_experiment(): what MLflow logging did (report.tracking.LogSummary)
 
@@ -560,15 +660,24 @@ class Experiment:
                 for metric, stat in metrics.items():
                     c = next((c for c in sa.comparisons.get(metric, []) if c.arm == arm), None)
                     interval = None if c is None else _interval(c)
-                    rows.append({
-                        "arm": arm, "set": set_name, "metric": metric, "mean": stat.mean, "std": stat.std,
-                        "n_seeds": stat.n, "ci_low": stat.t_ci.low if stat.t_ci else math.nan,
-                        "ci_high": stat.t_ci.high if stat.t_ci else math.nan, "reference": self.reference,
-                        "diff": c.mean_diff if c else math.nan,
-                        "diff_low": interval.low if interval is not None else math.nan,
-                        "diff_high": interval.high if interval is not None else math.nan,
-                        "p_holm": c.p_holm if c else math.nan, "significant": bool(c.significant) if c else False,
-                    })
+                    rows.append(
+                        {
+                            "arm": arm,
+                            "set": set_name,
+                            "metric": metric,
+                            "mean": stat.mean,
+                            "std": stat.std,
+                            "n_seeds": stat.n,
+                            "ci_low": stat.t_ci.low if stat.t_ci else math.nan,
+                            "ci_high": stat.t_ci.high if stat.t_ci else math.nan,
+                            "reference": self.reference,
+                            "diff": c.mean_diff if c else math.nan,
+                            "diff_low": interval.low if interval is not None else math.nan,
+                            "diff_high": interval.high if interval is not None else math.nan,
+                            "p_holm": c.p_holm if c else math.nan,
+                            "significant": bool(c.significant) if c else False,
+                        }
+                    )
         return pd.DataFrame(rows)
 
     def compare(self) -> pd.DataFrame:
@@ -596,8 +705,9 @@ class Experiment:
             for set_name in self.analysis.sets:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    metrics = classification_metrics(arrays[f"{set_name}_labels"],
-                                                     arrays[f"{set_name}_probs"].astype(np.float64), positive=positive)
+                    metrics = classification_metrics(
+                        arrays[f"{set_name}_labels"], arrays[f"{set_name}_probs"].astype(np.float64), positive=positive
+                    )
                 rows.append({"arm": run.arm, "seed": run.seed, "set": set_name, **metrics})
         return pd.DataFrame(rows)
 
@@ -612,9 +722,18 @@ class Experiment:
             for position, entry in enumerate(run.result["history"], start=1):
                 for split, log in entry.items():
                     if isinstance(log, dict):
-                        rows += [{"arm": run.arm, "seed": run.seed, "epoch": int(entry.get("epoch", position)),
-                                  "split": split, "metric": metric, "value": value}
-                                 for metric, value in log.items() if isinstance(value, int | float)]
+                        rows += [
+                            {
+                                "arm": run.arm,
+                                "seed": run.seed,
+                                "epoch": int(entry.get("epoch", position)),
+                                "split": split,
+                                "metric": metric,
+                                "value": value,
+                            }
+                            for metric, value in log.items()
+                            if isinstance(value, int | float)
+                        ]
         return pd.DataFrame(rows)
 
     def verdict(self) -> str:
@@ -637,13 +756,16 @@ class Experiment:
 
         a = self.analysis
         verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in self.verdict().splitlines())
-        figures = "".join(f"<img style='max-width:49%' alt='{name}' src='{figure_data_uri(fig)}'>"
-                          for name, fig in (("loss curves", self.plot.curves()),
-                                            (f"forest {self._headline()}", self.plot.forest())))
-        return (f"<div class='imbalance-lab'><style>{CSS}</style><h3>{html.escape(a.spec.name)}: "
-                f"{self._trained()} runs, reference <code>{html.escape(self.reference)}</code></h3>"
-                f"<ul>{verdicts}</ul>{set_table(a, a.headline_set)}<div>{figures}</div>"
-                f"<p class='meta'>{html.escape(str(self.directory / 'report.html'))} has every table and plot.</p></div>")
+        figures = "".join(
+            f"<img style='max-width:49%' alt='{name}' src='{figure_data_uri(fig)}'>"
+            for name, fig in (("loss curves", self.plot.curves()), (f"forest {self._headline()}", self.plot.forest()))
+        )
+        return (
+            f"<div class='imbalance-lab'><style>{CSS}</style><h3>{html.escape(a.spec.name)}: "
+            f"{self._trained()} runs, reference <code>{html.escape(self.reference)}</code></h3>"
+            f"<ul>{verdicts}</ul>{set_table(a, a.headline_set)}<div>{figures}</div>"
+            f"<p class='meta'>{html.escape(str(self.directory / 'report.html'))} has every table and plot.</p></div>"
+        )
 
     def __repr__(self) -> str:
         return f"Experiment({str(self.directory)!r}: {self._trained()} runs, reference {self.reference!r})"
@@ -696,8 +818,9 @@ class Plots:
 
         name = set_name or self._a.headline_set
         if name not in self._a.sets:
-            raise UserError(f"set_name {name!r}: not an evaluation set of this experiment; valid: "
-                            f"{', '.join(self._a.sets)}")
+            raise UserError(
+                f"set_name {name!r}: not an evaluation set of this experiment; valid: {', '.join(self._a.sets)}"
+            )
         sa = self._a.sets[name]
         return plots.confusion_matrices(sa.confusion, list(self._a.class_names), normalize=normalize)
 
@@ -708,8 +831,10 @@ class Plots:
         metric = metric or self._e._headline()
         test = self._a.sets[self._a.headline_set]
         if metric not in test.comparisons:
-            raise UserError(f"metric {metric!r}: not compared on the {self._a.headline_set} set; valid: "
-                            f"{', '.join(test.comparisons)}")
+            raise UserError(
+                f"metric {metric!r}: not compared on the {self._a.headline_set} set; valid: "
+                f"{', '.join(test.comparisons)}"
+            )
         return plots.forest_plot(forest_rows(test.comparisons[metric]), metric, self._a.reference)
 
     def _curve_points(self) -> tuple[dict[str, Any], dict[str, Any], float]:
@@ -736,7 +861,9 @@ class Plots:
 
         answer = self._a.answer
         if answer is None:
-            raise ValueError("no costs: give decisions.costs in the spec (e.g. {false_negative: 10, false_positive: 1})")
+            raise ValueError(
+                "no costs: give decisions.costs in the spec (e.g. {false_negative: 10, false_positive: 1})"
+            )
         return plots.cost_curves(answer.curves)
 
 
@@ -746,8 +873,15 @@ def load(directory: str | Path, *, reference: str | None = None) -> Experiment:
     return Experiment(directory, reference=reference)
 
 
-def run_experiment(spec: Any, out: str | Path | None = None, *, reference: str | None = None, mlflow: bool | None = None,
-               mlflow_uri: str | None = None, **run_options: Any) -> Experiment:
+def run_experiment(
+    spec: Any,
+    out: str | Path | None = None,
+    *,
+    reference: str | None = None,
+    mlflow: bool | None = None,
+    mlflow_uri: str | None = None,
+    **run_options: Any,
+) -> Experiment:
     """Do what ``imbalance-lab run SPEC`` does and return the :class:`Experiment`.
 
     Trains every run not yet stored (``run_options``: ``force``, ``progress``,
@@ -769,7 +903,8 @@ def run_experiment(spec: Any, out: str | Path | None = None, *, reference: str |
     if failed is not None:
         failed.experiment = result  # type: ignore[attr-defined]
         raise failed
-    if (loaded.tracking.mlflow if mlflow is None else mlflow):
-        result.mlflow = log_to_mlflow(directory, mlflow_uri or loaded.tracking.mlflow_uri,
-                                          report_path=directory / "report.html")
+    if loaded.tracking.mlflow if mlflow is None else mlflow:
+        result.mlflow = log_to_mlflow(
+            directory, mlflow_uri or loaded.tracking.mlflow_uri, report_path=directory / "report.html"
+        )
     return result

@@ -67,11 +67,19 @@ def used_indices(data: ExperimentData) -> np.ndarray:
     return np.unique(np.concatenate([np.asarray(v, dtype=np.int64) for v in data.plan.sets.values()]))
 
 
-def feature_key(spec: ExperimentSpec, data: ExperimentData, model: ImageClassifier, compute: Compute,
-                index: np.ndarray) -> str:
+def feature_key(
+    spec: ExperimentSpec, data: ExperimentData, model: ImageClassifier, compute: Compute, index: np.ndarray
+) -> str:
     digest = hashlib.sha256()
-    about = {"format": FORMAT, "model": spec.model.name, "params": spec.model.params, "torch": torch.__version__,
-             "device": compute.device.type, "precision": compute.precision, "channels_last": compute.channels_last}
+    about = {
+        "format": FORMAT,
+        "model": spec.model.name,
+        "params": spec.model.params,
+        "torch": torch.__version__,
+        "device": compute.device.type,
+        "precision": compute.precision,
+        "channels_last": compute.channels_last,
+    }
     digest.update(json.dumps(about, sort_keys=True, default=str).encode())
     digest.update(np.ascontiguousarray(data.source.images[torch.from_numpy(index)].numpy()).tobytes())
     for name, tensor in model.backbone.state_dict().items():

@@ -64,9 +64,12 @@ class NotebookProgress:
 
     def _show(self) -> None:
         share = self.done / self.total if self.total else 1.0
-        self._handle.update(self._html(
-            f"<div><progress value='{self.done}' max='{max(self.total, 1)}' style='width:60%'></progress> "
-            f"{self.done}/{self.total} runs ({share:.0%}) <span style='color:#666'>{html.escape(self.note)}</span></div>"))
+        self._handle.update(
+            self._html(
+                f"<div><progress value='{self.done}' max='{max(self.total, 1)}' style='width:60%'></progress> "
+                f"{self.done}/{self.total} runs ({share:.0%}) <span style='color:#666'>{html.escape(self.note)}</span></div>"
+            )
+        )
 
     def experiment_started(self, total_runs: int, already_done: int) -> None:
         self.total, self.done = total_runs, already_done

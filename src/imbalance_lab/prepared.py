@@ -70,8 +70,14 @@ def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> Experi
     source = source if source is not None else load_source(spec.data)
     resolved = resolve(spec, source)
     partition = source.partition.numpy() if source.partition is not None else None
-    plan = plan_splits(source.labels.numpy(), resolved.classes, resolved.set_counts, spec.data.seed,
-                       partition, resolved.partition_of_set)
+    plan = plan_splits(
+        source.labels.numpy(),
+        resolved.classes,
+        resolved.set_counts,
+        spec.data.seed,
+        partition,
+        resolved.partition_of_set,
+    )
     mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
     for c, group in enumerate(resolved.classes.members):
         mapping[torch.tensor(group)] = c

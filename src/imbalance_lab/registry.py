@@ -11,8 +11,9 @@ bad value and what is valid.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pydantic
 
@@ -87,23 +88,33 @@ def format_validation_error(err: pydantic.ValidationError, prefix: str = "", val
         first = words[0]
     elif not isinstance(first.get("input"), str):
         # for a list or mapping, the branch that got furthest inside the value says most
-        same_field = [e for e in errors if _field_path(e["loc"][: len(first["loc"]) - 1]) == _field_path(first["loc"][: len(first["loc"]) - 1])]
+        same_field = [
+            e
+            for e in errors
+            if _field_path(e["loc"][: len(first["loc"]) - 1]) == _field_path(first["loc"][: len(first["loc"]) - 1])
+        ]
         first = max(same_field, key=lambda e: len(e["loc"]))
     loc = _field_path(first["loc"])
     path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
     kind = first["type"]
     if kind == "unknown_key":  # raised by the spec's own strict models, which list the valid keys
         key = first["ctx"]["key"]
-        return SpecError(f"{path}.{key}" if path else str(key), f"unknown key; valid keys here: {first['ctx']['valid']}")
+        return SpecError(
+            f"{path}.{key}" if path else str(key), f"unknown key; valid keys here: {first['ctx']['valid']}"
+        )
     if kind == "extra_forbidden":
-        return SpecError(path, f"unknown parameter; valid: {valid}" if valid else "unknown parameter (this takes no parameters)")
+        return SpecError(
+            path, f"unknown parameter; valid: {valid}" if valid else "unknown parameter (this takes no parameters)"
+        )
     if kind == "missing":
         return SpecError(path, "required, but missing")
     if kind == "string_pattern_mismatch":
         value = first.get("input")
         other = next((ch for ch in value if not ch.isascii()), None) if isinstance(value, str) else None
-        msg = ("use only ASCII letters (a-z, A-Z), digits, '_', '.' and '-', starting with a letter or digit "
-               f"(it names a directory){f'; {other!r} is not ASCII' if other else ''}")
+        msg = (
+            "use only ASCII letters (a-z, A-Z), digits, '_', '.' and '-', starting with a letter or digit "
+            f"(it names a directory){f'; {other!r} is not ASCII' if other else ''}"
+        )
     elif kind in ("int_parsing_size", "int_from_float", "int_parsing", "int_type"):
         msg = "expected a whole number" + (" (this one is too large)" if kind == "int_parsing_size" else "")
     else:

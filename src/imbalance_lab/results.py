@@ -67,23 +67,25 @@ class RunResult:
         Undefined metrics (``nan``, e.g. ROC-AUC on a set with one class) become
         ``null``, so the file is strict JSON that any tool can read.
         """
-        return strict_json({
-            "arm": self.arm,
-            "seed": self.seed,
-            "spec_hash": self.spec_hash,
-            "run_hash": self.run_hash,
-            "definition": self.definition,
-            "train_counts": self.train_counts,
-            "classes": self.classes,
-            "metrics": self.metrics,
-            "history": self.history,
-            "selected_epoch": self.selected_epoch,
-            "stopped_epoch": self.stopped_epoch,
-            "wall_time_s": self.wall_time_s,
-            "warnings": self.warnings,
-            "provenance": self.provenance,
-            "timing": self.timing,
-        })
+        return strict_json(
+            {
+                "arm": self.arm,
+                "seed": self.seed,
+                "spec_hash": self.spec_hash,
+                "run_hash": self.run_hash,
+                "definition": self.definition,
+                "train_counts": self.train_counts,
+                "classes": self.classes,
+                "metrics": self.metrics,
+                "history": self.history,
+                "selected_epoch": self.selected_epoch,
+                "stopped_epoch": self.stopped_epoch,
+                "wall_time_s": self.wall_time_s,
+                "warnings": self.warnings,
+                "provenance": self.provenance,
+                "timing": self.timing,
+            }
+        )
 
     def prediction_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``predictions.npz``, by key."""

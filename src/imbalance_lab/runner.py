@@ -73,17 +73,22 @@ def run_one(
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     model = compute.prepare(pipeline.adapt_model(model))
     eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
-    device_sets = {name: DeviceSet.of(subset, device) for name, subset in [("train", train_set), ("val", eval_sets["val"])]}
+    device_sets = {
+        name: DeviceSet.of(subset, device) for name, subset in [("train", train_set), ("val", eval_sets["val"])]
+    }
     on_features = spec.execution.feature_cache and trains_on_features(model, pipeline, spec.training, names)
     if on_features:  # a frozen backbone and no augmentation: its features once, only the head trains
         from imbalance_lab.features import feature_bank
 
         bank = feature_bank(spec, data, model, compute)
-        indices = {"train": data.plan.train_indices(data.resolved.arm_counts[arm]),
-                   **{name: data.plan.sets[name] for name in spec.data.eval_sets}}
+        indices = {
+            "train": data.plan.train_indices(data.resolved.arm_counts[arm]),
+            **{name: data.plan.sets[name] for name in spec.data.eval_sets},
+        }
         labelled = {"train": train_set, **eval_sets}
-        device_sets = {name: DeviceSet.of_features(bank.take(idx), labelled[name].labels, device)
-                       for name, idx in indices.items()}
+        device_sets = {
+            name: DeviceSet.of_features(bank.take(idx), labelled[name].labels, device) for name, idx in indices.items()
+        }
     monitor = {}  # the evaluation sets besides val that a selection or stopping rule reads every epoch
     for name in {rule.set for rule in spec.training.rules.values()} - {"val"}:
         if name not in device_sets:
@@ -95,10 +100,26 @@ def run_one(
             if name not in device_sets:
                 device_sets[name] = DeviceSet.of(eval_sets[name], device)
         record = {name: device_sets[name] for name in spec.data.eval_sets}
-    run = RunPlan(device_sets["train"], device_sets["val"], pipeline, spec.training, generator, names, data.positive,
-                  compute, monitor=monitor, record=record, resume=resume, snapshot_at=snapshot_at)
-    fitted = fit(model, run, on_epoch,
-                 None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)))
+    run = RunPlan(
+        device_sets["train"],
+        device_sets["val"],
+        pipeline,
+        spec.training,
+        generator,
+        names,
+        data.positive,
+        compute,
+        monitor=monitor,
+        record=record,
+        resume=resume,
+        snapshot_at=snapshot_at,
+    )
+    fitted = fit(
+        model,
+        run,
+        on_epoch,
+        None if on_snapshot is None else lambda snap: on_snapshot(dataclasses.replace(snap, arm=arm)),
+    )
     predictions, metrics, notes = {}, {}, []
     for name, subset in eval_sets.items():
         if name == "val" and fitted.val_logits is not None:  # scored at the last epoch: not predicted twice
@@ -129,8 +150,9 @@ def run_one(
         timing={"images_trained": fitted.images_trained, "train_s": round(fitted.train_s, 3)},
         selected_epoch=fitted.selected_epoch,
         stopped_epoch=fitted.stopped_epoch,
-        epoch_logits=None if fitted.epoch_logits is None else
-        {name: logits.numpy().astype(np.float32) for name, logits in fitted.epoch_logits.items()},
+        epoch_logits=None
+        if fitted.epoch_logits is None
+        else {name: logits.numpy().astype(np.float32) for name, logits in fitted.epoch_logits.items()},
         weights=final_weights(model) if spec.execution.save_weights else None,
         warnings=notes,
         provenance={

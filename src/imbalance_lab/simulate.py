@@ -63,8 +63,10 @@ class Case:
         for name in ("acc_neg", "acc_pos"):
             value = getattr(self, name)
             if not 0.5 <= value <= 1.0:
-                raise UserError(f"simulate: {name} {value} must lie in [0.5, 1] (scores are uniform on an interval "
-                                f"that reaches the 0.5 threshold only from one side below accuracy 0.5)")
+                raise UserError(
+                    f"simulate: {name} {value} must lie in [0.5, 1] (scores are uniform on an interval "
+                    f"that reaches the 0.5 threshold only from one side below accuracy 0.5)"
+                )
 
     @property
     def neg_range(self) -> tuple[float, float]:
@@ -79,6 +81,7 @@ class Case:
 
 
 # --------------------------------------------------------------------------- losses
+
 
 @dataclass(frozen=True)
 class Loss:
@@ -134,8 +137,11 @@ def bce(reduction: Reduction = "mean") -> Loss:
 
 
 @LOSSES.register
-def focal(alpha: Annotated[float, Field(ge=0, le=1)] = 0.25, gamma: Annotated[float, Field(ge=0, le=10)] = 2.0,
-          reduction: Reduction = "sum") -> Loss:
+def focal(
+    alpha: Annotated[float, Field(ge=0, le=1)] = 0.25,
+    gamma: Annotated[float, Field(ge=0, le=10)] = 2.0,
+    reduction: Reduction = "sum",
+) -> Loss:
     """Focal loss α_t (1 − p_t)^γ · BCE (Lin et al. 2017); defaults as the seed's TensorFlow Addons call (summed)."""
 
     def per_example(y: int, s: np.ndarray) -> np.ndarray:
@@ -178,6 +184,7 @@ def parse_loss(text: str) -> Loss:
 
 # --------------------------------------------------------------------------- expectations
 
+
 def _class_moments(loss: Loss, y: int, lo: float, hi: float) -> tuple[float, float]:
     """Mean and variance of the per-example loss for a score ~ U(lo, hi), by numerical integration."""
     if hi - lo <= 0:
@@ -200,6 +207,7 @@ def expected_loss(case: Case, loss: Loss) -> float:
 
 def _rates(case: Case, threshold: float = 0.5) -> tuple[float, float]:
     """(TPR, FPR) at ``threshold``: P(positive's score > t), P(negative's score > t)."""
+
     def above(lo: float, hi: float) -> float:
         return 1.0 if threshold < lo else 0.0 if threshold >= hi else (hi - threshold) / (hi - lo)
 
@@ -208,6 +216,7 @@ def _rates(case: Case, threshold: float = 0.5) -> tuple[float, float]:
 
 def count_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, float]:
     """Precision, recall, F1, accuracy, balanced accuracy and MCC from confusion counts (0 where undefined)."""
+
     def div(a: float, b: float) -> float:
         return a / b if b > 0 else 0.0
 
@@ -226,6 +235,7 @@ def count_metrics(tp: float, fp: float, fn: float, tn: float) -> dict[str, float
 def _roc_auc(case: Case) -> float:
     """P(positive's score > negative's score) for the two uniform densities."""
     (a, b), (c, d) = case.neg_range, case.pos_range
+
     # P(X > Y), X ~ U(c, d), Y ~ U(a, b): integrate P(Y < x) over x's density
     def below(x: float) -> float:
         return min(max((x - a) / (b - a), 0.0), 1.0)
@@ -259,6 +269,7 @@ def expected_metrics(case: Case) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- Monte Carlo
 
+
 @dataclass(frozen=True)
 class Estimate:
     value: float
@@ -287,13 +298,18 @@ def _count_se(tp: float, fp: float, case: Case) -> dict[str, float]:
     out["f1"] = se(2 * (fp + n_pos) / d**2, -2 * tp / d**2)
     out["accuracy"] = se(1 / (n_pos + n_neg), -1 / (n_pos + n_neg))
     out["balanced_accuracy"] = se(0.5 / n_pos, -0.5 / n_neg)
+
     # MCC: numerical gradient (central differences on the counts)
     def mcc(t: float, f: float) -> float:
         return count_metrics(t, f, n_pos - t, n_neg - f)["mcc"]
 
     h_tp, h_fp = max(1e-3 * n_pos, 1e-6), max(1e-3 * n_neg, 1e-6)
-    grad_tp = (mcc(min(tp + h_tp, n_pos), fp) - mcc(max(tp - h_tp, 0), fp)) / (min(tp + h_tp, n_pos) - max(tp - h_tp, 0))
-    grad_fp = (mcc(tp, min(fp + h_fp, n_neg)) - mcc(tp, max(fp - h_fp, 0))) / (min(fp + h_fp, n_neg) - max(fp - h_fp, 0))
+    grad_tp = (mcc(min(tp + h_tp, n_pos), fp) - mcc(max(tp - h_tp, 0), fp)) / (
+        min(tp + h_tp, n_pos) - max(tp - h_tp, 0)
+    )
+    grad_fp = (mcc(tp, min(fp + h_fp, n_neg)) - mcc(tp, max(fp - h_fp, 0))) / (
+        min(fp + h_fp, n_neg) - max(fp - h_fp, 0)
+    )
     out["mcc"] = se(grad_tp, grad_fp)
     return out
 
@@ -306,10 +322,12 @@ def check_draw_fits(case: Case) -> None:
     size = case.negatives + case.positives
     need, available = size * BYTES_PER_DRAWN_IMAGE, available_memory()
     if available is not None and need > available:
-        raise UserError(f"simulate: a validation set of {size:,} images needs about {need / 1e9:,.1f} GB of memory "
-                        f"for its Monte Carlo draw, but {available / 1e9:,.1f} GB are available; give fewer "
-                        f"--negatives or --positives (at most about {available // BYTES_PER_DRAWN_IMAGE:,} images "
-                        f"in all)")
+        raise UserError(
+            f"simulate: a validation set of {size:,} images needs about {need / 1e9:,.1f} GB of memory "
+            f"for its Monte Carlo draw, but {available / 1e9:,.1f} GB are available; give fewer "
+            f"--negatives or --positives (at most about {available // BYTES_PER_DRAWN_IMAGE:,} images "
+            f"in all)"
+        )
 
 
 def available_memory() -> int | None:
@@ -384,18 +402,50 @@ def expected_se(case: Case, losses: list[Loss]) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- seed 003's study
 
-SEED_003_CASES = [Case(1_000_000, 10_000, 0.999, 0.5), Case(1_000_000, 10_000, 0.98, 0.9),
-                  Case(10_000, 10_000, 0.999, 0.5), Case(10_000, 10_000, 0.98, 0.9)]
+SEED_003_CASES = [
+    Case(1_000_000, 10_000, 0.999, 0.5),
+    Case(1_000_000, 10_000, 0.98, 0.9),
+    Case(10_000, 10_000, 0.999, 0.5),
+    Case(10_000, 10_000, 0.98, 0.9),
+]
 # what seed 003 printed (one draw each; the focal runs drew again, so their metrics are other draws)
 SEED_003_PRINTED: dict[tuple[int, str], dict[str, float]] = {
-    (0, "bce(mean)"): {"bce(mean)": 0.313947, "precision": 0.8396806918343589, "recall": 0.5049, "f1": 0.6306126272403673},
-    (1, "bce(mean)"): {"bce(mean)": 0.3151517, "precision": 0.30972900010383136, "recall": 0.8949, "f1": 0.4601856375183195},
-    (2, "bce(mean)"): {"bce(mean)": 0.65621394, "precision": 0.9976128903918838, "recall": 0.5015, "f1": 0.6674652292540094},
-    (3, "bce(mean)"): {"bce(mean)": 0.33528897, "precision": 0.9771986970684039, "recall": 0.9, "f1": 0.9370119729307653},
-    (0, "focal(alpha=0.25, gamma=2, sum)"): {"focal(alpha=0.25, gamma=2, sum)": 31629.947, "precision": 0.835135584761271,
-                                              "recall": 0.502, "f1": 0.6270688901380302},
-    (1, "focal(alpha=0.25, gamma=2, sum)"): {"focal(alpha=0.25, gamma=2, sum)": 32311.969, "precision": 0.31202799140857757,
-                                              "recall": 0.9007, "f1": 0.46348993979313535},
+    (0, "bce(mean)"): {
+        "bce(mean)": 0.313947,
+        "precision": 0.8396806918343589,
+        "recall": 0.5049,
+        "f1": 0.6306126272403673,
+    },
+    (1, "bce(mean)"): {
+        "bce(mean)": 0.3151517,
+        "precision": 0.30972900010383136,
+        "recall": 0.8949,
+        "f1": 0.4601856375183195,
+    },
+    (2, "bce(mean)"): {
+        "bce(mean)": 0.65621394,
+        "precision": 0.9976128903918838,
+        "recall": 0.5015,
+        "f1": 0.6674652292540094,
+    },
+    (3, "bce(mean)"): {
+        "bce(mean)": 0.33528897,
+        "precision": 0.9771986970684039,
+        "recall": 0.9,
+        "f1": 0.9370119729307653,
+    },
+    (0, "focal(alpha=0.25, gamma=2, sum)"): {
+        "focal(alpha=0.25, gamma=2, sum)": 31629.947,
+        "precision": 0.835135584761271,
+        "recall": 0.502,
+        "f1": 0.6270688901380302,
+    },
+    (1, "focal(alpha=0.25, gamma=2, sum)"): {
+        "focal(alpha=0.25, gamma=2, sum)": 32311.969,
+        "precision": 0.31202799140857757,
+        "recall": 0.9007,
+        "f1": 0.46348993979313535,
+    },
 }
 
 
@@ -420,8 +470,14 @@ class Row:
         return (self.printed - self.expected) / self.expected_se
 
 
-def study(cases: list[Case], losses: list[Loss], metrics: list[str], seed: int = 0, repeats: int = 1,
-          printed: dict[tuple[int, str], dict[str, float]] | None = None) -> list[Row]:
+def study(
+    cases: list[Case],
+    losses: list[Loss],
+    metrics: list[str],
+    seed: int = 0,
+    repeats: int = 1,
+    printed: dict[tuple[int, str], dict[str, float]] | None = None,
+) -> list[Row]:
     """Every case × loss: the loss and ``metrics`` as expected and as drawn (one seeded draw per case and loss,
     as seed 003 draws once per call), beside ``printed`` figures where given."""
     rows = []
@@ -431,8 +487,17 @@ def study(cases: list[Case], losses: list[Loss], metrics: list[str], seed: int =
             drawn = monte_carlo(case, [loss], seed=seed + 1000 * i + j, repeats=repeats)
             seen = (printed or {}).get((i, loss.describe()), {})
             for quantity in [loss.describe(), *metrics]:
-                rows.append(Row(case, loss.describe(), quantity, exp[quantity], drawn[quantity], seen.get(quantity),
-                                se.get(quantity)))
+                rows.append(
+                    Row(
+                        case,
+                        loss.describe(),
+                        quantity,
+                        exp[quantity],
+                        drawn[quantity],
+                        seen.get(quantity),
+                        se.get(quantity),
+                    )
+                )
     return rows
 
 
@@ -442,10 +507,22 @@ METRICS = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc", 
 
 def to_table(rows: list[Row]) -> list[dict[str, Any]]:
     """The rows as plain records (for CSV, Markdown and MLflow)."""
-    return [{"negatives": r.case.negatives, "positives": r.case.positives, "acc_neg": r.case.acc_neg,
-             "acc_pos": r.case.acc_pos, "draw": r.loss, "quantity": r.quantity, "expected": r.expected,
-             "drawn": r.estimate.value, "drawn_se": r.estimate.se, "seed_003": r.printed,
-             "z": r.z} for r in rows]
+    return [
+        {
+            "negatives": r.case.negatives,
+            "positives": r.case.positives,
+            "acc_neg": r.case.acc_neg,
+            "acc_pos": r.case.acc_pos,
+            "draw": r.loss,
+            "quantity": r.quantity,
+            "expected": r.expected,
+            "drawn": r.estimate.value,
+            "drawn_se": r.estimate.se,
+            "seed_003": r.printed,
+            "z": r.z,
+        }
+        for r in rows
+    ]
 
 
 def records_csv(records: list[dict[str, Any]]) -> str:
@@ -467,22 +544,31 @@ def _fmt(value: float | None) -> str:
 
 
 def to_markdown(rows: list[Row], title: str) -> str:
-    lines = [f"# {title}", "",
-             "| case (negatives:positives, acc neg/pos) | draw for | quantity | expected | drawn ± SE | seed 003 | z |",
-             "|---|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"# {title}",
+        "",
+        "| case (negatives:positives, acc neg/pos) | draw for | quantity | expected | drawn ± SE | seed 003 | z |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
         drawn = _fmt(r.estimate.value) + (f" ± {_fmt(r.estimate.se)}" if r.estimate.se is not None else "")
         z = f"{r.z:+.2f}" if r.z is not None else ""
-        lines.append(f"| {r.case.label()} | {r.loss} | {r.quantity} | {_fmt(r.expected)} | {drawn} | "
-                     f"{_fmt(r.printed)} | {z} |")
-    lines += ["", "Expected: the exact expectation (losses) or the population value (metrics at the 0.5 threshold, "
-              "ROC-AUC and PR-AUC). Drawn: one seeded Monte Carlo draw of the whole set per case and loss (as the seed "
-              "draws), with its standard error. z: the seed's figure minus the expectation, in standard errors of one "
-              "draw.", ""]
+        lines.append(
+            f"| {r.case.label()} | {r.loss} | {r.quantity} | {_fmt(r.expected)} | {drawn} | {_fmt(r.printed)} | {z} |"
+        )
+    lines += [
+        "",
+        "Expected: the exact expectation (losses) or the population value (metrics at the 0.5 threshold, "
+        "ROC-AUC and PR-AUC). Drawn: one seeded Monte Carlo draw of the whole set per case and loss (as the seed "
+        "draws), with its standard error. z: the seed's figure minus the expectation, in standard errors of one "
+        "draw.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the sensitivity sweep
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -498,8 +584,15 @@ SCENARIOS = (
     Scenario("recall 0.5 → 0.6, negatives 0.99 → 0.98", (0.99, 0.98), (0.5, 0.6)),
 )
 RATIOS = (1, 3, 10, 30, 100, 300, 1000)
-SWEEP_QUANTITIES = ("bce(mean)", "focal(alpha=0.25, gamma=2, mean)", "balanced_bce(mean)", "pr_auc", "f1",
-                    "balanced_accuracy", "mcc")
+SWEEP_QUANTITIES = (
+    "bce(mean)",
+    "focal(alpha=0.25, gamma=2, mean)",
+    "balanced_bce(mean)",
+    "pr_auc",
+    "f1",
+    "balanced_accuracy",
+    "mcc",
+)
 
 
 def _draw_se(case: Case, quantity: str, repeats: int, seed: int) -> float:
@@ -514,8 +607,13 @@ def _draw_se(case: Case, quantity: str, repeats: int, seed: int) -> float:
     return float(np.std(values, ddof=1))
 
 
-def sweep(positives: int = 100, ratios: tuple[int, ...] = RATIOS, scenarios: tuple[Scenario, ...] = SCENARIOS,
-          repeats: int = 40, seed: int = 0) -> list[dict[str, Any]]:
+def sweep(
+    positives: int = 100,
+    ratios: tuple[int, ...] = RATIOS,
+    scenarios: tuple[Scenario, ...] = SCENARIOS,
+    repeats: int = 40,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
     """For each scenario and validation ratio (negatives = ratio × positives): each quantity before and after,
     the change in its better direction (a loss's fall counts as a gain), one draw's standard error of that
     change when both models are scored on validation sets of this size, and the change in those units (z):
@@ -532,14 +630,28 @@ def sweep(positives: int = 100, ratios: tuple[int, ...] = RATIOS, scenarios: tup
                 loss = quantity.split("(")[0] in LOSSES.names()  # a loss of this module's own: lower is better
                 sign = -1.0 if loss or not higher_is_better(quantity) else 1.0
                 if quantity in ("pr_auc", "roc_auc"):
-                    se = [_draw_se(case, quantity, repeats, seed + 7919 * s_index + ratio + k) for k, case in enumerate(cases)]
+                    se = [
+                        _draw_se(case, quantity, repeats, seed + 7919 * s_index + ratio + k)
+                        for k, case in enumerate(cases)
+                    ]
                 else:
                     se = [ses[0][quantity], ses[1][quantity]]
                 se_diff = math.sqrt(se[0] ** 2 + se[1] ** 2)
                 gain = sign * (after - before)
-                records.append({"scenario": scenario.name, "ratio": ratio, "negatives": ratio * positives,
-                                "positives": positives, "quantity": quantity, "before": before, "after": after,
-                                "gain": gain, "se_gain": se_diff, "z": gain / se_diff if se_diff > 0 else math.nan})
+                records.append(
+                    {
+                        "scenario": scenario.name,
+                        "ratio": ratio,
+                        "negatives": ratio * positives,
+                        "positives": positives,
+                        "quantity": quantity,
+                        "before": before,
+                        "after": after,
+                        "gain": gain,
+                        "se_gain": se_diff,
+                        "z": gain / se_diff if se_diff > 0 else math.nan,
+                    }
+                )
     return records
 
 
@@ -548,10 +660,14 @@ def sweep_markdown(records: list[dict[str, Any]]) -> str:
     for scenario in dict.fromkeys(r["scenario"] for r in records):
         mine = [r for r in records if r["scenario"] == scenario]
         ratios = list(dict.fromkeys(r["ratio"] for r in mine))
-        lines += [f"#### {scenario} ({mine[0]['positives']} positives)", "",
-                  "gain in the better direction, and in standard errors of the gain (z):", "",
-                  "| quantity | " + " | ".join(f"1:{r}" for r in ratios) + " |",
-                  "|---|" + "---:|" * len(ratios)]
+        lines += [
+            f"#### {scenario} ({mine[0]['positives']} positives)",
+            "",
+            "gain in the better direction, and in standard errors of the gain (z):",
+            "",
+            "| quantity | " + " | ".join(f"1:{r}" for r in ratios) + " |",
+            "|---|" + "---:|" * len(ratios),
+        ]
         for quantity in SWEEP_QUANTITIES:
             cells = []
             for ratio in ratios:

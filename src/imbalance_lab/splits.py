@@ -74,7 +74,10 @@ def resolve_classes(data: DataSpec, source_names: tuple[str, ...]) -> ClassMap:
         labels = [_source_label(r, f"data.classes[{i}]", source_names) for i, r in enumerate(refs)]
         for i, label in enumerate(labels):
             if label in labels[:i]:
-                raise SpecError(f"data.classes[{i}]", f"source class {source_names[label]!r} is listed twice; list each source class once")
+                raise SpecError(
+                    f"data.classes[{i}]",
+                    f"source class {source_names[label]!r} is listed twice; list each source class once",
+                )
         refs = {source_names[label]: label for label in labels}
     members: dict[str, tuple[int, ...]] = {}
     owner: dict[int, str] = {}
@@ -87,13 +90,18 @@ def resolve_classes(data: DataSpec, source_names: tuple[str, ...]) -> ClassMap:
         labels = [_source_label(r, f"data.classes.{name}", source_names) for r in group]
         for label in labels:
             if label in owner:
-                raise SpecError(f"data.classes.{name}", f"source class {source_names[label]!r} is already used by "
-                                f"{owner[label]!r}; give each source class to one experiment class")
+                raise SpecError(
+                    f"data.classes.{name}",
+                    f"source class {source_names[label]!r} is already used by "
+                    f"{owner[label]!r}; give each source class to one experiment class",
+                )
             owner[label] = name
         members[name] = tuple(labels)
     rest = [name for name, ref in refs.items() if ref == REST]
     if len(rest) > 1:
-        raise SpecError(f"data.classes.{rest[1]}", "only one class can be 'rest' (every source class not named elsewhere)")
+        raise SpecError(
+            f"data.classes.{rest[1]}", "only one class can be 'rest' (every source class not named elsewhere)"
+        )
     if rest:
         others = tuple(label for label in range(len(source_names)) if label not in owner)
         if not others:
@@ -146,7 +154,9 @@ def plan_counts(
         return [math.floor(plan.fraction * n + 1e-9) for n in available]
     if isinstance(plan, RatioPlan):
         if len(names) != 2 or positive is None:
-            raise SpecError(field, "majority + ratio needs two classes and a positive class; use per-class counts or a profile")
+            raise SpecError(
+                field, "majority + ratio needs two classes and a positive class; use per-class counts or a profile"
+            )
         minority = math.floor(plan.majority / plan.ratio + 1e-9)
         return [minority if i == positive else plan.majority for i in range(2)]
     if isinstance(plan, ProfilePlan):
@@ -186,17 +196,24 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
     positive = None
     if data.positive is not None:
         if data.positive not in names:
-            raise SpecError("data.positive", f"got {data.positive!r}, which is not one of the classes ({', '.join(names)})")
+            raise SpecError(
+                "data.positive", f"got {data.positive!r}, which is not one of the classes ({', '.join(names)})"
+            )
         positive = names.index(data.positive)
     elif len(names) == 2:
-        raise SpecError("data.positive", f"a two-class experiment must name its positive (minority) class, one of: {', '.join(names)}")
+        raise SpecError(
+            "data.positive",
+            f"a two-class experiment must name its positive (minority) class, one of: {', '.join(names)}",
+        )
     if data.world is not None:
         for key in data.world:
             if key not in names:
                 raise SpecError(f"data.world.{key}", f"unknown class {key!r}; the classes are: {', '.join(names)}")
         missing = [c for c in names if c not in data.world]
         if missing:
-            raise SpecError("data.world", f"no frequency for class {missing[0]!r}; give one for each of: {', '.join(names)}")
+            raise SpecError(
+                "data.world", f"no frequency for class {missing[0]!r}; give one for each of: {', '.join(names)}"
+            )
         world = np.array([data.world[c] for c in names], dtype=np.float64)
     else:
         world = np.array(available, dtype=np.float64)
@@ -217,8 +234,13 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
     for s in set_order(data):
         kw = {"available": available_in(s), "positive": positive, "world": world}
         set_counts[s] = plan_counts(data.splits[s], f"data.splits.{s}", names, **kw)
-    groups = {None: list(set_order(data))} if partition_of_set is None else {
-        p: [s for s in set_order(data) if partition_of_set[s] == p] for p in sorted(set(partition_of_set.values()))}
+    groups = (
+        {None: list(set_order(data))}
+        if partition_of_set is None
+        else {
+            p: [s for s in set_order(data) if partition_of_set[s] == p] for p in sorted(set(partition_of_set.values()))
+        }
+    )
     for p, sets in groups.items():
         have = available_in(sets[0])
         where = "" if p is None else f" in partition {source.partition_names[p]!r}"
@@ -239,17 +261,23 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
         counts = plan_counts(arm.train, f"{where}.train", names, **{**kw, "available": pool})
         for c, name in enumerate(names):
             if counts[c] > pool[c]:
-                raise SpecError(f"{where}.train.{name}", f"got {counts[c]}, more than the {pool[c]} images of the pool "
-                                f"(data.splits.pool); lower it or enlarge the pool")
+                raise SpecError(
+                    f"{where}.train.{name}",
+                    f"got {counts[c]}, more than the {pool[c]} images of the pool "
+                    f"(data.splits.pool); lower it or enlarge the pool",
+                )
         if sum(counts) == 0:
             raise SpecError(f"{where}.train", "the training set is empty; give at least one image")
         check_strategies([(s.name, s.params) for s in arm.strategy], names, f"{where}.strategy")
         arm_counts[arm.name] = counts
         unseen = [name for name, n in zip(names, counts, strict=True) if n == 0]
         if unseen:
-            warnings.warn(f"{where}.train: arm {arm.name!r} has no training images of class {', '.join(map(repr, unseen))}; "
-                          "it will never predict it from learning (give it at least one image if that is not intended)",
-                          UnseenClassWarning, stacklevel=2)
+            warnings.warn(
+                f"{where}.train: arm {arm.name!r} has no training images of class {', '.join(map(repr, unseen))}; "
+                "it will never predict it from learning (give it at least one image if that is not intended)",
+                UnseenClassWarning,
+                stacklevel=2,
+            )
     return Resolved(classes, positive, tuple(world.tolist()), set_counts, arm_counts, partition_of_set)
 
 
@@ -262,18 +290,28 @@ def _partitions(data: DataSpec, source: ImageSet) -> dict[str, int] | None:
     if data.partitions is None:
         return None
     if source.partition is None:
-        raise SpecError("data.partitions", f"the source {data.source.name!r} has no published partitions; "
-                        "remove data.partitions (or use a source such as cifar10 with split: all)")
+        raise SpecError(
+            "data.partitions",
+            f"the source {data.source.name!r} has no published partitions; "
+            "remove data.partitions (or use a source such as cifar10 with split: all)",
+        )
     out = {}
     for set_name, part in data.partitions.items():
         if set_name not in data.splits:
-            raise SpecError(f"data.partitions.{set_name}", f"unknown set {set_name!r}; the sets are: {', '.join(data.splits)}")
+            raise SpecError(
+                f"data.partitions.{set_name}", f"unknown set {set_name!r}; the sets are: {', '.join(data.splits)}"
+            )
         if part not in source.partition_names:
-            raise SpecError(f"data.partitions.{set_name}", f"got {part!r}; this source's partitions are: {', '.join(source.partition_names)}")
+            raise SpecError(
+                f"data.partitions.{set_name}",
+                f"got {part!r}; this source's partitions are: {', '.join(source.partition_names)}",
+            )
         out[set_name] = source.partition_names.index(part)
     missing = [s for s in data.splits if s not in out]
     if missing:
-        raise SpecError("data.partitions", f"no partition for set {missing[0]!r}; name one for each of: {', '.join(data.splits)}")
+        raise SpecError(
+            "data.partitions", f"no partition for set {missing[0]!r}; name one for each of: {', '.join(data.splits)}"
+        )
     return out
 
 
@@ -317,7 +355,7 @@ def plan_splits(
         start = dict.fromkeys(streams, 0)
         for set_name, counts in set_counts.items():
             p = None if partition_of_set is None else partition_of_set[set_name]
-            sets[set_name].append(streams[p][start[p]:start[p] + counts[c]])
+            sets[set_name].append(streams[p][start[p] : start[p] + counts[c]])
             start[p] += counts[c]
         pools.append(sets["pool"][-1])
     return SplitPlan({s: np.concatenate(parts) for s, parts in sets.items()}, tuple(pools))

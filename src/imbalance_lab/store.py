@@ -103,7 +103,9 @@ class ResultStore:
             raise StoreError(f"cannot read {path / RESULT_FILE} ({err}); delete {path} to run it again") from None
         absent = [k for k in REQUIRED_RESULT_KEYS if not isinstance(result, dict) or k not in result]
         if absent:
-            raise StoreError(f"{path / RESULT_FILE} is damaged (it lacks {', '.join(absent)}); delete {path} to run it again")
+            raise StoreError(
+                f"{path / RESULT_FILE} is damaged (it lacks {', '.join(absent)}); delete {path} to run it again"
+            )
         return StoredRun(arm, seed, path, result)
 
     # ----------------------------------------------------------------- writing
@@ -137,8 +139,10 @@ class ResultStore:
         runs = self.root / "runs"
         for folder in [runs, *(runs / arm.name for arm in spec.arms)]:
             if folder.exists() and not folder.is_dir():
-                raise StoreError(f"{folder} is a file, but the results directory keeps its runs in a folder of that "
-                                 f"name; move the file out of {self.root}, or give --out another directory")
+                raise StoreError(
+                    f"{folder} is a file, but the results directory keeps its runs in a folder of that "
+                    f"name; move the file out of {self.root}, or give --out another directory"
+                )
         with self.state_lock(shared=False):
             for stored in stale:
                 _remove_run(stored.path)
@@ -154,8 +158,10 @@ class ResultStore:
             probe = tempfile.NamedTemporaryFile(prefix=TMP_PREFIX, dir=self.root)
             probe.close()
         except OSError as err:
-            raise StoreError(f"cannot write the results directory {self.root} ({err.strerror or err}); "
-                             "give --out (or the spec's output) a directory you can write") from None
+            raise StoreError(
+                f"cannot write the results directory {self.root} ({err.strerror or err}); "
+                "give --out (or the spec's output) a directory you can write"
+            ) from None
 
     @contextlib.contextmanager
     def writer(self, command: str | None = None) -> Iterator[None]:
@@ -171,14 +177,22 @@ class ResultStore:
         try:
             if not _try_lock(fd, shared=False, wait=False):
                 holder = _read_holder(path)
-                raise StoreError(f"{self.root} is in use by another run ({holder}); wait for it to finish, "
-                                 "or give this one another --out")
+                raise StoreError(
+                    f"{self.root} is in use by another run ({holder}); wait for it to finish, "
+                    "or give this one another --out"
+                )
             os.ftruncate(fd, 0)
-            os.write(fd, json.dumps({
-                "pid": os.getpid(), "host": socket.gethostname(),
-                "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "command": command or " ".join(["imbalance-lab", *sys.argv[1:]]),
-            }).encode())
+            os.write(
+                fd,
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "command": command or " ".join(["imbalance-lab", *sys.argv[1:]]),
+                    }
+                ).encode(),
+            )
             os.fsync(fd)
             yield
         finally:
@@ -229,8 +243,11 @@ class ResultStore:
         final = self.run_dir(result.arm, result.seed)
         if final.exists():
             raise StoreError(f"{final} already holds a finished run; it is never rewritten")
-        with writing(final, f"the runs stored before {result.arm}/seed-{result.seed} are kept; fix that (free "
-                            "space, permissions) and run the same command again to resume"):
+        with writing(
+            final,
+            f"the runs stored before {result.arm}/seed-{result.seed} are kept; fix that (free "
+            "space, permissions) and run the same command again to resume",
+        ):
             return self._write_run(result, final)
 
     def _write_run(self, result: RunResult, final: Path) -> Path:
@@ -262,8 +279,10 @@ class ResultStore:
 
     def other_arms(self, spec: ExperimentSpec) -> list[str]:
         """Arms with finished runs here that ``spec`` does not name."""
-        return sorted({p.parent.parent.name for p in self.root.glob(f"runs/*/seed-*/{RESULT_FILE}")}
-                      - {arm.name for arm in spec.arms})
+        return sorted(
+            {p.parent.parent.name for p in self.root.glob(f"runs/*/seed-*/{RESULT_FILE}")}
+            - {arm.name for arm in spec.arms}
+        )
 
     def scan(self, spec: ExperimentSpec) -> RunScan:
         """Every run of ``spec`` that can be analysed; what is missing or broken is named, not fatal.
@@ -286,19 +305,25 @@ class ResultStore:
                 try:
                     stored = self.read_run(arm.name, seed)
                 except StoreError:
-                    problems.append(f"{where}: result.json damaged (not the JSON of a finished run); delete {path} to run it again")
+                    problems.append(
+                        f"{where}: result.json damaged (not the JSON of a finished run); delete {path} to run it again"
+                    )
                     continue
                 if stored.result.get("run_hash") != spec.run_hash(arm, seed):
                     foreign.append(stored)
                     made = _how_made(stored, spec, SPEC_FILE)
-                    problems.append(f"{where}: made with other settings than {SPEC_FILE} "
-                                    f"({made or 'run hash ' + repr(stored.result.get('run_hash'))}); it was copied in "
-                                    f"from another experiment: move it out, or delete {path} to run it again")
+                    problems.append(
+                        f"{where}: made with other settings than {SPEC_FILE} "
+                        f"({made or 'run hash ' + repr(stored.result.get('run_hash'))}); it was copied in "
+                        f"from another experiment: move it out, or delete {path} to run it again"
+                    )
                     continue
                 try:
                     arrays = stored.predictions()
                 except Exception as err:  # noqa: BLE001  (zip, pickle and value errors of a damaged npz)
-                    problems.append(f"{where}: predictions.npz damaged ({type(err).__name__}); delete {path} to run it again")
+                    problems.append(
+                        f"{where}: predictions.npz damaged ({type(err).__name__}); delete {path} to run it again"
+                    )
                     continue
                 wrong = _check_predictions(arrays, spec.data.eval_sets, len(stored.result["train_counts"]))
                 if wrong:
@@ -306,11 +331,13 @@ class ResultStore:
                     continue
                 good.append(stored)
         if foreign and not good:  # not one run matches: the spec is what changed, not the runs
-            raise StoreError(f"{self.root / SPEC_FILE} does not match any of the {len(foreign)} runs it holds: it "
-                             f"was changed by hand or copied from another experiment "
-                             f"({_how_made(foreign[0], spec, SPEC_FILE) or 'its data, model, training or arms differ'}); "
-                             f"put back the spec the runs were made with (imbalance-lab run THAT_SPEC --out "
-                             f"{self.root} rewrites it, keeping every finished run)")
+            raise StoreError(
+                f"{self.root / SPEC_FILE} does not match any of the {len(foreign)} runs it holds: it "
+                f"was changed by hand or copied from another experiment "
+                f"({_how_made(foreign[0], spec, SPEC_FILE) or 'its data, model, training or arms differ'}); "
+                f"put back the spec the runs were made with (imbalance-lab run THAT_SPEC --out "
+                f"{self.root} rewrites it, keeping every finished run)"
+            )
         return RunScan(good, missing, problems)
 
 
@@ -380,12 +407,20 @@ def writing(target: Path, fix: str) -> Iterator[None]:
     try:
         yield
     except OSError as err:
-        named = next((name for name in (err.filename2, err.filename)  # the file meant, not our temporary one
-                      if name and not any(part.startswith(TMP_PREFIX) for part in Path(str(name)).parts)), target)
+        named = next(
+            (
+                name
+                for name in (err.filename2, err.filename)  # the file meant, not our temporary one
+                if name and not any(part.startswith(TMP_PREFIX) for part in Path(str(name)).parts)
+            ),
+            target,
+        )
         raise StoreError(f"cannot write {named} ({err.strerror or err}); {fix}") from None
 
 
-def check_output_dir(root: Path, what: str = "results directory", fix: str = "give --out (or the spec's output) another path") -> None:
+def check_output_dir(
+    root: Path, what: str = "results directory", fix: str = "give --out (or the spec's output) another path"
+) -> None:
     """A one-line :class:`StoreError` when directory ``root`` cannot be made or used; creates nothing."""
     if root.exists() and not root.is_dir():
         raise StoreError(f"{what} {root} is an existing file, not a directory; {fix}")
@@ -411,12 +446,16 @@ def read_spec(directory: str | Path) -> ExperimentSpec:
     root = Path(directory)
     path = root / SPEC_FILE
     if not path.is_file():
-        raise StoreError(f"{root} is not a results directory (no {SPEC_FILE} file); give the directory that 'imbalance-lab run' wrote")
+        raise StoreError(
+            f"{root} is not a results directory (no {SPEC_FILE} file); give the directory that 'imbalance-lab run' wrote"
+        )
     try:
         return load_spec(path, stored=True)
     except SpecError as err:
-        raise StoreError(f"{path} is damaged or was changed by hand ({err}); restore it from your spec file "
-                         f"(imbalance-lab run SPEC --out {root} rewrites it)") from None
+        raise StoreError(
+            f"{path} is damaged or was changed by hand ({err}); restore it from your spec file "
+            f"(imbalance-lab run SPEC --out {root} rewrites it)"
+        ) from None
 
 
 def _how_made(stored: StoredRun, spec: ExperimentSpec, called: str, shown: int = 2) -> str:

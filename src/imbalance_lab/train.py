@@ -93,8 +93,12 @@ class Compute:
     def of(cls, training: TrainingSpec, execution: ExecutionSpec) -> Compute:
         """The spec's settings resolved for the device found here (``auto`` memory format: see ExecutionSpec)."""
         device = resolve_device(training.device)
-        return cls(device, training.precision, use_channels_last(execution.memory_format, device.type, training.precision),
-                   execution.compile)
+        return cls(
+            device,
+            training.precision,
+            use_channels_last(execution.memory_format, device.type, training.precision),
+            execution.compile,
+        )
 
     def autocast(self) -> torch.autocast:
         """Mixed precision for one step (entered per step: one context around a whole epoch
@@ -121,13 +125,17 @@ class Compute:
         return model
 
     def provenance(self) -> dict[str, Any]:
-        return {"device": str(self.device), "memory_format": "channels_last" if self.channels_last else "contiguous",
-                "compile": self.compile}
+        return {
+            "device": str(self.device),
+            "memory_format": "channels_last" if self.channels_last else "contiguous",
+            "compile": self.compile,
+        }
 
 
 @torch.no_grad()
-def _in_batches(model: nn.Module, n: int, batch_size: int, compute: Compute,
-                forward: Callable[[slice], torch.Tensor]) -> list[torch.Tensor]:
+def _in_batches(
+    model: nn.Module, n: int, batch_size: int, compute: Compute, forward: Callable[[slice], torch.Tensor]
+) -> list[torch.Tensor]:
     """``forward`` of each batch of ``n`` items (float32), in eval mode under the compute's autocast."""
     model.eval()
     outs = []
@@ -137,8 +145,9 @@ def _in_batches(model: nn.Module, n: int, batch_size: int, compute: Compute,
     return outs
 
 
-def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, compute: Compute | None = None,
-                   features: bool = False) -> torch.Tensor:
+def predict_logits(
+    model: nn.Module, images: torch.Tensor, batch_size: int, compute: Compute | None = None, features: bool = False
+) -> torch.Tensor:
     """Logits (float32, N×C, on the device) in eval mode; softmax gives the probabilities. With
     ``features``, ``images`` are the backbone's features and only the head runs."""
     compute = compute or Compute(images.device)
@@ -151,8 +160,13 @@ def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int, comp
 
 def predict_features(model: ImageClassifier, images: torch.Tensor, batch_size: int, compute: Compute) -> torch.Tensor:
     """The backbone's features (float32, N×F, on the device) of uint8 images, in eval mode."""
-    outs = _in_batches(model, images.shape[0], batch_size, compute,
-                       lambda batch: model.forward_features(compute.layout(to_unit(images[batch].to(compute.device)))))
+    outs = _in_batches(
+        model,
+        images.shape[0],
+        batch_size,
+        compute,
+        lambda batch: model.forward_features(compute.layout(to_unit(images[batch].to(compute.device)))),
+    )
     return torch.cat(outs) if outs else torch.empty(0, model.num_features, device=compute.device)
 
 
@@ -181,8 +195,9 @@ class DeviceSet:
         return cls(features.to(device), labels.to(device), features=True)
 
 
-def trains_on_features(model: ImageClassifier, pipeline: StrategyPipeline, cfg: TrainingSpec,
-                       class_names: tuple[str, ...]) -> bool:
+def trains_on_features(
+    model: ImageClassifier, pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tuple[str, ...]
+) -> bool:
     """Whether every epoch of the arm could run the head alone on features computed once: the whole
     backbone is frozen (in eval mode, so an image's features never change) and no stage augments or
     mixes images."""
@@ -227,8 +242,15 @@ def stage_plans(pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tupl
 
 
 def _stage_plan(stage: Stage, cfg: TrainingSpec, class_names: tuple[str, ...]) -> _StagePlan:
-    return _StagePlan(stage.name, stage.epochs, build_pipeline(stage.strategy, class_names), stage.train == "classifier",
-                      stage.reset_classifier, cfg.lr if stage.lr is None else stage.lr, ScheduleSpec(type="cosine"))
+    return _StagePlan(
+        stage.name,
+        stage.epochs,
+        build_pipeline(stage.strategy, class_names),
+        stage.train == "classifier",
+        stage.reset_classifier,
+        cfg.lr if stage.lr is None else stage.lr,
+        ScheduleSpec(type="cosine"),
+    )
 
 
 @dataclass(frozen=True)
@@ -297,9 +319,17 @@ class Snapshot:
     arm: str = ""  # the run it was taken from, for provenance
 
     @classmethod
-    def take(cls, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
-             generator: torch.Generator, augment_generator: torch.Generator, history: list[dict[str, Any]],
-             val_logits: torch.Tensor) -> Snapshot:
+    def take(
+        cls,
+        epoch: int,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler | None,
+        generator: torch.Generator,
+        augment_generator: torch.Generator,
+        history: list[dict[str, Any]],
+        val_logits: torch.Tensor,
+    ) -> Snapshot:
         device = val_logits.device
         return cls(
             epoch=epoch,
@@ -354,8 +384,12 @@ class RunPlan:
     snapshot_at: frozenset[int] = frozenset()
 
 
-def fit(model: ImageClassifier, run: RunPlan, on_epoch: EpochCallback | None = None,
-        on_snapshot: SnapshotCallback | None = None) -> Fitted:
+def fit(
+    model: ImageClassifier,
+    run: RunPlan,
+    on_epoch: EpochCallback | None = None,
+    on_snapshot: SnapshotCallback | None = None,
+) -> Fitted:
     """Train ``model`` through every stage of the arm; return the per-epoch history.
 
     Each history entry holds ``train`` (the optimised, strategy-weighted loss and
@@ -413,22 +447,40 @@ def fit(model: ImageClassifier, run: RunPlan, on_epoch: EpochCallback | None = N
                 for group in optimizer.param_groups:
                     group["lr"] = lr
             started = time.perf_counter()
-            train_log, images = _train_epoch(model, train, cpu_labels, plan, optimizer, scaler, ctx, generator, augment_generator,
-                                     cfg, positive, compute)
+            train_log, images = _train_epoch(
+                model,
+                train,
+                cpu_labels,
+                plan,
+                optimizer,
+                scaler,
+                ctx,
+                generator,
+                augment_generator,
+                cfg,
+                positive,
+                compute,
+            )
             train_s += time.perf_counter() - started
             images_trained += images
             val_logits = predict_logits(model, val.images, cfg.eval_batch_size, compute, features=val.features)
-            entry: dict[str, Any] = {"epoch": len(history) + 1, "lr": lr, "train": train_log,
-                                     "val": epoch_log(val_logits, val.labels, positive)}
+            entry: dict[str, Any] = {
+                "epoch": len(history) + 1,
+                "lr": lr,
+                "train": train_log,
+                "val": epoch_log(val_logits, val.labels, positive),
+            }
             epoch_logits = {"val": val_logits}
             for name, subset in (monitor or {}).items():  # a selection or stopping rule's own evaluation set
-                epoch_logits[name] = predict_logits(model, subset.images, cfg.eval_batch_size, compute,
-                                                    features=subset.features)
+                epoch_logits[name] = predict_logits(
+                    model, subset.images, cfg.eval_batch_size, compute, features=subset.features
+                )
                 entry[name] = epoch_log(epoch_logits[name], subset.labels, positive)
             for name, subset in (record or {}).items():
                 if name not in epoch_logits:
-                    epoch_logits[name] = predict_logits(model, subset.images, cfg.eval_batch_size, compute,
-                                                        features=subset.features)
+                    epoch_logits[name] = predict_logits(
+                        model, subset.images, cfg.eval_batch_size, compute, features=subset.features
+                    )
                 recorded[name].append(epoch_logits[name].float().cpu())
             if plan.name != "main":
                 entry["stage"] = plan.name
@@ -438,8 +490,9 @@ def fit(model: ImageClassifier, run: RunPlan, on_epoch: EpochCallback | None = N
             if on_epoch is not None:
                 on_epoch(entry["epoch"], entry)
             if plan.name == "main" and epoch in snapshot_at and on_snapshot is not None:
-                on_snapshot(Snapshot.take(epoch, model, optimizer, scaler, generator, augment_generator, history,
-                                          val_logits))
+                on_snapshot(
+                    Snapshot.take(epoch, model, optimizer, scaler, generator, augment_generator, history, val_logits)
+                )
             if stopper is not None:
                 stopper.update(entry)
                 if stopper.best_epoch is not None and entry["epoch"] - stopper.best_epoch >= stopper.rule.patience:
@@ -450,8 +503,15 @@ def fit(model: ImageClassifier, run: RunPlan, on_epoch: EpochCallback | None = N
     if best is not None:  # the chosen epoch's weights are the ones scored
         model.load_state_dict(best[0])
         val_logits, selected = best[1], int(selector.best_epoch)  # type: ignore[union-attr]
-    return Fitted(history, None if pipeline.changes_finished_model else val_logits, images_trained, train_s,
-                  selected, stopped, {name: torch.stack(seq) for name, seq in recorded.items()} if record else None)
+    return Fitted(
+        history,
+        None if pipeline.changes_finished_model else val_logits,
+        images_trained,
+        train_s,
+        selected,
+        stopped,
+        {name: torch.stack(seq) for name, seq in recorded.items()} if record else None,
+    )
 
 
 def _train_epoch(
@@ -482,7 +542,7 @@ def _train_epoch(
     loss_sum = torch.zeros((), device=device)
     probs_seen = []
     for start in range(0, order.shape[0], cfg.batch_size):
-        idx = order[start:start + cfg.batch_size]
+        idx = order[start : start + cfg.batch_size]
         y = train.labels[idx]
         if train.features:  # the frozen backbone's features, computed once
             features, soft_targets = train.images[idx], None

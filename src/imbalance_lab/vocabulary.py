@@ -72,9 +72,24 @@ METRICS: dict[str, Metric] = _metrics(
 )
 
 # what classification_metrics returns, in order
-ALWAYS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1",
-                           "log_loss", "n", "weighted_precision", "weighted_recall", "weighted_f1", "macro_f2",
-                           "mcc", "roc_auc", "pr_auc", "brier", "ece")
+ALWAYS: tuple[str, ...] = (
+    "accuracy",
+    "balanced_accuracy",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
+    "log_loss",
+    "n",
+    "weighted_precision",
+    "weighted_recall",
+    "weighted_f1",
+    "macro_f2",
+    "mcc",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "ece",
+)
 WITH_POSITIVE: tuple[str, ...] = ("precision", "recall", "f1", "tp", "fp", "tn", "fn", "specificity", "f2")
 SHOT: tuple[str, ...] = ("many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy")
 PER_EPOCH: tuple[str, ...] = ("loss", "balanced_loss")  # besides what classification_metrics records
@@ -83,10 +98,27 @@ COUNTS: tuple[str, ...] = ("tp", "fp", "tn", "fn", "n")
 CALIBRATION: tuple[str, ...] = ("ece", "brier", "log_loss")
 
 # what the report ranks and compares, in order (the first VERDICTS get a verdict)
-HEADLINE_BINARY: tuple[str, ...] = ("recall", "precision", "f1", "f2", "balanced_accuracy", "pr_auc", "roc_auc",
-                                    "mcc", "accuracy")
-HEADLINE_MULTICLASS: tuple[str, ...] = ("balanced_accuracy", "macro_f1", "macro_recall", "macro_precision", "mcc",
-                                        "roc_auc", "pr_auc", "accuracy")
+HEADLINE_BINARY: tuple[str, ...] = (
+    "recall",
+    "precision",
+    "f1",
+    "f2",
+    "balanced_accuracy",
+    "pr_auc",
+    "roc_auc",
+    "mcc",
+    "accuracy",
+)
+HEADLINE_MULTICLASS: tuple[str, ...] = (
+    "balanced_accuracy",
+    "macro_f1",
+    "macro_recall",
+    "macro_precision",
+    "mcc",
+    "roc_auc",
+    "pr_auc",
+    "accuracy",
+)
 VERDICTS = 5
 """How many of the headline set's metrics get a verdict (and, for grids, factor plots)."""
 
@@ -95,10 +127,8 @@ JUDGED_BINARY: tuple[str, ...] = ("balanced_accuracy", "f1", "recall", "precisio
 JUDGED_MULTICLASS: tuple[str, ...] = ("balanced_accuracy", "macro_f1", "accuracy")
 
 # the summary table's columns
-SUMMARY_BINARY: tuple[str, ...] = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "tp", "fp", "tn",
-                                   "fn")
-SUMMARY_MULTICLASS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall",
-                                       "macro_f1")
+SUMMARY_BINARY: tuple[str, ...] = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "tp", "fp", "tn", "fn")
+SUMMARY_MULTICLASS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1")
 
 FAST: tuple[str, ...] = ("recall", "precision", "f1", "accuracy", "balanced_accuracy")
 """Binary metrics the paired bootstrap computes from confusion counts, without a metric call per resample."""

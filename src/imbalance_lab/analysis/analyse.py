@@ -75,7 +75,9 @@ class Analysis:
     sets: dict[str, SetAnalysis]
     histories: dict[str, list[list[dict[str, Any]]]]
     notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # what a reader must know first (reference changed, unseen classes)
+    warnings: list[str] = field(
+        default_factory=list
+    )  # what a reader must know first (reference changed, unseen classes)
     selection: Any = None  # the spec's selection study (analysis.selection.SelectionStudy), if it has one
     deployment: Any = None  # the spec's decisions (analysis.deployment.Deployment): derived arms, fits, costs
     answer: Any = None  # what to deploy (analysis.deployment.DeployAnswer), with costs
@@ -110,15 +112,21 @@ def choose_reference(spec: ExperimentSpec, usable: Sequence[str], reference: str
     names = [a.name for a in spec.arms]
     if reference is not None:
         if reference not in usable:
-            why = "which is not an arm of this experiment" if reference not in names else "an arm with no finished, undamaged run"
+            why = (
+                "which is not an arm of this experiment"
+                if reference not in names
+                else "an arm with no finished, undamaged run"
+            )
             raise UserError(f"--reference: got {reference!r}, {why}; valid: {', '.join(usable)}")
         return reference, []
     wanted = default_reference(spec, names)
     if wanted in usable:
         return wanted, []
     chosen = default_reference(spec, usable)
-    return chosen, [f"the reference arm `{wanted}` has no finished, undamaged run, so every arm is compared with "
-                    f"`{chosen}` instead; finish or repair `{wanted}`'s runs, or choose with --reference"]
+    return chosen, [
+        f"the reference arm `{wanted}` has no finished, undamaged run, so every arm is compared with "
+        f"`{chosen}` instead; finish or repair `{wanted}`'s runs, or choose with --reference"
+    ]
 
 
 def unseen_class_warnings(class_names: Sequence[str], train_counts: dict[str, list[int]]) -> list[str]:
@@ -128,8 +136,10 @@ def unseen_class_warnings(class_names: Sequence[str], train_counts: dict[str, li
         unseen = [name for name, n in zip(class_names, counts, strict=True) if n == 0]
         if unseen:
             listing = ", ".join(f"`{c}`" for c in unseen)
-            out.append(f"arm `{arm}` has no training images of class {listing}: it never saw "
-                       f"{'that class' if len(unseen) == 1 else 'those classes'}, so its scores there are not learned")
+            out.append(
+                f"arm `{arm}` has no training images of class {listing}: it never saw "
+                f"{'that class' if len(unseen) == 1 else 'those classes'}, so its scores there are not learned"
+            )
     return out
 
 
@@ -153,11 +163,19 @@ def _summary(values: list[float], seed: int, metric: str = "") -> MetricSummary:
     if finite.size == 0:
         return MetricSummary(float("nan"), float("nan"), 0, None, None, tuple(values))
     std = float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
-    return MetricSummary(float(finite.mean()), std, int(finite.size), bounded_t_interval(finite, metric),
-                         bootstrap_interval(finite, seed=seed), tuple(values))
+    return MetricSummary(
+        float(finite.mean()),
+        std,
+        int(finite.size),
+        bounded_t_interval(finite, metric),
+        bootstrap_interval(finite, seed=seed),
+        tuple(values),
+    )
 
 
-def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *, n_boot: int = 2000, seed: int = 0) -> Analysis:
+def analyse(
+    spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *, n_boot: int = 2000, seed: int = 0
+) -> Analysis:
     """Recompute every metric from the stored predictions and compare the arms."""
     from imbalance_lab.analysis.deployment import deploy_answer, derive
 
@@ -178,8 +196,11 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
         metric_names = metric_names + (COST,)
     predictions = {(r.arm, r.seed): r.predictions() for r in runs}
     # a derived arm trained as its base arm did: its curves would repeat the base's
-    histories = {arm: [r.result["history"] for r in runs if r.arm == arm] for arm in arms
-                 if deployment is None or arm not in deployment.arms}
+    histories = {
+        arm: [r.result["history"] for r in runs if r.arm == arm]
+        for arm in arms
+        if deployment is None or arm not in deployment.arms
+    }
 
     sets = {}
     notes = []
@@ -193,20 +214,28 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
         for r in runs:
             arrays = predictions[(r.arm, r.seed)]
             if not np.array_equal(arrays[f"{set_name}_labels"], labels):
-                notes.append(f"{r.arm}/seed-{r.seed}: its {set_name} labels differ from the other runs'; left out of {set_name}")
+                notes.append(
+                    f"{r.arm}/seed-{r.seed}: its {set_name} labels differ from the other runs'; left out of {set_name}"
+                )
                 continue
             p = arrays[f"{set_name}_probs"].astype(np.float64)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 per_run[r.arm][r.seed] = classification_metrics(
-                    labels, p, positive=positive, train_counts=np.asarray(train_counts[r.arm]) if long_tail else None)
+                    labels, p, positive=positive, train_counts=np.asarray(train_counts[r.arm]) if long_tail else None
+                )
             if cost is not None:
                 per_run[r.arm][r.seed][COST] = cost(labels, p)
             confusion[r.arm] += confusion_matrix(labels, predict(p), len(class_names))
             probs[r.arm].append(p)
-        table = {arm: {m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed, m)
-                       for m in _all_metric_keys(per_run)}
-                 for arm in arms if per_run[arm]}
+        table = {
+            arm: {
+                m: _summary([per_run[arm][s][m] for s in sorted(per_run[arm])], seed, m)
+                for m in _all_metric_keys(per_run)
+            }
+            for arm in arms
+            if per_run[arm]
+        }
         comparisons = {}
         for m in metric_names:
             fast = (m in FAST and positive is not None) or m == COST
@@ -215,15 +244,31 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # zero-division conventions are already noted in the summary
                 comparisons[m] = compare_to_reference(
-                    values, reference, m, metric_fn=cost if m == COST else None,
-                    predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}} if fast else None,
-                    positive=positive, n_boot=n_boot, seed=seed,
+                    values,
+                    reference,
+                    m,
+                    metric_fn=cost if m == COST else None,
+                    predictions={"labels": labels, "probs": {a: np.stack(probs[a]) for a in arms if probs[a]}}
+                    if fast
+                    else None,
+                    positive=positive,
+                    n_boot=n_boot,
+                    seed=seed,
                 )
         eval_counts = np.bincount(labels, minlength=len(class_names))
         ref_prior = np.asarray(train_counts[reference])
         baselines = {kind: baseline_metrics(kind, eval_counts, ref_prior, positive) for kind in BASELINES}
-        sets[set_name] = SetAnalysis(set_name, eval_counts.tolist(), metric_names, table, comparisons, baselines,
-                                     confusion, labels, {a: np.stack(probs[a]) for a in arms if probs[a]})
+        sets[set_name] = SetAnalysis(
+            set_name,
+            eval_counts.tolist(),
+            metric_names,
+            table,
+            comparisons,
+            baselines,
+            confusion,
+            labels,
+            {a: np.stack(probs[a]) for a in arms if probs[a]},
+        )
     groups = {n: m for n, m in first.get("classes", {}).items() if m != [n]}
     warnings_ += unseen_class_warnings(class_names, {a: train_counts[a] for a in arms})
     from imbalance_lab.analysis.selection import study
@@ -245,9 +290,25 @@ def analyse(spec: ExperimentSpec, scan: RunScan, reference: str | None = None, *
     selection = study(spec, trained, positive, n_boot=n_boot, seed=seed)
     notes += list(selection.notes) if selection is not None else []
     notes += list(deployment.notes) if deployment is not None else []
-    analysis = Analysis(spec, runs, missing, scan.problems, arms, reference, class_names, positive,
-                        {a: train_counts[a] for a in arms}, groups, sets, histories, notes, warnings_, selection,
-                        deployment, rounds=rounds)
+    analysis = Analysis(
+        spec,
+        runs,
+        missing,
+        scan.problems,
+        arms,
+        reference,
+        class_names,
+        positive,
+        {a: train_counts[a] for a in arms},
+        groups,
+        sets,
+        histories,
+        notes,
+        warnings_,
+        selection,
+        deployment,
+        rounds=rounds,
+    )
     if cost is not None:
         analysis = dataclasses.replace(analysis, answer=deploy_answer(analysis, n_boot=n_boot, seed=seed))
     return analysis
@@ -288,8 +349,10 @@ def verdict(analysis: Analysis, set_name: str, metric: str) -> str:
     worse = [c for c in comparisons if c.significant and sign * c.mean_diff < 0]
     if all(c.seed_test is None for c in comparisons):  # fewer than two shared seeds: no claim, whatever the metric
         best = max(comparisons, key=lambda c: sign * c.mean_diff)
-        return (f"on {metric}, with one seed no difference can be called significant; "
-                f"the largest change from `{ref}` is `{best.arm}`, {best.mean_diff:+.3f}.")
+        return (
+            f"on {metric}, with one seed no difference can be called significant; "
+            f"the largest change from `{ref}` is `{best.arm}`, {best.mean_diff:+.3f}."
+        )
     parts = [f"on {metric}, {len(better)} arm{'s' if len(better) != 1 else ''} beat `{ref}`"]
     if worse:
         parts.append(f"{len(worse)} did worse")

@@ -40,7 +40,9 @@ def baseline_confusion(kind: str, eval_counts: np.ndarray, train_counts: np.ndar
     return np.outer(n, prior)
 
 
-def baseline_metrics(kind: str, eval_counts: np.ndarray, train_counts: np.ndarray, positive: int | None) -> dict[str, float]:
+def baseline_metrics(
+    kind: str, eval_counts: np.ndarray, train_counts: np.ndarray, positive: int | None
+) -> dict[str, float]:
     """The summary's metrics for a baseline (positive-class ones when ``positive`` is given)."""
     cm = baseline_confusion(kind, eval_counts, train_counts)
     with warnings.catch_warnings():
@@ -58,6 +60,13 @@ def baseline_metrics(kind: str, eval_counts: np.ndarray, train_counts: np.ndarra
         fp = cm[:, positive].sum() - tp
         fn = cm[positive].sum() - tp
         tn = cm.sum() - tp - fp - fn
-        out.update(precision=float(precision[positive]), recall=float(recall[positive]), f1=float(f1[positive]),
-                   tp=float(tp), fp=float(fp), tn=float(tn), fn=float(fn))
+        out.update(
+            precision=float(precision[positive]),
+            recall=float(recall[positive]),
+            f1=float(f1[positive]),
+            tp=float(tp),
+            fp=float(fp),
+            tn=float(tn),
+            fn=float(fn),
+        )
     return out

@@ -57,7 +57,9 @@ class Deployment:
         return None if self.cost is None else ExpectedCost(self.cost, self.prior)
 
 
-def deployment_prior(spec: ExperimentSpec, class_names: tuple[str, ...], test_labels: np.ndarray) -> tuple[np.ndarray, str]:
+def deployment_prior(
+    spec: ExperimentSpec, class_names: tuple[str, ...], test_labels: np.ndarray
+) -> tuple[np.ndarray, str]:
     """The class frequencies of the deployment world: ``decisions.deployment_prior``, else ``data.world``,
     else the test set's own."""
     given = spec.decisions.deployment_prior if spec.decisions is not None else None
@@ -84,13 +86,16 @@ def cost_matrix(spec: ExperimentSpec, n_classes: int, positive: int | None) -> n
     if cost.shape != (n_classes, n_classes):
         from imbalance_lab.errors import UserError
 
-        raise UserError(f"decisions.costs: expected a {n_classes}×{n_classes} cost matrix (one row and column per "
-                        f"class), got {cost.shape[0]} rows; fix the spec and run the report again")
+        raise UserError(
+            f"decisions.costs: expected a {n_classes}×{n_classes} cost matrix (one row and column per "
+            f"class), got {cost.shape[0]} rows; fix the spec and run the report again"
+        )
     return cost
 
 
-def derive(spec: ExperimentSpec, runs: list[StoredRun], class_names: tuple[str, ...],
-           positive: int | None) -> tuple[list[DerivedRun], Deployment | None]:
+def derive(
+    spec: ExperimentSpec, runs: list[StoredRun], class_names: tuple[str, ...], positive: int | None
+) -> tuple[list[DerivedRun], Deployment | None]:
     """Every (run, rule) of ``spec.decisions`` as a derived run, and what was fitted (None without decisions)."""
     if spec.decisions is None or not runs:
         return [], None
@@ -112,9 +117,11 @@ def derive(spec: ExperimentSpec, runs: list[StoredRun], class_names: tuple[str, 
             counts = np.array([r.result["train_counts"][c] for c in class_names], dtype=np.float64)
             context = DecisionContext(
                 train_prior=counts / counts.sum() if (counts > 0).all() else None,
-                deploy_prior=prior, positive=positive,
+                deploy_prior=prior,
+                positive=positive,
                 cost_fn=float(cost[positive, 1 - positive]) if cost is not None and positive is not None else None,
-                cost_fp=float(cost[1 - positive, positive]) if cost is not None and positive is not None else None)
+                cost_fp=float(cost[1 - positive, positive]) if cost is not None and positive is not None else None,
+            )
             try:
                 fitted = rule.fit(arrays["val_labels"], arrays["val_logits"].astype(np.float64), context)
             except ValueError as err:
@@ -125,8 +132,11 @@ def derive(spec: ExperimentSpec, runs: list[StoredRun], class_names: tuple[str, 
             for set_name in spec.data.eval_sets:
                 transformed[f"{set_name}_labels"] = arrays[f"{set_name}_labels"]
                 transformed[f"{set_name}_probs"] = fitted.apply(arrays[f"{set_name}_logits"].astype(np.float64))
-            result = {**r.result, "arm": name, "decision": {"rule": step.name, "params": fitted.params,
-                                                            "description": fitted.describe()}}
+            result = {
+                **r.result,
+                "arm": name,
+                "decision": {"rule": step.name, "params": fitted.params, "description": fitted.describe()},
+            }
             derived.append(DerivedRun(name, r.seed, r.path, result, transformed))
     return derived, Deployment(prior, source, cost, derived_arms, fits, tuple(notes))
 
@@ -160,8 +170,10 @@ class DeployAnswer:
         if not self.rows:
             return "no arm has an expected cost."
         best = self.rows[0]
-        text = (f"deploy `{best.arm}`: {best.mean_cost:.1f} per 1,000 cases "
-                f"[{best.interval.low:.1f}, {best.interval.high:.1f}] at the deployment prior ")
+        text = (
+            f"deploy `{best.arm}`: {best.mean_cost:.1f} per 1,000 cases "
+            f"[{best.interval.low:.1f}, {best.interval.high:.1f}] at the deployment prior "
+        )
         text += "(" + ", ".join(f"{c} {p:.3g}" for c, p in zip(class_names, self.prior, strict=True)) + ")"
         c = self.runner_up
         if c is None:
@@ -169,8 +181,10 @@ class DeployAnswer:
         interval = c.bootstrap if c.bootstrap is not None else c.interval
         bounds = "" if interval is None or math.isnan(interval.low) else f" [{interval.low:+.1f}, {interval.high:+.1f}]"
         verdict = "significantly cheaper" if c.significant and c.mean_diff > 0 else "not significantly cheaper"
-        return (text + f"; {verdict} than the runner-up `{c.arm}` ({self.rows[1].mean_cost:.1f}, "
-                f"{c.mean_diff:+.1f}{bounds} per 1,000 more).")
+        return (
+            text + f"; {verdict} than the runner-up `{c.arm}` ({self.rows[1].mean_cost:.1f}, "
+            f"{c.mean_diff:+.1f}{bounds} per 1,000 more)."
+        )
 
 
 def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> DeployAnswer | None:
@@ -194,32 +208,52 @@ def deploy_answer(analysis: Any, *, n_boot: int = 2000, seed: int = 0) -> Deploy
                 threshold = float(np.mean([f.params["threshold"] for f in fits]))
         summary = test.table[arm][COST]
         interval = cost_interval(metric, test.labels, test.probs[arm], n_boot=n_boot, seed=seed)
-        rows.append(DeployRow(arm, base, "argmax" if step is None else analysis.spec.decisions.label(step),
-                              threshold, summary.mean, interval, summary.n))
+        rows.append(
+            DeployRow(
+                arm,
+                base,
+                "argmax" if step is None else analysis.spec.decisions.label(step),
+                threshold,
+                summary.mean,
+                interval,
+                summary.n,
+            )
+        )
     rows.sort(key=lambda row: row.mean_cost)
     runner_up = None
     if len(rows) > 1:
-        values = {row.arm: {s: v for s, v in zip(_seeds(analysis, row.arm), test.table[row.arm][COST].values,
-                                                  strict=True)} for row in rows[:2]}
+        values = {
+            row.arm: {s: v for s, v in zip(_seeds(analysis, row.arm), test.table[row.arm][COST].values, strict=True)}
+            for row in rows[:2]
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            [runner_up] = compare_to_reference(values, rows[0].arm, COST, metric_fn=metric,
-                                               predictions={"labels": test.labels,
-                                                            "probs": {r.arm: test.probs[r.arm] for r in rows[:2]}},
-                                               n_boot=n_boot, seed=seed)
+            [runner_up] = compare_to_reference(
+                values,
+                rows[0].arm,
+                COST,
+                metric_fn=metric,
+                predictions={"labels": test.labels, "probs": {r.arm: test.probs[r.arm] for r in rows[:2]}},
+                n_boot=n_boot,
+                seed=seed,
+            )
     versus_base = {}
     for base in dict.fromkeys(b for b, _ in deployment.arms.values()):
         derived = [a for a, (b, _) in deployment.arms.items() if b == base and a in test.table]
         if base not in test.table or not derived:
             continue
-        values = {a: dict(zip(_seeds(analysis, a), test.table[a][COST].values, strict=True))
-                  for a in [base, *derived]}
+        values = {a: dict(zip(_seeds(analysis, a), test.table[a][COST].values, strict=True)) for a in [base, *derived]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             versus_base[base] = compare_to_reference(
-                values, base, COST, metric_fn=metric,
+                values,
+                base,
+                COST,
+                metric_fn=metric,
                 predictions={"labels": test.labels, "probs": {a: test.probs[a] for a in [base, *derived]}},
-                n_boot=n_boot, seed=seed)
+                n_boot=n_boot,
+                seed=seed,
+            )
     curves = _cost_curves(analysis, deployment, rows) if analysis.positive is not None else {}
     return DeployAnswer(rows, runner_up, versus_base, curves, deployment.prior, deployment.prior_source)
 
@@ -228,7 +262,9 @@ def _seeds(analysis: Any, arm: str) -> list[int]:
     return sorted(r.seed for r in analysis.runs if r.arm == arm)
 
 
-def _cost_curves(analysis: Any, deployment: Deployment, rows: list[DeployRow]) -> dict[str, tuple[np.ndarray, np.ndarray, list[float]]]:
+def _cost_curves(
+    analysis: Any, deployment: Deployment, rows: list[DeployRow]
+) -> dict[str, tuple[np.ndarray, np.ndarray, list[float]]]:
     """Expected cost against the positive class's threshold on test, per seed, for the cheapest base arms."""
     spec = analysis.spec
     test = analysis.sets[analysis.headline_set]
@@ -277,13 +313,21 @@ def calibration_rows(analysis: Any, set_name: str | None = None) -> list[Calibra
             # bits only (float32 against float64 probabilities), and a t-test would call that noise significant
             values = {a: {s: round(v, 6) for s, v in per.items() if math.isfinite(v)} for a, per in values.items()}
             [comparisons[m]] = compare_to_reference(values, base, m)
-        rows.append(CalibrationRow(arm, base, {m: table[base][m].mean for m in CALIBRATION},
-                                   {m: table[arm][m].mean for m in CALIBRATION}, comparisons))
+        rows.append(
+            CalibrationRow(
+                arm,
+                base,
+                {m: table[base][m].mean for m in CALIBRATION},
+                {m: table[arm][m].mean for m in CALIBRATION},
+                comparisons,
+            )
+        )
     return rows
 
 
-def versus_base(analysis: Any, metrics: tuple[str, ...] | None = None, *, n_boot: int = 2000,
-                seed: int = 0) -> dict[str, dict[str, Comparison]]:
+def versus_base(
+    analysis: Any, metrics: tuple[str, ...] | None = None, *, n_boot: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Comparison]]:
     """Each derived arm against its own arm as trained on the headline set, paired over the same seeds and
     images (a two-level bootstrap where the metric allows it, else a paired t-test; Holm over the arm's
     rules): ``{derived arm: {metric: Comparison}}``."""
@@ -292,8 +336,7 @@ def versus_base(analysis: Any, metrics: tuple[str, ...] | None = None, *, n_boot
     if deployment is None:
         return {}
     test = analysis.sets[analysis.headline_set]
-    metrics = metrics or tuple(test.metrics[:VERDICTS]) + (
-        (COST,) if COST in test.metrics[VERDICTS:] else ())
+    metrics = metrics or tuple(test.metrics[:VERDICTS]) + ((COST,) if COST in test.metrics[VERDICTS:] else ())
     out: dict[str, dict[str, Comparison]] = {}
     for base in dict.fromkeys(b for b, _ in deployment.arms.values()):
         derived = [a for a, (b, _) in deployment.arms.items() if b == base and a in test.table]
@@ -301,14 +344,28 @@ def versus_base(analysis: Any, metrics: tuple[str, ...] | None = None, *, n_boot
             continue
         for m in metrics:
             fast = (m in FAST and analysis.positive is not None) or m == COST
-            values = {a: {s: round(v, 9) for s, v in zip(_seeds(analysis, a), test.table[a][m].values, strict=True)
-                          if math.isfinite(v)} for a in [base, *derived]}
+            values = {
+                a: {
+                    s: round(v, 9)
+                    for s, v in zip(_seeds(analysis, a), test.table[a][m].values, strict=True)
+                    if math.isfinite(v)
+                }
+                for a in [base, *derived]
+            }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 comparisons = compare_to_reference(
-                    values, base, m, metric_fn=deployment.metric if m == COST else None,
+                    values,
+                    base,
+                    m,
+                    metric_fn=deployment.metric if m == COST else None,
                     predictions={"labels": test.labels, "probs": {a: test.probs[a] for a in [base, *derived]}}
-                    if fast else None, positive=analysis.positive, n_boot=n_boot, seed=seed)
+                    if fast
+                    else None,
+                    positive=analysis.positive,
+                    n_boot=n_boot,
+                    seed=seed,
+                )
             for c in comparisons:
                 out.setdefault(c.arm, {})[m] = c
     return out

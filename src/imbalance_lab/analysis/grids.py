@@ -1,4 +1,4 @@
-""""It depends", made visible: metrics against a numeric grid factor, and where the best arm changes.
+""" "It depends", made visible: metrics against a numeric grid factor, and where the best arm changes.
 
 Arms expanded from a grid (``spec.arms[*].factors``) are read as lines over a
 numeric factor: for the factor ``ratio`` the arms ``lt-ratio1-ce``,
@@ -70,7 +70,10 @@ class FactorEffect:
             return text + "; at no value does its 95 % interval clear the others'."
         if len(self.clear) == len(values):
             return text + "; its 95 % interval clears the others' at every value."
-        return text + f"; its 95 % interval clears the others' only at {self.factor} {', '.join(map(_number, self.clear))}."
+        return (
+            text
+            + f"; its 95 % interval clears the others' only at {self.factor} {', '.join(map(_number, self.clear))}."
+        )
 
 
 def _number(value: float) -> str:
@@ -114,7 +117,11 @@ def factor_effect(analysis: Analysis, factor: str, metric: str, set_name: str | 
         top = max(sign * p.mean for p in here.values())
         winners = [line for line, p in here.items() if sign * p.mean == top]
         best.append((x, " = ".join(winners)))
-        if len(winners) == 1 and len(here) > 1 and _clears(here[winners[0]], [p for line, p in here.items() if line != winners[0]], sign):
+        if (
+            len(winners) == 1
+            and len(here) > 1
+            and _clears(here[winners[0]], [p for line, p in here.items() if line != winners[0]], sign)
+        ):
             clear.append(x)
     return FactorEffect(factor, metric, set_name, lines, best, tuple(clear))
 

@@ -40,11 +40,14 @@ class RoundState:
         if self.stopped == "settled":
             return f"settled after {self.seeds} seeds: every comparison with `{self.reference}` is decided"
         if self.stopped == "max":
-            return (f"stopped at the maximum of {self.seeds} seeds with {len(undecided)} comparison(s) undecided"
-                    + (f": {', '.join(undecided)}" if undecided else ""))
+            return f"stopped at the maximum of {self.seeds} seeds with {len(undecided)} comparison(s) undecided" + (
+                f": {', '.join(undecided)}" if undecided else ""
+            )
         seed = max(s for _, s in self.todo)
-        return (f"round of seed {seed}: {len(undecided)} of {len(self.decisions)} comparisons with "
-                f"`{self.reference}` undecided" + (f" ({', '.join(undecided)})" if undecided else ""))
+        return (
+            f"round of seed {seed}: {len(undecided)} of {len(self.decisions)} comparisons with "
+            f"`{self.reference}` undecided" + (f" ({', '.join(undecided)})" if undecided else "")
+        )
 
 
 def round_state(spec: ExperimentSpec, reference: str, value: Value) -> RoundState:
@@ -56,8 +59,13 @@ def round_state(spec: ExperimentSpec, reference: str, value: Value) -> RoundStat
     everyone = [reference, *arms]
 
     def decisions_of(diffs: dict[str, list[float]]) -> dict[str, SequentialDecision]:
-        return decide(diffs, alpha=plan.alpha, margin=plan.margin, higher_is_better=higher_is_better(plan.metric),
-                      method=plan.method)
+        return decide(
+            diffs,
+            alpha=plan.alpha,
+            margin=plan.margin,
+            higher_is_better=higher_is_better(plan.metric),
+            method=plan.method,
+        )
 
     scheduled = {(a, s) for a in everyone for s in range(plan.min)}
     missing = sorted((s, a) for a, s in scheduled if value(a, s) is None)
@@ -101,8 +109,9 @@ def stored_values(spec: ExperimentSpec, store: object, positive: int | None) -> 
         arrays = store.read_run(arm, seed).predictions()  # type: ignore[attr-defined]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            metrics = classification_metrics(arrays[f"{plan.set}_labels"],
-                                             arrays[f"{plan.set}_probs"].astype("float64"), positive=positive)
+            metrics = classification_metrics(
+                arrays[f"{plan.set}_labels"], arrays[f"{plan.set}_probs"].astype("float64"), positive=positive
+            )
         cache[(arm, seed)] = float(metrics[plan.metric])
         return cache[(arm, seed)]
 

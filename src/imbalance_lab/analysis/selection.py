@@ -70,16 +70,25 @@ class SelectionStudy:
         metric = self.metrics[0]
         for c in self.pooled.get(metric, []):
             interval = c.bootstrap if c.bootstrap is not None else c.interval
-            bounds = "" if interval is None or math.isnan(interval.low) else f" [{interval.low:+.3f}, {interval.high:+.3f}]"
-            verdict = "significant after Holm's correction over the rules" if c.significant else \
-                "not significant after Holm's correction over the rules"
-            out.append(f"on {self.judge} {metric}, keeping the epoch of `{c.arm}` instead of `{c.reference}` "
-                       f"changes it by {c.mean_diff:+.3f}{bounds} over every arm and seed ({verdict}).")
+            bounds = (
+                "" if interval is None or math.isnan(interval.low) else f" [{interval.low:+.3f}, {interval.high:+.3f}]"
+            )
+            verdict = (
+                "significant after Holm's correction over the rules"
+                if c.significant
+                else "not significant after Holm's correction over the rules"
+            )
+            out.append(
+                f"on {self.judge} {metric}, keeping the epoch of `{c.arm}` instead of `{c.reference}` "
+                f"changes it by {c.mean_diff:+.3f}{bounds} over every arm and seed ({verdict})."
+            )
         oracle = self.pooled_means.get(f"{ORACLE}:{metric}", {}).get(metric)
         if oracle is not None:
             best = max(self.rules, key=lambda r: self.pooled_means[r][metric])
-            out.append(f"the best rule here, `{best}`, reaches {self.pooled_means[best][metric]:.3f}; the epoch "
-                       f"best on {self.judge} itself (an upper bound, not a rule) {oracle:.3f}.")
+            out.append(
+                f"the best rule here, `{best}`, reaches {self.pooled_means[best][metric]:.3f}; the epoch "
+                f"best on {self.judge} itself (an upper bound, not a rule) {oracle:.3f}."
+            )
         return out
 
 
@@ -128,8 +137,9 @@ def _score(labels: np.ndarray, probs: np.ndarray, positive: int | None, metrics:
     return {m: float(scored[m]) for m in metrics}
 
 
-def study(spec: ExperimentSpec, runs: Sequence[StoredRun], positive: int | None, *, n_boot: int = 2000,
-          seed: int = 0) -> SelectionStudy | None:
+def study(
+    spec: ExperimentSpec, runs: Sequence[StoredRun], positive: int | None, *, n_boot: int = 2000, seed: int = 0
+) -> SelectionStudy | None:
     """The selection study of ``spec`` over its stored ``runs`` (None when the spec has none)."""
     if spec.selection is None:
         return None
@@ -145,8 +155,10 @@ def study(spec: ExperimentSpec, runs: Sequence[StoredRun], positive: int | None,
         for r in arm_runs:
             arrays = r.predictions()
             if f"{sel.judge}_epoch_logits" not in arrays:
-                notes.append(f"{arm}/seed-{r.seed}: stored without per-epoch predictions (made without a selection "
-                             f"study); left out of the study")
+                notes.append(
+                    f"{arm}/seed-{r.seed}: stored without per-epoch predictions (made without a selection "
+                    f"study); left out of the study"
+                )
                 continue
             usable.append((r.seed, arrays))
         if not usable:
@@ -163,8 +175,9 @@ def study(spec: ExperimentSpec, runs: Sequence[StoredRun], positive: int | None,
                 if rule == "last":
                     chosen[label][run_seed] = len(scores[run_seed])
                 else:
-                    values = _epoch_values(arrays[f"{rule.set}_epoch_logits"], arrays[f"{rule.set}_labels"],
-                                           rule.metric, positive)
+                    values = _epoch_values(
+                        arrays[f"{rule.set}_epoch_logits"], arrays[f"{rule.set}_labels"], rule.metric, positive
+                    )
                     chosen[label][run_seed] = chosen_epoch(values, rule.maximise)
             for m in metrics:
                 maximise = SelectSpec(metric=m).maximise
@@ -176,13 +189,15 @@ def study(spec: ExperimentSpec, runs: Sequence[StoredRun], positive: int | None,
             outcomes[arm][label] = RuleOutcome(label, dict(epochs), values, probs)
     arms = tuple(outcomes)
     labels_judged = _judged_labels(runs, sel.judge)
-    comparisons = {arm: _compare(outcomes[arm], rules, reference, metrics, labels_judged, positive, n_boot, seed)
-                   for arm in arms}
+    comparisons = {
+        arm: _compare(outcomes[arm], rules, reference, metrics, labels_judged, positive, n_boot, seed) for arm in arms
+    }
     pooled_outcomes = _pool(outcomes, list(rules) + [f"{ORACLE}:{m}" for m in metrics], metrics)
     pooled = _compare(pooled_outcomes, rules, reference, metrics, labels_judged, positive, n_boot, seed) if arms else {}
     pooled_means = {label: {m: o.mean(m) for m in metrics} for label, o in pooled_outcomes.items()}
-    return SelectionStudy(sel.judge, metrics, rules, reference, arms, outcomes, comparisons, pooled, pooled_means,
-                          tuple(notes))
+    return SelectionStudy(
+        sel.judge, metrics, rules, reference, arms, outcomes, comparisons, pooled, pooled_means, tuple(notes)
+    )
 
 
 def _judged_labels(runs: Sequence[StoredRun], judge: str) -> np.ndarray | None:
@@ -191,7 +206,9 @@ def _judged_labels(runs: Sequence[StoredRun], judge: str) -> np.ndarray | None:
     return None
 
 
-def _pool(outcomes: dict[str, dict[str, RuleOutcome]], labels: Sequence[str], metrics: Sequence[str]) -> dict[str, RuleOutcome]:
+def _pool(
+    outcomes: dict[str, dict[str, RuleOutcome]], labels: Sequence[str], metrics: Sequence[str]
+) -> dict[str, RuleOutcome]:
     """Every arm's runs as one sample of (arm, seed) pairs, numbered in arm then seed order."""
     pooled = {}
     for label in labels:
@@ -209,20 +226,37 @@ def _pool(outcomes: dict[str, dict[str, RuleOutcome]], labels: Sequence[str], me
     return pooled
 
 
-def _compare(outcomes: dict[str, RuleOutcome], rules: Sequence[str], reference: str, metrics: Sequence[str],
-             labels: np.ndarray | None, positive: int | None, n_boot: int, seed: int) -> dict[str, list[Comparison]]:
+def _compare(
+    outcomes: dict[str, RuleOutcome],
+    rules: Sequence[str],
+    reference: str,
+    metrics: Sequence[str],
+    labels: np.ndarray | None,
+    positive: int | None,
+    n_boot: int,
+    seed: int,
+) -> dict[str, list[Comparison]]:
     """Each rule against the reference rule on the same runs (Holm over the rules)."""
     out = {}
     for m in metrics:
         fast = m in FAST and positive is not None and labels is not None
-        values = {rule: {s: v for s, v in outcomes[rule].values[m].items() if fast or math.isfinite(v)} for rule in rules}
+        values = {
+            rule: {s: v for s, v in outcomes[rule].values[m].items() if fast or math.isfinite(v)} for rule in rules
+        }
         if not all(values.values()):
             out[m] = []
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out[m] = compare_to_reference(
-                values, reference, m,
-                predictions={"labels": labels, "probs": {rule: outcomes[rule].probs for rule in rules}} if fast else None,
-                positive=positive, n_boot=n_boot, seed=seed)
+                values,
+                reference,
+                m,
+                predictions={"labels": labels, "probs": {rule: outcomes[rule].probs for rule in rules}}
+                if fast
+                else None,
+                positive=positive,
+                n_boot=n_boot,
+                seed=seed,
+            )
     return out

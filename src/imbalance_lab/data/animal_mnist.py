@@ -29,7 +29,9 @@ INSTALL_HINT = "install it with: pip install --no-deps animal-mnist"
 def _data_dir() -> Path:
     spec = importlib.util.find_spec("animal_mnist")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(f"data source 'animal_mnist' needs the package animal-mnist, which is not installed; {INSTALL_HINT}")
+        raise DataError(
+            f"data source 'animal_mnist' needs the package animal-mnist, which is not installed; {INSTALL_HINT}"
+        )
     return Path(spec.submodule_search_locations[0]) / "data" / "Animal_MNIST"
 
 
@@ -38,7 +40,9 @@ def _read_pickle(path: Path) -> np.ndarray:
         with gzip.open(path, "rb") as fh:
             return np.asarray(pickle.load(fh))
     except (OSError, EOFError, pickle.UnpicklingError) as err:
-        raise DataError(f"cannot read Animal-MNIST file {path} ({err}); reinstall it: pip install --force-reinstall --no-deps animal-mnist") from None
+        raise DataError(
+            f"cannot read Animal-MNIST file {path} ({err}); reinstall it: pip install --force-reinstall --no-deps animal-mnist"
+        ) from None
 
 
 @SOURCES.register
@@ -48,7 +52,9 @@ def animal_mnist() -> ImageSet:
     images = _read_pickle(folder / "animal_data_version_3.gz")
     labels = _read_pickle(folder / "animal_label_version_3.gz")
     if images.shape != (10000, 28, 28) or labels.shape != (10000,):
-        raise DataError(f"unexpected Animal-MNIST shapes {images.shape}, {labels.shape} in {folder}; reinstall: pip install --force-reinstall --no-deps animal-mnist")
+        raise DataError(
+            f"unexpected Animal-MNIST shapes {images.shape}, {labels.shape} in {folder}; reinstall: pip install --force-reinstall --no-deps animal-mnist"
+        )
     return ImageSet(
         images=torch.from_numpy(images.astype(np.uint8)).unsqueeze(1).contiguous(),
         labels=torch.from_numpy(labels.astype(np.int64)),

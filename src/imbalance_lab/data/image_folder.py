@@ -39,12 +39,23 @@ MIN_CHUNK, MAX_CHUNK = 8, 256  # files per decoding task: enough to hide the per
 LAYOUT_HINT = "one sub-folder of images per class, e.g. ROOT/cats/*.jpg and ROOT/dogs/*.jpg"
 
 Side = Annotated[int, Field(ge=4)]
-Root = Annotated[str, Field(min_length=1, description="folder with one sub-folder of images per class ('~' is expanded)")]
-Size = Annotated[Side | tuple[Side, Side], Field(description="output height and width in pixels; one number for square images")]
+Root = Annotated[
+    str, Field(min_length=1, description="folder with one sub-folder of images per class ('~' is expanded)")
+]
+Size = Annotated[
+    Side | tuple[Side, Side], Field(description="output height and width in pixels; one number for square images")
+]
 Channels = Annotated[Literal[1, 3], Field(description="1 for grayscale, 3 for RGB")]
-Resize = Annotated[Literal["stretch", "center_crop"], Field(description="stretch the whole image, or crop its centre to the output's shape first")]
-OnBadImage = Annotated[Literal["skip", "error"], Field(description="skip unreadable files with one warning, or stop at the first")]
-CacheDir = Annotated[str | None, Field(description="where decoded images are kept; default under ~/.cache/imbalance-lab/image_folder")]
+Resize = Annotated[
+    Literal["stretch", "center_crop"],
+    Field(description="stretch the whole image, or crop its centre to the output's shape first"),
+]
+OnBadImage = Annotated[
+    Literal["skip", "error"], Field(description="skip unreadable files with one warning, or stop at the first")
+]
+CacheDir = Annotated[
+    str | None, Field(description="where decoded images are kept; default under ~/.cache/imbalance-lab/image_folder")
+]
 Workers = Annotated[int | None, Field(ge=1, description="decoding threads; default: one per CPU")]
 
 
@@ -75,7 +86,9 @@ def default_cache_dir(root: str | Path, size: tuple[int, int], channels: int, re
     """``$XDG_CACHE_HOME/imbalance-lab/image_folder/<key>`` (``~/.cache`` without it), one per root and parameters."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     cache_home = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    key = json.dumps({"root": str(Path(root).expanduser().resolve()), "size": list(size), "channels": channels, "resize": resize})
+    key = json.dumps(
+        {"root": str(Path(root).expanduser().resolve()), "size": list(size), "channels": channels, "resize": resize}
+    )
     return cache_home / "imbalance-lab" / "image_folder" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -86,7 +99,9 @@ def _list_folder(root: Path, ignore: Path | None = None) -> _Listing:
     if not root.is_dir():
         raise DataError(f"image folder {root} is a file, not a folder; set root to a folder with {LAYOUT_HINT}")
     with os.scandir(root) as entries:
-        class_dirs = sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir() and Path(e.path) != ignore)
+        class_dirs = sorted(
+            e.name for e in entries if not e.name.startswith(".") and e.is_dir() and Path(e.path) != ignore
+        )
     if not class_dirs:
         raise DataError(f"image folder {root} has no class sub-folders; arrange the images as {LAYOUT_HINT}")
     files: list[tuple[str, int, int]] = []
@@ -144,7 +159,9 @@ def _decode_image(path: Path, size: tuple[int, int], channels: int, resize: str)
     return pixels.reshape(height, width, channels).transpose(2, 0, 1)
 
 
-def _decode_chunk(paths: Sequence[Path], size: tuple[int, int], channels: int, resize: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
+def _decode_chunk(
+    paths: Sequence[Path], size: tuple[int, int], channels: int, resize: str
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Decode ``paths`` into one ``n×C×H×W`` array; bad files stay zero and come back as ``(index, reason)``."""
     out = np.zeros((len(paths), channels, *size), dtype=np.uint8)
     bad: list[tuple[int, str]] = []
@@ -164,7 +181,12 @@ def _bad_file_error(root: Path, relpath: str, reason: str) -> DataError:
 
 
 def _decode_listing(
-    listing: _Listing, size: tuple[int, int], channels: int, resize: str, on_bad_image: str, workers: int,
+    listing: _Listing,
+    size: tuple[int, int],
+    channels: int,
+    resize: str,
+    on_bad_image: str,
+    workers: int,
     pool: Literal["thread", "process"] = "thread",
 ) -> _Decoded:
     """Decode every listed file, ``workers`` at a time, in listing order.
@@ -197,7 +219,9 @@ def _decode_listing(
         for start in starts:
             collect(start, _decode_chunk(paths[start : start + chunk], size, channels, resize))
     else:
-        executor_type = concurrent.futures.ThreadPoolExecutor if pool == "thread" else concurrent.futures.ProcessPoolExecutor
+        executor_type = (
+            concurrent.futures.ThreadPoolExecutor if pool == "thread" else concurrent.futures.ProcessPoolExecutor
+        )
         executor = executor_type(max_workers=min(workers, len(starts)))
         try:
             decode = functools.partial(_decode_chunk, size=size, channels=channels, resize=resize)
@@ -313,7 +337,9 @@ def _check_classes(listing: _Listing, decoded: _Decoded, cache: Path) -> None:
     counts = np.bincount(decoded.labels, minlength=len(listing.class_names))
     for name, count in zip(listing.class_names, counts):
         if count == 0:
-            raise DataError(f"class folder {listing.root / name} has no readable images{note}; add images to it or remove the folder")
+            raise DataError(
+                f"class folder {listing.root / name} has no readable images{note}; add images to it or remove the folder"
+            )
 
 
 @SOURCES.register
@@ -389,7 +415,11 @@ def image_folder(
     """
     root_path = Path(root).expanduser().resolve()
     hw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-    cache = Path(cache_dir).expanduser().resolve() if cache_dir is not None else default_cache_dir(root_path, hw, channels, resize)
+    cache = (
+        Path(cache_dir).expanduser().resolve()
+        if cache_dir is not None
+        else default_cache_dir(root_path, hw, channels, resize)
+    )
     listing = _list_folder(root_path, ignore=cache)
     expected = _manifest_for(listing, hw, channels, resize)
 
@@ -407,7 +437,9 @@ def image_folder(
             _check_classes(listing, decoded, cache)
             _write_cache(cache, decoded, expected)
         except OSError as err:
-            raise DataError(f"cannot write the image cache in {cache} ({err.strerror or err}); set cache_dir to a writable folder") from None
+            raise DataError(
+                f"cannot write the image cache in {cache} ({err.strerror or err}); set cache_dir to a writable folder"
+            ) from None
 
     if decoded.skipped:
         warnings.warn(

@@ -66,8 +66,15 @@ def mnist_5k() -> ImageSet:
     except (OSError, EOFError, ValueError) as err:
         raise DataError(f"cannot read MNIST-5k file {path} ({type(err).__name__}: {err}); {reinstall}") from None
     n_pixels = MNIST_SIDE * MNIST_SIDE
-    if table.shape[1] != n_pixels + 1 or table[:, :-1].min() < 0 or table[:, :-1].max() > 255 or not np.isin(table[:, -1], np.arange(10)).all():
-        raise DataError(f"unexpected MNIST-5k table {table.shape} in {path}, expected N×{n_pixels + 1} pixels 0..255 then a label 0..9; {reinstall}")
+    if (
+        table.shape[1] != n_pixels + 1
+        or table[:, :-1].min() < 0
+        or table[:, :-1].max() > 255
+        or not np.isin(table[:, -1], np.arange(10)).all()
+    ):
+        raise DataError(
+            f"unexpected MNIST-5k table {table.shape} in {path}, expected N×{n_pixels + 1} pixels 0..255 then a label 0..9; {reinstall}"
+        )
     pixels = table[:, :-1].astype(np.uint8).reshape(-1, 1, MNIST_SIDE, MNIST_SIDE)
     return ImageSet(
         images=torch.from_numpy(pixels),

@@ -42,7 +42,18 @@ Download = Annotated[bool, Field(description="fetch the standard files with torc
 
 DEFAULT_ROOT = "~/.cache/imbalance-lab/datasets"
 MNIST_CLASS_NAMES = tuple(str(d) for d in range(10))
-FASHION_MNIST_CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 CIFAR_SIDE = 32
 
 
@@ -72,7 +83,9 @@ def _unpickle(path: Path, source: str) -> dict[str, Any]:
         with path.open("rb") as fh:
             entry = pickle.load(fh, encoding="bytes")
     except (OSError, EOFError, pickle.UnpicklingError, ValueError) as err:
-        raise DataError(f"{source}: cannot read {path} ({_one_line(err)}); delete its folder and set download: true") from None
+        raise DataError(
+            f"{source}: cannot read {path} ({_one_line(err)}); delete its folder and set download: true"
+        ) from None
     if not isinstance(entry, dict):
         raise DataError(
             f"{source}: {path} holds a {type(entry).__name__}, expected a CIFAR python batch (a dict); "
@@ -83,7 +96,9 @@ def _unpickle(path: Path, source: str) -> dict[str, Any]:
 
 def _field(entry: dict[str, Any], key: str, path: Path, source: str) -> Any:
     if key not in entry:
-        raise DataError(f"{source}: {path} has no {key!r} entry (keys: {', '.join(sorted(entry))}); delete its folder and set download: true")
+        raise DataError(
+            f"{source}: {path} has no {key!r} entry (keys: {', '.join(sorted(entry))}); delete its folder and set download: true"
+        )
     return entry[key]
 
 
@@ -108,7 +123,9 @@ def _load_cifar(
     missing = [p for p in needed if not p.is_file()]
     if missing and download:
         try:
-            torchvision.datasets.utils.download_and_extract_archive(tv_class.url, str(root_dir), filename=tv_class.filename, md5=tv_class.tgz_md5)
+            torchvision.datasets.utils.download_and_extract_archive(
+                tv_class.url, str(root_dir), filename=tv_class.filename, md5=tv_class.tgz_md5
+            )
         except (OSError, RuntimeError) as err:  # URLError is an OSError
             raise _download_error(source, tv_class.url, root_dir, folder, err) from None
         missing = [p for p in needed if not p.is_file()]
@@ -116,14 +133,22 @@ def _load_cifar(
         raise _missing_error(source, missing[0], folder)
 
     meta_path = folder / meta[0]
-    names = tuple(n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in _field(_unpickle(meta_path, source), meta[1], meta_path, source))
+    names = tuple(
+        n.decode("utf-8") if isinstance(n, bytes) else str(n)
+        for n in _field(_unpickle(meta_path, source), meta[1], meta_path, source)
+    )
     images, labels, partition = [], [], []
     for name in wanted:
         path = folder / name
         entry = _unpickle(path, source)
         data = np.asarray(_field(entry, "data", path, source))
         targets = np.asarray(_field(entry, label_key, path, source), dtype=np.int64)
-        if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * CIFAR_SIDE * CIFAR_SIDE or targets.shape != (data.shape[0],):
+        if (
+            data.dtype != np.uint8
+            or data.ndim != 2
+            or data.shape[1] != 3 * CIFAR_SIDE * CIFAR_SIDE
+            or targets.shape != (data.shape[0],)
+        ):
             raise DataError(
                 f"{source}: {path} holds data {data.dtype} {data.shape} and {targets.shape[0]} labels, "
                 f"expected uint8 N×{3 * CIFAR_SIDE * CIFAR_SIDE} and N labels; delete its folder and set download: true"
@@ -139,8 +164,13 @@ def _load_cifar(
         )
     # each row is the red, green and blue planes in turn, each 32×32 row-major: that is C×H×W already
     pixels = np.concatenate(images).reshape(-1, 3, CIFAR_SIDE, CIFAR_SIDE)
-    return ImageSet(images=torch.from_numpy(pixels), labels=torch.from_numpy(label_array), class_names=names,
-                    partition=torch.from_numpy(np.concatenate(partition)), partition_names=PARTITIONS)
+    return ImageSet(
+        images=torch.from_numpy(pixels),
+        labels=torch.from_numpy(label_array),
+        class_names=names,
+        partition=torch.from_numpy(np.concatenate(partition)),
+        partition_names=PARTITIONS,
+    )
 
 
 @SOURCES.register
@@ -206,13 +236,17 @@ def cifar100(root: Root = DEFAULT_ROOT, split: Split = "train", download: Downlo
     Images. Technical report, University of Toronto.
     """
     batches = {"train": ("train",), "test": ("test",)}
-    return _load_cifar("cifar100", "CIFAR100", batches, ("meta", "fine_label_names"), "fine_labels", root, split, download)
+    return _load_cifar(
+        "cifar100", "CIFAR100", batches, ("meta", "fine_label_names"), "fine_labels", root, split, download
+    )
 
 
 # --- MNIST and Fashion-MNIST: idx files, read by torchvision ----------------------------------
 
 
-def _load_mnist_like(source: str, torchvision_class: str, class_names: tuple[str, ...], root: str, split: str, download: bool) -> ImageSet:
+def _load_mnist_like(
+    source: str, torchvision_class: str, class_names: tuple[str, ...], root: str, split: str, download: bool
+) -> ImageSet:
     """Read MNIST-format idx files with torchvision (it needs all four uncompressed files in ``ROOT/<class>/raw``)."""
     import torchvision.datasets
 
@@ -227,13 +261,20 @@ def _load_mnist_like(source: str, torchvision_class: str, class_names: tuple[str
     for train in {"train": (True,), "test": (False,), "all": (True, False)}[split]:
         try:
             parts.append(tv_class(str(root_dir), train=train, download=download))
-        except (OSError, RuntimeError) as err:  # URLError is an OSError; torchvision wraps mirror failures in RuntimeError
+        except (
+            OSError,
+            RuntimeError,
+        ) as err:  # URLError is an OSError; torchvision wraps mirror failures in RuntimeError
             if missing:
                 what = f"the {torchvision_class} files (mirrors: {', '.join(tv_class.mirrors)})"
                 raise _download_error(source, what, root_dir, folder, err) from None
-            raise DataError(f"{source}: cannot read the idx files in {folder} ({_one_line(err)}); delete them and set download: true") from None
+            raise DataError(
+                f"{source}: cannot read the idx files in {folder} ({_one_line(err)}); delete them and set download: true"
+            ) from None
         except (AssertionError, TypeError, ValueError) as err:  # torchvision's idx reader checks the header with assert
-            raise DataError(f"{source}: cannot read the idx files in {folder} ({_one_line(err)}); delete them and set download: true") from None
+            raise DataError(
+                f"{source}: cannot read the idx files in {folder} ({_one_line(err)}); delete them and set download: true"
+            ) from None
         missing = []
     for part in parts:
         if part.data.ndim != 3 or part.data.shape[0] != part.targets.shape[0]:
@@ -243,11 +284,20 @@ def _load_mnist_like(source: str, torchvision_class: str, class_names: tuple[str
             )
     labels = torch.cat([p.targets for p in parts]).to(torch.int64)
     if labels.numel() and (labels.min() < 0 or labels.max() >= len(class_names)):
-        raise DataError(f"{source}: labels in {folder} run from {int(labels.min())} to {int(labels.max())}, expected 0..{len(class_names) - 1}")
+        raise DataError(
+            f"{source}: labels in {folder} run from {int(labels.min())} to {int(labels.max())}, expected 0..{len(class_names) - 1}"
+        )
     images = torch.cat([p.data for p in parts]).unsqueeze(1).contiguous()
     trains = {"train": (True,), "test": (False,), "all": (True, False)}[split]
-    partition = torch.cat([torch.full((p.targets.shape[0],), 0 if t else 1, dtype=torch.int64) for p, t in zip(parts, trains, strict=True)])
-    return ImageSet(images=images, labels=labels, class_names=class_names, partition=partition, partition_names=PARTITIONS)
+    partition = torch.cat(
+        [
+            torch.full((p.targets.shape[0],), 0 if t else 1, dtype=torch.int64)
+            for p, t in zip(parts, trains, strict=True)
+        ]
+    )
+    return ImageSet(
+        images=images, labels=labels, class_names=class_names, partition=partition, partition_names=PARTITIONS
+    )
 
 
 @SOURCES.register

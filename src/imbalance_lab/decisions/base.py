@@ -54,8 +54,10 @@ class FittedDecision:
         """The N x C probability matrix of ``logits`` (any set of the same classes) under this rule."""
         z = check_logits(logits)
         if z.shape[1] != self.n_classes:
-            raise ValueError(f"logits: expected {self.n_classes} class columns (as the validation set the "
-                             f"{self.rule} rule was fitted on), got {z.shape[1]}")
+            raise ValueError(
+                f"logits: expected {self.n_classes} class columns (as the validation set the "
+                f"{self.rule} rule was fitted on), got {z.shape[1]}"
+            )
         return self.transform(z)
 
     def describe(self) -> str:
@@ -76,14 +78,16 @@ class DecisionRule:
 
     name: ClassVar[str]
 
-    def fit(self, val_labels: np.ndarray, val_logits: np.ndarray, context: DecisionContext | None = None
-            ) -> FittedDecision:
+    def fit(
+        self, val_labels: np.ndarray, val_logits: np.ndarray, context: DecisionContext | None = None
+    ) -> FittedDecision:
         """Fit on a validation set's labels and logits (N x C); ``context`` holds priors, positive class, costs."""
         z = check_logits(val_logits, "val_logits")
         y = check_class_indices("val_labels", val_labels, z.shape[1])
         if y.shape[0] != z.shape[0]:
-            raise ValueError(f"val_labels: expected one label per row of val_logits ({z.shape[0]}), "
-                             f"got {y.shape[0]} labels")
+            raise ValueError(
+                f"val_labels: expected one label per row of val_logits ({z.shape[0]}), got {y.shape[0]} labels"
+            )
         return self._fit(y, z, context or DecisionContext())
 
     def _fit(self, labels: np.ndarray, logits: np.ndarray, context: DecisionContext) -> FittedDecision:
@@ -91,6 +95,8 @@ class DecisionRule:
 
     def _train_prior(self, context: DecisionContext, n_classes: int) -> np.ndarray:
         if context.train_prior is None:
-            raise ValueError(f"context.train_prior: expected the training class prior for the {self.name} rule, "
-                             "got None; pass DecisionContext(train_prior=counts / counts.sum())")
+            raise ValueError(
+                f"context.train_prior: expected the training class prior for the {self.name} rule, "
+                "got None; pass DecisionContext(train_prior=counts / counts.sum())"
+            )
         return check_prior("context.train_prior", context.train_prior, n_classes, strictly_positive=True)

@@ -70,8 +70,9 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     if y.shape[0] != z.shape[0]:
         raise ValueError(f"labels: expected one label per row of logits ({z.shape[0]}), got {y.shape[0]} labels")
     low, high = (math.log(b) for b in TEMPERATURE_BOUNDS)
-    result = optimize.minimize_scalar(lambda u: _mean_nll(z, y, math.exp(u)), bounds=(low, high),
-                                      method="bounded", options={"xatol": 1e-10})
+    result = optimize.minimize_scalar(
+        lambda u: _mean_nll(z, y, math.exp(u)), bounds=(low, high), method="bounded", options={"xatol": 1e-10}
+    )
     return float(math.exp(result.x))
 
 

@@ -17,8 +17,15 @@ PRIOR_SUM_TOLERANCE: float = 1e-6
 """How far from 1 the sum of a prior may be."""
 
 
-def check_real(name: str, value: object, *, low: float = -math.inf, high: float = math.inf,
-                low_open: bool = False, high_open: bool = False) -> float:
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """Validate a finite real number in an interval and return it as a float."""
     ok = not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(float(value))
     if ok:
@@ -34,8 +41,7 @@ def check_logits(logits: object, name: str = "logits") -> np.ndarray:
     """Validate an N x C (N >= 1, C >= 2) matrix of finite real scores."""
     arr = np.asarray(logits)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 2:
-        raise ValueError(f"{name}: expected a 2-D array of shape (n_samples >= 1, n_classes >= 2), "
-                         f"got {describe(arr)}")
+        raise ValueError(f"{name}: expected a 2-D array of shape (n_samples >= 1, n_classes >= 2), got {describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ValueError(f"{name}: expected a real-valued array, got {describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
@@ -60,8 +66,9 @@ def check_prior(name: str, prior: object, n_classes: int, *, strictly_positive: 
         raise ValueError(f"{name}: expected every class frequency {bound}, got a minimum of {lowest:g}")
     total = float(arr.sum())
     if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
-        raise ValueError(f"{name}: expected class frequencies summing to 1, got a sum of {total:g}; "
-                         "divide the counts by their total")
+        raise ValueError(
+            f"{name}: expected class frequencies summing to 1, got a sum of {total:g}; divide the counts by their total"
+        )
     return arr
 
 
@@ -83,8 +90,7 @@ def check_scores(scores: object) -> np.ndarray:
     """Validate a non-empty 1-D array of positive-class probabilities in [0, 1]."""
     arr = np.asarray(scores)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"scores: expected a non-empty 1-D array of positive-class probabilities, "
-                         f"got {describe(arr)}")
+        raise ValueError(f"scores: expected a non-empty 1-D array of positive-class probabilities, got {describe(arr)}")
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ValueError(f"scores: expected a real-valued array, got {describe(arr)}")
     arr = arr.astype(np.float64, copy=False)
@@ -98,8 +104,9 @@ def check_scores(scores: object) -> np.ndarray:
 
 def check_positive_label(positive: object) -> int:
     if isinstance(positive, bool) or not isinstance(positive, Integral) or positive < 0:
-        raise ValueError(f"positive: expected the class index (an integer >= 0) of the positive class, "
-                         f"got {positive!r}")
+        raise ValueError(
+            f"positive: expected the class index (an integer >= 0) of the positive class, got {positive!r}"
+        )
     return int(positive)
 
 
@@ -121,11 +128,13 @@ def check_rate(deploy_prior: object) -> float | None:
 def check_cost_matrix(cost: object, n_classes: int | None = None) -> np.ndarray:
     arr = np.asarray(cost)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
-        raise ValueError(f"cost: expected a square C x C matrix (C >= 2) indexed [true, predicted], "
-                         f"got {describe(arr)}")
+        raise ValueError(
+            f"cost: expected a square C x C matrix (C >= 2) indexed [true, predicted], got {describe(arr)}"
+        )
     if n_classes is not None and arr.shape[0] != n_classes:
-        raise ValueError(f"cost: expected a {n_classes} x {n_classes} matrix (one row and column per class), "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"cost: expected a {n_classes} x {n_classes} matrix (one row and column per class), got shape {arr.shape}"
+        )
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise ValueError(f"cost: expected real costs, got {describe(arr)}")
     arr = arr.astype(np.float64, copy=False)

@@ -65,9 +65,11 @@ def expected_cost(
     n_pos = int(is_pos.sum())
     n_neg = int(y.shape[0]) - n_pos
     if rate is not None and (n_pos == 0 or n_neg == 0):
-        raise ValueError(f"labels: expected samples of the positive class {k} and of another class to reweight to "
-                         f"deploy_prior={rate:g}, got {'none' if n_pos == 0 else 'only those'}; "
-                         "pass deploy_prior=None for the set's own rates")
+        raise ValueError(
+            f"labels: expected samples of the positive class {k} and of another class to reweight to "
+            f"deploy_prior={rate:g}, got {'none' if n_pos == 0 else 'only those'}; "
+            "pass deploy_prior=None for the set's own rates"
+        )
     fn, fp = int((is_pos & ~called).sum()), int((~is_pos & called).sum())
     return float(binary_cost(np.float64(fn), np.float64(fp), n_pos, n_neg, c_fn, c_fp, rate))
 
@@ -109,8 +111,10 @@ def expected_cost_matrix(
     prior = check_prior("deploy_prior", deploy_prior, c.shape[0], strictly_positive=False)
     missing = np.flatnonzero((prior > 0) & (support == 0))
     if missing.size:
-        raise ValueError(f"labels: expected a sample of every class deploy_prior weights, got none of class "
-                         f"{int(missing[0])}; give it a frequency of 0 or add its samples")
+        raise ValueError(
+            f"labels: expected a sample of every class deploy_prior weights, got none of class "
+            f"{int(missing[0])}; give it a frequency of 0 or add its samples"
+        )
     per_class = np.divide((cm * c).sum(axis=1), support, out=np.zeros_like(support), where=support > 0)
     return float(prior @ per_class)
 
@@ -151,8 +155,9 @@ def bayes_decision(probs: np.ndarray, cost: np.ndarray) -> np.ndarray:
 _Counts = TypeVar("_Counts", np.ndarray, np.float64)  # one count, or one per candidate threshold
 
 
-def binary_cost(fn: _Counts, fp: _Counts, n_pos: int, n_neg: int, cost_fn: float, cost_fp: float,
-                rate: float | None) -> _Counts:
+def binary_cost(
+    fn: _Counts, fp: _Counts, n_pos: int, n_neg: int, cost_fn: float, cost_fp: float, rate: float | None
+) -> _Counts:
     """Expected cost per case: the set's own ``(fn c_fn + fp c_fp) / n``, or reweighted to the positive ``rate``."""
     if rate is None:
         return (fn * cost_fn + fp * cost_fp) / (n_pos + n_neg)

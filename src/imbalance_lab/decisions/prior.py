@@ -117,8 +117,10 @@ def _reweight(p: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     total = weighted.sum(axis=1, keepdims=True)
     empty = np.flatnonzero(total[:, 0] <= 0.0)
     if empty.size:
-        raise ValueError(f"probs: expected every row to keep a positive weight after the correction, got row "
-                         f"{int(empty[0])} with none (all its probability on classes of deployment prior 0)")
+        raise ValueError(
+            f"probs: expected every row to keep a positive weight after the correction, got row "
+            f"{int(empty[0])} with none (all its probability on classes of deployment prior 0)"
+        )
     return weighted / total
 
 
@@ -190,8 +192,12 @@ def em_deployment_prior(
         estimate = updated
         if change < tolerance:
             return EstimatedPrior(_frozen(estimate), step, True)
-    warnings.warn(f"EM did not converge in {max_iter} updates (last change {change:.3g} >= tol {tolerance:g}); "
-                  "raise max_iter or tol", RuntimeWarning, stacklevel=2)
+    warnings.warn(
+        f"EM did not converge in {max_iter} updates (last change {change:.3g} >= tol {tolerance:g}); "
+        "raise max_iter or tol",
+        RuntimeWarning,
+        stacklevel=2,
+    )
     return EstimatedPrior(_frozen(estimate), int(max_iter), False)
 
 
@@ -271,8 +277,10 @@ class PriorCorrection(DecisionRule):
                 transform=lambda z: _em_correct(special.softmax(z, axis=1), train),
             )
         if deploy is None or isinstance(deploy, str):
-            raise ValueError(f"context.deploy_prior: expected {c} class frequencies summing to 1 or 'em' for the "
-                             f"prior_correction rule, got {deploy!r}")
+            raise ValueError(
+                f"context.deploy_prior: expected {c} class frequencies summing to 1 or 'em' for the "
+                f"prior_correction rule, got {deploy!r}"
+            )
         target = check_prior("context.deploy_prior", deploy, c, strictly_positive=False)
         return FittedDecision(
             rule=self.name,

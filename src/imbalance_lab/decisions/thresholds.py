@@ -53,8 +53,10 @@ def _sweep(labels: object, scores: object, positive: object) -> dict[str, np.nda
     is_pos = y == k
     if not is_pos.any() or is_pos.all():
         missing = f"no sample of class {k}" if not is_pos.any() else f"only samples of class {k}"
-        raise ValueError(f"labels: expected samples of the positive class {k} and of another class to fit a "
-                         f"threshold, got {missing}; use a validation set with both")
+        raise ValueError(
+            f"labels: expected samples of the positive class {k} and of another class to fit a "
+            f"threshold, got {missing}; use a validation set with both"
+        )
     binary = np.column_stack([1.0 - s, s])
     return threshold_metrics(is_pos.astype(np.int64), binary, 1, np.unique(s))
 
@@ -193,8 +195,10 @@ def threshold_for_precision(labels: np.ndarray, scores: np.ndarray, positive: in
     precision = sweep["precision"]
     met = np.flatnonzero(precision >= goal - TIE_TOLERANCE)
     if met.size == 0:
-        raise ValueError(f"target: expected a precision reachable on this set (at most {float(precision.max()):.4g} "
-                         f"here), got {goal:g}; lower the target")
+        raise ValueError(
+            f"target: expected a precision reachable on this set (at most {float(precision.max()):.4g} "
+            f"here), got {goal:g}; lower the target"
+        )
     return _between(sweep["threshold"], int(met[0]))
 
 
@@ -303,8 +307,10 @@ def threshold_as_probs(probs: np.ndarray, positive: int, threshold: float) -> np
     """
     p = check_probs(probs)
     if p.shape[1] != 2:
-        raise ValueError(f"probs: expected 2 class columns (a binary problem), got shape {p.shape}; "
-                         "for more classes use metrics.predict(probs, positive=..., threshold=...)")
+        raise ValueError(
+            f"probs: expected 2 class columns (a binary problem), got shape {p.shape}; "
+            "for more classes use metrics.predict(probs, positive=..., threshold=...)"
+        )
     k = check_positive(positive, 2, optional=False)
     t = check_real("threshold", threshold, low=0.0, high=1.0)
     score = p[:, k]
@@ -353,19 +359,24 @@ class Threshold(DecisionRule):
         if by not in get_args(ThresholdBy):
             raise ValueError(f"by: expected one of {', '.join(get_args(ThresholdBy))}, got {by!r}")
         if (beta is None) == (by == "max_fbeta"):
-            raise ValueError(f"beta: expected a positive number with by='max_fbeta' and none otherwise, "
-                             f"got beta={beta!r} with by={by!r}")
+            raise ValueError(
+                f"beta: expected a positive number with by='max_fbeta' and none otherwise, "
+                f"got beta={beta!r} with by={by!r}"
+            )
         if (target is None) == (by in ("recall", "precision")):
-            raise ValueError(f"target: expected a number in (0, 1] with by='recall' or 'precision' and none "
-                             f"otherwise, got target={target!r} with by={by!r}")
+            raise ValueError(
+                f"target: expected a number in (0, 1] with by='recall' or 'precision' and none "
+                f"otherwise, got target={target!r} with by={by!r}"
+            )
         self.by = by
         self.beta = None if beta is None else check_beta(beta)
         self.target = None if target is None else check_real("target", target, low=0.0, high=1.0, low_open=True)
 
     def _fit(self, labels: np.ndarray, logits: np.ndarray, context: DecisionContext) -> FittedDecision:
         if logits.shape[1] != 2:
-            raise ValueError(f"val_logits: expected 2 class columns for the threshold rule (a binary problem), "
-                             f"got {logits.shape[1]}")
+            raise ValueError(
+                f"val_logits: expected 2 class columns for the threshold rule (a binary problem), got {logits.shape[1]}"
+            )
         positive = binary_positive(context.positive, 2)
         scores = special.softmax(logits, axis=1)[:, positive]
         params: dict[str, Any] = {"by": self.by, "positive": positive}
@@ -394,18 +405,23 @@ class Threshold(DecisionRule):
         )
 
     @staticmethod
-    def _fit_min_cost(labels: np.ndarray, scores: np.ndarray, positive: int, context: DecisionContext,
-                      params: dict[str, Any]) -> tuple[float, str]:
+    def _fit_min_cost(
+        labels: np.ndarray, scores: np.ndarray, positive: int, context: DecisionContext, params: dict[str, Any]
+    ) -> tuple[float, str]:
         if context.cost_fn is None or context.cost_fp is None:
-            raise ValueError("context.cost_fn: expected cost_fn and cost_fp for threshold by='min_cost', got "
-                             f"cost_fn={context.cost_fn!r}, cost_fp={context.cost_fp!r}")
+            raise ValueError(
+                "context.cost_fn: expected cost_fn and cost_fp for threshold by='min_cost', got "
+                f"cost_fn={context.cost_fn!r}, cost_fp={context.cost_fp!r}"
+            )
         deploy = context.deploy_prior
         rate = None
         if deploy is not None and not isinstance(deploy, str):
             rate = float(check_prior("context.deploy_prior", deploy, 2, strictly_positive=False)[positive])
         elif deploy is not None:  # "em" estimates a prior for prior_correction, not a cost to fit on val
-            raise ValueError(f"context.deploy_prior: expected 2 class frequencies or None for threshold "
-                             f"by='min_cost', got {deploy!r}")
+            raise ValueError(
+                f"context.deploy_prior: expected 2 class frequencies or None for threshold "
+                f"by='min_cost', got {deploy!r}"
+            )
         threshold = threshold_min_cost(labels, scores, positive, context.cost_fn, context.cost_fp, rate)
         params.update({"cost_fn": float(context.cost_fn), "cost_fp": float(context.cost_fp), "deploy_rate": rate})
         world = "" if rate is None else f", positive rate {rate:g}"

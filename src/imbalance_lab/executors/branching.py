@@ -98,7 +98,9 @@ def arm_work(spec: ExperimentSpec, data: ExperimentData, arm: str) -> tuple[floa
     return stream + validation, later
 
 
-def chains(spec: ExperimentSpec, data: ExperimentData, todo: Iterable[tuple[str, int]], share: bool = True) -> list[Chain]:
+def chains(
+    spec: ExperimentSpec, data: ExperimentData, todo: Iterable[tuple[str, int]], share: bool = True
+) -> list[Chain]:
     """The runs of ``todo`` grouped into chains (each run alone when ``share`` is false).
 
     Chains come seed by seed in ``todo``'s order of seeds (so early results compare arms), and within a seed
@@ -154,10 +156,16 @@ def run_chain(
             on_epoch(run.arm, run.seed, epoch, entry)
 
         try:
-            result = run_one(spec, run.arm, run.seed, data=data, on_epoch=epoch_done,
-                             resume=snapshots.get(run.start) if i else None,
-                             snapshot_at=chain.snapshot_at if i == 0 else frozenset(),
-                             on_snapshot=lambda snap: snapshots.__setitem__(snap.epoch, snap))
+            result = run_one(
+                spec,
+                run.arm,
+                run.seed,
+                data=data,
+                on_epoch=epoch_done,
+                resume=snapshots.get(run.start) if i else None,
+                snapshot_at=chain.snapshot_at if i == 0 else frozenset(),
+                on_snapshot=lambda snap: snapshots.__setitem__(snap.epoch, snap),
+            )
         except Exception as err:
             if failed is None:
                 raise

@@ -72,10 +72,18 @@ def choose_layout(
     cores = cores or available_cores()
     if execution.executor == "ray":
         threads = execution.threads or 1
-        return Layout("ray", max(1, min(cores // threads, runs)), threads, "as asked",
-                      cluster=f"{cluster}, {cores} CPU{'s' if cores != 1 else ''}", gpus=1 if device.type == "cuda" else 0)
+        return Layout(
+            "ray",
+            max(1, min(cores // threads, runs)),
+            threads,
+            "as asked",
+            cluster=f"{cluster}, {cores} CPU{'s' if cores != 1 else ''}",
+            gpus=1 if device.type == "cuda" else 0,
+        )
     small = work is not None and work < SMALL_WORK
-    if execution.executor == "local" or (execution.executor == "auto" and (device.type != "cpu" or runs < 2 or cores < 2 or small)):
+    if execution.executor == "local" or (
+        execution.executor == "auto" and (device.type != "cpu" or runs < 2 or cores < 2 or small)
+    ):
         if execution.executor == "local":
             reason = "as asked"
         elif device.type != "cpu":
@@ -89,7 +97,10 @@ def choose_layout(
         return Layout("local", 1, execution.threads or (cores if device.type == "cpu" else 1), reason)
     workers = min(execution.workers or cores, max(runs, 1))
     threads = execution.threads or max(1, cores // workers)
-    reason = ("as asked" if execution.executor == "process" else
-              f"{cores} cores and {runs} runs: one single-thread process per core is the fastest layout measured on CPU "
-              "(docs/benchmarks.md); --executor local runs in this process")
+    reason = (
+        "as asked"
+        if execution.executor == "process"
+        else f"{cores} cores and {runs} runs: one single-thread process per core is the fastest layout measured on CPU "
+        "(docs/benchmarks.md); --executor local runs in this process"
+    )
     return Layout("process", workers, threads, reason)

@@ -42,12 +42,19 @@ def run_local(
         torch.set_num_threads(before)
 
 
-def _run_each(spec: ExperimentSpec, store: ResultStore, data: ExperimentData, todo: Iterable[tuple[str, int]],
-              progress: Progress) -> None:
+def _run_each(
+    spec: ExperimentSpec, store: ResultStore, data: ExperimentData, todo: Iterable[tuple[str, int]], progress: Progress
+) -> None:
     def finished(result: RunResult) -> None:
         store.write_run(result)
         progress.run_finished(result.arm, result.seed, result.wall_time_s)
 
     for chain in chains(spec, data, todo, spec.execution.share_prefixes):
-        run_chain(spec, chain, data, started=lambda arm, seed: progress.run_started(arm, seed, spec.training.epochs),
-                  on_epoch=progress.epoch_finished, finished=finished)
+        run_chain(
+            spec,
+            chain,
+            data,
+            started=lambda arm, seed: progress.run_started(arm, seed, spec.training.epochs),
+            on_epoch=progress.epoch_finished,
+            finished=finished,
+        )

@@ -82,8 +82,9 @@ class Retries:
         self.attempts[item] += 1
         tries = self.attempts[item]
         if tries <= self.max_retries:
-            self.progress.message(f"{item[0]} seed {item[1]} failed ({error}); trying again "
-                                  f"({tries} of {self.max_retries} retries)")
+            self.progress.message(
+                f"{item[0]} seed {item[1]} failed ({error}); trying again ({tries} of {self.max_retries} retries)"
+            )
             return True
         self.failures.append(RunFailure(item[0], item[1], error, tries, detail))
         self.progress.message(f"{item[0]} seed {item[1]} failed: {error}")
@@ -121,15 +122,29 @@ class SharedImages:
         source = self.data.source
         source_fields = {f.name: getattr(source, f.name) for f in dataclasses.fields(source) if f.name != "images"}
         data_fields = {f.name: getattr(self.data, f.name) for f in dataclasses.fields(self.data) if f.name != "source"}
-        return _attach, (reduction.DupFd(self.fd), self.shape, self.nbytes, type(source), source_fields,
-                         type(self.data), data_fields)
+        return _attach, (
+            reduction.DupFd(self.fd),
+            self.shape,
+            self.nbytes,
+            type(source),
+            source_fields,
+            type(self.data),
+            data_fields,
+        )
 
     def close(self) -> None:
         os.close(self.fd)
 
 
-def _attach(dup: Any, shape: tuple[int, ...], nbytes: int, source_type: type, source_fields: dict[str, Any],
-            data_type: type, data_fields: dict[str, Any]) -> ExperimentData:
+def _attach(
+    dup: Any,
+    shape: tuple[int, ...],
+    nbytes: int,
+    source_type: type,
+    source_fields: dict[str, Any],
+    data_type: type,
+    data_fields: dict[str, Any],
+) -> ExperimentData:
     """The worker's side of :class:`SharedImages`: map the images (private, so a write would copy its page,
     never change the driver's) and put the data back together."""
     import torch
@@ -146,8 +161,14 @@ def _attach(dup: Any, shape: tuple[int, ...], nbytes: int, source_type: type, so
     return data_type(source=source_type(images=images, **source_fields), **data_fields)
 
 
-def _worker(spec: ExperimentSpec, threads: int, conn: Connection, worker_id: int, environment: dict[str, str],
-            data: ExperimentData | None = None) -> None:
+def _worker(
+    spec: ExperimentSpec,
+    threads: int,
+    conn: Connection,
+    worker_id: int,
+    environment: dict[str, str],
+    data: ExperimentData | None = None,
+) -> None:
     """A worker's life: set threads, prepare the data once (unless handed the driver's), train chains until told
     to stop or orphaned. ``environment``: the driver's environment now (the fork server's is that of when it
     started), so settings such as cache directories are the driver's."""
@@ -188,8 +209,15 @@ def _worker(spec: ExperimentSpec, threads: int, conn: Connection, worker_id: int
                 check_driver()
                 conn.send(("epoch", arm, seed, epoch, entry))
 
-            run_chain(spec, chain, data, started=lambda arm, seed: conn.send(("started", arm, seed)),
-                      on_epoch=on_epoch, finished=lambda result: conn.send(("done", result)), failed=failed)
+            run_chain(
+                spec,
+                chain,
+                data,
+                started=lambda arm, seed: conn.send(("started", arm, seed)),
+                on_epoch=on_epoch,
+                finished=lambda result: conn.send(("done", result)),
+                failed=failed,
+            )
     except (DriverGone, EOFError, BrokenPipeError, ConnectionResetError):
         return  # the driver is gone: nobody to train for
 
@@ -253,8 +281,12 @@ def run_processes(
 
     def start(worker_id: int) -> None:
         ours, theirs = context.Pipe()
-        proc = context.Process(target=_worker, args=(spec, threads, theirs, worker_id, dict(os.environ), shared),
-                               name=f"imbalance-lab-worker-{worker_id}", daemon=True)
+        proc = context.Process(
+            target=_worker,
+            args=(spec, threads, theirs, worker_id, dict(os.environ), shared),
+            name=f"imbalance-lab-worker-{worker_id}",
+            daemon=True,
+        )
         proc.start()
         theirs.close()  # the worker's end lives in the worker: when it dies, ours reads end-of-file
         pool[worker_id] = _Worker(proc, ours)

@@ -74,7 +74,9 @@ def import_ray() -> ModuleType:
     try:
         import ray
     except ImportError:
-        raise UserError("the ray executor needs Ray, which is not installed here: pip install 'imbalance-lab[ray]'") from None
+        raise UserError(
+            "the ray executor needs Ray, which is not installed here: pip install 'imbalance-lab[ray]'"
+        ) from None
     return ray
 
 
@@ -106,16 +108,25 @@ def _connect(ray: ModuleType, address: str | None) -> str:
     """Start a local cluster or connect to ``address``; say which (one line on why not)."""
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address in (None, "local"):
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private cluster on this machine: no token to make in ~/.ray
-        ray.init(address="local", num_cpus=available_cores(), include_dashboard=False,
-                 logging_level=logging.WARNING, log_to_driver=False)
+        os.environ.setdefault(
+            "RAY_AUTH_MODE", "disabled"
+        )  # a private cluster on this machine: no token to make in ~/.ray
+        ray.init(
+            address="local",
+            num_cpus=available_cores(),
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
         return LOCAL_CLUSTER
     _check_reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as err:
-        raise UserError(f"execution.address: could not connect to a Ray cluster at {address!r} "
-                        f"({' '.join(str(err).split())}); check the address, or leave it out to start a local cluster") from None
+        raise UserError(
+            f"execution.address: could not connect to a Ray cluster at {address!r} "
+            f"({' '.join(str(err).split())}); check the address, or leave it out to start a local cluster"
+        ) from None
     return f"cluster at {address}"
 
 
@@ -146,8 +157,9 @@ def _watch_local_cluster() -> subprocess.Popen[bytes] | None:
         with contextlib.suppress(psutil.Error):  # gone meanwhile
             if child.name().startswith("ray::"):
                 agents.append(child.pid)
-    return subprocess.Popen([sys.executable, "-c", _WATCHER, *map(str, agents)], stdin=subprocess.PIPE,
-                            start_new_session=True)  # out of the terminal's process group: Ctrl-C is the driver's
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHER, *map(str, agents)], stdin=subprocess.PIPE, start_new_session=True
+    )  # out of the terminal's process group: Ctrl-C is the driver's
 
 
 def _check_reachable(address: str) -> None:
@@ -162,9 +174,11 @@ def _check_reachable(address: str) -> None:
         host, port = hostport, "10001" if client else "6379"
     problem = ray_answers(host.strip("[]"), int(port), client=client, timeout=CONNECT_TIMEOUT_S)
     if problem is not None:
-        raise UserError(f"execution.address: no Ray cluster answers at {address!r} ({problem}); start one with "
-                        "`ray start --head` and give the address it prints, or leave the address out to start a "
-                        "local cluster")
+        raise UserError(
+            f"execution.address: no Ray cluster answers at {address!r} ({problem}); start one with "
+            "`ray start --head` and give the address it prints, or leave the address out to start a "
+            "local cluster"
+        )
 
 
 # One gRPC call made by hand over HTTP/2 (RFC 9113; gRPC's framing: a flag byte and a 4-byte length before each
@@ -195,11 +209,19 @@ def ray_answers(host: str, port: int, *, client: bool = False, timeout: float = 
     """Whether a Ray head (its GCS) or, with ``client``, a Ray Client server answers at ``host:port``: ``None``
     if so, else what happened instead, in a few words (nothing listens, it is not HTTP/2, the call failed)."""
     path, message = _CLIENT_METHOD if client else _GCS_METHOD
-    headers = (bytes([0x83, 0x86])  # :method POST, :scheme http (static-table entries 3 and 6)
-               + _header(0x04, path) + _header(0x01, f"{host}:{port}")  # :path, :authority
-               + _header("content-type", "application/grpc") + _header("te", "trailers"))
-    request = (_H2_PREFACE + _frame(_SETTINGS, 0, 0) + _frame(_HEADERS, _END_HEADERS, 1, headers)
-               + _frame(_DATA, _END_STREAM, 1, b"\x00" + len(message).to_bytes(4, "big") + message))
+    headers = (
+        bytes([0x83, 0x86])  # :method POST, :scheme http (static-table entries 3 and 6)
+        + _header(0x04, path)
+        + _header(0x01, f"{host}:{port}")  # :path, :authority
+        + _header("content-type", "application/grpc")
+        + _header("te", "trailers")
+    )
+    request = (
+        _H2_PREFACE
+        + _frame(_SETTINGS, 0, 0)
+        + _frame(_HEADERS, _END_HEADERS, 1, headers)
+        + _frame(_DATA, _END_STREAM, 1, b"\x00" + len(message).to_bytes(4, "big") + message)
+    )
     deadline = time.monotonic() + timeout
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -243,7 +265,7 @@ def ray_answers(host: str, port: int, *, client: bool = False, timeout: float = 
                     if length >= 5 and payload[0] in (0, 1) and int.from_bytes(payload[1:5], "big") == length - 5:
                         return None
                     return "it answered the call, but not with a gRPC message"
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return f"no answer within {timeout:g} s"
     except OSError as err:
         return err.strerror or type(err).__name__
@@ -257,18 +279,27 @@ def _printable(data: bytes) -> str:
 def _describe(ray: ModuleType, where: str) -> Cluster:
     nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
     total = ray.cluster_resources()
-    return Cluster(where, int(total.get("CPU", 0)), float(total.get("GPU", 0)),
-                   max((n.get("CPU", 0) for n in nodes), default=0), max((n.get("GPU", 0) for n in nodes), default=0))
+    return Cluster(
+        where,
+        int(total.get("CPU", 0)),
+        float(total.get("GPU", 0)),
+        max((n.get("CPU", 0) for n in nodes), default=0),
+        max((n.get("GPU", 0) for n in nodes), default=0),
+    )
 
 
 def check_fits(cluster: Cluster, threads: int, gpus: float) -> None:
     """A run must fit on one node, or Ray would wait for it for ever."""
     if threads > cluster.node_cpus:
-        raise UserError(f"execution.threads: each run would ask for {threads} CPUs (one per thread) but the largest node "
-                        f"of the {cluster.where} has {cluster.node_cpus:g}; give --threads {int(cluster.node_cpus)} or fewer")
+        raise UserError(
+            f"execution.threads: each run would ask for {threads} CPUs (one per thread) but the largest node "
+            f"of the {cluster.where} has {cluster.node_cpus:g}; give --threads {int(cluster.node_cpus)} or fewer"
+        )
     if gpus > cluster.node_gpus:
-        raise UserError(f"training.device: each run would ask for {gpus:g} GPU but the largest node of the {cluster.where} "
-                        f"has {cluster.node_gpus:g}; run on a cluster with GPUs, or set training.device: cpu")
+        raise UserError(
+            f"training.device: each run would ask for {gpus:g} GPU but the largest node of the {cluster.where} "
+            f"has {cluster.node_gpus:g}; run on a cluster with GPUs, or set training.device: cpu"
+        )
 
 
 # This Ray worker process's prepared data, by spec hash: Ray reuses its worker processes, so a worker
@@ -325,13 +356,26 @@ def run_ray(
         return _run_tasks(import_ray(), spec, store, pending, progress, threads, gpus, max_retries)
 
 
-def _run_tasks(ray: ModuleType, spec: ExperimentSpec, store: ResultStore, pending: list[tuple[str, int]],
-               progress: Progress, threads: int, gpus: float, max_retries: int) -> list[RunFailure]:
+def _run_tasks(
+    ray: ModuleType,
+    spec: ExperimentSpec,
+    store: ResultStore,
+    pending: list[tuple[str, int]],
+    progress: Progress,
+    threads: int,
+    gpus: float,
+    max_retries: int,
+) -> list[RunFailure]:
     from ray.util.queue import Empty, Queue
 
     channel = Queue(actor_options={"num_cpus": 0})
     task = ray.remote(train_run)
-    resources = {"num_cpus": threads, "num_gpus": gpus, "max_retries": 0, "retry_exceptions": False}  # we retry, and say why
+    resources = {
+        "num_cpus": threads,
+        "num_gpus": gpus,
+        "max_retries": 0,
+        "retry_exceptions": False,
+    }  # we retry, and say why
     shared_spec = ray.put(spec)
     running: dict[Any, tuple[str, int]] = {}  # task -> its run
     retries = Retries(max_retries, progress)

@@ -50,9 +50,7 @@ def check_class_indices(name: str, values: np.ndarray, n_classes: int) -> np.nda
         raise ValueError(f"{name}: expected an integer array of class indices, got {describe(arr)}")
     lo, hi = int(arr.min()), int(arr.max())
     if lo < 0 or hi >= n_classes:
-        raise ValueError(
-            f"{name}: expected class indices in [0, {n_classes}), got values in [{lo}, {hi}]"
-        )
+        raise ValueError(f"{name}: expected class indices in [0, {n_classes}), got values in [{lo}, {hi}]")
     return arr.astype(np.int64, copy=False)
 
 
@@ -81,9 +79,7 @@ def check_labels_probs(labels: np.ndarray, probs: np.ndarray) -> tuple[np.ndarra
     p = check_probs(probs)
     y = check_class_indices("labels", labels, p.shape[1])
     if y.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"labels: expected one label per row of probs ({p.shape[0]}), got {y.shape[0]} labels"
-        )
+        raise ValueError(f"labels: expected one label per row of probs ({p.shape[0]}), got {y.shape[0]} labels")
     return y, p
 
 
@@ -171,9 +167,7 @@ def check_train_counts(train_counts: object) -> np.ndarray:
     """Validate per-class training counts: a non-empty 1-D array of non-negative integers."""
     arr = np.asarray(train_counts)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(
-            f"train_counts: expected a non-empty 1-D array with one count per class, got {describe(arr)}"
-        )
+        raise ValueError(f"train_counts: expected a non-empty 1-D array with one count per class, got {describe(arr)}")
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"train_counts: expected integer counts, got {describe(arr)}")
     if int(arr.min()) < 0:

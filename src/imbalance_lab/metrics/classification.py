@@ -101,9 +101,7 @@ def classification_metrics(
     if train_counts is not None:
         counts = check_train_counts(train_counts)
         if counts.shape[0] != n_classes:
-            raise ValueError(
-                f"train_counts: expected one count per class ({n_classes}), got {counts.shape[0]} counts"
-            )
+            raise ValueError(f"train_counts: expected one count per class ({n_classes}), got {counts.shape[0]} counts")
     decisions = predict(p, positive=positive, threshold=threshold)
     cm = confusion_matrix(y, decisions, n_classes)
     precision, recall, f1 = per_class_precision_recall_f1(cm)
@@ -141,8 +139,7 @@ def classification_metrics(
         tn = int(cm.sum()) - tp - fp - fn
         if tn + fp == 0:
             warnings.warn(
-                f"Ill-defined metric set to 0.0: specificity for positive class {k} "
-                "(no negative samples).",
+                f"Ill-defined metric set to 0.0: specificity for positive class {k} (no negative samples).",
                 UndefinedMetricWarning,
                 stacklevel=2,
             )

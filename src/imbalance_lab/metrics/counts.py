@@ -49,15 +49,11 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int
     y = check_class_indices("labels", labels, c)
     yhat = check_class_indices("predictions", predictions, c)
     if y.shape[0] != yhat.shape[0]:
-        raise ValueError(
-            f"predictions: expected the same length as labels ({y.shape[0]}), got {yhat.shape[0]}"
-        )
+        raise ValueError(f"predictions: expected the same length as labels ({y.shape[0]}), got {yhat.shape[0]}")
     return np.bincount(y * c + yhat, minlength=c * c).reshape(c, c).astype(np.int64, copy=False)
 
 
-def predict(
-    probs: np.ndarray, *, positive: int | None = None, threshold: float | None = None
-) -> np.ndarray:
+def predict(probs: np.ndarray, *, positive: int | None = None, threshold: float | None = None) -> np.ndarray:
     """Turn an N x C probability matrix into class decisions.
 
     Plain argmax by default; with a positive class and a threshold, the

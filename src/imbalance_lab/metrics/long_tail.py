@@ -35,9 +35,7 @@ def shot_accuracies(cm: np.ndarray, train_counts: np.ndarray) -> tuple[dict[str,
         scored = members & (actual > 0)
         out[f"{group}_shot_accuracy"] = float(recall[scored].mean()) if scored.any() else float("nan")
         if members.any() and not scored.any():
-            problems.append(
-                f"{group}_shot_accuracy (its class(es) {classes_text(members)} do not occur in the labels)"
-            )
+            problems.append(f"{group}_shot_accuracy (its class(es) {classes_text(members)} do not occur in the labels)")
     for group, members in groups.items():
         out[f"{group}_shot_classes"] = np.flatnonzero(members).tolist()
     return out, problems

@@ -218,8 +218,9 @@ def _binary_curve_inputs(labels: np.ndarray, scores: np.ndarray) -> tuple[np.nda
     y = np.asarray(labels)
     s = np.asarray(scores, dtype=np.float64)
     if y.ndim != 1 or s.shape != y.shape or not y.size:
-        raise ValueError(f"labels and scores must be non-empty 1-D arrays of one length; got shapes {y.shape} and "
-                         f"{s.shape}")
+        raise ValueError(
+            f"labels and scores must be non-empty 1-D arrays of one length; got shapes {y.shape} and {s.shape}"
+        )
     if not np.isin(y, (0, 1)).all():
         raise ValueError(f"labels must be 0/1 (1 = positive); got values {np.unique(y)[:10].tolist()}")
     return y.astype(np.int64), s

@@ -31,10 +31,6 @@ InputSize = Annotated[int, Field(ge=8, le=1024)] | None
 DropoutRate = Annotated[float, Field(ge=0, lt=1)]
 
 
-
-
-
-
 def _stages(net: nn.Module) -> list[list[nn.Module]]:
     """The network's stages from timm's ``feature_info`` (the stem first): stage k is every module,
     in registration order, after stage k − 1's last module up to the last module inside the k-th
@@ -48,13 +44,20 @@ def _stages(net: nn.Module) -> list[list[nn.Module]]:
         ends.append(spans[id(module)])
     stages, start = [], 1  # order[0] is the network itself
     for end in ends:
-        stages.append([m for m in order[start:end + 1] if spans[id(m)] <= end])
+        stages.append([m for m in order[start : end + 1] if spans[id(m)] <= end])
         start = end + 1
     return stages
 
 
-def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_outputs: int, pretrained: bool,
-                  input_size: int | None, head_dropout: float) -> ImageClassifier:
+def timm_backbone(
+    arch: str,
+    in_channels: int,
+    image_size: tuple[int, int],
+    n_outputs: int,
+    pretrained: bool,
+    input_size: int | None,
+    head_dropout: float,
+) -> ImageClassifier:
     """timm's ``arch`` without its classifier, under a new linear head of ``n_outputs``; with
     ``pretrained``, its published weights, read from the local cache (:func:`~imbalance_lab.models.hub.published_file`)."""
 
@@ -65,8 +68,10 @@ def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_ou
     # it is built for the data's channels
     net_channels = len(mean) if pretrained else in_channels
     if in_channels not in (1, net_channels):
-        raise ValueError(f"model {arch}: images have {in_channels} channels but the pretrained network takes "
-                         f"{net_channels}; use grey (1) or RGB (3) images, or train it from scratch")
+        raise ValueError(
+            f"model {arch}: images have {in_channels} channels but the pretrained network takes "
+            f"{net_channels}; use grey (1) or RGB (3) images, or train it from scratch"
+        )
     kwargs: dict[str, Any] = {"num_classes": 0, "in_chans": net_channels}
     if pretrained:
         kwargs["pretrained_cfg_overlay"] = {"file": published_file(arch)}
@@ -91,17 +96,25 @@ def timm_backbone(arch: str, in_channels: int, image_size: tuple[int, int], n_ou
 
 
 def _register(name: str, arch: str) -> None:
-    def factory(in_channels: int, image_size: tuple[int, int], n_outputs: int, pretrained: bool = False,
-                input_size: InputSize = None, head_dropout: DropoutRate = 0.0) -> ImageClassifier:
+    def factory(
+        in_channels: int,
+        image_size: tuple[int, int],
+        n_outputs: int,
+        pretrained: bool = False,
+        input_size: InputSize = None,
+        head_dropout: DropoutRate = 0.0,
+    ) -> ImageClassifier:
         return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout)
 
     factory.__name__ = factory.__qualname__ = name
     what = f"timm's {arch}" + (" (Keras' Xception ported, seed 002's network)" if name == "xception" else "")
-    factory.__doc__ = (f"{what} under a new head sized to the task.\n\n``pretrained: true`` (the spec's "
-                       f"model.pretrained): its published ImageNet weights; ``input_size``: the side images are resized to "
-                       f"(default: the weights' input size when pretrained, else the data's, enlarged to at least "
-                       f"{MIN_SIDE}); "
-                       f"``head_dropout`` before the classifier.")
+    factory.__doc__ = (
+        f"{what} under a new head sized to the task.\n\n``pretrained: true`` (the spec's "
+        f"model.pretrained): its published ImageNet weights; ``input_size``: the side images are resized to "
+        f"(default: the weights' input size when pretrained, else the data's, enlarged to at least "
+        f"{MIN_SIDE}); "
+        f"``head_dropout`` before the classifier."
+    )
     factory.published_weights = True  # type: ignore[attr-defined]
     MODELS.register(factory)
 
@@ -111,9 +124,15 @@ for _name, _arch in NAMED.items():
 
 
 @MODELS.register
-def timm_model(in_channels: int, image_size: tuple[int, int], n_outputs: int, arch: str = "resnet18",
-               pretrained: bool = False, input_size: InputSize = None,
-               head_dropout: DropoutRate = 0.0) -> ImageClassifier:
+def timm_model(
+    in_channels: int,
+    image_size: tuple[int, int],
+    n_outputs: int,
+    arch: str = "resnet18",
+    pretrained: bool = False,
+    input_size: InputSize = None,
+    head_dropout: DropoutRate = 0.0,
+) -> ImageClassifier:
     """Any timm architecture by its timm name (``arch``), under a new head sized to the task.
 
     Parameters as the named backbones'."""

@@ -93,10 +93,16 @@ class Dropout(nn.Dropout):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         keep = round((1.0 - self.p) * 65536)
-        if not self.training or x.device.type != "cpu" or x.dtype != torch.float32 or self.inplace or not 0 < keep < 65536:
+        if (
+            not self.training
+            or x.device.type != "cpu"
+            or x.dtype != torch.float32
+            or self.inplace
+            or not 0 < keep < 65536
+        ):
             return super().forward(x)
         n = x.numel()
-        draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, 2**63 - 1)  # all 64 bits random
+        draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)  # all 64 bits random
         bits = draws.view(torch.int16)[:n].to(torch.float32)  # uniform on the integers −32768 … 32767
         mask = (keep - 32768 - bits).clamp_(0, 1).mul_(65536 / keep)  # 1/P(keep) where bits < keep − 32768, else 0
         if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
@@ -116,8 +122,9 @@ class InputNorm(nn.Module):
     mean: torch.Tensor  # buffers (1×C×1×1), registered in __init__
     std: torch.Tensor
 
-    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], repeat: int = 1,
-                 size: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, mean: tuple[float, ...], std: tuple[float, ...], repeat: int = 1, size: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
@@ -130,8 +137,13 @@ class InputNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.size is not None and tuple(x.shape[-2:]) != self.size:
-            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False,
-                              antialias=x.shape[-1] > self.size[-1] or x.shape[-2] > self.size[-2])
+            x = F.interpolate(
+                x,
+                size=self.size,
+                mode="bilinear",
+                align_corners=False,
+                antialias=x.shape[-1] > self.size[-1] or x.shape[-2] > self.size[-2],
+            )
         if self.repeat > 1:
             x = x.expand(-1, self.repeat, -1, -1)
         return (x - self.mean) / self.std
@@ -153,8 +165,14 @@ class ImageClassifier(nn.Module):
     first), for freezing the first N of them.
     """
 
-    def __init__(self, backbone: nn.Module, num_features: int, n_outputs: int, head_dropout: float = 0.0,
-                 stages: tuple[nn.Module | list[nn.Module], ...] = ()) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_features: int,
+        n_outputs: int,
+        head_dropout: float = 0.0,
+        stages: tuple[nn.Module | list[nn.Module], ...] = (),
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.num_features = num_features
@@ -181,8 +199,10 @@ class ImageClassifier(nn.Module):
         elif isinstance(what, int) and not isinstance(what, bool) and 0 < what <= len(self._stages):
             frozen = [m for stage in self._stages[:what] for m in stage]
         else:
-            raise ValueError(f"freeze: {what!r}, but this model has {len(self._stages)} stages (the stem first); "
-                             f"use none, backbone or a number of stages from 1 to {len(self._stages)}")
+            raise ValueError(
+                f"freeze: {what!r}, but this model has {len(self._stages)} stages (the stem first); "
+                f"use none, backbone or a number of stages from 1 to {len(self._stages)}"
+            )
         for module in self._frozen:
             for p in module.parameters(recurse=False):
                 p.requires_grad_(True)

@@ -50,19 +50,30 @@ def convnet_bn(
     if pool == "auto":
         pool = "seed" if seed_fits else "global"
     if pool == "seed" and not seed_fits:
-        raise ValueError(f"convnet_bn with pool: seed needs images 24 to 47 pixels a side (its last map 3 to 5 "
-                         f"pixels, pooled 3×3 as seed 004 does), got {image_size[0]}×{image_size[1]}; "
-                         f"set model.params.pool: global for other sizes")
+        raise ValueError(
+            f"convnet_bn with pool: seed needs images 24 to 47 pixels a side (its last map 3 to 5 "
+            f"pixels, pooled 3×3 as seed 004 does), got {image_size[0]}×{image_size[1]}; "
+            f"set model.params.pool: global for other sizes"
+        )
     if h < 1 or w < 1:
         raise ValueError(f"convnet_bn needs images of at least 8×8 pixels, got {image_size[0]}×{image_size[1]}")
 
     def pair(c_in: int, c_out: int) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out),
-                nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2), nn.BatchNorm2d(c_out)]
+        return [
+            nn.Conv2d(c_in, c_out, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.BatchNorm2d(c_out),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.BatchNorm2d(c_out),
+        ]
 
     backbone = nn.Sequential(
         InputNorm.signed(in_channels),
-        *pair(in_channels, 8), *pair(8, 32), *pair(32, 128),
+        *pair(in_channels, 8),
+        *pair(8, 32),
+        *pair(32, 128),
         nn.AvgPool2d(3) if pool == "seed" else nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
     )
@@ -90,7 +101,7 @@ class _BasicBlock(nn.Module):
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1 and self.pad == 0:
             return x
-        x = x[:, :, ::self.stride, ::self.stride]
+        x = x[:, :, :: self.stride, :: self.stride]
         return F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -107,8 +118,9 @@ def cifar_resnet(depth: int, in_channels: int, n_outputs: int, width: int = 16) 
     if (depth - 2) % 6 != 0 or depth < 8:
         raise ValueError(f"a CIFAR ResNet's depth is 6n + 2 (20, 32, 56, 110), got {depth}")
     n = (depth - 2) // 6
-    stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                         nn.ReLU(inplace=True))
+    stem = nn.Sequential(
+        nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+    )
     stages, c_in = [], width
     for i, c_out in enumerate((width, 2 * width, 4 * width)):
         blocks = [_BasicBlock(c_in if j == 0 else c_out, c_out, 2 if (i > 0 and j == 0) else 1) for j in range(n)]

@@ -65,8 +65,10 @@ def published_file(arch: str) -> str:
     cfg = pretrained_cfg(arch)
     hub_id = cfg.get("hf_hub_id")
     if not hub_id:
-        raise WeightsError(f"model.pretrained: timm publishes no weights for {arch!r} on the Hugging Face Hub; "
-                           f"give the path of a weights file instead")
+        raise WeightsError(
+            f"model.pretrained: timm publishes no weights for {arch!r} on the Hugging Face Hub; "
+            f"give the path of a weights file instead"
+        )
     import huggingface_hub
 
     names = [cfg["hf_hub_filename"]] if cfg.get("hf_hub_filename") else ["model.safetensors", "pytorch_model.bin"]
@@ -95,10 +97,12 @@ def published_file(arch: str) -> str:
         finally:
             hub_log.setLevel(level)
     offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") else ""
-    raise WeightsError(f"model.pretrained: the published weights of {arch} ({hub_id}, {' or '.join(names)}) are not "
-                       f"in the Hugging Face cache at {_hub_cache()} and could not be downloaded{offline} "
-                       f"({', '.join(errors)}); run once where the Hub is reachable, or set model.pretrained to the "
-                       f"path of a weights file")
+    raise WeightsError(
+        f"model.pretrained: the published weights of {arch} ({hub_id}, {' or '.join(names)}) are not "
+        f"in the Hugging Face cache at {_hub_cache()} and could not be downloaded{offline} "
+        f"({', '.join(errors)}); run once where the Hub is reachable, or set model.pretrained to the "
+        f"path of a weights file"
+    )
 
 
 def _hub_unreachable() -> bool:

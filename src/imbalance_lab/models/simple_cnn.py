@@ -48,23 +48,30 @@ def simple_cnn(
         # Pooling before the ReLU gives the same outputs and gradients bit for bit (max and ReLU commute: both
         # are monotone, and ReLU's zero gradient falls where the window's maximum is not positive), with the
         # ReLU on a quarter of the values: about 1.1x the training throughput on CPU (docs/benchmarks.md).
-        layers: list[tuple[str, nn.Module]] = [(f"conv{k}", nn.Conv2d(c_in, c_out, 3, padding=1)),
-                                               (f"pool{k}", nn.MaxPool2d(2)), (f"relu{k}", nn.ReLU(inplace=True))]
+        layers: list[tuple[str, nn.Module]] = [
+            (f"conv{k}", nn.Conv2d(c_in, c_out, 3, padding=1)),
+            (f"pool{k}", nn.MaxPool2d(2)),
+            (f"relu{k}", nn.ReLU(inplace=True)),
+        ]
         return layers + ([(f"drop{k}", Dropout(drop))] if drop > 0 else [])
 
     # named layers: a state dict's keys do not depend on which dropout layers exist (weights saved by a model
     # without dropout load into one with it)
-    backbone = nn.Sequential(OrderedDict([
-        ("norm", InputNorm.signed(in_channels)),  # [0, 1] to [-1, 1], as the seeds scale their images
-        *block(1, in_channels, width, dropout),
-        *block(2, width, 2 * width, dropout),
-        *block(3, 2 * width, 4 * width, 0.0),
-        ("flatten", nn.Flatten()),
-        ("fc", nn.Linear(4 * width * h * w, hidden)),
-        ("relu_fc", nn.ReLU()),
-    ]))
+    backbone = nn.Sequential(
+        OrderedDict(
+            [
+                ("norm", InputNorm.signed(in_channels)),  # [0, 1] to [-1, 1], as the seeds scale their images
+                *block(1, in_channels, width, dropout),
+                *block(2, width, 2 * width, dropout),
+                *block(3, 2 * width, 4 * width, 0.0),
+                ("flatten", nn.Flatten()),
+                ("fc", nn.Linear(4 * width * h * w, hidden)),
+                ("relu_fc", nn.ReLU()),
+            ]
+        )
+    )
     convs = [i for i, m in enumerate(backbone) if isinstance(m, nn.Conv2d)]
-    stages = (backbone[convs[0]:convs[1]], backbone[convs[1]:convs[2]], backbone[convs[2]:])
+    stages = (backbone[convs[0] : convs[1]], backbone[convs[1] : convs[2]], backbone[convs[2] :])
     model = ImageClassifier(backbone, hidden, n_outputs, head_dropout, stages=stages)
     if init == "he":
         for module in model.modules():

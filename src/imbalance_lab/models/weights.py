@@ -22,18 +22,6 @@ if TYPE_CHECKING:
     from imbalance_lab.models.base import ModelChoice
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A weights file as a state dict: ``.safetensors``, or what ``torch.save`` wrote (a state dict, or a
     dict holding one under ``state_dict`` or ``model``); only tensors are read (no code runs)."""
@@ -45,9 +33,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             return dict(load_file(str(path)))
         state: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise WeightsError(f"model.pretrained: cannot read weights from {str(path)!r} ({type(err).__name__}: "
-                           f"{str(err).splitlines()[0] if str(err) else ''}); give a state dict saved with "
-                           f"torch.save or a .safetensors file") from None
+        raise WeightsError(
+            f"model.pretrained: cannot read weights from {str(path)!r} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); give a state dict saved with "
+            f"torch.save or a .safetensors file"
+        ) from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
@@ -66,18 +56,27 @@ def load_backbone(model: ImageClassifier, path: str | Path) -> None:
     own = model.backbone.state_dict()
     missing = [k for k in own if k not in state]
     if missing:
-        raise WeightsError(f"model.pretrained: {str(path)!r} lacks {len(missing)} of the backbone's {len(own)} tensors "
-                           f"(first: {missing[0]!r}); were the weights saved from this model with these parameters?")
+        raise WeightsError(
+            f"model.pretrained: {str(path)!r} lacks {len(missing)} of the backbone's {len(own)} tensors "
+            f"(first: {missing[0]!r}); were the weights saved from this model with these parameters?"
+        )
     for key, tensor in own.items():
         if state[key].shape != tensor.shape:
-            raise WeightsError(f"model.pretrained: {key!r} in {str(path)!r} has shape {tuple(state[key].shape)}, the "
-                               f"model's is {tuple(tensor.shape)}; were the weights saved from this model with "
-                               f"these parameters?")
+            raise WeightsError(
+                f"model.pretrained: {key!r} in {str(path)!r} has shape {tuple(state[key].shape)}, the "
+                f"model's is {tuple(tensor.shape)}; were the weights saved from this model with "
+                f"these parameters?"
+            )
     model.backbone.load_state_dict({k: state[k] for k in own})
 
 
-def build_model(spec: ModelChoice, in_channels: int, image_size: tuple[int, int], n_outputs: int,
-                params: dict[str, Any] | None = None) -> ImageClassifier:
+def build_model(
+    spec: ModelChoice,
+    in_channels: int,
+    image_size: tuple[int, int],
+    n_outputs: int,
+    params: dict[str, Any] | None = None,
+) -> ImageClassifier:
     """The spec's network for a task of ``n_outputs`` classes on ``in_channels`` × ``image_size`` images:
     initialised by the factory (under the caller's torch seed), with its published weights or a weights
     file in the backbone, and the part ``freeze`` names frozen."""

@@ -99,13 +99,17 @@ def checkpoint_text(analysis: Analysis) -> str:
     parts = []
     if select is not None:
         best = "highest" if select.maximise else "lowest"
-        parts.append(f"each run's scored weights are those of the epoch with the {best} `{select.metric}` on the "
-                     f"`{select.set}` set (training.select)")
+        parts.append(
+            f"each run's scored weights are those of the epoch with the {best} `{select.metric}` on the "
+            f"`{select.set}` set (training.select)"
+        )
     else:
         parts.append("each run's scored weights are those of its last epoch")
     if stop is not None:
-        parts.append(f"training stopped when `{stop.metric}` on `{stop.set}` had not improved by more than "
-                     f"{stop.min_delta:g} for {stop.patience} epochs (training.early_stopping)")
+        parts.append(
+            f"training stopped when `{stop.metric}` on `{stop.set}` had not improved by more than "
+            f"{stop.min_delta:g} for {stop.patience} epochs (training.early_stopping)"
+        )
     return "; ".join(parts) + "."
 
 
@@ -113,8 +117,14 @@ def epoch_marks(analysis: Analysis) -> dict[str, list[dict[str, int | None]]] | 
     """Each run's kept and stopped epoch, in the order of ``analysis.histories`` (None without a rule)."""
     if not analysis.spec.training.rules:
         return None
-    return {arm: [{"selected": r.result.get("selected_epoch"), "stopped": r.result.get("stopped_epoch")}
-                  for r in analysis.runs if r.arm == arm] for arm in analysis.arms}
+    return {
+        arm: [
+            {"selected": r.result.get("selected_epoch"), "stopped": r.result.get("stopped_epoch")}
+            for r in analysis.runs
+            if r.arm == arm
+        ]
+        for arm in analysis.arms
+    }
 
 
 def forest_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
@@ -122,8 +132,15 @@ def forest_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
     rows = []
     for c in comparisons:
         interval = c.bootstrap if c.bootstrap is not None else c.interval
-        rows.append({"arm": c.arm, "diff": c.mean_diff, "low": getattr(interval, "low", None),
-                     "high": getattr(interval, "high", None), "significant": c.significant})
+        rows.append(
+            {
+                "arm": c.arm,
+                "diff": c.mean_diff,
+                "low": getattr(interval, "low", None),
+                "high": getattr(interval, "high", None),
+                "significant": c.significant,
+            }
+        )
     return rows
 
 
@@ -149,44 +166,88 @@ def figures(analysis: Analysis) -> list[str]:
     rule = analysis.spec.training.rules.get("select") or analysis.spec.training.stopping
     rule_set = rule.set if rule is not None else "val"
     splits = ("train", "val") + ((rule_set,) if rule_set != "val" else ())
-    marked = (f" ▼ marks the epoch each seed's run kept, × where early stopping ended it (on the `{rule_set}` curve): "
-              + checkpoint_text(analysis)) if marks else ""
-    out.append(_figure("loss curves", plots.loss_curves(analysis.histories, splits, marks=marks, marks_on=rule_set),
-                       "Training (solid) and validation (dashed) loss per epoch, mean over seeds with a ±1 std band. "
-                       "Training loss is the optimised, strategy-weighted loss; validation loss is plain cross-entropy."
-                       + marked.replace("`", "")))
+    marked = (
+        (
+            f" ▼ marks the epoch each seed's run kept, × where early stopping ended it (on the `{rule_set}` curve): "
+            + checkpoint_text(analysis)
+        )
+        if marks
+        else ""
+    )
+    out.append(
+        _figure(
+            "loss curves",
+            plots.loss_curves(analysis.histories, splits, marks=marks, marks_on=rule_set),
+            "Training (solid) and validation (dashed) loss per epoch, mean over seeds with a ±1 std band. "
+            "Training loss is the optimised, strategy-weighted loss; validation loss is plain cross-entropy."
+            + marked.replace("`", ""),
+        )
+    )
     metric = "recall" if analysis.positive is not None else "balanced_accuracy"
-    out.append(_figure(f"validation {metric}", plots.metric_curves(analysis.histories, metric, split="val",
-                                                                   marks=marks if rule_set == "val" else None),
-                       f"Validation {metric} per epoch (mean ± std over seeds)."))
+    out.append(
+        _figure(
+            f"validation {metric}",
+            plots.metric_curves(analysis.histories, metric, split="val", marks=marks if rule_set == "val" else None),
+            f"Validation {metric} per epoch (mean ± std over seeds).",
+        )
+    )
     if rule is not None and rule.metric != "loss" and (rule.metric, rule_set) != (metric, "val"):
-        out.append(_figure(f"{rule_set} {rule.metric}", plots.metric_curves(analysis.histories, rule.metric,
-                                                                            split=rule_set, marks=marks),
-                           f"The rule's own curve: `{rule_set}` {rule.metric} per epoch (mean ± std over seeds), "
-                           "▼ the epoch each run kept.".replace("`", "")))
+        out.append(
+            _figure(
+                f"{rule_set} {rule.metric}",
+                plots.metric_curves(analysis.histories, rule.metric, split=rule_set, marks=marks),
+                f"The rule's own curve: `{rule_set}` {rule.metric} per epoch (mean ± std over seeds), "
+                "▼ the epoch each run kept.".replace("`", ""),
+            )
+        )
     names = list(analysis.class_names)
-    out.append(_figure("confusion matrices", plots.confusion_matrices(test.confusion, names, normalize=False),
-                       "Test-set confusion matrices, summed over seeds (rows: true class, columns: predicted)."))
-    out.append(_figure("confusion matrices, row-normalised", plots.confusion_matrices(test.confusion, names, normalize=True),
-                       "The same, each row divided by its total: the diagonal is each class's recall."))
+    out.append(
+        _figure(
+            "confusion matrices",
+            plots.confusion_matrices(test.confusion, names, normalize=False),
+            "Test-set confusion matrices, summed over seeds (rows: true class, columns: predicted).",
+        )
+    )
+    out.append(
+        _figure(
+            "confusion matrices, row-normalised",
+            plots.confusion_matrices(test.confusion, names, normalize=True),
+            "The same, each row divided by its total: the diagonal is each class's recall.",
+        )
+    )
     if analysis.positive is not None:
         positive = analysis.positive
         pr, roc, rate = pr_roc_data(analysis)
-        out.append(_figure("precision-recall curves", plots.pr_curves(pr, baseline=rate),
-                           f"Test-set precision–recall curves of the positive class ({names[positive]}), seeds pooled; "
-                           f"the dashed line is a random classifier (positive rate {rate:.3f})."))
+        out.append(
+            _figure(
+                "precision-recall curves",
+                plots.pr_curves(pr, baseline=rate),
+                f"Test-set precision–recall curves of the positive class ({names[positive]}), seeds pooled; "
+                f"the dashed line is a random classifier (positive rate {rate:.3f}).",
+            )
+        )
         out.append(_figure("ROC curves", plots.roc_curves(roc), "Test-set ROC curves, seeds pooled."))
     for m in test.metrics[:4]:
         rows = forest_rows(test.comparisons.get(m, []))
         if rows:
-            out.append(_figure(f"forest plot {m}", plots.forest_plot(rows, m, analysis.reference),
-                               f"Difference in test {m} to `{analysis.reference}` with its 95 % interval "
-                               "(paired bootstrap over test images where available, else t over seeds); filled = significant after Holm."))
+            out.append(
+                _figure(
+                    f"forest plot {m}",
+                    plots.forest_plot(rows, m, analysis.reference),
+                    f"Difference in test {m} to `{analysis.reference}` with its 95 % interval "
+                    "(paired bootstrap over test images where available, else t over seeds); filled = significant after Holm.",
+                )
+            )
     if analysis.positive is None and len(names) > 2:
         recalls = {arm: np.diag(cm) / np.maximum(cm.sum(axis=1), 1) for arm, cm in test.confusion.items()}
         ref_counts = analysis.train_counts[analysis.reference]
-        out.append(_figure("recall vs frequency", plots.recall_vs_frequency(names, ref_counts, recalls),
-                           f"Per-class test recall against training images per class (of `{analysis.reference}`)."))
+        out.append(
+            _figure(
+                "recall vs frequency",
+                plots.recall_vs_frequency(names, ref_counts, recalls),
+                f"Per-class test recall against training images per class (of `{analysis.reference}`).",
+            )
+        )
     return out
 
 
@@ -197,10 +258,14 @@ def factor_section(analysis: Analysis) -> str:
         return ""
     sentences = "".join(f"<li>{_md_code(html.escape(e.sentence()))}</li>" for e in effects)
     figs = "".join(
-        _figure(f"{e.metric} vs {e.factor}", plots.factor_plot(e.lines, e.factor, e.metric, best=e.best),
-                f"Test {e.metric} against {e.factor}: one line per combination of the other factors, mean over seeds "
-                "with its 95 % t-interval as a band; a ring marks the best line at each value.")
-        for e in effects)
+        _figure(
+            f"{e.metric} vs {e.factor}",
+            plots.factor_plot(e.lines, e.factor, e.metric, best=e.best),
+            f"Test {e.metric} against {e.factor}: one line per combination of the other factors, mean over seeds "
+            "with its 95 % t-interval as a band; a ring marks the best line at each value.",
+        )
+        for e in effects
+    )
     return f"<h2>Factors</h2><ul class='verdicts'>{sentences}</ul>{figs}"
 
 
@@ -211,8 +276,10 @@ def _rule_rows(study: Any, scope: str) -> list[dict[str, Any]]:
     if scope == "all":
         means = study.pooled_means
         comparisons = study.pooled
-        epochs = {label: float(np.mean([np.mean(list(study.outcomes[a][label].epochs.values())) for a in study.arms]))
-                  for label in means}
+        epochs = {
+            label: float(np.mean([np.mean(list(study.outcomes[a][label].epochs.values())) for a in study.arms]))
+            for label in means
+        }
     else:
         outcomes = study.outcomes[scope]
         means = {label: {m: o.mean(m) for m in study.metrics} for label, o in outcomes.items()}
@@ -226,8 +293,9 @@ def _rule_rows(study: Any, scope: str) -> list[dict[str, Any]]:
             cells[m] = (means[label][m], c)
         rows.append({"rule": label, "cells": cells, "epoch": epochs[label], "oracle": False})
     cells = {m: (means[f"{ORACLE}:{m}"][m], None) for m in study.metrics}
-    rows.append({"rule": f"{ORACLE}: best on {study.judge} itself", "cells": cells,
-                 "epoch": float("nan"), "oracle": True})
+    rows.append(
+        {"rule": f"{ORACLE}: best on {study.judge} itself", "cells": cells, "epoch": float("nan"), "oracle": True}
+    )
     return rows
 
 
@@ -245,9 +313,14 @@ def selection_section(analysis: Analysis) -> str:
         return ""
     spec = analysis.spec.selection
     sets = sorted({r.set for r in spec.rules if r != "last"})
-    compositions = "; ".join(f"<code>{html.escape(name)}</code>: " + ", ".join(
-        f"{n} {html.escape(c)}" for c, n in zip(analysis.class_names, analysis.sets[name].class_counts, strict=True))
-        for name in sets + [study.judge] if name in analysis.sets)
+    compositions = "; ".join(
+        f"<code>{html.escape(name)}</code>: "
+        + ", ".join(
+            f"{n} {html.escape(c)}" for c, n in zip(analysis.class_names, analysis.sets[name].class_counts, strict=True)
+        )
+        for name in sets + [study.judge]
+        if name in analysis.sets
+    )
     sentences = "".join(f"<li>{_md_code(html.escape(t))}</li>" for t in study.sentences())
     head = "".join(f"<th>{html.escape(study.judge)} {html.escape(m)}</th>" for m in study.metrics)
 
@@ -261,19 +334,32 @@ def selection_section(analysis: Analysis) -> str:
                 if c is not None:
                     text += f"<br>Δ {_diff_cell(c, m)} <span class='ci'>{_comparison_bounds(c)}</span>"
                 cells.append(f"<td>{text}</td>")
-            cls = " class='reference'" if row["rule"] == study.reference else " class='baseline'" if row["oracle"] else ""
-            rows.append(f"<tr{cls}><td class='arm'>{html.escape(row['rule'])}</td><td>{_fmt(row['epoch'], 1)}</td>"
-                        f"{''.join(cells)}</tr>")
-        return (f"<div class='scroll'><table><tr><th class='arm'>rule</th><th>mean epoch kept</th>{head}</tr>"
-                f"{''.join(rows)}</table></div>")
+            cls = (
+                " class='reference'" if row["rule"] == study.reference else " class='baseline'" if row["oracle"] else ""
+            )
+            rows.append(
+                f"<tr{cls}><td class='arm'>{html.escape(row['rule'])}</td><td>{_fmt(row['epoch'], 1)}</td>"
+                f"{''.join(cells)}</tr>"
+            )
+        return (
+            f"<div class='scroll'><table><tr><th class='arm'>rule</th><th>mean epoch kept</th>{head}</tr>"
+            f"{''.join(rows)}</table></div>"
+        )
 
     per_arm = "".join(f"<h3>arm {html.escape(arm)}</h3>{table(arm)}" for arm in study.arms)
     metric = study.metrics[0]
     pooled_rows = forest_rows(study.pooled.get(metric, []))
-    forest = _figure(f"selection forest {metric}", plots.forest_plot(pooled_rows, metric, study.reference),
-                     f"Difference in {study.judge} {metric} between each rule's epoch and `{study.reference}`'s, every "
-                     "arm and seed pooled, with its 95 % interval (paired bootstrap over runs and test images); "
-                     "filled = significant after Holm.".replace("`", "")) if pooled_rows else ""
+    forest = (
+        _figure(
+            f"selection forest {metric}",
+            plots.forest_plot(pooled_rows, metric, study.reference),
+            f"Difference in {study.judge} {metric} between each rule's epoch and `{study.reference}`'s, every "
+            "arm and seed pooled, with its 95 % interval (paired bootstrap over runs and test images); "
+            "filled = significant after Holm.".replace("`", ""),
+        )
+        if pooled_rows
+        else ""
+    )
     return f"""<h2>Which epoch to keep (selection study)</h2>
 <p>Every run kept each evaluation set's predictions at every epoch; each rule below picked an epoch per run from those
 same runs (no run was trained twice), and that epoch's predictions on the <code>{html.escape(study.judge)}</code> set are
@@ -293,15 +379,25 @@ def selection_markdown(analysis: Analysis) -> list[str]:
         return []
     lines = ["", "## Which epoch to keep (selection study)", ""] + [f"- {t}" for t in study.sentences()]
     for scope in ("all", *study.arms):
-        lines += ["", f"### {'every arm and seed pooled' if scope == 'all' else 'arm ' + scope}", "",
-                  "| rule | mean epoch | " + " | ".join(f"{study.judge} {m}" for m in study.metrics) + " |",
-                  "|---|---:|" + "---:|" * len(study.metrics)]
+        lines += [
+            "",
+            f"### {'every arm and seed pooled' if scope == 'all' else 'arm ' + scope}",
+            "",
+            "| rule | mean epoch | " + " | ".join(f"{study.judge} {m}" for m in study.metrics) + " |",
+            "|---|---:|" + "---:|" * len(study.metrics),
+        ]
         for row in _rule_rows(study, scope):
             cells = []
             for m in study.metrics:
                 mean, c = row["cells"][m]
-                cells.append(_fmt(mean) + ("" if c is None else
-                                           f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''} {_comparison_bounds(c)})"))
+                cells.append(
+                    _fmt(mean)
+                    + (
+                        ""
+                        if c is None
+                        else f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''} {_comparison_bounds(c)})"
+                    )
+                )
             lines.append(f"| {row['rule']} | {_fmt(row['epoch'], 1)} | " + " | ".join(cells) + " |")
     return lines
 
@@ -311,17 +407,43 @@ def selection_csv(analysis: Analysis) -> str:
     study = analysis.selection
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["scope", "rule", "judged_set", "metric", "mean", "mean_epoch", "reference", "diff_vs_reference",
-                     "ci_low", "ci_high", "p_holm", "significant"])
+    writer.writerow(
+        [
+            "scope",
+            "rule",
+            "judged_set",
+            "metric",
+            "mean",
+            "mean_epoch",
+            "reference",
+            "diff_vs_reference",
+            "ci_low",
+            "ci_high",
+            "p_holm",
+            "significant",
+        ]
+    )
     for scope in ("all", *study.arms):
         for row in _rule_rows(study, scope):
             for m in study.metrics:
                 mean, c = row["cells"][m]
                 interval = None if c is None else (c.bootstrap if c.bootstrap is not None else c.interval)
-                writer.writerow([scope, row["rule"], study.judge, m, mean, row["epoch"], study.reference,
-                                 "" if c is None else c.mean_diff, "" if interval is None else interval.low,
-                                 "" if interval is None else interval.high, "" if c is None else c.p_holm,
-                                 "" if c is None else c.significant])
+                writer.writerow(
+                    [
+                        scope,
+                        row["rule"],
+                        study.judge,
+                        m,
+                        mean,
+                        row["epoch"],
+                        study.reference,
+                        "" if c is None else c.mean_diff,
+                        "" if interval is None else interval.low,
+                        "" if interval is None else interval.high,
+                        "" if c is None else c.p_holm,
+                        "" if c is None else c.significant,
+                    ]
+                )
     return out.getvalue()
 
 
@@ -332,8 +454,10 @@ def _costs_text(analysis: Analysis) -> str:
     costs = spec.decisions.costs
     if analysis.positive is not None and not isinstance(costs, tuple):
         pos, neg = names[analysis.positive], names[1 - analysis.positive]
-        what = (f"a missed {pos} costs {costs.false_negative:g} and a false alarm ({neg} taken for {pos}) "
-                f"{costs.false_positive:g}")
+        what = (
+            f"a missed {pos} costs {costs.false_negative:g} and a false alarm ({neg} taken for {pos}) "
+            f"{costs.false_positive:g}"
+        )
     else:
         what = "the cost matrix of decisions.costs (rows the true class, columns the decision)"
     prior = ", ".join(f"{c} {p:.3g}" for c, p in zip(names, answer.prior, strict=True))
@@ -349,20 +473,32 @@ def deploy_section(analysis: Analysis) -> str:
     rows = []
     for rank, row in enumerate(answer.rows, start=1):
         c = versus.get(row.arm)
-        delta = "" if c is None else f"{_diff_cell(c, 'expected_cost', 1)} <span class='ci'>{_comparison_bounds(c, 1)}</span>"
+        delta = (
+            ""
+            if c is None
+            else f"{_diff_cell(c, 'expected_cost', 1)} <span class='ci'>{_comparison_bounds(c, 1)}</span>"
+        )
         threshold = "–" if row.threshold is None else f"{row.threshold:.3f}"
-        rows.append(f"<tr><td>{rank}</td><td class='arm'>{html.escape(row.arm)}</td><td>{html.escape(row.rule)}</td>"
-                    f"<td>{threshold}</td><td>{row.mean_cost:.1f}<br><span class='ci'>[{row.interval.low:.1f}, "
-                    f"{row.interval.high:.1f}]</span></td><td>{delta}</td></tr>")
-    table = ("<div class='scroll'><table><tr><th>rank</th><th class='arm'>arm</th><th>rule</th><th>threshold</th>"
-             "<th>expected cost per 1,000 [95 %]</th><th>Δ vs its arm as trained</th></tr>"
-             + "".join(rows) + "</table></div>")
+        rows.append(
+            f"<tr><td>{rank}</td><td class='arm'>{html.escape(row.arm)}</td><td>{html.escape(row.rule)}</td>"
+            f"<td>{threshold}</td><td>{row.mean_cost:.1f}<br><span class='ci'>[{row.interval.low:.1f}, "
+            f"{row.interval.high:.1f}]</span></td><td>{delta}</td></tr>"
+        )
+    table = (
+        "<div class='scroll'><table><tr><th>rank</th><th class='arm'>arm</th><th>rule</th><th>threshold</th>"
+        "<th>expected cost per 1,000 [95 %]</th><th>Δ vs its arm as trained</th></tr>"
+        + "".join(rows)
+        + "</table></div>"
+    )
     curves = ""
     if answer.curves:
-        curves = _figure("cost curves", plots.cost_curves(answer.curves),
-                         f"Expected cost on {analysis.headline_set} at the deployment prior against the threshold, "
-                         "for the cheapest arms as trained (mean ± 1 std over seeds); ◆ the thresholds used: 0.5 "
-                         "(the argmax) and each threshold rule's, chosen on validation (mean over seeds).")
+        curves = _figure(
+            "cost curves",
+            plots.cost_curves(answer.curves),
+            f"Expected cost on {analysis.headline_set} at the deployment prior against the threshold, "
+            "for the cheapest arms as trained (mean ± 1 std over seeds); ◆ the thresholds used: 0.5 "
+            "(the argmax) and each threshold rule's, chosen on validation (mean over seeds).",
+        )
     return f"""<h2>What to deploy</h2>
 <p>Each decision rule is fitted on each run's validation predictions and applied to its {html.escape(analysis.headline_set)}
 predictions: no run is trained again. Costs: {_md_code(html.escape(_costs_text(analysis)))}. Intervals: 95 %, seeds and
@@ -383,14 +519,19 @@ def versus_base_section(analysis: Analysis) -> str:
     head = "".join(f"<th>Δ {html.escape(m)}</th>" for m in metrics)
     rows = []
     for arm, comps in table.items():
-        cells = "".join(f"<td>{_diff_cell(comps[m], m, 1 if m == 'expected_cost' else 3)}<br><span class='ci'>"
-                        f"{_comparison_bounds(comps[m], 1 if m == 'expected_cost' else 3)}</span></td>" for m in metrics)
+        cells = "".join(
+            f"<td>{_diff_cell(comps[m], m, 1 if m == 'expected_cost' else 3)}<br><span class='ci'>"
+            f"{_comparison_bounds(comps[m], 1 if m == 'expected_cost' else 3)}</span></td>"
+            for m in metrics
+        )
         rows.append(f"<tr><td class='arm'>{html.escape(arm)}</td>{cells}</tr>")
-    return (f"<h2>Each decision against its own arm</h2><p>On the {html.escape(analysis.headline_set)} set: the rule's "
-            "arm minus the arm as trained, on the same seeds and images (paired two-level bootstrap where the metric "
-            "allows it, else a paired t-test over seeds; Holm over the arm's rules; ★ = p<sub>Holm</sub> &lt; 0.05). "
-            "The tables above compare every arm, decided or not, with the reference.</p>"
-            f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(rows)}</table></div>")
+    return (
+        f"<h2>Each decision against its own arm</h2><p>On the {html.escape(analysis.headline_set)} set: the rule's "
+        "arm minus the arm as trained, on the same seeds and images (paired two-level bootstrap where the metric "
+        "allows it, else a paired t-test over seeds; Holm over the arm's rules; ★ = p<sub>Holm</sub> &lt; 0.05). "
+        "The tables above compare every arm, decided or not, with the reference.</p>"
+        f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(rows)}</table></div>"
+    )
 
 
 def calibration_section(analysis: Analysis) -> str:
@@ -403,14 +544,18 @@ def calibration_section(analysis: Analysis) -> str:
     head = "".join(f"<th>{m} before</th><th>{m} after</th>" for m in CALIBRATION)
     body = []
     for row in rows:
-        cells = "".join(f"<td>{row.before[m]:.4f}</td><td>{row.after[m]:.4f}<br>Δ {_diff_cell(row.comparisons[m], m, 4)}"
-                        f" <span class='ci'>{_comparison_bounds(row.comparisons[m], 4)}</span></td>"
-                        for m in CALIBRATION)
+        cells = "".join(
+            f"<td>{row.before[m]:.4f}</td><td>{row.after[m]:.4f}<br>Δ {_diff_cell(row.comparisons[m], m, 4)}"
+            f" <span class='ci'>{_comparison_bounds(row.comparisons[m], 4)}</span></td>"
+            for m in CALIBRATION
+        )
         body.append(f"<tr><td class='arm'>{html.escape(row.arm)}</td>{cells}</tr>")
-    return (f"<h2>Calibration after the decision rules</h2><p>On the {html.escape(analysis.headline_set)} set, mean "
-            "over seeds; Δ: the rule against its own arm, paired t-test over seeds (★ = p &lt; 0.05). ECE uses 15 "
-            "equal-width bins of the top-class probability (Guo et al. 2017).</p>"
-            f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(body)}</table></div>")
+    return (
+        f"<h2>Calibration after the decision rules</h2><p>On the {html.escape(analysis.headline_set)} set, mean "
+        "over seeds; Δ: the rule against its own arm, paired t-test over seeds (★ = p &lt; 0.05). ECE uses 15 "
+        "equal-width bins of the top-class probability (Guo et al. 2017).</p>"
+        f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(body)}</table></div>"
+    )
 
 
 def versus_base_markdown(analysis: Analysis) -> list[str]:
@@ -420,11 +565,18 @@ def versus_base_markdown(analysis: Analysis) -> list[str]:
     if not table:
         return []
     metrics = list(next(iter(table.values())))
-    lines = ["", "## Each decision against its own arm", "", "| arm + rule | " + " | ".join(f"Δ {m}" for m in metrics) + " |",
-             "|---|" + "---:|" * len(metrics)]
+    lines = [
+        "",
+        "## Each decision against its own arm",
+        "",
+        "| arm + rule | " + " | ".join(f"Δ {m}" for m in metrics) + " |",
+        "|---|" + "---:|" * len(metrics),
+    ]
     for arm, comps in table.items():
-        cells = [f"{comps[m].mean_diff:+.{1 if m == 'expected_cost' else 3}f}{' ★' if comps[m].significant else ''}"
-                 for m in metrics]
+        cells = [
+            f"{comps[m].mean_diff:+.{1 if m == 'expected_cost' else 3}f}{' ★' if comps[m].significant else ''}"
+            for m in metrics
+        ]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return lines
 
@@ -435,12 +587,19 @@ def calibration_markdown(analysis: Analysis) -> list[str]:
     rows = calibration_rows(analysis)
     if not rows:
         return []
-    lines = ["", "## Calibration after the decision rules", "",
-             "| arm + rule | " + " | ".join(f"{m} before → after (Δ)" for m in CALIBRATION) + " |",
-             "|---|" + "---:|" * len(CALIBRATION)]
+    lines = [
+        "",
+        "## Calibration after the decision rules",
+        "",
+        "| arm + rule | " + " | ".join(f"{m} before → after (Δ)" for m in CALIBRATION) + " |",
+        "|---|" + "---:|" * len(CALIBRATION),
+    ]
     for row in rows:
-        cells = [f"{row.before[m]:.4f} → {row.after[m]:.4f} ({row.comparisons[m].mean_diff:+.4f}"
-                 f"{' ★' if row.comparisons[m].significant else ''})" for m in CALIBRATION]
+        cells = [
+            f"{row.before[m]:.4f} → {row.after[m]:.4f} ({row.comparisons[m].mean_diff:+.4f}"
+            f"{' ★' if row.comparisons[m].significant else ''})"
+            for m in CALIBRATION
+        ]
         lines.append(f"| {row.arm} | " + " | ".join(cells) + " |")
     return lines
 
@@ -450,15 +609,24 @@ def deploy_markdown(analysis: Analysis) -> list[str]:
     if answer is None:
         return []
     versus = {c.arm: c for comps in answer.versus_base.values() for c in comps}
-    lines = ["", "## What to deploy", "", f"- {answer.verdict(analysis.class_names)}", f"- costs: {_costs_text(analysis)}",
-             "", "| rank | arm | rule | threshold | expected cost per 1,000 [95 %] | Δ vs its arm as trained |",
-             "|---:|---|---|---:|---:|---:|"]
+    lines = [
+        "",
+        "## What to deploy",
+        "",
+        f"- {answer.verdict(analysis.class_names)}",
+        f"- costs: {_costs_text(analysis)}",
+        "",
+        "| rank | arm | rule | threshold | expected cost per 1,000 [95 %] | Δ vs its arm as trained |",
+        "|---:|---|---|---:|---:|---:|",
+    ]
     for rank, row in enumerate(answer.rows, start=1):
         c = versus.get(row.arm)
         delta = "" if c is None else f"{c.mean_diff:+.1f}{' ★' if c.significant else ''} {_comparison_bounds(c, 1)}"
         threshold = "–" if row.threshold is None else f"{row.threshold:.3f}"
-        lines.append(f"| {rank} | {row.arm} | {row.rule} | {threshold} | {row.mean_cost:.1f} "
-                     f"[{row.interval.low:.1f}, {row.interval.high:.1f}] | {delta} |")
+        lines.append(
+            f"| {rank} | {row.arm} | {row.rule} | {threshold} | {row.mean_cost:.1f} "
+            f"[{row.interval.low:.1f}, {row.interval.high:.1f}] | {delta} |"
+        )
     return lines
 
 
@@ -472,7 +640,8 @@ def rounds_section(analysis: Analysis) -> str:
         f"<tr><td class='arm'>{html.escape(arm)}</td><td>{html.escape(d.state)}</td>"
         f"<td>{'–' if d.decided_at is None else d.decided_at}</td><td>{d.rounds}</td><td>{_fmt(d.mean_diff)}</td>"
         f"<td>[{d.low:+.3f}, {d.high:+.3f}]</td><td>{d.p_value:.3g}</td></tr>"
-        for arm, d in state.decisions.items())
+        for arm, d in state.decisions.items()
+    )
     return f"""<h2>Seeds as the question needed</h2>
 <p>{_md_code(html.escape(state.describe()))}. Rounds of seeds on <code>{html.escape(plan.metric)}</code> of the
 <code>{html.escape(plan.set)}</code> set against <code>{html.escape(state.reference)}</code>, from {plan.min} to {plan.max}
@@ -487,12 +656,22 @@ no more seeds. The tables above use every stored seed, with their own (fixed-sam
 def data_table(analysis: Analysis) -> str:
     names = analysis.class_names
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-    rows = [f"<tr><td class='arm'>set {html.escape(s)}</td>" + "".join(f"<td>{n}</td>" for n in sa.class_counts) + "</tr>"
-            for s, sa in analysis.sets.items()]
-    rows += [f"<tr><td class='arm'>arm {html.escape(a)} (train)</td>" + "".join(f"<td>{n}</td>" for n in analysis.train_counts[a]) + "</tr>"
-             for a in analysis.arms]
-    groups = "".join(f"<li>class {html.escape(n)} = {html.escape(', '.join(m))}</li>" for n, m in analysis.groups.items())
-    return f"<table><tr><th class='arm'>images per class</th>{head}</tr>{''.join(rows)}</table>" + (f"<ul>{groups}</ul>" if groups else "")
+    rows = [
+        f"<tr><td class='arm'>set {html.escape(s)}</td>" + "".join(f"<td>{n}</td>" for n in sa.class_counts) + "</tr>"
+        for s, sa in analysis.sets.items()
+    ]
+    rows += [
+        f"<tr><td class='arm'>arm {html.escape(a)} (train)</td>"
+        + "".join(f"<td>{n}</td>" for n in analysis.train_counts[a])
+        + "</tr>"
+        for a in analysis.arms
+    ]
+    groups = "".join(
+        f"<li>class {html.escape(n)} = {html.escape(', '.join(m))}</li>" for n, m in analysis.groups.items()
+    )
+    return f"<table><tr><th class='arm'>images per class</th>{head}</tr>{''.join(rows)}</table>" + (
+        f"<ul>{groups}</ul>" if groups else ""
+    )
 
 
 def render_html(analysis: Analysis) -> str:
@@ -502,11 +681,21 @@ def render_html(analysis: Analysis) -> str:
     warnings = ""
     issues = [*analysis.problems, *analysis.notes]
     if analysis.missing:
-        issues.append(f"{len(analysis.missing)} run(s) not finished: " + ", ".join(f"{a}/seed-{s}" for a, s in analysis.missing))
+        issues.append(
+            f"{len(analysis.missing)} run(s) not finished: " + ", ".join(f"{a}/seed-{s}" for a, s in analysis.missing)
+        )
     if analysis.warnings:
-        warnings += "<div class='warn'><b>Read first:</b><ul>" + "".join(f"<li>{_md_code(html.escape(w))}</li>" for w in analysis.warnings) + "</ul></div>"
+        warnings += (
+            "<div class='warn'><b>Read first:</b><ul>"
+            + "".join(f"<li>{_md_code(html.escape(w))}</li>" for w in analysis.warnings)
+            + "</ul></div>"
+        )
     if issues:
-        warnings += "<div class='warn'><b>Not included:</b><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in issues) + "</ul></div>"
+        warnings += (
+            "<div class='warn'><b>Not included:</b><ul>"
+            + "".join(f"<li>{html.escape(i)}</li>" for i in issues)
+            + "</ul></div>"
+        )
     n_seeds = len({r.seed for r in analysis.runs})
     order = [analysis.headline_set] + [s for s in analysis.sets if s != analysis.headline_set]
     tables = "".join(f"<h3>{html.escape(s)} set</h3>{set_table(analysis, s)}" for s in order)
@@ -515,7 +704,7 @@ def render_html(analysis: Analysis) -> str:
 <title>{html.escape(spec.name)} — imbalance-lab report</title><style>{CSS}</style></head><body>
 <h1>{html.escape(spec.name)}</h1>
 <p class="meta">{len(analysis.runs)} runs: {len(analysis.arms)} arms × {n_seeds} seeds · spec hash {spec.spec_hash()} ·
-reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__version__} · {time.strftime('%Y-%m-%d %H:%M')}</p>
+reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__version__} · {time.strftime("%Y-%m-%d %H:%M")}</p>
 {warnings}
 <h2>Verdict (test set)</h2>
 <ul class="verdicts">{verdict_items}</ul>
@@ -532,7 +721,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 {versus_base_section(analysis)}
 {calibration_section(analysis)}
 {selection_section(analysis)}
-<h2>Plots</h2>{''.join(figures(analysis))}
+<h2>Plots</h2>{"".join(figures(analysis))}
 <h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
 </body></html>
 """
@@ -558,17 +747,32 @@ def render_markdown(analysis: Analysis) -> str:
     if effects:
         lines += ["", "## Factors", ""] + [f"- {e.sentence()}" for e in effects]
     if analysis.rounds is not None:
-        lines += ["", "## Seeds as the question needed", "", f"- {analysis.rounds.describe()}", "",
-                  "| arm | decision | decided after seeds | seeds used | mean Δ | confidence sequence |",
-                  "|---|---|---:|---:|---:|---:|"]
-        lines += [f"| {arm} | {d.state} | {'–' if d.decided_at is None else d.decided_at} | {d.rounds} | "
-                  f"{_fmt(d.mean_diff)} | [{d.low:+.3f}, {d.high:+.3f}] |" for arm, d in analysis.rounds.decisions.items()]
+        lines += [
+            "",
+            "## Seeds as the question needed",
+            "",
+            f"- {analysis.rounds.describe()}",
+            "",
+            "| arm | decision | decided after seeds | seeds used | mean Δ | confidence sequence |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {arm} | {d.state} | {'–' if d.decided_at is None else d.decided_at} | {d.rounds} | "
+            f"{_fmt(d.mean_diff)} | [{d.low:+.3f}, {d.high:+.3f}] |"
+            for arm, d in analysis.rounds.decisions.items()
+        ]
     lines += deploy_markdown(analysis)
     lines += versus_base_markdown(analysis)
     lines += calibration_markdown(analysis)
     lines += selection_markdown(analysis)
     for set_name, sa in analysis.sets.items():
-        lines += ["", f"## {set_name} set", "", "| arm | " + " | ".join(sa.metrics) + " |", "|---|" + "---:|" * len(sa.metrics)]
+        lines += [
+            "",
+            f"## {set_name} set",
+            "",
+            "| arm | " + " | ".join(sa.metrics) + " |",
+            "|---|" + "---:|" * len(sa.metrics),
+        ]
         for arm in analysis.arms:
             if arm not in sa.table:
                 continue
@@ -582,7 +786,11 @@ def render_markdown(analysis: Analysis) -> str:
                 cells.append(text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         for kind, values in sa.baselines.items():
-            lines.append(f"| *baseline: {kind}* | " + " | ".join(_fmt(values[m]) if m in values else "" for m in sa.metrics) + " |")
+            lines.append(
+                f"| *baseline: {kind}* | "
+                + " | ".join(_fmt(values[m]) if m in values else "" for m in sa.metrics)
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -590,19 +798,51 @@ def render_csv(analysis: Analysis) -> str:
     """Long format: one row per (set, arm, metric) with mean, std, CIs and the comparison with the reference."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["eval_set", "arm", "metric", "mean", "std", "n_seeds", "t_ci_low", "t_ci_high", "bootstrap_ci_low",
-                     "bootstrap_ci_high", "reference", "diff_vs_reference", "p_seed", "p_bootstrap", "p_holm", "significant"])
+    writer.writerow(
+        [
+            "eval_set",
+            "arm",
+            "metric",
+            "mean",
+            "std",
+            "n_seeds",
+            "t_ci_low",
+            "t_ci_high",
+            "bootstrap_ci_low",
+            "bootstrap_ci_high",
+            "reference",
+            "diff_vs_reference",
+            "p_seed",
+            "p_bootstrap",
+            "p_holm",
+            "significant",
+        ]
+    )
     for set_name, sa in analysis.sets.items():
         for arm, metrics in sa.table.items():
             for m, s in metrics.items():
                 c = next((c for c in sa.comparisons.get(m, []) if c.arm == arm), None)
-                row = [set_name, arm, m, s.mean, s.std, s.n,
-                       s.t_ci.low if s.t_ci else "", s.t_ci.high if s.t_ci else "",
-                       s.bootstrap_ci.low if s.bootstrap_ci else "", s.bootstrap_ci.high if s.bootstrap_ci else "",
-                       analysis.reference]
+                row = [
+                    set_name,
+                    arm,
+                    m,
+                    s.mean,
+                    s.std,
+                    s.n,
+                    s.t_ci.low if s.t_ci else "",
+                    s.t_ci.high if s.t_ci else "",
+                    s.bootstrap_ci.low if s.bootstrap_ci else "",
+                    s.bootstrap_ci.high if s.bootstrap_ci else "",
+                    analysis.reference,
+                ]
                 if c is not None:
-                    row += [c.mean_diff, c.seed_test.p_value if c.seed_test else "", c.bootstrap.p_value if c.bootstrap else "",
-                            c.p_holm, c.significant]
+                    row += [
+                        c.mean_diff,
+                        c.seed_test.p_value if c.seed_test else "",
+                        c.bootstrap.p_value if c.bootstrap else "",
+                        c.p_holm,
+                        c.significant,
+                    ]
                 else:
                     row += ["", "", "", "", ""]
                 writer.writerow(row)

@@ -165,7 +165,9 @@ def figure_svg(fig: Figure) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _seed_matrix(seeds: Sequence[Sequence[Mapping[str, Any]]], split: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+def _seed_matrix(
+    seeds: Sequence[Sequence[Mapping[str, Any]]], split: str, metric: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Epoch numbers (union over seeds) and a seeds × epochs matrix of values (NaN where missing)."""
     per_seed = []
     for history in seeds:
@@ -195,7 +197,9 @@ def _mean_std(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def _check_present(histories: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]], splits: Sequence[str], metric: str) -> None:
+def _check_present(
+    histories: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]], splits: Sequence[str], metric: str
+) -> None:
     """Fail on a misspelt split or metric rather than drawing an empty plot."""
     entries = [entry for seeds in histories.values() for history in seeds for entry in history]
     if not entries:
@@ -207,15 +211,18 @@ def _check_present(histories: Mapping[str, Sequence[Sequence[Mapping[str, Any]]]
             raise ValueError(f"The split {split!r} is not in the histories; available splits: {', '.join(keys)}.")
         if not any(metric in log for log in logs):
             names = sorted({name for log in logs for name in log})
-            raise ValueError(f"The metric {metric!r} is not in the {split!r} histories; available metrics: {', '.join(names)}.")
+            raise ValueError(
+                f"The metric {metric!r} is not in the {split!r} histories; available metrics: {', '.join(names)}."
+            )
 
 
 Marks = Mapping[str, Sequence[Mapping[str, int | None]]]
 """``marks[arm]``: one ``{"selected": epoch, "stopped": epoch or None}`` per seed, in the histories' order."""
 
 
-def _draw_marks(ax: Any, epochs: np.ndarray, mean: np.ndarray, marks: Sequence[Mapping[str, int | None]],
-                color: str) -> set[str]:
+def _draw_marks(
+    ax: Any, epochs: np.ndarray, mean: np.ndarray, marks: Sequence[Mapping[str, int | None]], color: str
+) -> set[str]:
     """Each seed's kept epoch (▼) and early stop (×) on an arm's mean curve; the kinds drawn."""
     drawn = set()
     column = {int(e): j for j, e in enumerate(epochs)}
@@ -223,8 +230,18 @@ def _draw_marks(ax: Any, epochs: np.ndarray, mean: np.ndarray, marks: Sequence[M
         points = [column[int(m[kind])] for m in marks if m.get(kind) is not None and int(m[kind]) in column]
         points = [j for j in points if np.isfinite(mean[j])]
         if points:
-            ax.plot(epochs[points], mean[points], linestyle="none", marker=marker, markersize=8, color=color,
-                    markeredgecolor="white", markeredgewidth=0.8, zorder=4, gid=gid)
+            ax.plot(
+                epochs[points],
+                mean[points],
+                linestyle="none",
+                marker=marker,
+                markersize=8,
+                color=color,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
+                zorder=4,
+                gid=gid,
+            )
             drawn.add(kind)
     return drawn
 
@@ -256,11 +273,26 @@ def _history_figure(
             has_band = np.isfinite(std)
             if has_band.any():  # ±1 std can pass the metric's own bounds (recall below 0): clipped to them
                 low, high = metric_range(metric)
-                ax.fill_between(epochs, np.maximum(mean - std, low), np.minimum(mean + std, high), where=has_band,
-                                color=colors[arm], alpha=0.18, linewidth=0)
+                ax.fill_between(
+                    epochs,
+                    np.maximum(mean - std, low),
+                    np.minimum(mean + std, high),
+                    where=has_band,
+                    color=colors[arm],
+                    alpha=0.18,
+                    linewidth=0,
+                )
             linestyle = SPLIT_LINESTYLES[k % len(SPLIT_LINESTYLES)]
-            ax.plot(epochs, mean, color=colors[arm], linestyle=linestyle, linewidth=1.6, marker="o", markersize=2.5,
-                    label=f"{arm} {split}")
+            ax.plot(
+                epochs,
+                mean,
+                color=colors[arm],
+                linestyle=linestyle,
+                linewidth=1.6,
+                marker="o",
+                markersize=2.5,
+                label=f"{arm} {split}",
+            )
             if marks and arm in marks and split == (marks_on or splits[-1]):
                 marked |= _draw_marks(ax, epochs, mean, marks[arm], colors[arm])
     if len(splits) > 1:
@@ -435,7 +467,9 @@ def pr_roc_points(
     y = np.asarray(labels)
     s = np.asarray(scores, dtype=float)
     if y.ndim != 1 or s.shape != y.shape:
-        raise ValueError(f"labels and scores must be 1-D arrays of the same length. Got shapes {y.shape} and {s.shape}.")
+        raise ValueError(
+            f"labels and scores must be 1-D arrays of the same length. Got shapes {y.shape} and {s.shape}."
+        )
     if y.dtype == bool:
         y = y.astype(int)
     if y.size and not np.isin(y, (0, 1)).all():
@@ -486,8 +520,13 @@ def pr_curves(
         label = arm if _finite_points(recall, precision) else f"{arm} (no curve)"
         ax.plot(recall, precision, color=colors[arm], linewidth=1.6, drawstyle="steps-post", label=label)
     if baseline is not None and math.isfinite(baseline):
-        ax.axhline(baseline, color=REFERENCE_GREY, linestyle="--", linewidth=1.0,
-                   label=f"random classifier (positive rate {baseline:.3g})")
+        ax.axhline(
+            baseline,
+            color=REFERENCE_GREY,
+            linestyle="--",
+            linewidth=1.0,
+            label=f"random classifier (positive rate {baseline:.3g})",
+        )
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.02)
     _style_axes(ax, title, "recall", "precision")
@@ -559,21 +598,42 @@ def forest_plot(
         diff = _optional_float(row, "diff")
         low, high = _optional_float(row, "low"), _optional_float(row, "high")
         if math.isfinite(low) and math.isfinite(high):
-            ax.plot([low, high], [y, y], color=colors[arm], linewidth=1.8, marker="|", markersize=9,
-                    solid_capstyle="butt", zorder=2, gid="interval")
+            ax.plot(
+                [low, high],
+                [y, y],
+                color=colors[arm],
+                linewidth=1.8,
+                marker="|",
+                markersize=9,
+                solid_capstyle="butt",
+                zorder=2,
+                gid="interval",
+            )
         filled = bool(row.get("significant", False))
-        ax.plot([diff], [y], linestyle="none", marker="o", markersize=7, markeredgewidth=1.6,
-                markeredgecolor=colors[arm], markerfacecolor=colors[arm] if filled else "white",
-                zorder=3, gid="difference")
+        ax.plot(
+            [diff],
+            [y],
+            linestyle="none",
+            marker="o",
+            markersize=7,
+            markeredgewidth=1.6,
+            markeredgecolor=colors[arm],
+            markerfacecolor=colors[arm] if filled else "white",
+            zorder=3,
+            gid="difference",
+        )
     ax.set_yticks(range(len(rows)), labels=arms, fontsize=9)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top
     ax.margins(x=0.1)
     _style_axes(ax, title, f"{_label(metric)} difference (arm − {reference}), with confidence interval", "")
     ax.grid(False, axis="y")
-    _legend(fig, [
-        Line2D([], [], linestyle="none", marker="o", color="0.3", markerfacecolor="0.3", label="significant"),
-        Line2D([], [], linestyle="none", marker="o", color="0.3", markerfacecolor="white", label="not significant"),
-    ])
+    _legend(
+        fig,
+        [
+            Line2D([], [], linestyle="none", marker="o", color="0.3", markerfacecolor="0.3", label="significant"),
+            Line2D([], [], linestyle="none", marker="o", color="0.3", markerfacecolor="white", label="not significant"),
+        ],
+    )
     return fig
 
 
@@ -607,8 +667,17 @@ def cost_curves(
             ax.fill_between(thresholds, mean - std, mean + std, color=colors[arm], alpha=0.18, linewidth=0)
         ax.plot(thresholds, mean, color=colors[arm], linewidth=1.6)
         for t in chosen:
-            ax.plot([t], [np.interp(t, thresholds, mean)], linestyle="none", marker="D", markersize=6,
-                    color=colors[arm], markeredgecolor="white", zorder=4, gid="chosen")
+            ax.plot(
+                [t],
+                [np.interp(t, thresholds, mean)],
+                linestyle="none",
+                marker="D",
+                markersize=6,
+                color=colors[arm],
+                markeredgecolor="white",
+                zorder=4,
+                gid="chosen",
+            )
         handles.append(Line2D([], [], color=colors[arm], linewidth=2, label=arm))
     handles.append(Line2D([], [], linestyle="none", marker="D", color="0.3", label="thresholds used"))
     _style_axes(ax, title, "threshold on the positive class's probability", "expected cost per 1,000 cases")
@@ -643,7 +712,9 @@ def recall_vs_frequency(
     per_arm = {arm: np.asarray(r, dtype=float).ravel() for arm, r in recalls.items()}
     for arm, r in per_arm.items():
         if r.size != len(names):
-            raise ValueError(f"The recalls of arm {arm!r} must have one entry per class ({len(names)}). Got {r.size} instead.")
+            raise ValueError(
+                f"The recalls of arm {arm!r} must have one entry per class ({len(names)}). Got {r.size} instead."
+            )
     fig = _new_figure(LINE_SIZE)
     shown = np.flatnonzero(counts > 0)
     if not per_arm or shown.size == 0:
@@ -658,8 +729,9 @@ def recall_vs_frequency(
         finite = np.isfinite(stacked)
         top = np.where(finite.any(axis=0), np.where(finite, stacked, -np.inf).max(axis=0), 0.0)
         for j, cls in enumerate(order):
-            ax.annotate(names[cls], (counts[cls], top[j]), xytext=(3, 4), textcoords="offset points",
-                        fontsize=7, color="0.25")
+            ax.annotate(
+                names[cls], (counts[cls], top[j]), xytext=(3, 4), textcoords="offset points", fontsize=7, color="0.25"
+            )
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.set_ylim(-0.03, 1.1)
@@ -704,14 +776,28 @@ def factor_plot(
         band = np.isfinite(low) & np.isfinite(high)
         if band.any():  # a t-interval over few seeds can pass the metric's own bounds: clip it to them
             floor, ceiling = metric_range(metric)
-            ax.fill_between(x[band], np.clip(low[band], floor, ceiling), np.clip(high[band], floor, ceiling),
-                            color=colors[name], alpha=0.15, linewidth=0)
+            ax.fill_between(
+                x[band],
+                np.clip(low[band], floor, ceiling),
+                np.clip(high[band], floor, ceiling),
+                color=colors[name],
+                alpha=0.15,
+                linewidth=0,
+            )
     for x, names in best:
         for name in names.split(" = "):
             point = next((p for p in shown.get(name, ()) if p.x == x), None)
             if point is not None:
-                ax.plot([x], [point.mean], marker="o", markersize=10, markerfacecolor="none", markeredgecolor=colors[name],
-                        markeredgewidth=1.5, linestyle="none")
+                ax.plot(
+                    [x],
+                    [point.mean],
+                    marker="o",
+                    markersize=10,
+                    markerfacecolor="none",
+                    markeredgecolor=colors[name],
+                    markeredgewidth=1.5,
+                    linestyle="none",
+                )
     if xs_all.size and (xs_all > 0).all() and xs_all.max() / xs_all.min() >= 20:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
@@ -732,13 +818,21 @@ def sweep_figure(records: list[dict[str, Any]]) -> Figure:
     for row, scenario in enumerate(scenarios):
         mine = [r for r in records if r["scenario"] == scenario]
         positives = mine[0]["positives"]
-        for col, (key, ylabel) in enumerate((("gain", "gain (a loss's fall counts as a gain)"),
-                                             ("z", f"gain ÷ its SE ({positives} positives)"))):
+        for col, (key, ylabel) in enumerate(
+            (("gain", "gain (a loss's fall counts as a gain)"), ("z", f"gain ÷ its SE ({positives} positives)"))
+        ):
             ax = axes[row][col]
             for i, quantity in enumerate(SWEEP_QUANTITIES):
                 points = [r for r in mine if r["quantity"] == quantity]
-                line, = ax.plot([r["ratio"] for r in points], [r[key] for r in points], marker="o", markersize=3,
-                                color=PALETTE[i % len(PALETTE)], label=quantity, linestyle="--" if i < 3 else "-")
+                (line,) = ax.plot(
+                    [r["ratio"] for r in points],
+                    [r[key] for r in points],
+                    marker="o",
+                    markersize=3,
+                    color=PALETTE[i % len(PALETTE)],
+                    label=quantity,
+                    linestyle="--" if i < 3 else "-",
+                )
                 if row == 0 and col == 0:
                     handles.append(line)
             ax.axhline(0, color="0.5", linewidth=0.8)
@@ -746,7 +840,11 @@ def sweep_figure(records: list[dict[str, Any]]) -> Figure:
                 for level in (2, -2):
                     ax.axhline(level, color="0.7", linewidth=0.8, linestyle=":")
             ax.set_xscale("log")
-            _style_axes(ax, scenario + (": gain" if col == 0 else ": gain in standard errors"),
-                        "negatives per positive in the validation set", ylabel)
+            _style_axes(
+                ax,
+                scenario + (": gain" if col == 0 else ": gain in standard errors"),
+                "negatives per positive in the validation set",
+                ylabel,
+            )
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     return fig

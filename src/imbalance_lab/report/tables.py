@@ -90,6 +90,7 @@ def to_markdown(summary: Summary) -> str:
         parts.append(f"\n{len(summary.problems)} run(s) skipped as broken:\n")
         parts.extend(f"- {p}" for p in summary.problems)
     if summary.missing:
-        parts.append(f"\n{len(summary.missing)} run(s) not finished: "
-                     + ", ".join(f"{a}/seed-{s}" for a, s in summary.missing))
+        parts.append(
+            f"\n{len(summary.missing)} run(s) not finished: " + ", ".join(f"{a}/seed-{s}" for a, s in summary.missing)
+        )
     return "\n".join(parts) + "\n"

@@ -160,8 +160,9 @@ class _Tally:
     skipped: int = 0
 
 
-def _log(root: Path, spec: ExperimentSpec, runs: list[StoredRun], uri: str, name: str,
-         report: Path | None, state: _Tally) -> None:
+def _log(
+    root: Path, spec: ExperimentSpec, runs: list[StoredRun], uri: str, name: str, report: Path | None, state: _Tally
+) -> None:
     if report is not None and not report.is_file():
         raise FileNotFoundError(f"report {report} does not exist")
     try:
@@ -190,7 +191,9 @@ def _experiment_id(client: Any, name: str, artifact_location: str | None) -> str
     if experiment is None:
         return client.create_experiment(name, artifact_location=artifact_location)
     if experiment.lifecycle_stage != "active":
-        raise RuntimeError(f"MLflow experiment {name!r} is deleted; restore it in MLflow or log under another experiment name")
+        raise RuntimeError(
+            f"MLflow experiment {name!r} is deleted; restore it in MLflow or log under another experiment name"
+        )
     return experiment.experiment_id
 
 
@@ -401,9 +404,9 @@ def _artifact_location(uri: str) -> str | None:
     A server or another store decides for itself: ``None``.
     """
     prefix = "sqlite:///"
-    if not uri.startswith(prefix) or uri[len(prefix):] in ("", ":memory:"):
+    if not uri.startswith(prefix) or uri[len(prefix) :] in ("", ":memory:"):
         return None
-    database = Path(uri[len(prefix):].split("?", 1)[0])
+    database = Path(uri[len(prefix) :].split("?", 1)[0])
     return (database.parent / ARTIFACTS_DIR).resolve().as_uri()
 
 
@@ -441,8 +444,13 @@ def _one_line(err: BaseException) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
-def log_simulation(records: list[dict[str, Any]], uri: str, experiment_name: str = "simulate",
-                   request_timeout_s: float | None = None, request_retries: int | None = None) -> LogSummary:
+def log_simulation(
+    records: list[dict[str, Any]],
+    uri: str,
+    experiment_name: str = "simulate",
+    request_timeout_s: float | None = None,
+    request_retries: int | None = None,
+) -> LogSummary:
     """Log a simulation (:mod:`imbalance_lab.simulate`) to MLflow, as seed 003 logs its figures: one run per
     case and draw, its composition and accuracies as parameters, each quantity's expectation, drawn value
     and standard error as metrics. Failures come back as one line in ``error``; nothing is raised."""
@@ -460,17 +468,31 @@ def log_simulation(records: list[dict[str, Any]], uri: str, experiment_name: str
                 groups.setdefault(key, []).append(record)
             now = int(time.time() * 1000)
             for (negatives, positives, acc_neg, acc_pos, draw), group in groups.items():
-                run = client.create_run(state.experiment_id, tags={TAG_KIND: "simulation"},
-                                        run_name=f"{negatives}:{positives} acc {acc_neg}/{acc_pos} {draw}")
-                params = [Param(k, str(v)) for k, v in (("negatives", negatives), ("positives", positives),
-                                                         ("acc_neg", acc_neg), ("acc_pos", acc_pos), ("draw", draw))]
+                run = client.create_run(
+                    state.experiment_id,
+                    tags={TAG_KIND: "simulation"},
+                    run_name=f"{negatives}:{positives} acc {acc_neg}/{acc_pos} {draw}",
+                )
+                params = [
+                    Param(k, str(v))
+                    for k, v in (
+                        ("negatives", negatives),
+                        ("positives", positives),
+                        ("acc_neg", acc_neg),
+                        ("acc_pos", acc_pos),
+                        ("draw", draw),
+                    )
+                ]
                 metrics = []
                 for record in group:
                     # MLflow's names take letters, digits, _ - . / and spaces: bce(mean) → bce_mean,
                     # focal(alpha=0.25, gamma=2, sum) → focal_alpha0.25_gamma2_sum
                     name = record["quantity"].replace("(", "_").replace(", ", "_").replace("=", "").replace(")", "")
-                    for field, value in (("expected", record["expected"]), ("drawn", record["drawn"]),
-                                         ("drawn_se", record["drawn_se"])):
+                    for field, value in (
+                        ("expected", record["expected"]),
+                        ("drawn", record["drawn"]),
+                        ("drawn_se", record["drawn_se"]),
+                    ):
                         if value is not None and math.isfinite(value):
                             metrics.append(Metric(f"{field}_{name}", float(value), now, 0))
                 client.log_batch(run.info.run_id, metrics=metrics, params=params)

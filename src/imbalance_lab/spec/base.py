@@ -58,7 +58,7 @@ def step_list(items: list[Any] | tuple[Any, ...], what: str) -> list[Any]:
     steps = []
     for item in items:
         if isinstance(item, dict) and len(item) == 1 and not {"name", "params"} & set(item):
-            (name, params), = item.items()
+            ((name, params),) = item.items()
             steps.append({"name": name, "params": params or {}})
         else:
             steps.append(named_params(item, what, name_key="name"))
@@ -87,7 +87,11 @@ def is_stored(info: ValidationInfo) -> bool:
 
 def relative_to_cwd(path: str) -> str:
     """Where a relative path was looked for, as a message fragment."""
-    return "" if Path(path).expanduser().is_absolute() else f" (relative paths are read from the current directory, {Path.cwd()})"
+    return (
+        ""
+        if Path(path).expanduser().is_absolute()
+        else f" (relative paths are read from the current directory, {Path.cwd()})"
+    )
 
 
 STORED = "stored"  # validation context: the spec read back from a results directory

@@ -77,8 +77,17 @@ PLAN_HELP = (
 
 def _plan_kind(value: Any) -> str | None:
     if isinstance(value, BaseModel | RootModel):
-        return "plan-" + {CountsPlan: "counts", FractionPlan: "fraction", RatioPlan: "ratio", ProfilePlan: "profile",
-                          BalancedPlan: "balanced", RepresentativePlan: "representative"}[type(value)]
+        return (
+            "plan-"
+            + {
+                CountsPlan: "counts",
+                FractionPlan: "fraction",
+                RatioPlan: "ratio",
+                ProfilePlan: "profile",
+                BalancedPlan: "balanced",
+                RepresentativePlan: "representative",
+            }[type(value)]
+        )
     if not isinstance(value, dict):
         return None
     for key, kind in PLAN_KEYS.items():
@@ -135,8 +144,10 @@ class DataSpec(Strict):
         if isinstance(value, dict):
             reserved = [n for n in value if n in RESERVED_CLASS_NAMES]
             if reserved:
-                raise ValueError(f"the class name {reserved[0]!r} is reserved for split plans "
-                                 f"({', '.join(RESERVED_CLASS_NAMES)}); rename the class")
+                raise ValueError(
+                    f"the class name {reserved[0]!r} is reserved for split plans "
+                    f"({', '.join(RESERVED_CLASS_NAMES)}); rename the class"
+                )
         return value
 
     @field_validator("splits")

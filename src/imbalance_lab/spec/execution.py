@@ -73,6 +73,8 @@ class ExecutionSpec(Strict):
     @model_validator(mode="after")
     def _address_only_for_ray(self) -> ExecutionSpec:
         if self.address is not None and self.executor != "ray":
-            raise ValueError(f"address {self.address!r} is for the ray executor, not {self.executor!r}; "
-                             "use executor ray (--executor ray) or leave the address out")
+            raise ValueError(
+                f"address {self.address!r} is for the ray executor, not {self.executor!r}; "
+                "use executor ray (--executor ray) or leave the address out"
+            )
         return self

@@ -93,9 +93,12 @@ class ExperimentSpec(Strict):
         if isinstance(data, dict):
             if "adaptive" in data:  # derived from seeds, never given
                 valid = [name for name, info in cls.model_fields.items() if not info.exclude]
-                raise SpecError("adaptive", f"unknown key; adaptive seeds are written in seeds, e.g. seeds: "
-                                            f"{{min: 3, max: 30, metric: balanced_accuracy}}; valid keys here: "
-                                            f"{', '.join(valid)}")
+                raise SpecError(
+                    "adaptive",
+                    f"unknown key; adaptive seeds are written in seeds, e.g. seeds: "
+                    f"{{min: 3, max: 30, metric: balanced_accuracy}}; valid keys here: "
+                    f"{', '.join(valid)}",
+                )
             if isinstance(data.get("seeds"), dict):
                 try:
                     adaptive = AdaptiveSeeds.model_validate(data["seeds"])
@@ -130,8 +133,9 @@ class ExperimentSpec(Strict):
         seen: set[str] = set()
         for i, arm in enumerate(self.arms):
             if arm.name in seen:
-                raise SpecError(f"{arm.where(i)}.name", f"arm name {arm.name!r} is used twice; give each arm its "
-                                                        f"own name")
+                raise SpecError(
+                    f"{arm.where(i)}.name", f"arm name {arm.name!r} is used twice; give each arm its own name"
+                )
             seen.add(arm.name)
         self._check_selection()
         self._check_decisions()
@@ -157,16 +161,25 @@ class ExperimentSpec(Strict):
             for arm in self.arms:
                 if any(follows_training(step.name) for step in arm.strategy):
                     key = f"training.{next(iter(self.training.rules))}" if self.training.rules else "selection"
-                    fix = ("leave select: last and no early_stopping" if self.training.rules else
-                           "leave the selection study out")
-                    raise SpecError(key, f"arm {arm.name!r} trains in stages or changes the model after training "
-                                         f"(cRT, τ-normalisation), which a chosen epoch cannot follow; {fix} for "
-                                         f"such arms' experiments")
+                    fix = (
+                        "leave select: last and no early_stopping"
+                        if self.training.rules
+                        else "leave the selection study out"
+                    )
+                    raise SpecError(
+                        key,
+                        f"arm {arm.name!r} trains in stages or changes the model after training "
+                        f"(cRT, τ-normalisation), which a chosen epoch cannot follow; {fix} for "
+                        f"such arms' experiments",
+                    )
         factory = MODELS.entry(self.model.name, "model.name").factory
         if self.model.pretrained is True and not getattr(factory, "published_weights", False):
             with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
-            raise SpecError("model.pretrained", f"got true, but {self.model.name} has no published weights; give the "
-                                                f"path of a weights file, or use one of {', '.join(with_weights)}")
+            raise SpecError(
+                "model.pretrained",
+                f"got true, but {self.model.name} has no published weights; give the "
+                f"path of a weights file, or use one of {', '.join(with_weights)}",
+            )
 
     def _check_decisions(self) -> None:
         decisions = self.decisions
@@ -182,11 +195,15 @@ class ExperimentSpec(Strict):
             except ValueError as err:
                 raise SpecError(f"{where}.{step.name}", str(err)) from None
             if step.name == "threshold" and not binary:
-                raise SpecError(where, "a threshold rule moves the positive class's threshold; it needs "
-                                       "data.positive (two classes); use logit_adjust or prior_correction here")
+                raise SpecError(
+                    where,
+                    "a threshold rule moves the positive class's threshold; it needs "
+                    "data.positive (two classes); use logit_adjust or prior_correction here",
+                )
             if step.params.get("by") == "min_cost" and not isinstance(decisions.costs, CostSpec):
-                raise SpecError(where, "threshold by min_cost needs decisions.costs: {false_negative: ..., "
-                                       "false_positive: ...}")
+                raise SpecError(
+                    where, "threshold by min_cost needs decisions.costs: {false_negative: ..., false_positive: ...}"
+                )
         labels = [decisions.label(step) for step in decisions.effective_rules]
         twice = next((label for label in labels if labels.count(label) > 1), None)
         if twice is not None:
@@ -194,12 +211,16 @@ class ExperimentSpec(Strict):
         arm_names = [arm.name for arm in self.arms]
         for i, name in enumerate(decisions.arms or ()):
             if name not in arm_names:
-                raise SpecError(f"decisions.arms[{i}]", f"got {name!r}, which is not an arm; valid: "
-                                                        f"{', '.join(arm_names)}")
+                raise SpecError(
+                    f"decisions.arms[{i}]", f"got {name!r}, which is not an arm; valid: {', '.join(arm_names)}"
+                )
         if isinstance(decisions.costs, CostSpec) and not binary:
-            raise SpecError("decisions.costs", "false_negative/false_positive costs are for a binary problem "
-                                               "(data.positive); give a cost matrix, rows the true class and "
-                                               "columns the decision")
+            raise SpecError(
+                "decisions.costs",
+                "false_negative/false_positive costs are for a binary problem "
+                "(data.positive); give a cost matrix, rows the true class and "
+                "columns the decision",
+            )
         if isinstance(self.data.classes, dict):  # else the source names the classes: splits.resolve checks
             decisions.check_classes(tuple(self.data.classes))
 
@@ -209,23 +230,34 @@ class ExperimentSpec(Strict):
             return
         bounded = [m for m in recorded(self.data.positive is not None) if metric_range(m) == (0.0, 1.0)]
         if adaptive.metric not in bounded:
-            raise SpecError("seeds.metric", f"got {adaptive.metric!r}; the sequential test needs a metric bounded "
-                                            f"in [0, 1]; valid: {', '.join(bounded)}")
+            raise SpecError(
+                "seeds.metric",
+                f"got {adaptive.metric!r}; the sequential test needs a metric bounded "
+                f"in [0, 1]; valid: {', '.join(bounded)}",
+            )
         if adaptive.set not in self.data.eval_sets:
-            raise SpecError("seeds.set", f"got {adaptive.set!r}, which is not an evaluation set of data.splits; "
-                                         f"valid: {', '.join(self.data.eval_sets)}")
+            raise SpecError(
+                "seeds.set",
+                f"got {adaptive.set!r}, which is not an evaluation set of data.splits; "
+                f"valid: {', '.join(self.data.eval_sets)}",
+            )
         if len(self.arms) < 2:
-            raise SpecError("seeds", "adaptive seeds compare arms with a reference arm; give at least two arms, "
-                                     "or a number of seeds")
+            raise SpecError(
+                "seeds",
+                "adaptive seeds compare arms with a reference arm; give at least two arms, or a number of seeds",
+            )
 
     def decision_arms(self) -> dict[str, tuple[str, StrategyStep]]:
         """The derived arms of ``decisions``: ``"<arm>+<rule>"`` -> (base arm, rule), in arm then rule order."""
         if self.decisions is None:
             return {}
         chosen = self.decisions.arms
-        return {f"{arm.name}+{self.decisions.label(step)}": (arm.name, step)
-                for arm in self.arms if chosen is None or arm.name in chosen
-                for step in self.decisions.effective_rules}
+        return {
+            f"{arm.name}+{self.decisions.label(step)}": (arm.name, step)
+            for arm in self.arms
+            if chosen is None or arm.name in chosen
+            for step in self.decisions.effective_rules
+        }
 
     def _check_selection(self) -> None:
         """Selection and stopping rules: metrics of the vocabulary, sets of the splits, and arms that train in
@@ -237,15 +269,24 @@ class ExperimentSpec(Strict):
             rules |= {f"selection.rules[{i}]": rule for i, rule in enumerate(self.selection.rules) if rule != "last"}
         for where, rule in rules.items():
             if rule.metric not in valid:
-                raise SpecError(f"{where}.metric", f"got {rule.metric!r}; valid: {', '.join(valid)}"
-                                + ("" if self.data.positive else " (precision, recall, f1, ... need data.positive)"))
+                raise SpecError(
+                    f"{where}.metric",
+                    f"got {rule.metric!r}; valid: {', '.join(valid)}"
+                    + ("" if self.data.positive else " (precision, recall, f1, ... need data.positive)"),
+                )
             if rule.set not in self.data.eval_sets:
-                raise SpecError(f"{where}.set", f"got {rule.set!r}, which is not an evaluation set of "
-                                                f"data.splits; valid: {', '.join(self.data.eval_sets)}")
+                raise SpecError(
+                    f"{where}.set",
+                    f"got {rule.set!r}, which is not an evaluation set of "
+                    f"data.splits; valid: {', '.join(self.data.eval_sets)}",
+                )
         if self.selection is not None:
             if self.selection.judge not in self.data.eval_sets:
-                raise SpecError("selection.judge", f"got {self.selection.judge!r}, which is not an evaluation set "
-                                                   f"of data.splits; valid: {', '.join(self.data.eval_sets)}")
+                raise SpecError(
+                    "selection.judge",
+                    f"got {self.selection.judge!r}, which is not an evaluation set "
+                    f"of data.splits; valid: {', '.join(self.data.eval_sets)}",
+                )
             for i, metric in enumerate(self.selection.metrics):
                 if metric not in valid or metric in ("loss", "balanced_loss"):
                     judged = [m for m in valid if m not in ("loss", "balanced_loss")]
@@ -302,8 +343,13 @@ class ExperimentSpec(Strict):
         each run records it, so a results directory can say what differs when a spec no longer matches."""
         canon = self._hashed()
         arm_canon = next(a for a in canon["arms"] if a["name"] == arm.name)
-        return {"data": canon["data"], "model": canon["model"], "training": canon["training"],
-                "arm": arm_canon, "seed": seed}
+        return {
+            "data": canon["data"],
+            "model": canon["model"],
+            "training": canon["training"],
+            "arm": arm_canon,
+            "seed": seed,
+        }
 
     def run_hash(self, arm: ArmSpec, seed: int) -> str:
         """Hash of :meth:`run_definition`: adding arms or seeds leaves it unchanged."""
@@ -337,8 +383,11 @@ def definition_differences(runs: dict[str, Any], spec: dict[str, Any], where: st
         for key in [*runs, *(k for k in spec if k not in runs)]:
             path = f"{where}.{key}" if where else str(key)
             if path == "training.epoch_predictions":  # hashed for a selection study, which the user wrote
-                study = ("a selection study in the runs (they keep every epoch's predictions), none in the spec"
-                         if runs.get(key) else "no selection study in the runs, one in the spec")
+                study = (
+                    "a selection study in the runs (they keep every epoch's predictions), none in the spec"
+                    if runs.get(key)
+                    else "no selection study in the runs, one in the spec"
+                )
                 found.append(f"selection: {study}")
             elif key not in spec:
                 found.append(f"{path}: {_brief(runs[key])} in the runs, absent in the spec")

@@ -33,7 +33,9 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
         raise SpecError(where, "a grid arm needs a name (the prefix of its arms' names), a grid and a train plan")
     grid = item["grid"]
     if not isinstance(grid, dict) or not grid:
-        raise SpecError(f"{where}.grid", f"got {grid!r}: expected a mapping of factor to values, e.g. {{ratio: [1, 10, 100]}}")
+        raise SpecError(
+            f"{where}.grid", f"got {grid!r}: expected a mapping of factor to values, e.g. {{ratio: [1, 10, 100]}}"
+        )
     axes = []
     for factor, values in grid.items():
         field = f"{where}.grid.{factor}"
@@ -41,11 +43,16 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
             axes.append([(str(label), label, v) for label, v in values.items()])
         elif isinstance(values, list) and values:
             if not all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in values):
-                raise SpecError(field, f"got {values!r}: list numbers or words here; for strategies or plans give a "
-                                "mapping of label to value, e.g. {ce: none, la: logit_adjusted}")
+                raise SpecError(
+                    field,
+                    f"got {values!r}: list numbers or words here; for strategies or plans give a "
+                    "mapping of label to value, e.g. {ce: none, la: logit_adjusted}",
+                )
             axes.append([(f"{factor}{v}", v, v) for v in values])
         else:
-            raise SpecError(field, f"got {values!r}: expected a non-empty list of values or a mapping of label to value")
+            raise SpecError(
+                field, f"got {values!r}: expected a non-empty list of values or a mapping of label to value"
+            )
         if len({label for label, _, _ in axes[-1]}) != len(axes[-1]):
             raise SpecError(field, "a value is listed twice; list each value once")
     template = {k: item[k] for k in ("train", "strategy") if k in item}
@@ -55,16 +62,20 @@ def expand_grid(item: dict[str, Any], index: int) -> list[dict[str, Any]]:
     if unknown_refs:
         raise SpecError(where, f"{unknown_refs[0]} is not a factor of this grid; the factors are: {', '.join(grid)}")
     if unused:
-        raise SpecError(f"{where}.grid.{unused[0]}", f"the factor is not used; write ${unused[0]} where its value goes "
-                        "in train or strategy")
+        raise SpecError(
+            f"{where}.grid.{unused[0]}",
+            f"the factor is not used; write ${unused[0]} where its value goes in train or strategy",
+        )
     arms = []
     for combo in itertools.product(*axes):
         values = {factor: value for factor, (_, _, value) in zip(grid, combo, strict=True)}
         arm = _substitute(_substitute(copy.deepcopy(template), values), values)  # values may name other factors
         arm["name"] = "-".join([str(item["name"]), *(part for part, _, _ in combo)])
         arm["factors"] = {factor: key for factor, (_, key, _) in zip(grid, combo, strict=True)}
-        arm["origin"] = (f"{where} (grid arm {arm['name']}: "
-                         f"{', '.join(f'{factor}={key}' for factor, key in arm['factors'].items())})")
+        arm["origin"] = (
+            f"{where} (grid arm {arm['name']}: "
+            f"{', '.join(f'{factor}={key}' for factor, key in arm['factors'].items())})"
+        )
         try:  # here, where the message can name the grid and the factors, not the arm's place after expansion
             ArmSpec.model_validate(arm)
         except pydantic.ValidationError as err:

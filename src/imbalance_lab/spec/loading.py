@@ -31,7 +31,10 @@ def load_spec(path: str | Path, *, stored: bool = False) -> ExperimentSpec:
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise SpecError("", f"spec file {str(path)!r} does not exist; give the path of a YAML spec such as examples/cats_vs_dogs.yaml") from None
+        raise SpecError(
+            "",
+            f"spec file {str(path)!r} does not exist; give the path of a YAML spec such as examples/cats_vs_dogs.yaml",
+        ) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
         raise SpecError("", f"cannot read spec file {str(path)!r}: {err}") from None
     try:
@@ -41,8 +44,11 @@ def load_spec(path: str | Path, *, stored: bool = False) -> ExperimentSpec:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError("", f"{path} is not valid YAML{where}: {getattr(err, 'problem', err)}") from None
     if data is None:
-        raise SpecError("", f"spec file {str(path)!r} is empty; write a spec in it (name, data, arms, ...), "
-                        "e.g. start from examples/cats_vs_dogs.yaml")
+        raise SpecError(
+            "",
+            f"spec file {str(path)!r} is empty; write a spec in it (name, data, arms, ...), "
+            "e.g. start from examples/cats_vs_dogs.yaml",
+        )
     return build_spec(data, stored=stored)
 
 
@@ -60,7 +66,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 break
             if repeated:
                 raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark,
-                    f"the key {key!r} is given twice (the first time above); give each key once", key_node.start_mark)
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"the key {key!r} is given twice (the first time above); give each key once",
+                    key_node.start_mark,
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)

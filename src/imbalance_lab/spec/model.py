@@ -52,12 +52,16 @@ class ModelSpec(Component):
     def _weights_file(cls, value: bool | str, info: ValidationInfo) -> bool | str:
         if isinstance(value, str):
             if value.lower() in ("true", "false", "yes", "no"):
-                raise ValueError(f"write pretrained: {value.lower() in ('true', 'yes')} without quotes "
-                                 f"(a quoted {value!r} would be a file name)")
+                raise ValueError(
+                    f"write pretrained: {value.lower() in ('true', 'yes')} without quotes "
+                    f"(a quoted {value!r} would be a file name)"
+                )
             if not Path(value).expanduser().is_file() and not is_stored(info):
-                raise ValueError(f"no weights file at {value!r}{relative_to_cwd(value)}; give the path of a state "
-                                 f"dict saved with torch.save or a .safetensors file, true for the published "
-                                 f"weights, or false")
+                raise ValueError(
+                    f"no weights file at {value!r}{relative_to_cwd(value)}; give the path of a state "
+                    f"dict saved with torch.save or a .safetensors file, true for the published "
+                    f"weights, or false"
+                )
         return value
 
     @model_validator(mode="before")
@@ -70,17 +74,22 @@ class ModelSpec(Component):
         path, given = data.get("pretrained"), data.get("weights_sha256")
         if not isinstance(path, str):
             if given is not None:
-                raise SpecError("model.weights_sha256", "is the digest of a weights file; give it only with "
-                                                        "pretrained: <path>, or leave it out")
+                raise SpecError(
+                    "model.weights_sha256",
+                    "is the digest of a weights file; give it only with pretrained: <path>, or leave it out",
+                )
             return data
         if given is not None and is_stored(info):
             return data
         actual = weights_file_digest(path)
         if actual is not None and given is not None and given != actual:
-            raise SpecError("model.weights_sha256", f"the weights file {path} has SHA-256 {actual[:12]}…, not "
-                                                    f"{str(given)[:12]}… as given: it is another file or it "
-                                                    f"changed; leave weights_sha256 out to train with the file "
-                                                    f"as it is now")
+            raise SpecError(
+                "model.weights_sha256",
+                f"the weights file {path} has SHA-256 {actual[:12]}…, not "
+                f"{str(given)[:12]}… as given: it is another file or it "
+                f"changed; leave weights_sha256 out to train with the file "
+                f"as it is now",
+            )
         return {**data, "weights_sha256": actual} if actual is not None else data
 
     def weights_digest(self) -> str | None:
@@ -95,11 +104,15 @@ class ModelSpec(Component):
             return None
         actual = weights_file_digest(self.pretrained)
         if actual is None:
-            return (f"the weights file {self.pretrained}{relative_to_cwd(self.pretrained)} is missing (moved or "
-                    f"deleted); the runs were made with SHA-256 {self.weights_sha256[:12]}…")
+            return (
+                f"the weights file {self.pretrained}{relative_to_cwd(self.pretrained)} is missing (moved or "
+                f"deleted); the runs were made with SHA-256 {self.weights_sha256[:12]}…"
+            )
         if actual != self.weights_sha256:
-            return (f"the weights file {self.pretrained} has changed (SHA-256 {actual[:12]}…, the runs were made "
-                    f"with {self.weights_sha256[:12]}…)")
+            return (
+                f"the weights file {self.pretrained} has changed (SHA-256 {actual[:12]}…, the runs were made "
+                f"with {self.weights_sha256[:12]}…)"
+            )
         return None
 
 

@@ -64,8 +64,9 @@ class SelectionStudySpec(Strict):
         if twice is not None:
             raise ValueError(f"rule {twice!r} is listed twice; give each rule once (or a name of its own)")
         if self.reference is not None and self.reference not in labels:
-            raise ValueError(f"reference {self.reference!r} is not one of the rules ({', '.join(labels)}); "
-                             "name one of them")
+            raise ValueError(
+                f"reference {self.reference!r} is not one of the rules ({', '.join(labels)}); name one of them"
+            )
         return self
 
     @property
@@ -112,8 +113,10 @@ class DecisionsSpec(Strict):
     @model_validator(mode="after")
     def _something_to_decide(self) -> DecisionsSpec:
         if not self.rules and self.costs is None:
-            raise ValueError("give rules (e.g. [{threshold: {by: max_f1}}, temperature]) or costs "
-                             "(e.g. {false_negative: 10, false_positive: 1}), or leave decisions out")
+            raise ValueError(
+                "give rules (e.g. [{threshold: {by: max_f1}}, temperature]) or costs "
+                "(e.g. {false_negative: 10, false_positive: 1}), or leave decisions out"
+            )
         return self
 
     @property
@@ -129,17 +132,21 @@ class DecisionsSpec(Strict):
         n = len(names)
         if isinstance(self.costs, tuple) and (len(self.costs) != n or any(len(row) != n for row in self.costs)):
             shape = f"{len(self.costs)}×{max((len(row) for row in self.costs), default=0)}"
-            raise SpecError("decisions.costs", f"got a {shape} cost matrix for {n} classes; expected {n}×{n}, rows "
-                                               f"the true class and columns the decision, in the order "
-                                               f"{', '.join(names)}")
+            raise SpecError(
+                "decisions.costs",
+                f"got a {shape} cost matrix for {n} classes; expected {n}×{n}, rows "
+                f"the true class and columns the decision, in the order "
+                f"{', '.join(names)}",
+            )
         if self.deployment_prior is not None:
             unknown = [c for c in self.deployment_prior if c not in names]
             missing = [c for c in names if c not in self.deployment_prior]
             if unknown or missing:
                 what = f"{unknown[0]!r} is not a class" if unknown else f"class {missing[0]!r} has no frequency"
-                raise SpecError("decisions.deployment_prior", f"{what}; give a frequency for each of "
-                                                              f"{', '.join(names)}, e.g. "
-                                                              f"{{{names[0]}: 10, {names[1]}: 1}}")
+                raise SpecError(
+                    "decisions.deployment_prior",
+                    f"{what}; give a frequency for each of {', '.join(names)}, e.g. {{{names[0]}: 10, {names[1]}: 1}}",
+                )
 
     @staticmethod
     def label(step: StrategyStep) -> str:

@@ -40,8 +40,10 @@ class ScheduleSpec(Strict):
     @model_validator(mode="after")
     def _milestones(self) -> ScheduleSpec:
         if self.type == "step" and not self.milestones:
-            raise ValueError("a step schedule needs milestones, the epochs after which the lr is multiplied by gamma, "
-                             "e.g. {type: step, milestones: [160, 180], gamma: 0.01}")
+            raise ValueError(
+                "a step schedule needs milestones, the epochs after which the lr is multiplied by gamma, "
+                "e.g. {type: step, milestones: [160, 180], gamma: 0.01}"
+            )
         if self.type != "step" and self.milestones:
             raise ValueError(f"milestones are for a step schedule, not {self.type!r}; remove them or use type: step")
         if list(self.milestones) != sorted(set(self.milestones)):
@@ -108,16 +110,25 @@ class TrainingSpec(Strict):
             return None
         base = self.select if isinstance(self.select, SelectSpec) else SelectSpec()
         stop = self.early_stopping
-        return EarlyStoppingSpec(patience=stop.patience, min_delta=stop.min_delta, metric=stop.metric or base.metric,
-                                 set=stop.set or base.set, mode=stop.mode if stop.metric else base.mode)
+        return EarlyStoppingSpec(
+            patience=stop.patience,
+            min_delta=stop.min_delta,
+            metric=stop.metric or base.metric,
+            set=stop.set or base.set,
+            mode=stop.mode if stop.metric else base.mode,
+        )
 
     @model_validator(mode="after")
     def _schedule_fits(self) -> TrainingSpec:
         late = [m for m in self.schedule.milestones if m >= self.epochs]
         if late:
-            raise ValueError(f"schedule milestone {late[0]} is not before the last epoch ({self.epochs}); "
-                             "give milestones below training.epochs")
+            raise ValueError(
+                f"schedule milestone {late[0]} is not before the last epoch ({self.epochs}); "
+                "give milestones below training.epochs"
+            )
         if self.schedule.warmup_epochs >= self.epochs:
-            raise ValueError(f"schedule warmup_epochs {self.schedule.warmup_epochs} leaves no epoch after the warm-up "
-                             f"of {self.epochs}; lower it")
+            raise ValueError(
+                f"schedule warmup_epochs {self.schedule.warmup_epochs} leaves no epoch after the warm-up "
+                f"of {self.epochs}; lower it"
+            )
         return self

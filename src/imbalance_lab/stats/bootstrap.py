@@ -171,13 +171,14 @@ def _cost_replicates(
     decisions = np.stack([predict(p) for p in runs])  # (R, N)
     per_image = metric.cost[labels[None, :], decisions]  # (R, N): the cost of each run's decision
     onehot = (labels[:, None] == np.arange(n_classes)[None, :]).astype(np.float64)  # (N, C)
-    design = np.concatenate([(per_image.T[:, :, None] * onehot[:, None, :]).reshape(n, n_runs * n_classes), onehot],
-                            axis=1)
+    design = np.concatenate(
+        [(per_image.T[:, :, None] * onehot[:, None, :]).reshape(n, n_runs * n_classes), onehot], axis=1
+    )
 
     def evaluate(weights: np.ndarray) -> np.ndarray:
         counts = weights @ design
         sums = counts[:, : n_runs * n_classes].reshape(-1, n_runs, n_classes)
-        members = counts[:, None, n_runs * n_classes:]
+        members = counts[:, None, n_runs * n_classes :]
         means = safe_divide(sums, np.broadcast_to(members, sums.shape))
         return metric.scale * (means * metric.prior[None, None, :]).sum(axis=-1)
 
@@ -186,8 +187,14 @@ def _cost_replicates(
     return observed, replicates
 
 
-def cost_interval(metric: ExpectedCost, labels: np.ndarray, probs: np.ndarray, confidence: float = 0.95,
-                  n_boot: int = 2000, seed: int = 0) -> Interval:
+def cost_interval(
+    metric: ExpectedCost,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Interval:
     """Percentile interval of one arm's seed-averaged expected cost, seeds and images resampled together
     (the two-level bootstrap of :func:`paired_bootstrap`, for one arm): ``probs`` is ``(S, N, C)``."""
     runs = check_run_probs("probs", probs)

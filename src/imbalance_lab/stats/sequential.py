@@ -133,8 +133,9 @@ def _check_mean(name: str, value: Any) -> float:
 def _check_bound(value: Any) -> float:
     """Validate the bound of the paired differences: a finite number > 0."""
     if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 < float(value) < math.inf:
-        raise ValueError(f"bound: expected a finite number > 0 (1.0 for differences of metrics in [0, 1]), "
-                         f"got {value!r}")
+        raise ValueError(
+            f"bound: expected a finite number > 0 (1.0 for differences of metrics in [0, 1]), got {value!r}"
+        )
     return float(value)
 
 
@@ -668,8 +669,16 @@ def replay(
                     f"an undecided arm takes part in every round (pass only complete rounds)"
                 )
             low, high = bounds[arm][t - 1]
-            current[arm] = SequentialDecision(arm, "undecided", None, t, float(means[arm][t - 1]),
-                                              float(low), float(high), float(p_values[arm][t - 1]))
+            current[arm] = SequentialDecision(
+                arm,
+                "undecided",
+                None,
+                t,
+                float(means[arm][t - 1]),
+                float(low),
+                float(high),
+                float(p_values[arm][t - 1]),
+            )
         rejected = holm([current[arm].p_value for arm in arms]) <= alpha
         for arm, reject in zip(arms, rejected):
             now = current[arm]
@@ -712,8 +721,15 @@ def decide(
     >>> decide(diffs, margin=0.05)["focal"].state
     'equivalent'
     """
-    history = replay(diffs, alpha=alpha, margin=margin, higher_is_better=higher_is_better, bound=bound,
-                     truncation=truncation, method=method)
+    history = replay(
+        diffs,
+        alpha=alpha,
+        margin=margin,
+        higher_is_better=higher_is_better,
+        bound=bound,
+        truncation=truncation,
+        method=method,
+    )
     if history:
         return history[-1]
     bound = float(bound)

@@ -28,5 +28,15 @@ from imbalance_lab.strategies.base import (
     follows_training,
 )
 
-__all__ = ["STRATEGIES", "EpochContext", "RoleClash", "Stage", "Strategy", "StrategyPipeline", "build_pipeline",
-           "check_roles", "check_strategies", "follows_training"]
+__all__ = [
+    "STRATEGIES",
+    "EpochContext",
+    "RoleClash",
+    "Stage",
+    "Strategy",
+    "StrategyPipeline",
+    "build_pipeline",
+    "check_roles",
+    "check_strategies",
+    "follows_training",
+]

@@ -53,7 +53,9 @@ class Augment(Strategy):
         if isinstance(classes, list):
             unknown = [c for c in classes if c not in self.class_names]
             if unknown or not classes:
-                raise ValueError(f"classes: got {classes!r}; list classes among {', '.join(self.class_names)}, or use all / minority")
+                raise ValueError(
+                    f"classes: got {classes!r}; list classes among {', '.join(self.class_names)}, or use all / minority"
+                )
         self.classes = classes
         self._augmented: torch.Tensor | None = None  # learned in prepare(): which classes get transformed
 
@@ -71,7 +73,9 @@ class Augment(Strategy):
             chosen = torch.tensor([c in self.classes for c in self.class_names])
         self._augmented = chosen
 
-    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext) -> torch.Tensor:
+    def augment_batch(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         if self._augmented is None:
             raise RuntimeError("Augment.prepare() must run before augment_batch()")
         mask = self._augmented.to(y.device)[y]

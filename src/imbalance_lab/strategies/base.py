@@ -148,8 +148,9 @@ class Strategy:
         """Change the model before training (default: unchanged)."""
         return model
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     ctx: EpochContext) -> torch.Tensor:
+    def sample_epoch(
+        self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         """Indices (into the training set) that one epoch visits, given the stream so far.
 
         ``stream`` holds training-set indices (initially each image once); ``labels``
@@ -162,18 +163,21 @@ class Strategy:
         """Per-class loss weights for this epoch, or ``None`` (all 1)."""
         return None
 
-    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
-                      ctx: EpochContext) -> torch.Tensor:
+    def augment_batch(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         """Transform a batch of float images in [0, 1] (``generator`` lives on their device)."""
         return x
 
-    def mix_batch(self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
-                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor]:
+    def mix_batch(
+        self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mix a batch: images and soft targets (B×C, rows summing to 1) in, mixed ones out."""
         return x, targets
 
-    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
-                     ctx: EpochContext) -> torch.Tensor:
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
         """The loss owner's B×C matrix: each example's loss were its target class ``c``.
 
         ``features`` are the classifier's inputs (B×F); ``targets`` the batch's
@@ -256,13 +260,16 @@ class StrategyPipeline:
     def augments(self) -> bool:
         return bool(self._augments)
 
-    def augment_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext) -> torch.Tensor:
+    def augment_batch(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         for step in self._augments:
             x = step.augment_batch(x, y, generator, ctx)
         return x
 
-    def mix_batch(self, x: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def mix_batch(
+        self, x: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Mixed images and soft targets, or the images and ``None`` when no strategy mixes."""
         if not self.mixes:
             return x, None
@@ -271,9 +278,15 @@ class StrategyPipeline:
             x, targets = step.mix_batch(x, targets, generator, ctx)
         return x, targets
 
-    def per_example_loss(self, logits: torch.Tensor, features: torch.Tensor, labels: torch.Tensor,
-                         soft_targets: torch.Tensor | None, weights: torch.Tensor | None,
-                         ctx: EpochContext) -> torch.Tensor:
+    def per_example_loss(
+        self,
+        logits: torch.Tensor,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        soft_targets: torch.Tensor | None,
+        weights: torch.Tensor | None,
+        ctx: EpochContext,
+    ) -> torch.Tensor:
         """Each example's loss (B,), weighted by its class's weight.
 
         Hard labels: ``w[y] · L[y]``; soft targets ``t``: ``Σ_c t_c · w_c · L_c``,
@@ -353,8 +366,11 @@ def check_roles(steps: Sequence[Strategy]) -> None:
         holders = [(j, s.name) for j, s in enumerate(steps) if role in s.roles]
         if len(holders) > 1:
             (_, first), (j, second) = holders[:2]
-            raise RoleClash(j, f"{first} and {second} both {words}; an arm can have only one that does (class "
-                               "weights, samplers and augmentation combine with either)")
+            raise RoleClash(
+                j,
+                f"{first} and {second} both {words}; an arm can have only one that does (class "
+                "weights, samplers and augmentation combine with either)",
+            )
 
 
 def follows_training(name: str) -> bool:
@@ -367,6 +383,15 @@ def follows_training(name: str) -> bool:
 
 
 __all__ = [
-    "STRATEGIES", "EpochContext", "RoleClash", "Stage", "Strategy", "StrategyPipeline", "build_pipeline", "check_roles",
-    "check_strategies", "class_counts", "follows_training",
+    "STRATEGIES",
+    "EpochContext",
+    "RoleClash",
+    "Stage",
+    "Strategy",
+    "StrategyPipeline",
+    "build_pipeline",
+    "check_roles",
+    "check_strategies",
+    "class_counts",
+    "follows_training",
 ]

@@ -52,8 +52,10 @@ class ClassWeight(Strategy):
             unknown = [k for k in weights if k not in self.class_names]
             if unknown or missing:
                 bad = f"unknown class {unknown[0]!r}" if unknown else f"no weight for class {missing[0]!r}"
-                raise ValueError(f"{bad}; give a weight for each of {', '.join(self.class_names)}, or use 'inverse' "
-                                 "or 'sqrt_inverse'")
+                raise ValueError(
+                    f"{bad}; give a weight for each of {', '.join(self.class_names)}, or use 'inverse' "
+                    "or 'sqrt_inverse'"
+                )
             weights = {c: float(weights[c]) for c in self.class_names}
         self.weights = weights
 

@@ -54,15 +54,27 @@ class ClassifierRetraining(Strategy):
     name = "crt"
     roles = frozenset({"stage"})
 
-    def __init__(self, class_names: Sequence[str], epochs: Annotated[int, Field(ge=1, le=10_000)] = 10,
-                 lr: Annotated[float, Field(gt=0, le=10)] | None = None,
-                 init: Literal["zero", "random"] = "zero") -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        epochs: Annotated[int, Field(ge=1, le=10_000)] = 10,
+        lr: Annotated[float, Field(gt=0, le=10)] | None = None,
+        init: Literal["zero", "random"] = "zero",
+    ) -> None:
         super().__init__(class_names)
         self.epochs, self.lr, self.init = epochs, lr, init
 
     def stages(self) -> list[Stage]:
-        return [Stage("crt", self.epochs, train="classifier", reset_classifier=self.init,
-                      strategy=(("class_balanced_sampling", {}),), lr=self.lr)]
+        return [
+            Stage(
+                "crt",
+                self.epochs,
+                train="classifier",
+                reset_classifier=self.init,
+                strategy=(("class_balanced_sampling", {}),),
+                lr=self.lr,
+            )
+        ]
 
     def plain_epochs(self, epochs: int) -> int | None:
         return epochs  # the main stage is left as it is

@@ -68,8 +68,10 @@ class Focal(Strategy):
         super().__init__(class_names)
         if (form == "sigmoid" or alpha is not None) and self.n_classes != 2:
             what = "the sigmoid form" if form == "sigmoid" else "alpha"
-            raise ValueError(f"{what} is for two classes, this experiment has {self.n_classes}; "
-                             "use form: softmax without alpha (weight classes with class_weight or class_balanced)")
+            raise ValueError(
+                f"{what} is for two classes, this experiment has {self.n_classes}; "
+                "use form: softmax without alpha (weight classes with class_weight or class_balanced)"
+            )
         self.gamma, self.alpha, self.form = gamma, alpha, form
         self._positive = 1
 
@@ -77,8 +79,9 @@ class Focal(Strategy):
         if ctx.positive is not None:
             self._positive = ctx.positive
 
-    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
-                     ctx: EpochContext) -> torch.Tensor:
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
         pos = self._positive
         if self.form == "sigmoid":
             d = logits[:, pos] - logits[:, 1 - pos]

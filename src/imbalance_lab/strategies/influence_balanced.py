@@ -43,9 +43,13 @@ class InfluenceBalanced(Strategy):
     name = "influence_balanced"
     roles = frozenset({"loss"})
 
-    def __init__(self, class_names: Sequence[str], alpha: Annotated[float, Field(gt=0, le=1e6)] = 1000.0,
-                 start: Annotated[float, Field(ge=0, lt=1)] = 0.5,
-                 class_weights: Literal["inverse", "none"] = "inverse") -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        alpha: Annotated[float, Field(gt=0, le=1e6)] = 1000.0,
+        start: Annotated[float, Field(ge=0, lt=1)] = 0.5,
+        class_weights: Literal["inverse", "none"] = "inverse",
+    ) -> None:
         super().__init__(class_names)
         self.alpha, self.start, self.class_weights = alpha, start, class_weights
 
@@ -55,8 +59,9 @@ class InfluenceBalanced(Strategy):
         inverse = 1.0 / ctx.class_counts.to(torch.float64).clamp(min=1)
         return (inverse * ctx.n_classes / inverse.sum()).to(torch.float32)
 
-    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
-                     ctx: EpochContext) -> torch.Tensor:
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
         ce = -F.log_softmax(logits, dim=1)
         if not ctx.deferred(self.start):
             return ce

@@ -48,8 +48,12 @@ class LADE(Strategy):
     name = "lade"
     roles = frozenset({"loss"})
 
-    def __init__(self, class_names: Sequence[str], alpha: Annotated[float, Field(ge=0, le=10)] = 0.1,
-                 remine_lambda: Annotated[float, Field(ge=0, le=10)] = 0.1) -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        alpha: Annotated[float, Field(ge=0, le=10)] = 0.1,
+        remine_lambda: Annotated[float, Field(ge=0, le=10)] = 0.1,
+    ) -> None:
         super().__init__(class_names)
         self.alpha, self.remine_lambda = alpha, remine_lambda
 
@@ -63,11 +67,12 @@ class LADE(Strategy):
         mass = targets.sum(dim=0)
         first = (targets * logits).sum(dim=0) / mass.clamp(min=1e-8)
         second = torch.logsumexp(logits - log_prior_ + math.log(1 / logits.shape[1]), dim=0) - math.log(logits.shape[0])
-        estimate = first - second - self.remine_lambda * second ** 2
+        estimate = first - second - self.remine_lambda * second**2
         return -(self._prior.to(logits.device) * estimate).sum()
 
-    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
-                     ctx: EpochContext) -> torch.Tensor:
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
         return -F.log_softmax(logits + self._log_prior.to(logits.device), dim=1)
 
     def batch_term(self, logits: torch.Tensor, targets: torch.Tensor, ctx: EpochContext) -> torch.Tensor:

@@ -46,8 +46,12 @@ class LDAM(Strategy):
     name = "ldam"
     roles = frozenset({"loss", "classifier_norm"})
 
-    def __init__(self, class_names: Sequence[str], max_margin: Annotated[float, Field(gt=0, le=5)] = 0.5,
-                 scale: Annotated[float, Field(gt=0, le=1000)] = 30.0) -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        max_margin: Annotated[float, Field(gt=0, le=5)] = 0.5,
+        scale: Annotated[float, Field(gt=0, le=1000)] = 30.0,
+    ) -> None:
         super().__init__(class_names)
         self.max_margin, self.scale = max_margin, scale
         self._margins = torch.zeros(self.n_classes)
@@ -61,8 +65,9 @@ class LDAM(Strategy):
     def prepare(self, ctx: EpochContext) -> None:
         self._margins = ldam_margins(ctx.class_counts, self.max_margin)
 
-    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
-                     ctx: EpochContext) -> torch.Tensor:
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
         # row c of `shifted`: the logits with s·Δ_c taken from the c-th only (B×C×C; C is small)
         shift = torch.diag((self.scale * self._margins).to(device=logits.device, dtype=logits.dtype))
         shifted = logits.unsqueeze(1) - shift

@@ -35,8 +35,9 @@ class _AdjustedSoftmax(Strategy):
     _scale: torch.Tensor | None = None
     _offset: torch.Tensor
 
-    def class_losses(self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor,
-                     ctx: EpochContext) -> torch.Tensor:
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
         adjusted = logits if self._scale is None else logits * self._scale.to(logits.device)
         return -F.log_softmax(adjusted + self._offset.to(logits.device), dim=1)
 
@@ -112,8 +113,9 @@ class VectorScaling(_AdjustedSoftmax):
 
     name = "vs_loss"
 
-    def __init__(self, class_names: Sequence[str], gamma: Annotated[float, Field(ge=0, le=5)] = 0.3,
-                 tau: Tau = 1.0) -> None:
+    def __init__(
+        self, class_names: Sequence[str], gamma: Annotated[float, Field(ge=0, le=5)] = 0.3, tau: Tau = 1.0
+    ) -> None:
         super().__init__(class_names)
         self.gamma, self.tau = gamma, tau
 

@@ -62,8 +62,9 @@ class Mixup(_Mixing):
 
     name = "mixup"
 
-    def mix_batch(self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
-                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor]:
+    def mix_batch(
+        self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         lam = draw_beta(self.alpha, generator)
         perm = partner(x.shape[0], generator)
         return lam * x + (1 - lam) * x[perm], lam * targets + (1 - lam) * targets[perm]
@@ -104,13 +105,15 @@ class CutMix(_Mixing):
 
     name = "cutmix"
 
-    def __init__(self, class_names: Sequence[str], alpha: Alpha = 1.0,
-                 p: Annotated[float, Field(ge=0, le=1)] = 0.5) -> None:
+    def __init__(
+        self, class_names: Sequence[str], alpha: Alpha = 1.0, p: Annotated[float, Field(ge=0, le=1)] = 0.5
+    ) -> None:
         super().__init__(class_names, alpha)
         self.p = p
 
-    def mix_batch(self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
-                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor]:
+    def mix_batch(
+        self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         coin = float(torch.rand((), generator=generator, device=generator.device))
         lam = draw_beta(self.alpha, generator)
         perm = partner(x.shape[0], generator)
@@ -153,14 +156,19 @@ class Remix(_Mixing):
 
     name = "remix"
 
-    def __init__(self, class_names: Sequence[str], alpha: Alpha = 1.0,
-                 kappa: Annotated[float, Field(ge=1, le=1e6)] = 3.0,
-                 tau: Annotated[float, Field(ge=0, le=1)] = 0.5) -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        alpha: Alpha = 1.0,
+        kappa: Annotated[float, Field(ge=1, le=1e6)] = 3.0,
+        tau: Annotated[float, Field(ge=0, le=1)] = 0.5,
+    ) -> None:
         super().__init__(class_names, alpha)
         self.kappa, self.tau = kappa, tau
 
-    def mix_batch(self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
-                  ctx: EpochContext) -> tuple[torch.Tensor, torch.Tensor]:
+    def mix_batch(
+        self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         lam = draw_beta(self.alpha, generator)
         perm = partner(x.shape[0], generator)
         counts = ctx.class_counts.to(device=x.device, dtype=torch.float64).clamp(min=1)

@@ -50,8 +50,9 @@ class Oversample(Strategy):
         super().__init__(class_names)
         self.ratio = ratio
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     ctx: EpochContext) -> torch.Tensor:
+    def sample_epoch(
+        self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         stream_labels = labels[stream]
         counts = class_counts(stream_labels, self.n_classes)
         target = int(round(self.ratio * int(counts.max())))
@@ -101,8 +102,9 @@ class Undersample(Strategy):
         self.draw = draw
         self._once_seed: int | None = None
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     ctx: EpochContext) -> torch.Tensor:
+    def sample_epoch(
+        self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         if self.draw == "once":
             if self._once_seed is None:  # learned from the run's generator on the first epoch
                 self._once_seed = int(torch.randint(2**62, (1,), generator=generator))

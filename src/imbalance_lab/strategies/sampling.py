@@ -25,8 +25,9 @@ from imbalance_lab.strategies.base import (
 from imbalance_lab.strategies.effective_number import effective_number_weights
 
 
-def draw_by_class(stream: torch.Tensor, labels: torch.Tensor, class_probs: torch.Tensor,
-                  generator: torch.Generator) -> torch.Tensor:
+def draw_by_class(
+    stream: torch.Tensor, labels: torch.Tensor, class_probs: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
     """``len(stream)`` draws with replacement: class ``j`` with probability ``class_probs[j]``, then an image of it.
 
     Classes absent from the stream cannot be drawn; the others' probabilities are
@@ -50,9 +51,12 @@ def power_probs(counts: torch.Tensor, q: float) -> torch.Tensor:
 class _PowerSampling(Strategy):
     q: float
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     ctx: EpochContext) -> torch.Tensor:
-        return draw_by_class(stream, labels, power_probs(class_counts(labels[stream], self.n_classes), self.q), generator)
+    def sample_epoch(
+        self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
+        return draw_by_class(
+            stream, labels, power_probs(class_counts(labels[stream], self.n_classes), self.q), generator
+        )
 
 
 @STRATEGIES.register
@@ -104,8 +108,9 @@ class ProgressiveSampling(Strategy):
 
     name = "progressive_sampling"
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     ctx: EpochContext) -> torch.Tensor:
+    def sample_epoch(
+        self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         counts = class_counts(labels[stream], self.n_classes)
         lam = (ctx.epoch - 1) / (ctx.epochs - 1) if ctx.epochs > 1 else 1.0
         probs = (1 - lam) * power_probs(counts, 1.0) + lam * power_probs(counts, 0.0)
@@ -136,14 +141,19 @@ class DeferredResampling(Strategy):
 
     name = "drs"
 
-    def __init__(self, class_names: Sequence[str], start: Annotated[float, Field(ge=0, lt=1)] = 0.8,
-                 beta: Annotated[float, Field(ge=0, lt=1)] = 0.9999) -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        start: Annotated[float, Field(ge=0, lt=1)] = 0.8,
+        beta: Annotated[float, Field(ge=0, lt=1)] = 0.9999,
+    ) -> None:
         super().__init__(class_names)
         self.start = start
         self.beta = beta
 
-    def sample_epoch(self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-                     ctx: EpochContext) -> torch.Tensor:
+    def sample_epoch(
+        self, stream: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
         if not ctx.deferred(self.start):
             return stream
         counts = class_counts(labels[stream], self.n_classes)
