@@ -751,7 +751,7 @@ class Experiment:
 
     # ------------------------------------------------------------------ notebooks
     def _repr_html_(self) -> str:
-        from imbalance_lab.report.html import CSS, set_table
+        from imbalance_lab.report.html import scoped_css, set_table
         from imbalance_lab.report.plots import figure_data_uri
 
         a = self.analysis
@@ -761,7 +761,7 @@ class Experiment:
             for name, fig in (("loss curves", self.plot.curves()), (f"forest {self._headline()}", self.plot.forest()))
         )
         return (
-            f"<div class='imbalance-lab'><style>{CSS}</style><h3>{html.escape(a.spec.name)}: "
+            f"<div class='imbalance-lab'><style>{scoped_css('.imbalance-lab')}</style><h3>{html.escape(a.spec.name)}: "
             f"{self._trained()} runs, reference <code>{html.escape(self.reference)}</code></h3>"
             f"<ul>{verdicts}</ul>{set_table(a, a.headline_set)}<div>{figures}</div>"
             f"<p class='meta'>{html.escape(str(self.directory / 'report.html'))} has every table and plot.</p></div>"

@@ -9,6 +9,7 @@ import csv
 import html
 import io
 import math
+import re
 import time
 from typing import Any
 
@@ -33,6 +34,17 @@ tr.reference td.arm::after{content:' (reference)';font-weight:400;color:#666}
 figcaption{color:#555;font-size:.85rem} pre{background:#f6f8fa;padding:.8rem;overflow:auto;font-size:.8rem}
 .scroll{overflow-x:auto} .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4rem .8rem}
 """
+
+
+def scoped_css(scope: str) -> str:
+    """The report's :data:`CSS` for a fragment inside someone else's page (a notebook's output): every rule
+    applies only under ``scope`` (a selector, e.g. ``.imbalance-lab``), and the page's ``body`` rule styles
+    the fragment's own element, so the host page keeps its fonts, widths and tables."""
+    rules = []
+    for selectors, declarations in re.findall(r"([^{}]+)\{([^{}]*)\}", CSS):
+        scoped = [scope if sel.strip() == "body" else f"{scope} {sel.strip()}" for sel in selectors.split(",")]
+        rules.append(f"{','.join(scoped)}{{{declarations}}}")
+    return "\n".join(rules)
 
 
 def _fmt(value: float, digits: int = 3) -> str:
