@@ -564,23 +564,18 @@ def show_simulated(simulated: Any, out: Path) -> None:
 @app.command(name="list")
 def list_(kind: Annotated[str, typer.Argument(help="strategies, models, sources or decisions")] = "strategies") -> None:
     """List the registered strategies, models, data sources or decision rules."""
-    from imbalance_lab.data import SOURCES
-    from imbalance_lab.decisions import DECISION_RULES
-    from imbalance_lab.models import MODELS
-    from imbalance_lab.strategies import STRATEGIES
+    from imbalance_lab.catalogue import KINDS, catalogue
 
-    registries = {"strategies": STRATEGIES, "models": MODELS, "sources": SOURCES, "decisions": DECISION_RULES}
-    if kind not in registries:
-        raise UserError(f"list: got {kind!r}; valid: {', '.join(registries)}")
-    registry = registries[kind]
-    width = max(map(len, registry.names()), default=0)
-    for name in registry.names():
-        entry = registry.entry(name)
-        params = ", ".join(entry.params_model.model_fields) or "no parameters"
-        summary = entry.summary.replace("``", "")  # docstrings quote code as ``x``; a terminal shows it plain
-        if getattr(entry.factory, "published_weights", False):
+    if kind not in KINDS:
+        raise UserError(f"list: got {kind!r}; valid: {', '.join(KINDS)}")
+    entries = catalogue()[kind]
+    width = max((len(entry["name"]) for entry in entries), default=0)
+    for entry in entries:
+        params = ", ".join(entry["params"]) or "no parameters"
+        summary = entry["summary"].replace("``", "")  # docstrings quote code as ``x``; a terminal shows it plain
+        if entry["published_weights"]:
             params += "; pretrained: true"
-        out_console.print(f"{name:{width}}  {escape(summary)}  [dim]({params})[/dim]")
+        out_console.print(f"{entry['name']:{width}}  {escape(summary)}  [dim]({params})[/dim]")
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:

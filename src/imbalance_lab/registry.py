@@ -171,6 +171,20 @@ class Registry(Generic[F]):
             raise format_validation_error(err, field_path or name, valid) from None
         return {k: getattr(model, k) for k in given}
 
+    def describe(self) -> list[dict[str, Any]]:
+        """Each entry as plain data, sorted by name: its ``name``, one-line ``summary``, the ``params`` a spec
+        may set and whether it has ``published_weights`` (what ``imbalance-lab list`` shows; the shipped
+        catalogue, :mod:`imbalance_lab.catalogue`, is this for every registry)."""
+        return [
+            {
+                "name": name,
+                "summary": entry.summary,
+                "params": list(entry.params_model.model_fields),
+                "published_weights": bool(getattr(entry.factory, "published_weights", False)),
+            }
+            for name, entry in sorted(self._entries.items())
+        ]
+
     def create(self, name: str, /, *fixed_args: Any, **params: Any) -> Any:
         """Build ``name`` with the library's fixed arguments and validated user parameters."""
         checked = self.check_params(name, params)
