@@ -35,7 +35,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy import integrate
 
 from imbalance_lab.errors import UserError
 from imbalance_lab.registry import Registry
@@ -187,6 +186,8 @@ def parse_loss(text: str) -> Loss:
 
 def _class_moments(loss: Loss, y: int, lo: float, hi: float) -> tuple[float, float]:
     """Mean and variance of the per-example loss for a score ~ U(lo, hi), by numerical integration."""
+    from scipy import integrate  # imported where a case is integrated: a report never is
+
     if hi - lo <= 0:
         value = float(loss.per_example(y, np.array([lo]))[0])
         return value, 0.0
@@ -240,6 +241,8 @@ def _roc_auc(case: Case) -> float:
     def below(x: float) -> float:
         return min(max((x - a) / (b - a), 0.0), 1.0)
 
+    from scipy import integrate  # imported where a case is integrated: a report never is
+
     return integrate.quad(below, c, d, points=[p for p in (a, b) if c < p < d] or None, limit=200)[0] / (d - c)
 
 
@@ -254,6 +257,8 @@ def _average_precision(case: Case) -> float:
         return tp / (tp + fp) if tp + fp > 0 else 1.0
 
     # recall(t) = (d - t)/(d - c) for t in [c, d]: d recall = dt / (d - c)
+    from scipy import integrate  # imported where a case is integrated: a report never is
+
     return integrate.quad(precision_at, c, d, points=[p for p in (a, b) if c < p < d] or None, limit=200)[0] / (d - c)
 
 

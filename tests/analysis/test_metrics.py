@@ -716,11 +716,7 @@ def test_classification_metrics_matches_sklearn(
         train_counts=train_counts,
     )
     ref = ref_classification_metrics(name, positive, threshold, with_train_counts)
-    expected_keys = (
-        ALWAYS
-        + (WITH_POSITIVE if with_positive else ())
-        + (SHOT if with_train_counts else ())
-    )
+    expected_keys = ALWAYS + (WITH_POSITIVE if with_positive else ()) + (SHOT if with_train_counts else ())
     assert tuple(ours) == expected_keys
     for key in expected_keys:
         value = ours[key]
@@ -898,43 +894,101 @@ _Y3 = np.array([0, 1, 0, 1])
 _CM_MISSING = np.array([[1, 1, 0], [0, 2, 0], [0, 0, 0]])  # class 2 neither true nor predicted
 
 UNDEFINED_CASES: list[tuple[str, Callable[[], Any], Any, str | None]] = [
-    ("roc_auc_binary_no_positives", lambda: roc_auc(np.array([0, 0]), _P, positive=1), math.nan,
-     r"set to nan: roc_auc for positive class 1 \(no positive samples\)"),
-    ("roc_auc_binary_default_positive_only_positives", lambda: roc_auc(np.array([1, 1]), _P), math.nan,
-     r"roc_auc for positive class 1 \(no negative samples\)"),
-    ("roc_auc_ovr_skips_absent_class", lambda: roc_auc(_Y3, _B3), (0.75 + 1.0) / 2,
-     r"roc_auc for class\(es\) \[2\] \(no positive samples\); macro average over class\(es\) \[0, 1\] only"),
-    ("roc_auc_ovr_no_class_scorable", lambda: roc_auc(np.array([1, 1]), _B3[:2]), math.nan,
-     r"set to nan: roc_auc for every class \(no negative samples, no positive samples\)"),
-    ("pr_auc_binary_no_positives_is_zero_as_sklearn", lambda: average_precision(np.array([0, 0]), _P), 0.0,
-     r"set to 0.0: average_precision for positive class 1 \(no positive samples\)"),
+    (
+        "roc_auc_binary_no_positives",
+        lambda: roc_auc(np.array([0, 0]), _P, positive=1),
+        math.nan,
+        r"set to nan: roc_auc for positive class 1 \(no positive samples\)",
+    ),
+    (
+        "roc_auc_binary_default_positive_only_positives",
+        lambda: roc_auc(np.array([1, 1]), _P),
+        math.nan,
+        r"roc_auc for positive class 1 \(no negative samples\)",
+    ),
+    (
+        "roc_auc_ovr_skips_absent_class",
+        lambda: roc_auc(_Y3, _B3),
+        (0.75 + 1.0) / 2,
+        r"roc_auc for class\(es\) \[2\] \(no positive samples\); macro average over class\(es\) \[0, 1\] only",
+    ),
+    (
+        "roc_auc_ovr_no_class_scorable",
+        lambda: roc_auc(np.array([1, 1]), _B3[:2]),
+        math.nan,
+        r"set to nan: roc_auc for every class \(no negative samples, no positive samples\)",
+    ),
+    (
+        "pr_auc_binary_no_positives_is_zero_as_sklearn",
+        lambda: average_precision(np.array([0, 0]), _P),
+        0.0,
+        r"set to 0.0: average_precision for positive class 1 \(no positive samples\)",
+    ),
     ("pr_auc_binary_only_positives", lambda: average_precision(np.array([1, 1]), _P), 1.0, None),
-    ("pr_auc_ovr_skips_absent_class", lambda: average_precision(_Y3, _B3), (5 / 6 + 1.0) / 2,
-     r"average_precision for class\(es\) \[2\] \(no positive samples\)"),
-    ("pr_auc_ovr_all_one_class", lambda: average_precision(np.array([1, 1]), _B3[:2]), 1.0,
-     r"average_precision for class\(es\) \[0, 2\]"),
+    (
+        "pr_auc_ovr_skips_absent_class",
+        lambda: average_precision(_Y3, _B3),
+        (5 / 6 + 1.0) / 2,
+        r"average_precision for class\(es\) \[2\] \(no positive samples\)",
+    ),
+    (
+        "pr_auc_ovr_all_one_class",
+        lambda: average_precision(np.array([1, 1]), _B3[:2]),
+        1.0,
+        r"average_precision for class\(es\) \[0, 2\]",
+    ),
     ("mcc_one_class_predicted", lambda: mcc(np.array([[2, 0], [1, 0]])), 0.0, r"mcc"),
     ("mcc_one_class_in_labels", lambda: mcc(np.array([[0, 0], [1, 2]])), 0.0, r"mcc"),
     ("mcc_perfect", lambda: mcc(np.array([[2, 0, 0], [0, 1, 0], [0, 0, 0]])), 1.0, None),
-    ("specificity_no_negatives", lambda: specificity_per_class(np.array([[0, 0], [1, 2]])), [2 / 3, 0.0],
-     r"specificity for class\(es\) \[1\] \(no negative samples\)"),
-    ("fbeta_class_absent_everywhere", lambda: fbeta_per_class(_CM_MISSING, 2), [5 / 9, 10 / 11, 0.0],
-     r"f-beta \(beta=2\) for class\(es\) \[2\]"),
-    ("macro_fbeta_counts_absent_class_as_zero", lambda: macro_fbeta(_CM_MISSING, 2), (5 / 9 + 10 / 11) / 3,
-     r"f-beta \(beta=2\) for class\(es\) \[2\]"),
+    (
+        "specificity_no_negatives",
+        lambda: specificity_per_class(np.array([[0, 0], [1, 2]])),
+        [2 / 3, 0.0],
+        r"specificity for class\(es\) \[1\] \(no negative samples\)",
+    ),
+    (
+        "fbeta_class_absent_everywhere",
+        lambda: fbeta_per_class(_CM_MISSING, 2),
+        [5 / 9, 10 / 11, 0.0],
+        r"f-beta \(beta=2\) for class\(es\) \[2\]",
+    ),
+    (
+        "macro_fbeta_counts_absent_class_as_zero",
+        lambda: macro_fbeta(_CM_MISSING, 2),
+        (5 / 9 + 10 / 11) / 3,
+        r"f-beta \(beta=2\) for class\(es\) \[2\]",
+    ),
     ("weighted_fbeta_never_warns", lambda: weighted_fbeta(_CM_MISSING, 2), (2 * 5 / 9 + 2 * 10 / 11) / 4, None),
-    ("weighted_precision_unpredicted_class", lambda: weighted_precision_recall_f1(np.array([[2, 0], [1, 0]])),
-     [4 / 9, 2 / 3, 8 / 15], r"precision for class\(es\) \[1\] \(no predicted samples\)"),
-    ("weighted_precision_absent_class_not_reported", lambda: weighted_precision_recall_f1(_CM_MISSING),
-     [(2 * 1 + 2 * 2 / 3) / 4, 3 / 4, (2 * 2 / 3 + 2 * 4 / 5) / 4], None),
-    ("threshold_above_every_score", lambda: threshold_metrics(_Y, _P, 1, [1.5, 0.5])["precision"],
-     [0.0, 1.0], r"precision at threshold\(s\) \[1.5\] \(no predicted positives\)"),
-    ("shot_group_empty_is_nan_silently",
-     lambda: shot_group_accuracy(np.array([0, 1]), np.array([0, 0]), np.array([500, 300]))["medium_shot_accuracy"],
-     math.nan, None),
-    ("shot_group_without_test_classes",
-     lambda: shot_group_accuracy(np.array([0, 0]), np.array([0, 1]), np.array([500, 5]))["few_shot_accuracy"],
-     math.nan, r"set to nan: few_shot_accuracy \(its class\(es\) \[1\] do not occur in the labels\)"),
+    (
+        "weighted_precision_unpredicted_class",
+        lambda: weighted_precision_recall_f1(np.array([[2, 0], [1, 0]])),
+        [4 / 9, 2 / 3, 8 / 15],
+        r"precision for class\(es\) \[1\] \(no predicted samples\)",
+    ),
+    (
+        "weighted_precision_absent_class_not_reported",
+        lambda: weighted_precision_recall_f1(_CM_MISSING),
+        [(2 * 1 + 2 * 2 / 3) / 4, 3 / 4, (2 * 2 / 3 + 2 * 4 / 5) / 4],
+        None,
+    ),
+    (
+        "threshold_above_every_score",
+        lambda: threshold_metrics(_Y, _P, 1, [1.5, 0.5])["precision"],
+        [0.0, 1.0],
+        r"precision at threshold\(s\) \[1.5\] \(no predicted positives\)",
+    ),
+    (
+        "shot_group_empty_is_nan_silently",
+        lambda: shot_group_accuracy(np.array([0, 1]), np.array([0, 0]), np.array([500, 300]))["medium_shot_accuracy"],
+        math.nan,
+        None,
+    ),
+    (
+        "shot_group_without_test_classes",
+        lambda: shot_group_accuracy(np.array([0, 0]), np.array([0, 1]), np.array([500, 5]))["few_shot_accuracy"],
+        math.nan,
+        r"set to nan: few_shot_accuracy \(its class\(es\) \[1\] do not occur in the labels\)",
+    ),
     ("ece_confident_and_right", lambda: expected_calibration_error(_Y, np.eye(2)[_Y]), 0.0, None),
 ]
 
@@ -1004,9 +1058,7 @@ def test_ranking_metrics_hand_computed_with_ties() -> None:
 
 def test_expected_calibration_error_hand_computed() -> None:
     labels = np.array([0, 0, 0, 2, 1])
-    probs = np.array(
-        [[0.4, 0.3, 0.3], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.45, 0.55, 0.0]]
-    )
+    probs = np.array([[0.4, 0.3, 0.3], [0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.45, 0.55, 0.0]])
     # bin (0, 0.5]: one right at 0.4; bin (0.5, 1]: 3 of 4 right at mean confidence 0.7125
     assert_close(expected_calibration_error(labels, probs, n_bins=2), 0.2 * 0.6 + 0.8 * 0.0375, "ece")
     # a confidence of exactly 0.5 falls in (0, 0.5], not in (0.5, 1]

@@ -15,20 +15,17 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imbalance_lab.decisions import (
-    DECISION_RULES,
-    DecisionContext,
-    FittedDecision,
-    threshold_as_probs,
-)
 from imbalance_lab.spec import CostSpec, ExperimentSpec, StrategyStep
 from imbalance_lab.stats import Comparison, ExpectedCost, Interval, compare_to_reference, cost_interval
 from imbalance_lab.store import StoredRun
 from imbalance_lab.vocabulary import CALIBRATION, COST, FAST, VERDICTS
+
+if TYPE_CHECKING:
+    from imbalance_lab.decisions import FittedDecision
 
 
 @dataclass(frozen=True)
@@ -99,6 +96,8 @@ def derive(
     """Every (run, rule) of ``spec.decisions`` as a derived run, and what was fitted (None without decisions)."""
     if spec.decisions is None or not runs:
         return [], None
+    from imbalance_lab.decisions import DECISION_RULES, DecisionContext  # read where a spec has decisions
+
     first = runs[0].predictions()
     prior, source = deployment_prior(spec, class_names, first["test_labels"])
     cost = cost_matrix(spec, len(class_names), positive)
@@ -266,6 +265,8 @@ def _cost_curves(
     analysis: Any, deployment: Deployment, rows: list[DeployRow]
 ) -> dict[str, tuple[np.ndarray, np.ndarray, list[float]]]:
     """Expected cost against the positive class's threshold on test, per seed, for the cheapest base arms."""
+    from imbalance_lab.decisions import threshold_as_probs
+
     spec = analysis.spec
     test = analysis.sets[analysis.headline_set]
     metric = deployment.metric

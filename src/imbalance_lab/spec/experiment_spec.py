@@ -16,7 +16,6 @@ from pydantic import (
     model_validator,
 )
 
-from imbalance_lab.decisions import DECISION_RULES
 from imbalance_lab.errors import SpecError
 from imbalance_lab.registry import format_validation_error
 from imbalance_lab.spec.arms import ArmSpec
@@ -185,6 +184,8 @@ class ExperimentSpec(Strict):
         decisions = self.decisions
         if decisions is None:
             return
+        from imbalance_lab.decisions import DECISION_RULES  # a registry, read only where a spec has decisions
+
         binary = self.data.positive is not None
         for i, step in enumerate(decisions.rules):
             where = f"decisions.rules[{i}]"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from imbalance_lab.stats.bootstrap import BootstrapDiff, paired_bootstrap
 from imbalance_lab.stats.checks import check_arm_values, check_int, check_open_unit, check_values
@@ -59,7 +59,7 @@ def paired_seed_test(a: Sequence[float], b: Sequence[float], method: str = "t") 
     a, b : sequence of float
         Per-seed metric values of the two arms, same length, finite.
     method : {"t", "wilcoxon"}, default "t"
-        ``"t"``: paired Student t test (``scipy.stats.ttest_rel``).
+        ``"t"``: paired Student t test (``scipy.stats.ttest_rel``'s numbers: :func:`paired_t`).
         ``"wilcoxon"``: Wilcoxon signed-rank test (``scipy.stats.wilcoxon``
         with its defaults: zero differences dropped, exact p-value for small
         samples without ties). It needs no normality, but with fewer than 6
@@ -105,8 +105,27 @@ def paired_seed_test(a: Sequence[float], b: Sequence[float], method: str = "t") 
         return None
     if np.all(x == y):
         return SeedTest(0.0, 1.0, name)
-    result = sps.ttest_rel(x, y) if method == "t" else sps.wilcoxon(x, y)
+    if method == "t":
+        statistic, p_value = paired_t(x, y)
+        return SeedTest(statistic, p_value, name)
+    from scipy import stats  # the signed-rank test; importing scipy.stats costs half a second, so only here
+
+    result = stats.wilcoxon(x, y)
     return SeedTest(float(result.statistic), float(result.pvalue), name)
+
+
+def paired_t(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The paired Student t statistic of ``x - y`` and its two-sided p-value, computed as
+    ``scipy.stats.ttest_rel`` computes them (the same floating-point steps, so the same bits; tested):
+    ``t = mean(d) / sqrt(var(d, ddof=1) / n)``, ``p = 2 · T_{n-1}(-|t|)``. All-equal non-zero differences
+    give ``t = ±inf, p = 0``."""
+    d = x - y
+    n = np.float64(d.size)
+    centred = d - np.mean(d, keepdims=True)
+    variance = np.mean(centred**2) * (n / (n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.divide(np.mean(d), np.sqrt(variance / n))
+    return float(t), float(2 * special.stdtr(n - 1, -np.abs(t)))
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

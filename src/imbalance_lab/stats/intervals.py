@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from imbalance_lab.stats.checks import check_int, check_open_unit, check_values
 
@@ -75,7 +75,8 @@ def t_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -
     mean = float(arr.mean())
     if np.all(arr == arr[0]):
         return Interval(mean, mean, "t")
-    half = float(sps.t.ppf((1.0 + confidence) / 2.0, df=n - 1)) * float(arr.std(ddof=1)) / math.sqrt(n)
+    quantile = float(special.stdtrit(n - 1, (1.0 + confidence) / 2.0))  # Student's t quantile (scipy's t.ppf)
+    half = quantile * float(arr.std(ddof=1)) / math.sqrt(n)
     return Interval(mean - half, mean + half, "t")
 
 

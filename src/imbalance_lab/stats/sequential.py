@@ -39,8 +39,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from imbalance_lab.stats import holm
 from imbalance_lab.stats.checks import check_int, check_open_unit, check_values
+from imbalance_lab.stats.comparison import holm
 
 __all__ = [
     "DECISION_STATES",
