@@ -8,10 +8,7 @@ import multiprocessing
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +18,10 @@ import torch
 
 from helpers import (
     TINY_SPEC,
+    HeldRun,
     alive,
     cli,
     descendants,
-    kill_once_a_run_is_stored,
     wait_until_gone,
     write_spec,
 )
@@ -139,13 +136,18 @@ def test_without_retries_the_failed_runs_are_named_and_the_others_finish(tmp_pat
 
 def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes_the_same(
         local_one_thread: dict[str, Any], tmp_path: Path) -> None:
-    spec = small_spec()
-    spec_path, out = write_spec(tmp_path / "spec.yaml", spec), tmp_path / "out"
-    seen: set[int] = set()  # every process the driver started (the fork server and its workers)
-    before = kill_once_a_run_is_stored("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process",
-                                       "--workers", "2", "--threads", "1", out=out,
-                                       watch=lambda pid: seen.update(descendants(pid)))
-    assert len(seen) >= 3, seen  # the fork server and two workers were seen
+    """The kill lands where the test holds the driver (an event, no timing window): one run stored, the next one
+    trained and half-way into the store."""
+    spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
+    with HeldRun("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--workers", "2",
+                 "--threads", "1", out=out) as held:
+        in_flight = held.hold_a_run_in_flight()
+        (first_run,) = held.stored()
+        before = {p: p.read_bytes() for p in first_run.parent.iterdir()}
+        seen = descendants(held.driver.pid)  # every process the driver started
+        held.stop(signal.SIGKILL)
+    assert len(seen) >= 3, seen  # the fork server and two workers
+    assert in_flight.is_dir()  # the run in flight, hidden: never a visible run
     assert not wait_until_gone(seen), "workers outlived their driver"
     assert cli("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--threads", "1").returncode == 0
     assert all(p.read_bytes() == data for p, data in before.items())  # finished runs untouched
@@ -224,33 +226,21 @@ def test_a_resume_with_one_run_left_finishes_on_the_default_process_layout(tmp_p
 
 def test_one_ctrl_c_stops_the_driver_and_every_worker(tmp_path: Path) -> None:
     """Ctrl-C reaches the terminal's whole process group; the driver alone handles it, stops its workers at
-    once (their runs would not be stored now) and exits 130 with the finished runs kept."""
-    spec = small_spec(epochs=200)  # seconds a run: workers are mid-run when the first run is stored
-    spec_path, out = write_spec(tmp_path / "spec.yaml", spec), tmp_path / "out"
-    exe = Path(sys.executable).with_name("imbalance-lab")
-    driver = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out), "--executor",
-                               "process", "--workers", "2", "--threads", "1"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
-    seen: set[int] = set()
-    try:
-        deadline = time.monotonic() + 240
-        while not list(out.glob("runs/*/seed-*/result.json")) and time.monotonic() < deadline:
-            seen |= descendants(driver.pid)
-            time.sleep(0.05)
-        assert list(out.glob("runs/*/seed-*/result.json")), "no run finished in time"
-        seen |= descendants(driver.pid)
-        assert len(alive(seen)) >= 3  # the fork server and two workers, busy
-        os.killpg(driver.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole foreground group
-        stdout, stderr = driver.communicate(timeout=30)  # a bound for a hang, not a timing window
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-    assert driver.returncode == 130, stderr
-    assert "interrupted: the finished runs in" in stderr and "Traceback" not in stderr
+    once (their runs would not be stored now) and exits 130 with the finished runs kept. The signal lands
+    where the test holds the driver (an event, no timing window): one run stored, the next one waiting to be."""
+    spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
+    with HeldRun("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--workers", "2",
+                 "--threads", "1", out=out, new_session=True) as held:
+        in_flight = held.hold_a_run_in_flight()
+        (first_run,) = held.stored()
+        seen = descendants(held.driver.pid)
+        assert len(alive(seen)) >= 3  # the fork server and two workers
+        proc = held.stop(signal.SIGINT, group=True)  # as a terminal's Ctrl-C does: the whole foreground group
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted: the finished runs in" in proc.stderr and "Traceback" not in proc.stderr
     assert not wait_until_gone(seen), "workers outlived a Ctrl-C"
-    finished = list(out.glob("runs/*/seed-*/result.json"))
-    assert 1 <= len(finished) < 4 and not list(out.rglob(".tmp-*"))
+    assert list(out.glob("runs/*/seed-*/result.json")) == [first_run]
+    assert not in_flight.exists() and not list(out.rglob(".tmp-*"))
 
 
 @pytest.mark.parametrize("execution,device,runs,cores,expected", [

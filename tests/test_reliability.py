@@ -6,12 +6,10 @@ with exit 2, or a ``warning:`` where going on is right), no traceback, and leave
 from __future__ import annotations
 
 import copy
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ import torch
 import yaml
 from PIL import Image
 
-from helpers import TINY_SPEC, cli, write_spec
+from helpers import TINY_SPEC, HeldRun, cli, run_cli, waits_for_lock, write_spec
 from imbalance_lab.store import LOCK_FILE, ResultStore
 
 RUN = ("run", "--no-mlflow")
@@ -243,41 +241,32 @@ def test_readers_wait_for_a_change_of_the_directory_to_finish(results: Path) -> 
 
     store, done = ResultStore(results), []
     with store.state_lock(shared=False):
-        reader = threading.Thread(target=lambda: done.append(api.load_summary(results)))
+        reader = threading.Thread(target=lambda: done.append(api.load_summary(results)), daemon=True)
         reader.start()
-        reader.join(timeout=0.5)
-        assert reader.is_alive() and not done  # blocked: the writer is changing the spec or the runs
+        deadline = time.monotonic() + 60  # a bound for a hang: the event is the reader blocked on the lock
+        while not waits_for_lock(results / ".state.lock", os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waits_for_lock(results / ".state.lock", os.getpid()) and not done  # blocked while the writer changes things
     reader.join(timeout=60)
     assert len(done) == 1 and len(done[0].rows) == 8
 
 
 def test_sigterm_keeps_finished_runs_removes_the_one_in_flight_and_frees_the_directory(tmp_path: Path) -> None:
-    spec = copy.deepcopy(TINY_SPEC)
-    spec["training"]["epochs"] = 100  # a few seconds a run: long enough to be stopped mid-run
-    spec["arms"] = spec["arms"][:2]
-    spec_path = write_spec(tmp_path / "spec.yaml", spec)
-    out = tmp_path / "out"
-    exe = Path(sys.executable).with_name("imbalance-lab")
-    first = subprocess.Popen([str(exe), *RUN, str(spec_path), "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 240
-        while not list(out.glob("runs/*/seed-0/result.json")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert list(out.glob("runs/*/seed-0/result.json")), "no run finished in time"
+    """The signal lands where the test holds the run (no timing window): one run stored, the next one trained
+    and waiting in its temporary directory to be stored."""
+    spec_path, out = write_spec(tmp_path / "spec.yaml", one_seed_spec()), tmp_path / "out"
+    with HeldRun(*RUN, spec_path, "--out", out, out=out) as first:
+        in_flight = first.hold_a_run_in_flight()
+        (stored,) = first.stored()
+        kept = stored.read_bytes()
         assert ResultStore(out).writer_active() is not None
-        second = cli(*RUN, spec_path, "--out", out)
-        assert_error(second, f"in use by another run (process {first.pid} on ")
-        first.send_signal(signal.SIGTERM)
-        stdout, stderr = first.communicate(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    assert first.returncode == 143, stderr
-    assert "interrupted: the finished runs in" in stderr and "Traceback" not in stderr
-    finished_runs = sorted(out.glob("runs/*/seed-*/result.json"))
-    assert finished_runs and all(json.loads(p.read_text())["run_hash"] for p in finished_runs)
-    assert not list(out.rglob(".tmp-*"))  # the run in flight left nothing
+        second = run_cli(*RUN, spec_path, "--out", out, timeout=120)  # a process of its own, as a second user's
+        assert_error(second, f"in use by another run (process {first.driver.pid} on ")
+        proc = first.stop(signal.SIGTERM)
+    assert proc.returncode == 143, proc.stderr
+    assert "interrupted: the finished runs in" in proc.stderr and "Traceback" not in proc.stderr
+    assert first.stored() == [stored] and stored.read_bytes() == kept  # the finished run kept as it was
+    assert not in_flight.exists() and not list(out.rglob(".tmp-*"))  # the run in flight left nothing
     assert ResultStore(out).writer_active() is None
     with ResultStore(out).writer():
         pass

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from helpers import run_cli, write_spec
-from imbalance_lab import run_one
+from helpers import HeldRun, cli, run_cli, write_spec
+from imbalance_lab import api, run_one
 from imbalance_lab.errors import StoreError
 from imbalance_lab.spec import build_spec
 from imbalance_lab.store import ResultStore, write_atomic
@@ -67,7 +64,7 @@ def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
     tiny_spec["arms"] = tiny_spec["arms"][:2]
     tiny_spec["seeds"] = [0, 1]
     out = tmp_path / "out"
-    run_cli("run", "--no-mlflow", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", out, check=True)
+    api.run(build_spec(tiny_spec), out, executor="local", threads=1)  # the runs to damage (the CLI's run: test_cli.py)
     (out / "runs/balanced/seed-0/predictions.npz").write_bytes(b"PK\x03\x04 truncated")
     foreign = out / "runs/unbalanced/seed-1/result.json"
     body = json.loads(foreign.read_text())
@@ -86,34 +83,30 @@ def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):
 
 
 def test_kill_mid_experiment_loses_only_the_run_in_flight(tmp_path, tiny_spec):
-    tiny_spec["training"]["epochs"] = 12
+    """SIGKILL lands while the driver stores a trained run (held there by the test, an event rather than a timing
+    window): the run stored before stays whole, the one in flight stays hidden until the resume removes it."""
     tiny_spec["seeds"] = [0, 1, 2]
     spec_path = write_spec(tmp_path / "spec.yaml", tiny_spec)
     out = tmp_path / "out"
-    exe = Path(sys.executable).with_name("imbalance-lab")
-    proc = subprocess.Popen([str(exe), "run", "--no-mlflow", str(spec_path), "--out", str(out), "--executor", "local"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:  # the event: the driver says its second run is stored; ten runs of 12 epochs are still to train
-        for line in proc.stdout:  # type: ignore[union-attr]
-            if line.startswith("[2/12] "):
-                break
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=60)
+    with HeldRun("run", "--no-mlflow", spec_path, "--out", out, "--executor", "local", out=out) as held:
+        in_flight = held.hold_a_run_in_flight()
+        killed = held.stop(signal.SIGKILL)
+    assert "[1/12] " in killed.stdout and "[2/12] " not in killed.stdout
     finished = sorted(out.glob("runs/*/seed-*"))
-    assert 2 <= len(finished) < 12, "the kill should land mid-experiment"
+    assert finished == [p.parent for p in held.stored()] and len(finished) == 1
+    assert (in_flight / "result.json").is_file()  # killed mid-store: whole, but hidden, never a visible run
     kept = {}
     for run_dir in finished:  # every visible run is complete
         result = json.loads((run_dir / "result.json").read_text())
-        assert len(result["history"]) == 12
+        assert len(result["history"]) == tiny_spec["training"]["epochs"]
         assert (run_dir / "predictions.npz").stat().st_size > 0
         kept[run_dir] = (run_dir / "result.json").read_bytes()
 
-    resumed = run_cli("run", "--no-mlflow", spec_path, "--out", out, check=True)
-    assert f"{len(finished)} of 12 runs already finished" in resumed.stdout
+    resumed = cli("run", "--no-mlflow", spec_path, "--out", out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 of 12 runs already finished" in resumed.stdout
     assert len(list(out.glob("runs/*/seed-*/result.json"))) == 12
-    assert not list(out.glob("runs/*/.tmp-*"))
+    assert not in_flight.exists() and not list(out.glob("runs/*/.tmp-*"))  # the resume removed the leftover
     for run_dir, body in kept.items():
         assert (run_dir / "result.json").read_bytes() == body
 
