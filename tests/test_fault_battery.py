@@ -196,6 +196,7 @@ def test_results_stay_readable_when_the_weights_file_changes_and_force_is_not_ad
     """Defect 7: a weights file rewritten in place made report say "no finished runs ... --force"."""
     spec_path, out, weights = pretrained_results
     before = {p: p.read_bytes() for p in out.glob("runs/*/*/*")}
+    assert sorted(p.name for p in before) == sorted(["predictions.npz", "result.json"] * 2)  # both runs: it can fail
     torch.manual_seed(1)
     torch.save(MODELS.create("simple_cnn", 1, (8, 8), 2, width=4, hidden=8).state_dict(), weights)
     for command in ("summary", "report"):

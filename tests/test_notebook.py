@@ -47,6 +47,7 @@ def test_the_tables_are_tidy_and_equal_the_analysis(experiment):
     assert set(compare.metric) <= set(a.sets["test"].metrics) and "unbalanced" not in set(compare.arm)
     assert compare["diff"].notna().all()
     runs = experiment.runs()
+    assert len(a.runs) == len(a.arms) * 2 == 12  # (3 arms and their 3 cost-decided arms) × 2 seeds
     assert len(runs) == len(a.runs) * len(a.sets)
     one = runs[(runs.arm == "balanced") & (runs.seed == 1) & (runs.set == "val")].iloc[0]
     arrays = next(r for r in a.runs if r.arm == "balanced" and r.seed == 1).predictions()
@@ -120,5 +121,8 @@ def test_the_cli_and_the_api_give_the_same_directory(tmp_path):
     names = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()  # noqa: E731
                                 and not p.name.startswith(".") and p.name != "report.html")
     assert names(tmp_path / "cli") == names(tmp_path / "api")
+    runs = [f"runs/{arm}/seed-{seed}/{name}" for arm in ("balanced", "unbalanced") for seed in (0, 1)
+            for name in ("predictions.npz", "result.json")]
+    assert {"spec.yaml", "report.csv", "summary.csv", *runs} <= set(names(tmp_path / "cli"))  # the scan found them
     for name in ("report.csv", "report.md", "summary.csv"):
         assert (tmp_path / "cli" / name).read_text() == (tmp_path / "api" / name).read_text(), name

@@ -43,6 +43,7 @@ def test_the_rounds_follow_the_decisions_and_stop_when_settled_or_at_max(tmp_pat
     runs = stored(out)
     # every arm has seeds 0..k-1 contiguous; an arm stops receiving seeds once decided, the reference goes on
     per_arm = {arm: [s for a, s in runs if a == arm] for arm in ("balanced", "weighted", "broken")}
+    assert sum(map(len, per_arm.values())) == len(runs) and min(map(len, per_arm.values())) >= 3  # min: 3 seeds each
     for arm, seeds in per_arm.items():
         assert seeds == list(range(len(seeds))), arm
     assert state.reference == "balanced"

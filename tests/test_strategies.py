@@ -521,7 +521,7 @@ def test_every_strategy_trains_reproducibly(strategy_name: str) -> None:
         assert np.isfinite(a.logits).all() and np.isfinite(a.probs).all()
         np.testing.assert_array_equal(a.logits, b.logits)  # bit-identical under the run's seed on CPU
         np.testing.assert_allclose(a.probs.sum(axis=1), 1.0, atol=1e-5)
-    assert [h["train"]["loss"] for h in first.history] == [h["train"]["loss"] for h in second.history]
+    assert first.history and [h["train"]["loss"] for h in first.history] == [h["train"]["loss"] for h in second.history]
     assert all(math.isfinite(h["train"]["loss"]) for h in first.history)
 
 

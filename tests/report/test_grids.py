@@ -43,6 +43,7 @@ def test_lines_over_the_numeric_factor_match_the_table(grid_run):
         for p in points:
             assert p.arm == f"g-b{int(p.x)}-{line.split('-')[1]}"
             assert p.mean == table[p.arm]["recall"].mean
+    assert [x for x, _ in effect.best] == [6, 20, 60]  # one best line per value, so the loop checks each
     for x, best in effect.best:
         means = {line: next(p.mean for p in pts if p.x == x) for line, pts in effect.lines.items()}
         assert set(best.split(" = ")) == {line for line, m in means.items() if m == max(means.values())}
@@ -94,6 +95,7 @@ def test_the_sentence_says_whether_the_best_is_clear():
 def test_clear_means_the_intervals_do_not_overlap(grid_run):
     analysis, _ = grid_run
     effect = factor_effect(analysis, "b", "balanced_accuracy")  # higher is better
+    assert [x for x, _ in effect.best] == [6, 20, 60]
     for x, best in effect.best:
         here = {line: next(p for p in pts if p.x == x) for line, pts in effect.lines.items()}
         winner = here.get(best)  # None when lines tie
