@@ -1,4 +1,8 @@
-"""The CLI end to end, run as a user runs it: files written, resume, refusals, errors."""
+"""The CLI end to end: files written, resume, refusals, errors.
+
+Each command runs at least once as a user runs it, in a new interpreter (``run_cli``); further cases of
+the same command run in this process through the console script's own ``main`` (``cli``: the same
+parsing, error handler and exit codes, without a new interpreter's few seconds each)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import run_cli, write_spec
+from helpers import cli, run_cli, write_spec
 from imbalance_lab.spec import build_spec
 from imbalance_lab.store import TMP_PREFIX
 
@@ -75,7 +79,8 @@ def test_rerun_skips_finished_runs(finished):
     paths = sorted(out.glob("runs/*/*/result.json"))
     assert paths == result_files(out)
     before = {p: p.stat().st_mtime_ns for p in paths}
-    proc = run_cli("run", "--no-mlflow", spec_path, "--out", out, check=True)
+    proc = cli("run", "--no-mlflow", spec_path, "--out", out)
+    assert proc.returncode == 0, proc.stderr
     assert "8 of 8 runs already finished" in proc.stdout
     assert {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/result.json")} == before
 
@@ -93,18 +98,18 @@ def test_changed_spec_is_refused_then_forced(tmp_path, tiny_spec):
     out = tmp_path / "out"
     tiny_spec["arms"] = tiny_spec["arms"][:1]
     tiny_spec["seeds"] = [0]
-    run_cli("run", "--no-mlflow", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out, check=True)
+    assert cli("run", "--no-mlflow", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out).returncode == 0
     first = json.loads((out / "runs/balanced/seed-0/result.json").read_text())
 
     tiny_spec["training"]["epochs"] = 3
     changed = write_spec(tmp_path / "b.yaml", tiny_spec)
-    proc = run_cli("run", "--no-mlflow", changed, "--out", out)
+    proc = cli("run", "--no-mlflow", changed, "--out", out)
     assert proc.returncode == 2
     assert "different spec" in proc.stderr and "--force" in proc.stderr and "training.epochs: 2 in the runs, 3 in this spec" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert json.loads((out / "runs/balanced/seed-0/result.json").read_text()) == first
 
-    run_cli("run", "--no-mlflow", changed, "--out", out, "--force", check=True)
+    assert cli("run", "--no-mlflow", changed, "--out", out, "--force").returncode == 0
     redone = json.loads((out / "runs/balanced/seed-0/result.json").read_text())
     assert len(redone["history"]) == 3
 
@@ -113,10 +118,11 @@ def test_adding_a_seed_runs_only_the_new_one(tmp_path, tiny_spec):
     out = tmp_path / "out"
     tiny_spec["arms"] = tiny_spec["arms"][:1]
     tiny_spec["seeds"] = [0]
-    run_cli("run", "--no-mlflow", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out, check=True)
+    assert cli("run", "--no-mlflow", write_spec(tmp_path / "a.yaml", tiny_spec), "--out", out).returncode == 0
     mtime = (out / "runs/balanced/seed-0/result.json").stat().st_mtime_ns
     tiny_spec["seeds"] = [0, 7]
-    proc = run_cli("run", "--no-mlflow", write_spec(tmp_path / "b.yaml", tiny_spec), "--out", out, check=True)
+    proc = cli("run", "--no-mlflow", write_spec(tmp_path / "b.yaml", tiny_spec), "--out", out)
+    assert proc.returncode == 0, proc.stderr
     assert "1 of 2 runs already finished" in proc.stdout
     assert (out / "runs/balanced/seed-0/result.json").stat().st_mtime_ns == mtime
     assert (out / "runs/balanced/seed-7/result.json").is_file()
@@ -138,7 +144,7 @@ def test_bad_spec_exits_2_with_one_line_and_writes_nothing(tmp_path, tiny_spec, 
     change(tiny_spec)
     spec_path = write_spec(tmp_path / "bad.yaml", tiny_spec)
     for command in (["run", spec_path, "--out", tmp_path / "out"], ["validate", spec_path]):
-        proc = run_cli(*command)
+        proc = cli(*command)
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
@@ -173,7 +179,7 @@ def test_list_shows_registries():
     assert "``" not in proc.stdout
     for name in ("none", "class_weight", "oversample", "undersample"):
         assert name in proc.stdout
-    assert "animal_mnist" in run_cli("list", "sources", check=True).stdout
+    assert "animal_mnist" in cli("list", "sources").stdout
 
 
 def test_data_command_prints_counts_and_writes_a_sample_grid(tmp_path, tiny_spec):
@@ -189,7 +195,7 @@ def test_data_command_prints_counts_and_writes_a_sample_grid(tmp_path, tiny_spec
     assert grid.mode == "RGB" and grid.height >= 2 * 56 and grid.width > 4 * 56
     # the default location is the experiment's output directory
     tiny_spec["output"] = str(tmp_path / "results")
-    run_cli("data", write_spec(tmp_path / "spec2.yaml", tiny_spec), check=True)
+    assert cli("data", write_spec(tmp_path / "spec2.yaml", tiny_spec)).returncode == 0
     assert (tmp_path / "results" / "data_samples.png").is_file()
 
 
@@ -199,7 +205,8 @@ def test_one_vs_rest_run_lists_the_group_members(tmp_path, tiny_spec):
     tiny_spec["data"]["splits"] = {"pool": {"other": 60, "b": 60}, "val": {"other": 20, "b": 10}, "test": {"other": 30, "b": 10}}
     tiny_spec["arms"] = [{"name": "unbalanced", "train": {"other": 60, "b": 6}}]
     tiny_spec["seeds"] = [0]
-    proc = run_cli("run", "--no-mlflow", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", tmp_path / "out", check=True)
+    proc = cli("run", "--no-mlflow", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
     assert "class other = a, c" in proc.stdout
     assert "- class other = a, c" in (tmp_path / "out" / "summary.md").read_text()
     result = json.loads((tmp_path / "out/runs/unbalanced/seed-0/result.json").read_text())

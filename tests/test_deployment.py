@@ -40,14 +40,21 @@ def trained(tmp_path_factory):
     return out
 
 
-def analysed(out, **decisions):
+def analysed(out, *, report=False, **decisions):
+    """The analysis of ``out`` with these decisions (the report's own; the report written only with ``report``,
+    its figures being most of the time)."""
     spec = build_spec(with_decisions(**decisions))
     api.run(spec, out, executor="local", threads=1)  # nothing to train: every run is stored
-    return api.report(out)[0]
+    analysis = api.load(out).analysis
+    if report:
+        api.write_report(analysis, out)
+    return analysis
 
 
 def test_adding_and_changing_decisions_never_retrains(trained):
     stamps = {p: p.stat().st_mtime_ns for p in trained.glob("runs/*/seed-*/*")}
+    runs = {trained / "runs" / arm / f"seed-{seed}" for arm in ("balanced", "unbalanced", "weighted") for seed in (0, 1)}
+    assert {p.parent for p in stamps} == runs  # the glob found every run, so the comparison below can fail
     plain = build_spec(with_decisions())
     decided = build_spec(with_decisions(rules=RULES, costs={"false_negative": 10, "false_positive": 1}))
     for arm in plain.arms:
@@ -89,7 +96,7 @@ def test_the_expected_cost_is_counted_at_the_deployment_prior(trained):
     test = analysis.sets["test"]
     labels = test.labels
     for arm in ("balanced", "unbalanced+threshold(min_cost)"):
-        for row, seed in enumerate((0, 1)):
+        for row in range(2):  # seeds 0 and 1, in the table's order
             decided = predict(test.probs[arm][row])
             fnr = np.mean(decided[labels == 1] != 1)
             fpr = np.mean(decided[labels == 0] == 1)
@@ -161,11 +168,12 @@ def test_the_report_and_the_cli_give_the_deployment_answer(trained, tmp_path):
 def test_temperature_scaling_is_reported_with_its_calibration_before_and_after(trained):
     from imbalance_lab.analysis.deployment import calibration_rows
 
-    analysis = analysed(trained, rules=["temperature", {"threshold": {"by": "max_f1"}}])
+    analysis = analysed(trained, report=True, rules=["temperature", {"threshold": {"by": "max_f1"}}])
     val = analysis.sets["val"].table
     for arm in ("balanced", "unbalanced", "weighted"):
         # the temperature minimises the validation log loss, and T = 1 (the arm itself) is one candidate
         before, after = val[arm]["log_loss"].values, val[f"{arm}+temperature"]["log_loss"].values
+        assert len(before) == 2  # both seeds
         assert all(a <= b + 1e-6 for a, b in zip(after, before, strict=True))
     rows = {row.arm: row for row in calibration_rows(analysis)}
     assert set(rows) == {"balanced+temperature", "unbalanced+temperature", "weighted+temperature"}  # no thresholds
@@ -179,7 +187,7 @@ def test_temperature_scaling_is_reported_with_its_calibration_before_and_after(t
 def test_each_decision_is_compared_with_its_own_arm_on_the_same_seeds_and_images(trained):
     from imbalance_lab.analysis.deployment import versus_base
 
-    analysis = analysed(trained, rules=RULES, costs={"false_negative": 10, "false_positive": 1})
+    analysis = analysed(trained, report=True, rules=RULES, costs={"false_negative": 10, "false_positive": 1})
     table = versus_base(analysis)
     assert set(table) == set(analysis.deployment.arms)
     test = analysis.sets["test"].table

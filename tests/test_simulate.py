@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import cli
 from imbalance_lab import simulate as sim
 from imbalance_lab.errors import UserError
 
@@ -134,8 +135,7 @@ def test_the_command_takes_one_case_and_refuses_bad_input_in_one_line(tmp_path):
     for args, message in [(["--acc-neg", "0.2"], "acc_neg 0.2 must lie in [0.5, 1]"),
                           (["--metric", "auc"], "simulate --metric 'auc': unknown"),
                           (["--loss", "focal:gamma"], "expected key=value")]:
-        bad = subprocess.run([*CLI, "simulate", *args, "--no-mlflow", "--out", str(tmp_path / "bad")],
-                             capture_output=True, text=True, timeout=120)
+        bad = cli("simulate", *args, "--no-mlflow", "--out", tmp_path / "bad")  # the same main, in this process
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert not (tmp_path / "bad").exists()
 
@@ -158,11 +158,11 @@ def test_the_sweep_shows_where_each_quantity_loses_the_minority():
 
 
 def test_the_sweep_command_writes_its_table_and_plot(tmp_path):
-    done = subprocess.run([*CLI, "simulate", "--sweep", "--out", str(tmp_path / "sw")], capture_output=True,
-                          text=True, timeout=300)
+    # 10 positives a set (default 100): the same table and plot, ten times smaller draws for the rank metrics' SEs
+    done = subprocess.run([*CLI, "simulate", "--sweep", "--positives", "10", "--out", str(tmp_path / "sw")],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sw" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len((tmp_path / "sw" / "sweep.csv").read_text().splitlines()) == 1 + 2 * 7 * 7
-    bad = subprocess.run([*CLI, "simulate", "--sweep", "--acc-pos", "0.7", "--out", str(tmp_path / "bad")],
-                         capture_output=True, text=True, timeout=120)
+    bad = cli("simulate", "--sweep", "--acc-pos", "0.7", "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "simulate --sweep" in bad.stderr and not (tmp_path / "bad").exists()

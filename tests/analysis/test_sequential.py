@@ -365,19 +365,22 @@ def test_power_a_real_difference_is_called_better_within_30_rounds() -> None:
 
 def test_the_t_bayes_factor_is_the_integral_it_stands_for():
     """BF = ∫∫ N(x | mu0 + δσ, σ²) N(δ | 0, g) σ⁻¹ dδ dσ / ∫ N(x | mu0, σ²) σ⁻¹ dσ, computed numerically."""
-    from scipy import integrate, stats
+    from scipy import integrate
 
     from imbalance_lab.stats.sequential import t_e_values
 
+    def normal_pdf(v, mean, sd):  # scipy.stats.norm.pdf's formula, without its per-call cost (the integrands
+        return np.exp(-0.5 * ((v - mean) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))  # are called ~10⁵ times)
+
     x = np.array([0.12, 0.05, 0.2, 0.09])
     for mu0, g in ((0.0, 1.0), (0.1, 0.5)):
-        def h1(delta, log_sigma):
+        def h1(delta, log_sigma, mu0=mu0, g=g):
             sigma = np.exp(log_sigma)  # dσ / σ = d log σ
-            return np.prod(stats.norm.pdf(x, mu0 + delta * sigma, sigma)) * stats.norm.pdf(delta, 0, np.sqrt(g))
+            return np.prod(normal_pdf(x, mu0 + delta * sigma, sigma)) * normal_pdf(delta, 0, np.sqrt(g))
 
-        def h0(log_sigma):
+        def h0(log_sigma, mu0=mu0):
             sigma = np.exp(log_sigma)
-            return np.prod(stats.norm.pdf(x, mu0, sigma))
+            return np.prod(normal_pdf(x, mu0, sigma))
 
         num, _ = integrate.dblquad(h1, -8, 2, -12, 12, epsabs=1e-12)
         den, _ = integrate.quad(h0, -8, 2, epsabs=1e-12, limit=200)

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from helpers import TINY_SPEC, run_cli, write_spec
+from helpers import TINY_SPEC, cli, run_cli, write_spec
 
 
 def _closed_port() -> int:
@@ -26,7 +26,8 @@ def test_run_logs_to_a_local_sqlite_store_by_default(tmp_path):
     experiment = client.get_experiment_by_name("tiny")
     runs = client.search_runs([experiment.experiment_id])
     assert sorted(r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags) == ["balanced/seed-0", "unbalanced/seed-0"]
-    again = run_cli("report", out, "--mlflow", check=True)
+    again = cli("report", out, "--mlflow")
+    assert again.returncode == 0, again.stderr
     assert "mlflow: 0 run(s) logged, 2 already there" in again.stdout
 
 

@@ -1,4 +1,8 @@
-"""The report end to end: recomputed from stored runs, written as HTML/Markdown/CSV, rendered in a real Chromium."""
+"""The report end to end: recomputed from stored runs, written as HTML/Markdown/CSV, rendered in a real Chromium.
+
+``run``, ``report`` and ``compare`` each run once as a user runs them (a new interpreter); the other cases run
+in this process through the console script's own ``main`` (``cli``), and runs that are only material are
+trained through the API."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TINY_SPEC, run_cli, write_spec
+from helpers import TINY_SPEC, cli, run_cli, write_spec
+from imbalance_lab import api
 from imbalance_lab.analysis.analyse import analyse
 from imbalance_lab.api import scan
 
@@ -38,6 +43,7 @@ def test_report_recomputes_the_stored_metrics(experiment):
     out, _ = experiment
     spec, found = scan(out)
     analysis = analyse(spec, found, n_boot=200)
+    assert len(found.runs) == 4 * 3  # every run of 4 arms × 3 seeds, so the loop below checks them all
     for run in found.runs:
         stored = run.result["metrics"]["test"]
         values = analysis.sets["test"].table[run.arm]
@@ -73,15 +79,16 @@ def test_report_command_with_another_reference(experiment, tmp_path):
     shutil.copytree(out, copy)
     proc = run_cli("report", copy, "--reference", "balanced", check=True)
     assert "against `balanced`" in proc.stdout
-    bad = run_cli("report", copy, "--reference", "nonesuch")
+    bad = cli("report", copy, "--reference", "nonesuch")
     assert bad.returncode == 2 and "--reference: got 'nonesuch'" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_one_seed_invents_no_interval(tmp_path):
     spec = dict(TINY_SPEC, seeds=[0], arms=TINY_SPEC["arms"][:2])
     out = tmp_path / "out"
-    run_cli("run", write_spec(tmp_path / "spec.yaml", spec), "--out", out, "--no-mlflow", check=True)
+    assert cli("run", write_spec(tmp_path / "spec.yaml", spec), "--out", out, "--no-mlflow").returncode == 0
     rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text())))
+    assert {(r["eval_set"], r["arm"]) for r in rows} == {(s, a) for s in ("val", "test") for a in ("balanced", "unbalanced")}
     assert all(r["t_ci_low"] == "" and r["bootstrap_ci_low"] == "" for r in rows)
     assert "with one seed" in (out / "report.md").read_text() or "bootstrap" in (out / "report.csv").read_text()
 
@@ -91,7 +98,7 @@ def test_compare_two_experiments_on_the_same_data(experiment, tmp_path):
     other = dict(TINY_SPEC, name="tiny_more_epochs", seeds=[0, 1, 2], arms=TINY_SPEC["arms"][1:3],
                  training={**TINY_SPEC["training"], "epochs": 3})
     other_out = tmp_path / "other"
-    run_cli("run", write_spec(tmp_path / "other.yaml", other), "--out", other_out, "--no-mlflow", check=True)
+    api.run(other, other_out, executor="local", threads=1)  # compare reads the runs: no report needed
     proc = run_cli("compare", out, other_out, "--out", tmp_path / "cmp", "--reference", "tiny.unbalanced", check=True)
     assert "against `tiny.unbalanced`" in proc.stdout
     arms = {r["arm"] for r in csv.DictReader(io.StringIO((tmp_path / "cmp" / "report.csv").read_text()))}
@@ -99,19 +106,19 @@ def test_compare_two_experiments_on_the_same_data(experiment, tmp_path):
     changed = dict(other, name="other_data")
     changed["data"] = {**TINY_SPEC["data"], "seed": 5}
     changed_out = tmp_path / "changed"
-    run_cli("run", write_spec(tmp_path / "changed.yaml", changed), "--out", changed_out, "--no-mlflow", check=True)
-    refused = run_cli("compare", out, changed_out, "--out", tmp_path / "cmp2")
+    api.run(changed, changed_out, executor="local", threads=1)
+    refused = cli("compare", out, changed_out, "--out", tmp_path / "cmp2")
     assert refused.returncode == 2 and "other data" in refused.stderr and not (tmp_path / "cmp2").exists()
 
 
 def test_report_of_a_directory_without_runs(tmp_path, tiny_spec):
     from imbalance_lab.spec import build_spec
 
-    proc = run_cli("report", tmp_path)
+    proc = cli("report", tmp_path)
     assert proc.returncode == 2 and "not a results directory" in proc.stderr
     (tmp_path / "spec.yaml").write_text(build_spec(tiny_spec).to_yaml())
     (tmp_path / "runs").mkdir()
-    proc = run_cli("report", tmp_path)
+    proc = cli("report", tmp_path)
     assert proc.returncode == 2 and "has no finished runs yet" in proc.stderr and "Traceback" not in proc.stderr
 
 

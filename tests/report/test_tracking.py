@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from helpers import TINY_SPEC, run_cli, write_spec
+from helpers import TINY_SPEC, cli, write_spec
 
 pytest.importorskip("mlflow", reason="MLflow tracking needs the mlflow package")
 from mlflow import MlflowClient  # noqa: E402
@@ -111,18 +111,24 @@ def wait_until_up(server: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def finished_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_server: dict[str, Any]) -> Path:
-    """The tiny experiment run through the CLI (read-only for the tests; copy it to change it).
+    """The tiny experiment run through the CLI's ``main`` in this process (read-only for the tests; copy it to
+    change it).
 
     It asks for ``mlflow_server`` only so that the server starts while this trains.
     """
     work = tmp_path_factory.mktemp("tiny")
     out = work / "out"
-    run_cli("run", write_spec(work / "spec.yaml", TINY_SPEC), "--out", out, "--no-mlflow", check=True)
+    proc = cli("run", write_spec(work / "spec.yaml", TINY_SPEC), "--out", out, "--no-mlflow")
+    assert proc.returncode == 0, proc.stderr
     return out
 
 
-def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(directory.rglob("*"))}
+def snapshot(directory: Path, runs: int = N_RUNS) -> dict[str, bytes]:
+    """Every file under ``directory`` (which holds ``runs`` stored runs: checked, so a comparison of two
+    snapshots can fail)."""
+    found = {str(p.relative_to(directory)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(directory.rglob("*"))}
+    assert sum(name.endswith("result.json") for name in found) == runs, sorted(found)
+    return found
 
 
 def split_runs(client: MlflowClient, experiment_id: str) -> tuple[Any, list[Any]]:
@@ -182,7 +188,7 @@ def test_local_sqlite_store_holds_one_parent_and_a_child_per_run(finished_dir: P
     monkeypatch.chdir(tmp_path)  # nothing may land in the working directory (MLflow's default ./mlruns)
     late = tmp_path / "late-run"
     shutil.move(out / "runs" / "both" / "seed-1", late)  # a run that finishes after the first logging
-    runs_before = snapshot(out / "runs")
+    runs_before = snapshot(out / "runs", N_RUNS - 1)
 
     report = tmp_path / "report.html"
     report.write_text("<html><body>report</body></html>")
@@ -190,7 +196,7 @@ def test_local_sqlite_store_holds_one_parent_and_a_child_per_run(finished_dir: P
     first = log_experiment(out, report_path=report)
 
     assert (first.error, first.logged, first.skipped) == (None, N_RUNS - 1, 0)
-    assert snapshot(out / "runs") == runs_before
+    assert snapshot(out / "runs", N_RUNS - 1) == runs_before
     assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlartifacts").exists()
     shutil.move(late, out / "runs" / "both" / "seed-1")
     runs_before = snapshot(out / "runs")
