@@ -24,8 +24,9 @@ def _private_caches(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = tmp_path_factory.mktemp("caches")
     saved = {k: os.environ.get(k) for k in ("IMBALANCE_LAB_CACHE", "HF_HOME", "HF_HUB_OFFLINE")}
-    os.environ.update({"IMBALANCE_LAB_CACHE": str(root / "imbalance-lab"), "HF_HOME": str(root / "hf"),
-                       "HF_HUB_OFFLINE": "1"})
+    os.environ.update(
+        {"IMBALANCE_LAB_CACHE": str(root / "imbalance-lab"), "HF_HOME": str(root / "hf"), "HF_HUB_OFFLINE": "1"}
+    )
     yield
     for key, value in saved.items():
         if value is None:

@@ -31,7 +31,11 @@ TINY_SPEC: dict[str, Any] = {
         {"name": "balanced", "train": {"a": 60, "b": 60}},
         {"name": "unbalanced", "train": {"a": 60, "b": 6}},
         {"name": "weighted", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": "inverse"}}},
-        {"name": "both", "train": {"a": 60, "b": 6}, "strategy": [{"class_weight": {"weights": {"a": 1, "b": 2}}}, "oversample"]},
+        {
+            "name": "both",
+            "train": {"a": 60, "b": 6},
+            "strategy": [{"class_weight": {"weights": {"a": 1, "b": 2}}}, "oversample"],
+        },
     ],
     "model": {"name": "simple_cnn", "width": 4, "hidden": 8},
     "training": {"epochs": 2, "batch_size": 32, "lr": 0.01},
@@ -44,20 +48,23 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
     return path
 
 
-def run_cli(*args: str | Path | int, cwd: Path | None = None, check: bool = False,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path | int, cwd: Path | None = None, check: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``imbalance-lab ARGS`` in a subprocess, as a user would (a hang past ``timeout`` fails the test)."""
     exe = Path(sys.executable).with_name("imbalance-lab")
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
 
 
-def kill_once_a_run_is_stored(*args: str | Path, out: Path,
-                              watch: Callable[[int], None] | None = None) -> dict[Path, bytes]:
+def kill_once_a_run_is_stored(
+    *args: str | Path, out: Path, watch: Callable[[int], None] | None = None
+) -> dict[Path, bytes]:
     """Start ``imbalance-lab ARGS`` (a run into ``out``), SIGKILL it once its first run is stored; return the stored files.
 
     ``watch(pid)`` is called while waiting, to look at what the run has started.
@@ -209,8 +216,14 @@ class HeldRun:
         self._fill()  # the driver's first line (printed after it opened the directory) waits
         exe = Path(sys.executable).with_name("imbalance-lab")
         env = {**os.environ, "COLUMNS": "200"}
-        self.driver = subprocess.Popen([str(exe), *map(str, args)], stdout=write, stderr=self._stderr, env=env,
-                                       start_new_session=new_session, preexec_fn=_ctrl_c_as_from_a_terminal)
+        self.driver = subprocess.Popen(
+            [str(exe), *map(str, args)],
+            stdout=write,
+            stderr=self._stderr,
+            env=env,
+            start_new_session=new_session,
+            preexec_fn=_ctrl_c_as_from_a_terminal,
+        )
         os.close(write)
 
     def __enter__(self) -> HeldRun:
@@ -256,8 +269,9 @@ class HeldRun:
             self._lock.close()
         self._drain()
         self._stderr.seek(0)
-        return subprocess.CompletedProcess(self.driver.args, self.driver.returncode, self.stdout.decode(),
-                                           self._stderr.read().decode())
+        return subprocess.CompletedProcess(
+            self.driver.args, self.driver.returncode, self.stdout.decode(), self._stderr.read().decode()
+        )
 
     def stored(self) -> list[Path]:
         """The runs stored so far (their result.json)."""
@@ -289,7 +303,9 @@ class HeldRun:
                 self._drain()
                 self._stderr.seek(0)
                 state = f"ended with exit {code}" if code is not None else f"still runs after {deadline_s} s"
-                raise AssertionError(f"no {what}: the driver {state}\nstdout: {self.stdout.decode()}\n"
-                                     f"stderr: {self._stderr.read().decode()}")
+                raise AssertionError(
+                    f"no {what}: the driver {state}\nstdout: {self.stdout.decode()}\n"
+                    f"stderr: {self._stderr.read().decode()}"
+                )
             time.sleep(0.02)
         return value

@@ -26,7 +26,7 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
 def test_ruff_lint_and_format_pass() -> None:
     """ruff's lint rules and its formatter (pyproject.toml's [tool.ruff]) hold over the package, the tests, the
     benchmarks and the docs build."""
-    paths = ["src", "benchmarks", "docs/_build"]  # the tests join once formatted
+    paths = ["src", "tests", "benchmarks", "docs/_build"]
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", *paths], cwd=ROOT, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout[-6000:] + lint.stderr[-2000:]
     form = subprocess.run(

@@ -49,17 +49,21 @@ def _walk(spec: dict[str, Any], path: str) -> tuple[Any, str | int]:
 
 def set_at(path: str, value: Any) -> Change:
     """Set a dotted path of the tiny spec (``arms.0.name``) to ``value``."""
+
     def change(spec: dict[str, Any]) -> None:
         node, key = _walk(spec, path)
         node[key] = value
+
     return change
 
 
 def drop(path: str) -> Change:
     """Remove a dotted path of the tiny spec."""
+
     def change(spec: dict[str, Any]) -> None:
         node, key = _walk(spec, path)
         del node[key]
+
     return change
 
 
@@ -79,7 +83,11 @@ SPEC_MISTAKES = [
     ("typo-training-key", set_at("training.epoch", 3), ["training.epoch", "unknown key", "epochs"]),
     ("typo-model-key", set_at("model.widht", 3), ["model.widht", "unknown parameter", "width"]),
     ("typo-arm-key", set_at("arms.0.strategies", "none"), ["arms[0].strategies", "unknown key", "strategy"]),
-    ("typo-tracking-key", set_at("tracking", {"mlflow_url": "x"}), ["tracking.mlflow_url", "unknown key", "mlflow_uri"]),
+    (
+        "typo-tracking-key",
+        set_at("tracking", {"mlflow_url": "x"}),
+        ["tracking.mlflow_url", "unknown key", "mlflow_uri"],
+    ),
     ("numeric-key", set_at("training.5", 5), ["training.5", "unknown key"]),
     # required parts missing, sections of the wrong shape
     ("missing-name", drop("name"), ["name: required"]),
@@ -109,31 +117,74 @@ SPEC_MISTAKES = [
     ("unknown-precision", set_at("training.precision", "fp8"), ["training.precision", "got 'fp8'", "'fp16'"]),
     ("unknown-device", set_at("training.device", "tpu"), ["training.device", "got 'tpu'", "'cpu'"]),
     ("unknown-schedule", set_at("training.schedule", "linear"), ["training.schedule.type", "got 'linear'", "'cosine'"]),
-    ("step-schedule-without-milestones", set_at("training.schedule", {"type": "step"}), ["training.schedule", "milestones"]),
-    ("milestone-after-last-epoch", set_at("training.schedule", {"type": "step", "milestones": [5]}),
-     ["training", "milestone 5", "training.epochs"]),
-    ("warmup-as-long-as-training", set_at("training.schedule", {"type": "cosine", "warmup_epochs": 2}),
-     ["training", "warmup_epochs 2"]),
+    (
+        "step-schedule-without-milestones",
+        set_at("training.schedule", {"type": "step"}),
+        ["training.schedule", "milestones"],
+    ),
+    (
+        "milestone-after-last-epoch",
+        set_at("training.schedule", {"type": "step", "milestones": [5]}),
+        ["training", "milestone 5", "training.epochs"],
+    ),
+    (
+        "warmup-as-long-as-training",
+        set_at("training.schedule", {"type": "cosine", "warmup_epochs": 2}),
+        ["training", "warmup_epochs 2"],
+    ),
     ("tracking-mlflow-not-bool", set_at("tracking", {"mlflow": "maybe"}), ["tracking.mlflow", "got 'maybe'"]),
     # strategies
-    ("unknown-strategy", set_at("arms.0.strategy", "smote"), ["arms[0].strategy[0]", "'smote'", "class_weight", "oversample"]),
-    ("unknown-strategy-parameter", set_at("arms.2.strategy", {"class_weight": {"weigths": "inverse"}}),
-     ["arms[2].strategy[0].class_weight.weigths", "unknown parameter", "weights"]),
-    ("strategy-parameter-above-range", set_at("arms.3.strategy", [{"oversample": {"ratio": 1.5}}]),
-     ["arms[3].strategy[0].oversample.ratio", "got 1.5"]),
-    ("strategy-parameter-a-word", set_at("arms.2.strategy", {"focal": {"gamma": "big"}}),
-     ["arms[2].strategy[0].focal.gamma", "got 'big'"]),
-    ("strategy-parameter-unknown-word", set_at("arms.2.strategy", {"class_weight": {"weights": "inverted"}}),
-     ["arms[2].strategy[0].class_weight.weights", "got 'inverted'", "'inverse'", "'sqrt_inverse'"]),
-    ("class-weight-for-unknown-class", set_at("arms.2.strategy", {"class_weight": {"weights": {"a": 1, "z": 2}}}),
-     ["arms[2].strategy[0].class_weight", "unknown class 'z'", "a, b"]),
-    ("drw-start-past-the-end", set_at("arms.2.strategy", {"drw": {"start": 1.5}}), ["arms[2].strategy[0].drw.start", "got 1.5"]),
+    (
+        "unknown-strategy",
+        set_at("arms.0.strategy", "smote"),
+        ["arms[0].strategy[0]", "'smote'", "class_weight", "oversample"],
+    ),
+    (
+        "unknown-strategy-parameter",
+        set_at("arms.2.strategy", {"class_weight": {"weigths": "inverse"}}),
+        ["arms[2].strategy[0].class_weight.weigths", "unknown parameter", "weights"],
+    ),
+    (
+        "strategy-parameter-above-range",
+        set_at("arms.3.strategy", [{"oversample": {"ratio": 1.5}}]),
+        ["arms[3].strategy[0].oversample.ratio", "got 1.5"],
+    ),
+    (
+        "strategy-parameter-a-word",
+        set_at("arms.2.strategy", {"focal": {"gamma": "big"}}),
+        ["arms[2].strategy[0].focal.gamma", "got 'big'"],
+    ),
+    (
+        "strategy-parameter-unknown-word",
+        set_at("arms.2.strategy", {"class_weight": {"weights": "inverted"}}),
+        ["arms[2].strategy[0].class_weight.weights", "got 'inverted'", "'inverse'", "'sqrt_inverse'"],
+    ),
+    (
+        "class-weight-for-unknown-class",
+        set_at("arms.2.strategy", {"class_weight": {"weights": {"a": 1, "z": 2}}}),
+        ["arms[2].strategy[0].class_weight", "unknown class 'z'", "a, b"],
+    ),
+    (
+        "drw-start-past-the-end",
+        set_at("arms.2.strategy", {"drw": {"start": 1.5}}),
+        ["arms[2].strategy[0].drw.start", "got 1.5"],
+    ),
     ("crt-zero-epochs", set_at("arms.2.strategy", {"crt": {"epochs": 0}}), ["arms[2].strategy[0].crt.epochs", "got 0"]),
-    ("undersample-unknown-draw", set_at("arms.2.strategy", {"undersample": {"draw": "sometimes"}}),
-     ["arms[2].strategy[0].undersample.draw", "got 'sometimes'", "'each_epoch'", "'once'"]),
-    ("augment-unknown-class", set_at("arms.2.strategy", {"augment": {"classes": ["zzz"]}}),
-     ["arms[2].strategy[0].augment", "['zzz']", "a, b"]),
-    ("strategy-parameters-not-a-mapping", set_at("arms.2.strategy", {"class_weight": 5}), ["arms[2].strategy[0].params", "got 5"]),
+    (
+        "undersample-unknown-draw",
+        set_at("arms.2.strategy", {"undersample": {"draw": "sometimes"}}),
+        ["arms[2].strategy[0].undersample.draw", "got 'sometimes'", "'each_epoch'", "'once'"],
+    ),
+    (
+        "augment-unknown-class",
+        set_at("arms.2.strategy", {"augment": {"classes": ["zzz"]}}),
+        ["arms[2].strategy[0].augment", "['zzz']", "a, b"],
+    ),
+    (
+        "strategy-parameters-not-a-mapping",
+        set_at("arms.2.strategy", {"class_weight": 5}),
+        ["arms[2].strategy[0].params", "got 5"],
+    ),
     ("empty-strategy-list", set_at("arms.0.strategy", []), ["arms[0].strategy", "got []", "at least one strategy"]),
     ("strategy-a-number", set_at("arms.0.strategy", 5), ["arms[0].strategy", "got 5", "strategy name"]),
     # model
@@ -142,15 +193,26 @@ SPEC_MISTAKES = [
     ("model-width-zero", set_at("model.width", 0), ["model.width", "got 0"]),
     ("model-dropout-above-one", set_at("model.dropout", 1.5), ["model.dropout", "got 1.5"]),
     # data source and classes
-    ("unknown-source", set_at("data.source", "imagenet_tiny"), ["data.source", "'imagenet_tiny'", "animal_mnist", "synthetic"]),
+    (
+        "unknown-source",
+        set_at("data.source", "imagenet_tiny"),
+        ["data.source", "'imagenet_tiny'", "animal_mnist", "synthetic"],
+    ),
     ("unknown-source-parameter", set_at("data.source.sise", 8), ["data.source.sise", "unknown parameter", "size"]),
     ("source-parameter-negative", set_at("data.source.n_per_class", -5), ["data.source.n_per_class", "got -5"]),
     ("source-mapping-without-type", set_at("data.source", {"n_per_class": 5}), ["data.source", "'type: <name>'"]),
     ("image-folder-without-root", set_at("data.source", {"type": "image_folder"}), ["data.source.root: required"]),
-    ("image-folder-root-missing", set_at("data.source", {"type": "image_folder", "root": "/nonexistent/imgs"}),
-     ["/nonexistent/imgs", "does not exist", "root"]),
+    (
+        "image-folder-root-missing",
+        set_at("data.source", {"type": "image_folder", "root": "/nonexistent/imgs"}),
+        ["/nonexistent/imgs", "does not exist", "root"],
+    ),
     ("one-class", set_at("data.classes", {"a": 0}), ["data.classes", "two classes"]),
-    ("class-named-like-a-plan", set_at("data.classes", {"a": 0, "fraction": 1}), ["data.classes", "'fraction'", "reserved"]),
+    (
+        "class-named-like-a-plan",
+        set_at("data.classes", {"a": 0, "fraction": 1}),
+        ["data.classes", "'fraction'", "reserved"],
+    ),
     ("class-label-not-in-source", set_at("data.classes.b", 7), ["data.classes.b", "got 7", "0 a, 1 b"]),
     ("class-name-not-in-source", set_at("data.classes.a", "zebra"), ["data.classes.a", "got 'zebra'", "a, b"]),
     ("positive-not-a-class", set_at("data.positive", "c"), ["data.positive", "got 'c'", "(a, b)"]),
@@ -158,18 +220,33 @@ SPEC_MISTAKES = [
     ("data-seed-negative", set_at("data.seed", -1), ["data.seed", "got -1"]),
     ("world-weight-negative", set_at("data.world", {"a": -1, "b": 1}), ["data.world.a", "got -1"]),
     ("world-unknown-class", set_at("data.world", {"a": 1, "zz": 1}), ["data.world.zz", "unknown class 'zz'", "a, b"]),
-    ("partitions-on-a-source-without", set_at("data.partitions", {"pool": "train"}), ["data.partitions", "'synthetic'"]),
+    (
+        "partitions-on-a-source-without",
+        set_at("data.partitions", {"pool": "train"}),
+        ["data.partitions", "'synthetic'"],
+    ),
     # splits and counts
     ("counts-above-the-source", set_at("data.splits.pool.a", 500), ["class 'a'", "needs 550 images", "has 120"]),
     ("split-count-negative", set_at("data.splits.val.a", -1), ["data.splits.val.a", "got -1"]),
-    ("split-unknown-class", set_at("data.splits.val", {"a": 20, "c": 10}), ["data.splits.val.c", "unknown class 'c'", "a, b"]),
+    (
+        "split-unknown-class",
+        set_at("data.splits.val", {"a": 20, "c": 10}),
+        ["data.splits.val.c", "unknown class 'c'", "a, b"],
+    ),
     ("missing-test-split", drop("data.splits.test"), ["data.splits", "missing split 'test'", "pool, val, test"]),
     ("arm-count-above-the-pool", set_at("arms.0.train.a", 61), ["arms[0].train.a", "got 61", "60 images of the pool"]),
-    ("arm-class-not-in-classes", set_at("arms.0.train", {"a": 60, "c": 60}), ["arms[0].train.c", "unknown class 'c'", "a, b"]),
+    (
+        "arm-class-not-in-classes",
+        set_at("arms.0.train", {"a": 60, "c": 60}),
+        ["arms[0].train.c", "unknown class 'c'", "a, b"],
+    ),
     ("arm-plan-a-number", set_at("arms.0.train", 60), ["arms[0].train", "got 60", "{cat: 400, dog: 40}"]),
     ("arm-fraction-above-one", set_at("arms.0.train", {"fraction": 1.5}), ["arms[0].train.fraction", "got 1.5"]),
-    ("arm-unknown-profile", set_at("arms.0.train", {"profile": "linear", "n_max": 60, "ratio": 10}),
-     ["arms[0].train.profile", "got 'linear'", "'exponential'", "'step'"]),
+    (
+        "arm-unknown-profile",
+        set_at("arms.0.train", {"profile": "linear", "n_max": 60, "ratio": 10}),
+        ["arms[0].train.profile", "got 'linear'", "'exponential'", "'step'"],
+    ),
     ("arm-ratio-below-one", set_at("arms.0.train", {"majority": 60, "ratio": 0.5}), ["arms[0].train.ratio", "got 0.5"]),
     # arms and their names
     ("duplicate-arm-names", set_at("arms.1.name", "balanced"), ["arms[1].name", "'balanced'", "used twice"]),
@@ -181,13 +258,27 @@ SPEC_MISTAKES = [
     ("experiment-name-with-slash", set_at("name", "a/b"), ["name", "got 'a/b'", "names a directory"]),
     ("experiment-name-dot-dot", set_at("name", ".."), ["name", "got '..'"]),
     ("empty-arms-list", set_at("arms", []), ["arms", "got []"]),
-    ("grid-factor-unused", set_at("arms", [{"name": "g", "grid": {"r": [1, 2]}, "train": {"a": 60, "b": 6}}]),
-     ["arms[0].grid.r", "not used", "$r"]),
-    ("grid-unknown-placeholder", set_at("arms", [{"name": "g", "grid": {"r": [1, 2]}, "train": {"majority": 60, "ratio": "$q"}}]),
-     ["arms[0]", "$q", "not a factor", "r"]),
-    ("grid-arm-name-collides", set_at("arms", [{"name": "g", "grid": {"r": [1, 2]}, "train": {"majority": 60, "ratio": "$r"}},
-                                               {"name": "g-r1", "train": {"a": 6, "b": 6}}]),
-     ["arms[2].name", "'g-r1'", "used twice"]),
+    (
+        "grid-factor-unused",
+        set_at("arms", [{"name": "g", "grid": {"r": [1, 2]}, "train": {"a": 60, "b": 6}}]),
+        ["arms[0].grid.r", "not used", "$r"],
+    ),
+    (
+        "grid-unknown-placeholder",
+        set_at("arms", [{"name": "g", "grid": {"r": [1, 2]}, "train": {"majority": 60, "ratio": "$q"}}]),
+        ["arms[0]", "$q", "not a factor", "r"],
+    ),
+    (
+        "grid-arm-name-collides",
+        set_at(
+            "arms",
+            [
+                {"name": "g", "grid": {"r": [1, 2]}, "train": {"majority": 60, "ratio": "$r"}},
+                {"name": "g-r1", "train": {"a": 6, "b": 6}},
+            ],
+        ),
+        ["arms[2].name", "'g-r1'", "used twice"],
+    ),
     # seeds
     ("seeds-zero", set_at("seeds", 0), ["seeds", "got 0", "at least 1"]),
     ("seeds-negative", set_at("seeds", -2), ["seeds", "got -2", "at least 1"]),
@@ -201,11 +292,29 @@ SPEC_MISTAKES = [
 
 # The same mistakes must stop `run` (and `data`) before anything is written: one of each kind.
 RUN_SUBSET = {
-    "unknown-top-level-key", "typo-training-key", "missing-arms", "epochs-zero", "batch-size-zero", "lr-negative",
-    "unknown-strategy", "unknown-strategy-parameter", "strategy-parameter-above-range", "unknown-model",
-    "unknown-source", "image-folder-root-missing", "counts-above-the-source", "arm-count-above-the-pool",
-    "arm-class-not-in-classes", "positive-not-a-class", "duplicate-arm-names", "arm-name-dot-dot-slash",
-    "arm-name-with-slash", "empty-arms-list", "seeds-zero", "seeds-negative", "grid-arm-name-collides",
+    "unknown-top-level-key",
+    "typo-training-key",
+    "missing-arms",
+    "epochs-zero",
+    "batch-size-zero",
+    "lr-negative",
+    "unknown-strategy",
+    "unknown-strategy-parameter",
+    "strategy-parameter-above-range",
+    "unknown-model",
+    "unknown-source",
+    "image-folder-root-missing",
+    "counts-above-the-source",
+    "arm-count-above-the-pool",
+    "arm-class-not-in-classes",
+    "positive-not-a-class",
+    "duplicate-arm-names",
+    "arm-name-dot-dot-slash",
+    "arm-name-with-slash",
+    "empty-arms-list",
+    "seeds-zero",
+    "seeds-negative",
+    "grid-arm-name-collides",
 }
 assert RUN_SUBSET <= {case[0] for case in SPEC_MISTAKES}
 
@@ -223,7 +332,11 @@ def test_spec_mistake_on_validate(tmp_path, change, fragments):
 def test_spec_mistake_on_run_and_data_writes_nothing(tmp_path, command, change, fragments):
     spec_path = write_spec(tmp_path / "spec.yaml", changed(change))
     out = tmp_path / "out"
-    args = ("run", spec_path, "--out", out, "--no-mlflow") if command == "run" else ("data", spec_path, "--png", out / "samples.png")
+    args = (
+        ("run", spec_path, "--out", out, "--no-mlflow")
+        if command == "run"
+        else ("data", spec_path, "--png", out / "samples.png")
+    )
     proc = cli(*args, cwd=tmp_path)  # cwd: a default results/<name> would land in tmp_path and be seen
     assert_one_line_error(proc, *fragments)
     assert not out.exists()
@@ -237,9 +350,16 @@ A_DIRECTORY, NOTHING = "<a directory>", "<nothing>"
 
 # (id, what to put at tmp_path/"spec.yaml": text, bytes, A_DIRECTORY or NOTHING, fragments; {spec} is its path)
 SPEC_FILES = [
-    ("yaml-bad-indentation", "name: tiny\ndata:\n  source: synthetic\n   classes: {a: 0, b: 1}\n",
-     ["{spec}", "not valid YAML", "line 4", "mapping values are not allowed"]),
-    ("yaml-tab-indentation", "name: tiny\ndata:\n\tsource: synthetic\n", ["{spec}", "not valid YAML", "line 3", "'\\t'"]),
+    (
+        "yaml-bad-indentation",
+        "name: tiny\ndata:\n  source: synthetic\n   classes: {a: 0, b: 1}\n",
+        ["{spec}", "not valid YAML", "line 4", "mapping values are not allowed"],
+    ),
+    (
+        "yaml-tab-indentation",
+        "name: tiny\ndata:\n\tsource: synthetic\n",
+        ["{spec}", "not valid YAML", "line 3", "'\\t'"],
+    ),
     ("yaml-unclosed-bracket", "name: tiny\nseeds: [0, 1\narms: []\n", ["{spec}", "not valid YAML", "line 3", "']'"]),
     ("yaml-unclosed-quote", "name: 'tiny\n", ["{spec}", "not valid YAML", "line 2"]),
     ("yaml-undefined-alias", "name: *nope\n", ["{spec}", "not valid YAML", "line 1", "'nope'"]),
@@ -284,6 +404,7 @@ def _results_dir_with(spec_text: str | None = None, spec_dir: bool = False) -> C
         elif spec_text is not None:
             (directory / "spec.yaml").write_text(spec_text)
         return directory
+
     return make
 
 
@@ -303,10 +424,18 @@ RESULTS_DIRS = [
     ("empty-directory", _results_dir_with(), ["{dir}", "is not a results directory (no spec.yaml file)"]),
     ("a-regular-file", _regular_file, ["{dir}", "is not a results directory"]),
     ("spec-yaml-is-a-directory", _results_dir_with(spec_dir=True), ["{dir}", "is not a results directory"]),
-    ("garbage-spec-yaml", _results_dir_with("name: [unclosed\n"), ["{dir}/spec.yaml is damaged", "not valid YAML at line 2"]),
+    (
+        "garbage-spec-yaml",
+        _results_dir_with("name: [unclosed\n"),
+        ["{dir}/spec.yaml is damaged", "not valid YAML at line 2"],
+    ),
     ("spec-yaml-is-a-list", _results_dir_with("- a\n- b\n"), ["a spec is a mapping of keys", "got list"]),
     ("spec-yaml-with-unknown-key", _results_dir_with(TINY_TEXT + "colour: blue\n"), ["colour: unknown key"]),
-    ("spec-yaml-with-bad-value", _results_dir_with(TINY_TEXT.replace("epochs: 2", "epochs: 0")), ["training.epochs", "got 0"]),
+    (
+        "spec-yaml-with-bad-value",
+        _results_dir_with(TINY_TEXT.replace("epochs: 2", "epochs: 0")),
+        ["training.epochs", "got 0"],
+    ),
 ]
 
 
@@ -326,8 +455,11 @@ COMMAND_LINES = [
     ("list-unknown-kind", ["list", "nope"], ["list", "got 'nope'", "strategies, models, sources"]),
     ("list-singular-kind", ["list", "strategy"], ["list", "got 'strategy'", "strategies"]),
     ("compare-one-directory", ["compare", "{tmp}/a", "--out", "{tmp}/cmp"], ["compare", "at least two"]),
-    ("compare-missing-directories", ["compare", "{tmp}/a", "{tmp}/b", "--out", "{tmp}/cmp"],
-     ["{tmp}/a", "is not a results directory"]),
+    (
+        "compare-missing-directories",
+        ["compare", "{tmp}/a", "{tmp}/b", "--out", "{tmp}/cmp"],
+        ["{tmp}/a", "is not a results directory"],
+    ),
 ]
 
 
@@ -336,4 +468,3 @@ def test_command_line_mistake(tmp_path, args, fragments):
     proc = cli(*(a.format(tmp=tmp_path) for a in args), cwd=tmp_path)
     assert_one_line_error(proc, *(f.format(tmp=tmp_path) for f in fragments))
     assert files_under(tmp_path) == set()
-

@@ -45,13 +45,27 @@ def test_runs_are_grouped_by_what_they_train_until_a_late_strategy_starts() -> N
     todo = [(arm.name, seed) for seed in spec.seeds for arm in spec.arms]
     found = chains(spec, data, todo)
     assert found[:5] == [  # seed by seed, the most work first (see the next test)
-        Chain((Branch("plain", 0), Branch("drw", 0, 2), Branch("drs", 0, 1), Branch("crt", 0, EPOCHS),
-               Branch("tau", 0, EPOCHS))),
+        Chain(
+            (
+                Branch("plain", 0),
+                Branch("drw", 0, 2),
+                Branch("drs", 0, 1),
+                Branch("crt", 0, EPOCHS),
+                Branch("tau", 0, EPOCHS),
+            )
+        ),
         Chain.single("balanced_drw", 0),  # another training set: nothing to share
         Chain((Branch("ldam", 0), Branch("ldam_drw", 0, 3))),
         Chain.single("weighted", 0),
-        Chain((Branch("plain", 1), Branch("drw", 1, 2), Branch("drs", 1, 1), Branch("crt", 1, EPOCHS),
-               Branch("tau", 1, EPOCHS))),
+        Chain(
+            (
+                Branch("plain", 1),
+                Branch("drw", 1, 2),
+                Branch("drs", 1, 1),
+                Branch("crt", 1, EPOCHS),
+                Branch("tau", 1, EPOCHS),
+            )
+        ),
     ]
     assert found[0].snapshot_at == {1, 2, EPOCHS}
     assert sorted(item for chain in found for item in chain.items) == sorted(todo)
@@ -79,12 +93,21 @@ def test_chains_come_seed_by_seed_and_the_longest_first() -> None:
     data = prepare_data(spec)
     todo = [(arm.name, seed) for seed in spec.seeds for arm in spec.arms]
     alone = [chain.items[0] for chain in chains(spec, data, todo, share=False)]
-    assert [item for item in alone if item[1] == 3] == [("crt", 3), ("oversample", 3), ("balanced", 3),  # equal work:
-                                                         ("plain", 3), ("undersample", 3)]  # in todo's order
+    assert [item for item in alone if item[1] == 3] == [
+        ("crt", 3),
+        ("oversample", 3),
+        ("balanced", 3),  # equal work:
+        ("plain", 3),
+        ("undersample", 3),
+    ]  # in todo's order
     assert [seed for _, seed in alone] == [3] * 5 + [1] * 5  # seeds in todo's order, not sorted
     shared = chains(spec, data, todo)  # crt branches from plain after its main stage: one chain
-    assert [chain.items for chain in shared[:4]] == [[("plain", 3), ("crt", 3)], [("oversample", 3)], [("balanced", 3)],
-                                                    [("undersample", 3)]]
+    assert [chain.items for chain in shared[:4]] == [
+        [("plain", 3), ("crt", 3)],
+        [("oversample", 3)],
+        [("balanced", 3)],
+        [("undersample", 3)],
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +131,9 @@ def count_epochs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return trained
 
 
-def test_branched_runs_equal_runs_trained_from_the_start(from_scratch: dict[str, Any], tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_branched_runs_equal_runs_trained_from_the_start(
+    from_scratch: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     trained = count_epochs(monkeypatch)
     out = tmp_path / "out"
     api.run(build_spec(branching_spec()), out, executor="local", threads=1)
@@ -117,14 +141,17 @@ def test_branched_runs_equal_runs_trained_from_the_start(from_scratch: dict[str,
     # per seed: plain 4 + drw 2 + drs 3 + crt 0 (+2 crt) + tau 0, ldam 4 + ldam_drw 1, weighted 4, balanced_drw 4
     assert trained.count("main") == 2 * (4 + 2 + 3 + 0 + 0 + 4 + 1 + 4 + 4)
     assert trained.count("crt") == 2 * 2
-    provenance = {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["provenance"]
-                  for p in out.glob("runs/*/*/result.json")}
+    provenance = {
+        p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())["provenance"]
+        for p in out.glob("runs/*/*/result.json")
+    }
     assert provenance["drw/seed-0"]["branched_from"] == {"arm": "plain", "epoch": 2}
     assert provenance["ldam_drw/seed-1"]["branched_from"] == {"arm": "ldam", "epoch": 3}
     assert "branched_from" not in provenance["plain/seed-0"] and "branched_from" not in provenance["weighted/seed-0"]
     # a run's timing counts the epochs it trained itself, not the prefix it branched from
-    results = {p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())
-               for p in out.glob("runs/*/*/result.json")}
+    results = {
+        p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text()) for p in out.glob("runs/*/*/result.json")
+    }
     for run, own_epochs in (("plain/seed-0", 4), ("drw/seed-0", 2), ("ldam_drw/seed-1", 1)):
         result = results[run]
         assert result["timing"]["images_trained"] == sum(result["train_counts"].values()) * own_epochs, run
@@ -132,7 +159,8 @@ def test_branched_runs_equal_runs_trained_from_the_start(from_scratch: dict[str,
 
 
 def test_worker_processes_branch_too_and_a_kill_mid_chain_loses_only_the_run_in_flight(
-        from_scratch: dict[str, Any], tmp_path: Path) -> None:
+    from_scratch: dict[str, Any], tmp_path: Path
+) -> None:
     class KillInBranch(KillWorkersOnce):
         """SIGKILL every worker at the first epoch of a branched run (the trunk is stored by then)."""
 
@@ -142,8 +170,9 @@ def test_worker_processes_branch_too_and_a_kill_mid_chain_loses_only_the_run_in_
 
     progress = KillInBranch(in_flight=1)
     out = tmp_path / "out"
-    api.run(build_spec(branching_spec()), out, executor="process", workers=2, threads=1, max_retries=1,
-            progress=progress)
+    api.run(
+        build_spec(branching_spec()), out, executor="process", workers=2, threads=1, max_retries=1, progress=progress
+    )
     assert progress.killed >= 1
     assert any("its worker process died" in m for m in progress.messages)
     assert_same_runs(stored(out), from_scratch)

@@ -105,7 +105,11 @@ def test_changed_spec_is_refused_then_forced(tmp_path, tiny_spec):
     changed = write_spec(tmp_path / "b.yaml", tiny_spec)
     proc = cli("run", "--no-mlflow", changed, "--out", out)
     assert proc.returncode == 2
-    assert "different spec" in proc.stderr and "--force" in proc.stderr and "training.epochs: 2 in the runs, 3 in this spec" in proc.stderr
+    assert (
+        "different spec" in proc.stderr
+        and "--force" in proc.stderr
+        and "training.epochs: 2 in the runs, 3 in this spec" in proc.stderr
+    )
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert json.loads((out / "runs/balanced/seed-0/result.json").read_text()) == first
 
@@ -202,7 +206,11 @@ def test_data_command_prints_counts_and_writes_a_sample_grid(tmp_path, tiny_spec
 def test_one_vs_rest_run_lists_the_group_members(tmp_path, tiny_spec):
     tiny_spec["data"]["source"]["n_classes"] = 3
     tiny_spec["data"]["classes"] = {"b": 1, "other": "rest"}
-    tiny_spec["data"]["splits"] = {"pool": {"other": 60, "b": 60}, "val": {"other": 20, "b": 10}, "test": {"other": 30, "b": 10}}
+    tiny_spec["data"]["splits"] = {
+        "pool": {"other": 60, "b": 60},
+        "val": {"other": 20, "b": 10},
+        "test": {"other": 30, "b": 10},
+    }
     tiny_spec["arms"] = [{"name": "unbalanced", "train": {"other": 60, "b": 6}}]
     tiny_spec["seeds"] = [0]
     proc = cli("run", "--no-mlflow", write_spec(tmp_path / "spec.yaml", tiny_spec), "--out", tmp_path / "out")

@@ -16,8 +16,9 @@ from imbalance_lab.spec import build_spec
 from imbalance_lab.train import Compute, predict_logits, use_channels_last
 
 
-def spec_with(training: dict[str, Any] | None = None, execution: dict[str, Any] | None = None,
-              model: dict[str, Any] | None = None) -> Any:
+def spec_with(
+    training: dict[str, Any] | None = None, execution: dict[str, Any] | None = None, model: dict[str, Any] | None = None
+) -> Any:
     spec = copy.deepcopy(TINY_SPEC)
     spec["training"] = {**spec["training"], **(training or {})}
     spec["model"] = {**spec["model"], **(model or {})}
@@ -25,14 +26,17 @@ def spec_with(training: dict[str, Any] | None = None, execution: dict[str, Any] 
     return build_spec(spec)
 
 
-@pytest.mark.parametrize("memory_format,device,precision,expected", [
-    ("auto", "cpu", "fp32", True),
-    ("auto", "cuda", "fp32", False),
-    ("auto", "cuda", "bf16", True),
-    ("auto", "cuda", "fp16", True),
-    ("contiguous", "cpu", "fp32", False),
-    ("channels_last", "cuda", "fp32", True),
-])
+@pytest.mark.parametrize(
+    "memory_format,device,precision,expected",
+    [
+        ("auto", "cpu", "fp32", True),
+        ("auto", "cuda", "fp32", False),
+        ("auto", "cuda", "bf16", True),
+        ("auto", "cuda", "fp16", True),
+        ("contiguous", "cpu", "fp32", False),
+        ("channels_last", "cuda", "fp32", True),
+    ],
+)
 def test_the_memory_format_chosen(memory_format: str, device: str, precision: str, expected: bool) -> None:
     assert use_channels_last(memory_format, device, precision) is expected
 
@@ -81,5 +85,7 @@ def test_compiled_backbone_gives_eager_numbers_without_dropout() -> None:
     eager = run_one(spec_with(training, model=model), "balanced", 0)
     compiled = run_one(spec_with(training, {"compile": True}, model), "balanced", 0)
     assert compiled.provenance["compile"] is True
-    np.testing.assert_allclose(compiled.predictions["test"].logits, eager.predictions["test"].logits, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        compiled.predictions["test"].logits, eager.predictions["test"].logits, rtol=1e-4, atol=1e-4
+    )
     assert compiled.history[0]["train"]["loss"] == pytest.approx(eager.history[0]["train"]["loss"], rel=1e-5)

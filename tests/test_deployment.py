@@ -53,7 +53,9 @@ def analysed(out, *, report=False, **decisions):
 
 def test_adding_and_changing_decisions_never_retrains(trained):
     stamps = {p: p.stat().st_mtime_ns for p in trained.glob("runs/*/seed-*/*")}
-    runs = {trained / "runs" / arm / f"seed-{seed}" for arm in ("balanced", "unbalanced", "weighted") for seed in (0, 1)}
+    runs = {
+        trained / "runs" / arm / f"seed-{seed}" for arm in ("balanced", "unbalanced", "weighted") for seed in (0, 1)
+    }
     assert {p.parent for p in stamps} == runs  # the glob found every run, so the comparison below can fail
     plain = build_spec(with_decisions())
     decided = build_spec(with_decisions(rules=RULES, costs={"false_negative": 10, "false_positive": 1}))
@@ -78,20 +80,21 @@ def test_a_derived_arm_is_its_rule_applied_to_its_base_run(trained):
         assert fitted.params["threshold"] == threshold_max_fbeta(base["val_labels"], val_scores, 1, 1.0)
         derived = next(r for r in analysis.runs if r.arm == "unbalanced+threshold(max_f1)" and r.seed == seed)
         test_scores = special.softmax(base["test_logits"].astype(np.float64), axis=1)[:, 1]
-        assert np.array_equal(predict(derived.predictions()["test_probs"]),
-                              (test_scores >= fitted.params["threshold"]).astype(np.int64))
+        assert np.array_equal(
+            predict(derived.predictions()["test_probs"]), (test_scores >= fitted.params["threshold"]).astype(np.int64)
+        )
         # min_cost: the threshold of least expected cost on val at the deployment prior (the test set's 10:30)
         cost_fit = analysis.deployment.fits["unbalanced+threshold(min_cost)"][seed]
         assert cost_fit.params["threshold"] == threshold_min_cost(base["val_labels"], val_scores, 1, 10, 1, 10 / 40)
     # temperature changes calibration, never the decision
     test = analysis.sets["test"]
-    assert np.array_equal(predict(test.probs["balanced+temperature"].reshape(-1, 2)),
-                          predict(test.probs["balanced"].reshape(-1, 2)))
+    assert np.array_equal(
+        predict(test.probs["balanced+temperature"].reshape(-1, 2)), predict(test.probs["balanced"].reshape(-1, 2))
+    )
 
 
 def test_the_expected_cost_is_counted_at_the_deployment_prior(trained):
-    analysis = analysed(trained, costs={"false_negative": 10, "false_positive": 1},
-                        deployment_prior={"a": 9, "b": 1})
+    analysis = analysed(trained, costs={"false_negative": 10, "false_positive": 1}, deployment_prior={"a": 9, "b": 1})
     assert analysis.deployment.prior_source == "decisions.deployment_prior"
     test = analysis.sets["test"]
     labels = test.labels
@@ -140,8 +143,9 @@ def test_the_answer_ranks_by_cost_and_compares_the_two_cheapest(trained):
             assert row.threshold is None
     # each rule against its own arm, on the same seeds and images
     versus = {c.arm: c for c in answer.versus_base["unbalanced"]}
-    assert set(versus) == {f"unbalanced+{r}" for r in ("threshold(max_f1)", "threshold(min_cost)", "temperature",
-                                                         "logit_adjust")}
+    assert set(versus) == {
+        f"unbalanced+{r}" for r in ("threshold(max_f1)", "threshold(min_cost)", "temperature", "logit_adjust")
+    }
     assert versus["unbalanced+temperature"].mean_diff == 0.0
     # derived arms are compared with the reference arm in the main tables, and draw no training curves
     assert {c.arm for c in analysis.sets["test"].comparisons["f1"]} >= {"weighted+threshold(max_f1)"}
@@ -179,7 +183,10 @@ def test_temperature_scaling_is_reported_with_its_calibration_before_and_after(t
     assert set(rows) == {"balanced+temperature", "unbalanced+temperature", "weighted+temperature"}  # no thresholds
     test = analysis.sets["test"].table
     row = rows["weighted+temperature"]
-    assert row.before["ece"] == test["weighted"]["ece"].mean and row.after["brier"] == test["weighted+temperature"]["brier"].mean
+    assert (
+        row.before["ece"] == test["weighted"]["ece"].mean
+        and row.after["brier"] == test["weighted+temperature"]["brier"].mean
+    )
     assert row.comparisons["ece"].mean_diff == pytest.approx(row.after["ece"] - row.before["ece"], abs=1e-6)
     assert "<h2>Calibration after the decision rules</h2>" in (trained / "report.html").read_text()
 
@@ -208,8 +215,10 @@ def test_multi_class_decisions_take_a_cost_matrix():
     data["data"]["classes"] = {"a": 0, "b": 1, "c": 2}
     data["data"]["splits"] = {"pool": {"balanced": 40}, "val": {"balanced": 10}, "test": {"balanced": 10}}
     data["arms"] = [{"name": "all", "train": {"a": 40, "b": 20, "c": 5}}]
-    data["decisions"] = {"rules": ["logit_adjust", {"prior_correction": {"prior": "em"}}],
-                         "costs": [[0, 1, 1], [5, 0, 1], [20, 5, 0]]}
+    data["decisions"] = {
+        "rules": ["logit_adjust", {"prior_correction": {"prior": "em"}}],
+        "costs": [[0, 1, 1], [5, 0, 1], [20, 5, 0]],
+    }
     spec = build_spec(data)
     assert list(spec.decision_arms()) == ["all+logit_adjust", "all+prior_correction(prior=em)"]
     bad = copy.deepcopy(data)

@@ -75,7 +75,8 @@ def test_process_executor_equals_local_with_the_same_threads(local_one_thread: d
 
 
 def test_spawned_workers_prepare_their_own_data_and_give_the_same_numbers(
-        local_one_thread: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local_one_thread: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Where runs use CUDA (and off Linux) workers are spawned and prepare the data themselves: that path, run
     here on the CPU, gives the local numbers too."""
     from imbalance_lab.executors import process
@@ -114,10 +115,18 @@ class KillWorkersOnce(NullProgress):
 
 
 def test_a_killed_worker_fails_only_its_run_and_a_retry_gives_the_same_numbers(
-        local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+    local_one_thread: dict[str, Any], tmp_path: Path
+) -> None:
     progress = KillWorkersOnce()
-    api.run(build_spec(small_spec()), tmp_path / "out", executor="process", workers=2, threads=1, max_retries=1,
-            progress=progress)
+    api.run(
+        build_spec(small_spec()),
+        tmp_path / "out",
+        executor="process",
+        workers=2,
+        threads=1,
+        max_retries=1,
+        progress=progress,
+    )
     assert progress.killed == 2
     assert any("its worker process died (exit code -9)" in m and "trying again" in m for m in progress.messages)
     assert_same_runs(stored(tmp_path / "out"), local_one_thread)
@@ -135,12 +144,25 @@ def test_without_retries_the_failed_runs_are_named_and_the_others_finish(tmp_pat
 
 
 def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes_the_same(
-        local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+    local_one_thread: dict[str, Any], tmp_path: Path
+) -> None:
     """The kill lands where the test holds the driver (an event, no timing window): one run stored, the next one
     trained and half-way into the store."""
     spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
-    with HeldRun("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--workers", "2",
-                 "--threads", "1", out=out) as held:
+    with HeldRun(
+        "run",
+        "--no-mlflow",
+        spec_path,
+        "--out",
+        out,
+        "--executor",
+        "process",
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+        out=out,
+    ) as held:
         in_flight = held.hold_a_run_in_flight()
         (first_run,) = held.stored()
         before = {p: p.read_bytes() for p in first_run.parent.iterdir()}
@@ -192,8 +214,8 @@ class Messages(NullProgress):
 
 @pytest.mark.parametrize("workers,threads", [(1, 2), (2, 2), (2, 1)], ids=["1x2", "2x2", "2x1"])
 def test_workers_with_any_threads_start_and_give_the_local_numbers(
-        workers: int, threads: int, local_one_thread: dict[str, Any], local_two_threads: dict[str, Any],
-        tmp_path: Path) -> None:
+    workers: int, threads: int, local_one_thread: dict[str, Any], local_two_threads: dict[str, Any], tmp_path: Path
+) -> None:
     """Issue 24: a worker forked from the driver, given two threads, hung for ever in OpenMP (this process has
     run torch ops on two threads by now, as the CLI's driver has when it forks); the runs must finish with
     the numbers of the local executor at the same threads."""
@@ -202,8 +224,14 @@ def test_workers_with_any_threads_start_and_give_the_local_numbers(
     try:
         torch.randn(4_000_000).exp_().sum()  # this process's OpenMP threads run, as a driver's have by then
         progress = Messages()
-        run_or_fail_on_a_hang(build_spec(small_spec()), tmp_path / "out", executor="process", workers=workers,
-                              threads=threads, progress=progress)
+        run_or_fail_on_a_hang(
+            build_spec(small_spec()),
+            tmp_path / "out",
+            executor="process",
+            workers=workers,
+            threads=threads,
+            progress=progress,
+        )
     finally:
         torch.set_num_threads(before)
     assert progress.messages[0].startswith(f"executor process ({workers} workers × {threads} thread")
@@ -229,8 +257,21 @@ def test_one_ctrl_c_stops_the_driver_and_every_worker(tmp_path: Path) -> None:
     once (their runs would not be stored now) and exits 130 with the finished runs kept. The signal lands
     where the test holds the driver (an event, no timing window): one run stored, the next one waiting to be."""
     spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
-    with HeldRun("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--workers", "2",
-                 "--threads", "1", out=out, new_session=True) as held:
+    with HeldRun(
+        "run",
+        "--no-mlflow",
+        spec_path,
+        "--out",
+        out,
+        "--executor",
+        "process",
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+        out=out,
+        new_session=True,
+    ) as held:
         in_flight = held.hold_a_run_in_flight()
         (first_run,) = held.stored()
         seen = descendants(held.driver.pid)
@@ -243,17 +284,21 @@ def test_one_ctrl_c_stops_the_driver_and_every_worker(tmp_path: Path) -> None:
     assert not in_flight.exists() and not list(out.rglob(".tmp-*"))
 
 
-@pytest.mark.parametrize("execution,device,runs,cores,expected", [
-    ({}, "cpu", 8, 2, ("process", 2, 1)),
-    ({}, "cpu", 8, 16, ("process", 8, 2)),
-    ({}, "cpu", 1, 2, ("local", 1, 2)),
-    ({}, "cpu", 8, 1, ("local", 1, 1)),
-    ({}, "cuda", 8, 16, ("local", 1, 1)),
-    ({"executor": "local"}, "cpu", 8, 2, ("local", 1, 2)),
-    ({"executor": "local", "threads": 1}, "cpu", 8, 2, ("local", 1, 1)),
-    ({"executor": "process", "workers": 4}, "cpu", 8, 2, ("process", 4, 1)),
-    ({"workers": 3, "threads": 2}, "cpu", 2, 8, ("process", 2, 2)),
-], ids=["2-cores", "16-cores", "one-run", "one-core", "gpu", "local", "local-1-thread", "process-4", "capped-by-runs"])
+@pytest.mark.parametrize(
+    "execution,device,runs,cores,expected",
+    [
+        ({}, "cpu", 8, 2, ("process", 2, 1)),
+        ({}, "cpu", 8, 16, ("process", 8, 2)),
+        ({}, "cpu", 1, 2, ("local", 1, 2)),
+        ({}, "cpu", 8, 1, ("local", 1, 1)),
+        ({}, "cuda", 8, 16, ("local", 1, 1)),
+        ({"executor": "local"}, "cpu", 8, 2, ("local", 1, 2)),
+        ({"executor": "local", "threads": 1}, "cpu", 8, 2, ("local", 1, 1)),
+        ({"executor": "process", "workers": 4}, "cpu", 8, 2, ("process", 4, 1)),
+        ({"workers": 3, "threads": 2}, "cpu", 2, 8, ("process", 2, 2)),
+    ],
+    ids=["2-cores", "16-cores", "one-run", "one-core", "gpu", "local", "local-1-thread", "process-4", "capped-by-runs"],
+)
 def test_the_layout_chosen(execution: dict[str, Any], device: str, runs: int, cores: int, expected: tuple) -> None:
     layout = choose_layout(ExecutionSpec(**execution), torch.device(device), runs, cores=cores, work=1e9)
     assert (layout.executor, layout.workers, layout.threads) == expected
@@ -281,7 +326,9 @@ def test_the_demo_is_trained_by_worker_processes_on_two_cores() -> None:
 
 def test_execution_and_device_change_no_hash() -> None:
     base = build_spec(small_spec())
-    moved = build_spec({**small_spec(device="cpu"), "execution": {"executor": "process", "workers": 2, "max_retries": 3}})
+    moved = build_spec(
+        {**small_spec(device="cpu"), "execution": {"executor": "process", "workers": 2, "max_retries": 3}}
+    )
     assert moved.spec_hash() == base.spec_hash()
     assert all(moved.run_hash(arm, 0) == base.run_hash(arm, 0) for arm in base.arms)
     assert "execution" not in base.canonical() and moved.canonical()["execution"]["workers"] == 2
@@ -321,9 +368,12 @@ def test_validation_set_is_predicted_once_per_epoch_not_again_at_the_end(monkeyp
     result = run_one(spec, "unbalanced", 0)
     assert calls == [30, 30, 30, 40]  # val after each epoch, then test only
     calls.clear()
-    spec = build_spec({**small_spec(epochs=3), "arms": [{"name": "tau", "train": {"a": 60, "b": 6}, "strategy": "tau_norm"}]})
+    spec = build_spec(
+        {**small_spec(epochs=3), "arms": [{"name": "tau", "train": {"a": 60, "b": 6}, "strategy": "tau_norm"}]}
+    )
     tau = run_one(spec, "tau", 0)
     assert calls == [30, 30, 30, 30, 40]  # τ-norm changes the model after the last epoch: val is scored again
     for run in (result, tau):  # the stored val logits are the final model's
-        np.testing.assert_array_equal(run.predictions["val"].probs,
-                                      torch.softmax(torch.from_numpy(run.predictions["val"].logits), 1).numpy())
+        np.testing.assert_array_equal(
+            run.predictions["val"].probs, torch.softmax(torch.from_numpy(run.predictions["val"].logits), 1).numpy()
+        )

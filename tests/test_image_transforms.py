@@ -125,13 +125,17 @@ def test_affine_positive_angle_is_counter_clockwise():
     x = batch(4, h=5, w=5)
     z, one = torch.zeros(4), _ones(4)
     torch.testing.assert_close(affine_with(x, 90 * one, z, z, one), torch.rot90(x, 1, dims=(-2, -1)), atol=1e-5, rtol=0)
-    torch.testing.assert_close(affine_with(x, -90 * one, z, z, one), torch.rot90(x, -1, dims=(-2, -1)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        affine_with(x, -90 * one, z, z, one), torch.rot90(x, -1, dims=(-2, -1)), atol=1e-5, rtol=0
+    )
     torch.testing.assert_close(affine_with(x, 180 * one, z, z, one), x.flip(-2, -1), atol=1e-5, rtol=0)
     corner = torch.zeros(1, 1, 3, 3)
     corner[0, 0, 0, 2] = 1.0  # top-right goes to top-left under a counter-clockwise quarter turn
     expected = torch.zeros(1, 1, 3, 3)
     expected[0, 0, 0, 0] = 1.0
-    torch.testing.assert_close(affine_with(corner, 90 * _ones(1), *torch.zeros(2, 1), _ones(1)), expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        affine_with(corner, 90 * _ones(1), *torch.zeros(2, 1), _ones(1)), expected, atol=1e-6, rtol=0
+    )
 
 
 def test_affine_rotates_in_pixel_units_on_non_square_images():
@@ -308,7 +312,9 @@ def test_bad_batch_generator_or_mask_fail_fast():
 
 
 def test_parse_fills_defaults_and_keeps_order():
-    parsed = parse_transforms({"color": {"brightness": 0.1}, "flip": None, "crop": {"padding": 2}, "affine": {"scale": [0.9, 1.1]}})
+    parsed = parse_transforms(
+        {"color": {"brightness": 0.1}, "flip": None, "crop": {"padding": 2}, "affine": {"scale": [0.9, 1.1]}}
+    )
     assert parsed == [
         ("color", {"brightness": 0.1, "contrast": 0.2}),
         ("flip", {"p": 0.5}),
@@ -357,7 +363,12 @@ def test_parse_rejects_out_of_range_values(config, message):
 
 
 def test_parse_accepts_range_ends():
-    config = {"crop": {"padding": 0}, "flip": {"p": 1}, "affine": {"degrees": 180, "scale": [2, 2]}, "color": {"contrast": 0}}
+    config = {
+        "crop": {"padding": 0},
+        "flip": {"p": 1},
+        "affine": {"degrees": 180, "scale": [2, 2]},
+        "color": {"contrast": 0},
+    }
     assert [name for name, _ in parse_transforms(config)] == ["crop", "flip", "affine", "color"]
 
 

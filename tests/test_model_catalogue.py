@@ -32,7 +32,10 @@ def n_params(model: nn.Module) -> int:
 
 # --------------------------------------------------------------------- the CIFAR ResNets (He et al. 2016)
 
-@pytest.mark.parametrize("name,depth,millions", [("resnet20", 20, 0.27), ("resnet32", 32, 0.46), ("resnet56", 56, 0.85)])
+
+@pytest.mark.parametrize(
+    "name,depth,millions", [("resnet20", 20, 0.27), ("resnet32", 32, 0.46), ("resnet56", 56, 0.85)]
+)
 def test_cifar_resnets_have_he_et_al_s_depth_and_size(name, depth, millions):
     model = MODELS.create(name, 3, (32, 32), 10)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
@@ -56,6 +59,7 @@ def test_option_a_shortcut_subsamples_and_pads_with_zeros():
 
 
 # --------------------------------------------------------------------- seed 004's ConvNet
+
 
 class Seed004ConvNet(nn.Module):
     """Seed 004's ConvNet as the seed writes it (its final softmax left out: the logits)."""
@@ -105,6 +109,7 @@ def test_convnet_bn_seed_pooling_is_refused_where_it_does_not_apply():
 
 
 # --------------------------------------------------------------------- the contract
+
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_every_model_keeps_the_contract(name, tmp_path):
@@ -158,8 +163,10 @@ def test_freezing_the_first_stages_trains_the_rest(name):
     optimizer = torch.optim.SGD(model.trainable_parameters(), lr=0.1)
     F.cross_entropy(model(torch.rand(8, 3, 32, 32)), torch.randint(0, 2, (8,))).backward()
     optimizer.step()
-    stage_tensors = [{id(t) for m in stage for t in [*m.parameters(recurse=False), *m.buffers(recurse=False)]}
-                     for stage in model._stages]
+    stage_tensors = [
+        {id(t) for m in stage for t in [*m.parameters(recurse=False), *m.buffers(recurse=False)]}
+        for stage in model._stages
+    ]
     names = {id(t): k for k, t in model.state_dict(keep_vars=True).items()}
     after = model.state_dict()
     frozen = {names[i] for stage in stage_tensors[:2] for i in stage if i in names}
@@ -177,7 +184,9 @@ def test_grey_images_are_copied_to_three_channels_and_resized_for_a_pretrained_n
     norm = InputNorm((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), repeat=3, size=(64, 64))
     grey = torch.rand(2, 1, 28, 28)
     rgb = F.interpolate(grey, size=(64, 64), mode="bilinear", align_corners=False).expand(-1, 3, -1, -1)
-    expected = (rgb - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    expected = (rgb - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(
+        1, 3, 1, 1
+    )
     assert torch.allclose(norm(grey), expected)
     assert torch.equal(InputNorm.signed(1)(grey), grey * 2 - 1)  # the seeds' scaling, bit for bit
 
@@ -186,9 +195,11 @@ def test_every_arm_of_a_seed_starts_from_the_same_weights(monkeypatch):
     import imbalance_lab.runner as experiment
 
     data = copy.deepcopy(TINY_SPEC)
-    data["arms"] = [{"name": "plain", "train": data["arms"][0]["train"]},
-                    {"name": "weighted", "train": data["arms"][0]["train"], "strategy": {"class_weight": {"weights": "inverse"}}},
-                    {"name": "oversampled", "train": data["arms"][0]["train"], "strategy": "oversample"}]
+    data["arms"] = [
+        {"name": "plain", "train": data["arms"][0]["train"]},
+        {"name": "weighted", "train": data["arms"][0]["train"], "strategy": {"class_weight": {"weights": "inverse"}}},
+        {"name": "oversampled", "train": data["arms"][0]["train"], "strategy": "oversample"},
+    ]
     data["training"] = {**data.get("training", {}), "epochs": 1}
     spec = build_spec(data)
     initial, real = {}, experiment.build_model
@@ -207,6 +218,7 @@ def test_every_arm_of_a_seed_starts_from_the_same_weights(monkeypatch):
 
 
 # --------------------------------------------------------------------- weights
+
 
 def test_a_weights_file_loads_into_the_backbone_and_is_part_of_the_hash(tmp_path):
     torch.manual_seed(1)
@@ -257,8 +269,13 @@ def test_published_weights_missing_offline_are_one_line_naming_the_cache(tmp_pat
     spec["model"] = {"name": "resnet18", "pretrained": True, "freeze": "backbone", "params": {"input_size": 32}}
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
-    done = subprocess.run([*CLI, "run", str(path), "--out", str(tmp_path / "out"), "--no-mlflow"],
-                          env=_offline_env(tmp_path / "hf"), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*CLI, "run", str(path), "--out", str(tmp_path / "out"), "--no-mlflow"],
+        env=_offline_env(tmp_path / "hf"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
@@ -293,8 +310,9 @@ def test_published_weights_are_read_from_the_hub_cache_without_the_network(tmp_p
         "print(m.backbone[0].repeat, m.backbone[0].size)\n"
     )
     torch.save(published, tmp_path / "ref.pt")
-    done = subprocess.run([sys.executable, "-c", code], env=_offline_env(tmp_path / "hf"), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=_offline_env(tmp_path / "hf"), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3", "(32,", "32)"]  # grey copied to RGB, resized to the given size
 
@@ -323,6 +341,7 @@ def test_a_run_with_a_frozen_backbone_trains_only_its_head(tmp_path, monkeypatch
 
 # --------------------------------------------------------------------- features once
 
+
 def _frozen_spec(**execution):
     spec = copy.deepcopy(TINY_SPEC)
     spec["model"] = {"name": "resnet20", "freeze": "backbone"}
@@ -350,8 +369,9 @@ def test_features_once_agree_with_training_through_the_frozen_backbone(tmp_path,
     once = run_one(_frozen_spec(), "weighted", 0)
     assert computed == [1] and len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 1
     for name in ("val", "test"):
-        assert torch.allclose(torch.from_numpy(once.predictions[name].probs),
-                              torch.from_numpy(through.predictions[name].probs), atol=1e-5)
+        assert torch.allclose(
+            torch.from_numpy(once.predictions[name].probs), torch.from_numpy(through.predictions[name].probs), atol=1e-5
+        )
     assert once.metrics["test"]["recall"] == pytest.approx(through.metrics["test"]["recall"])
     # every other arm of the seed reads the same features: from memory, then from disk (as a new process would)
     run_one(_frozen_spec(), "unbalanced", 0)
@@ -369,7 +389,9 @@ def test_features_are_not_cached_where_they_would_change(tmp_path, monkeypatch):
     spec = _frozen_spec()
     model = build_model(spec.model, 1, (8, 8), 2)
     names = ("a", "b")
-    assert trains_on_features(model, build_pipeline([("class_weight", {"weights": "inverse"})], names), spec.training, names)
+    assert trains_on_features(
+        model, build_pipeline([("class_weight", {"weights": "inverse"})], names), spec.training, names
+    )
     augment = build_pipeline([("augment", {"transforms": {"flip": {"p": 0.5}}})], names)
     assert not trains_on_features(model, augment, spec.training, names)  # augmented images: new features each epoch
     model.freeze(2)
@@ -399,6 +421,7 @@ def test_the_feature_key_follows_the_backbone_s_weights(tmp_path):
 
 # --------------------------------------------------------------------- a backbone the tool trained, reused
 
+
 def test_saved_weights_reproduce_the_run_and_serve_as_a_frozen_backbone(tmp_path):
     """Offline transfer as in examples/animal_mnist_pretrain.yaml → cats_vs_dogs_transfer.yaml, in small:
     a run keeps its final weights; they give its stored predictions again; another experiment on other
@@ -411,8 +434,11 @@ def test_saved_weights_reproduce_the_run_and_serve_as_a_frozen_backbone(tmp_path
     source = {"type": "synthetic", "n_per_class": 80, "n_classes": 5, "size": 8}
     pretrain = {
         "name": "pretrain",
-        "data": {"source": source, "classes": {"c": 2, "d": 3, "e": 4},
-                 "splits": {"pool": {"balanced": 50}, "val": {"balanced": 10}, "test": {"balanced": 10}}},
+        "data": {
+            "source": source,
+            "classes": {"c": 2, "d": 3, "e": 4},
+            "splits": {"pool": {"balanced": 50}, "val": {"balanced": 10}, "test": {"balanced": 10}},
+        },
         "arms": [{"name": "all", "train": {"balanced": 50}}],
         "model": {"name": "simple_cnn", "width": 4, "hidden": 8},  # no positive class: no dropout layers
         "training": {"epochs": 2, "batch_size": 32, "lr": 0.01},
@@ -436,8 +462,13 @@ def test_saved_weights_reproduce_the_run_and_serve_as_a_frozen_backbone(tmp_path
     assert not (out / "runs" / "all" / ".tmp-seed-0").exists()
 
     transfer = copy.deepcopy(TINY_SPEC)  # classes a and b, with a positive class: dropout layers present
-    transfer["model"] = {"name": "simple_cnn", "width": 4, "hidden": 8, "pretrained": str(run / "model.pt"),
-                         "freeze": "backbone"}
+    transfer["model"] = {
+        "name": "simple_cnn",
+        "width": 4,
+        "hidden": 8,
+        "pretrained": str(run / "model.pt"),
+        "freeze": "backbone",
+    }
     parsed = build_spec(transfer)
     result = run_one(parsed, "unbalanced", 0)
     assert result.timing["images_trained"] == 66 * 2

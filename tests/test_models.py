@@ -10,7 +10,9 @@ from imbalance_lab.models import MODELS
 
 
 @pytest.mark.parametrize("name", MODELS.names())
-@pytest.mark.parametrize("channels,size,classes", [(1, (28, 28), 2), (3, (32, 32), 10), (1, (8, 8), 3), (3, (64, 48), 2)])
+@pytest.mark.parametrize(
+    "channels,size,classes", [(1, (28, 28), 2), (3, (32, 32), 10), (1, (8, 8), 3), (3, (64, 48), 2)]
+)
 def test_model_output_shape_and_determinism(name, channels, size, classes):
     torch.manual_seed(0)
     model = MODELS.create(name, channels, size, classes)
@@ -33,7 +35,6 @@ def test_simple_cnn_follows_the_seed_architecture():
     assert sum(isinstance(m, torch.nn.MaxPool2d) for m in model.modules()) == 3
     assert [(lin.in_features, lin.out_features) for lin in linears] == [(128 * 3 * 3, 64), (64, 2)]
     assert [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)] == [0.15, 0.15, 0.4]
-
 
 
 def _seed_order(model: torch.nn.Module) -> torch.nn.Module:
@@ -71,7 +72,7 @@ def test_simple_cnn_pooling_first_trains_bit_for_bit_as_the_seed_order(channels_
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         torch.manual_seed(1)  # the same dropout masks
         for i in range(0, 64, 16):
-            loss = torch.nn.functional.cross_entropy(model(x[i:i + 16]), y[i:i + 16])
+            loss = torch.nn.functional.cross_entropy(model(x[i : i + 16]), y[i : i + 16])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -80,6 +81,7 @@ def test_simple_cnn_pooling_first_trains_bit_for_bit_as_the_seed_order(channels_
     for name in trained[0]:
         assert torch.equal(trained[0][name], trained[1][name]), name
     assert not torch.equal(trained[0]["backbone.conv1.weight"], initial)  # it trained
+
 
 def test_model_params_are_validated():
     with pytest.raises(SpecError, match="width"):
@@ -135,7 +137,9 @@ def test_simple_cnn_initialisations():
         if isinstance(a, (torch.nn.Conv2d, torch.nn.Linear)):
             fan_in = a.weight[0].numel()
             # He-uniform (Keras he_uniform): U(±√(6/fan_in)), zero biases; PyTorch's: U(±1/√fan_in) for both
-            assert float(a.weight.abs().max()) <= (6 / fan_in) ** 0.5 and float(a.weight.abs().max()) > (1 / fan_in) ** 0.5
+            assert (
+                float(a.weight.abs().max()) <= (6 / fan_in) ** 0.5 and float(a.weight.abs().max()) > (1 / fan_in) ** 0.5
+            )
             assert float(a.bias.abs().max()) == 0.0
             assert float(b.weight.abs().max()) <= (1 / fan_in) ** 0.5 and float(b.bias.abs().max()) > 0.0
 
@@ -163,7 +167,7 @@ def test_dropout_keeps_each_element_with_its_probability_and_rescales_exactly():
     # 0 … 65535 (the signed 16 bits + 32768), and is kept when that number is below round((1 − p)·2¹⁶)
     n = 1_000_003  # a number of elements where about 15 fall on the threshold itself
     torch.manual_seed(7)
-    draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, 2**63 - 1)
+    draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
     expected = draws.view(torch.int16)[:n].to(torch.int32) + 32768 < round(0.4 * 65536)
     torch.manual_seed(7)
     assert torch.equal(Dropout(0.6).train()(torch.ones(n)) != 0, expected)

@@ -55,8 +55,13 @@ def test_the_tables_are_tidy_and_equal_the_analysis(experiment):
     assert one["balanced_accuracy"] == expected["balanced_accuracy"]
     history = experiment.history()
     assert set(history.columns) == {"arm", "seed", "epoch", "split", "metric", "value"}
-    loss = history[(history.arm == "weighted") & (history.seed == 0) & (history.split == "val") &
-                   (history.metric == "loss")].sort_values("epoch")["value"].tolist()
+    loss = (
+        history[
+            (history.arm == "weighted") & (history.seed == 0) & (history.split == "val") & (history.metric == "loss")
+        ]
+        .sort_values("epoch")["value"]
+        .tolist()
+    )
     stored = next(r for r in a.runs if r.arm == "weighted" and r.seed == 0).result["history"]
     assert loss == [e["val"]["loss"] for e in stored]
     assert not set(history.arm) & set(a.deployment.arms)  # decided arms have their base arm's curves
@@ -114,15 +119,33 @@ def test_the_cli_and_the_api_give_the_same_directory(tmp_path):
     data = copy.deepcopy(TINY_SPEC)
     data["arms"] = data["arms"][:2]
     data["tracking"] = {"mlflow": False}
-    result = cli("run", write_spec(tmp_path / "spec.yaml", data), "--out", tmp_path / "cli", "--executor", "local",
-                 "--threads", "1")
+    result = cli(
+        "run",
+        write_spec(tmp_path / "spec.yaml", data),
+        "--out",
+        tmp_path / "cli",
+        "--executor",
+        "local",
+        "--threads",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     imbalance_lab.run_experiment(data, tmp_path / "api", executor="local", threads=1)
-    names = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()  # noqa: E731
-                                and not p.name.startswith(".") and p.name != "report.html")
+
+    def names(root):
+        return sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and p.name != "report.html"
+        )
+
     assert names(tmp_path / "cli") == names(tmp_path / "api")
-    runs = [f"runs/{arm}/seed-{seed}/{name}" for arm in ("balanced", "unbalanced") for seed in (0, 1)
-            for name in ("predictions.npz", "result.json")]
+    runs = [
+        f"runs/{arm}/seed-{seed}/{name}"
+        for arm in ("balanced", "unbalanced")
+        for seed in (0, 1)
+        for name in ("predictions.npz", "result.json")
+    ]
     assert {"spec.yaml", "report.csv", "summary.csv", *runs} <= set(names(tmp_path / "cli"))  # the scan found them
     for name in ("report.csv", "report.md", "summary.csv"):
         assert (tmp_path / "cli" / name).read_text() == (tmp_path / "api" / name).read_text(), name

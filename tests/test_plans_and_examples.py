@@ -80,7 +80,10 @@ def test_partitions_need_a_partitioned_source_and_every_set(tiny_spec):
 
 def test_too_few_images_in_a_partition_names_it():
     spec = load_spec(EXAMPLES / "cifar10_lt.yaml")
-    with pytest.raises(SpecError, match=r"class 'airplane' needs 1000 images in partition 'test' \(val 100 \+ test 900\) but the source has 20; 980 missing"):
+    with pytest.raises(
+        SpecError,
+        match=r"class 'airplane' needs 1000 images in partition 'test' \(val 100 \+ test 900\) but the source has 20; 980 missing",
+    ):
         prepare_data(spec, source=cifar_shaped(5000, 20))
 
 
@@ -89,12 +92,21 @@ def test_too_few_images_in_a_partition_names_it():
 # change here changes the images of every stored results directory (splits depend only on data.seed),
 # so existing results no longer match a fresh run of their own spec.
 TINY_SPLIT = {
-    "val": ([101, 67, 36, 114, 1], [235, 136, 201, 230, 184],
-            "5dcb9ec2565835836233b87d97b18d03995adf08e9a10d6eb1827b48f659b498"),
-    "test": ([110, 97, 20, 34, 88], [189, 148, 207, 173, 194],
-             "398b498735ce0cbd2dd15aeaa76f131ab7dafebd766830961efa2def71ee3ae0"),
-    "pool": ([93, 82, 42, 15, 30], [215, 147, 128, 187, 237],
-             "f62ee502b1d1ef96ac163ee66025193ea66b6558bd4bc53d92daffe766c363e2"),
+    "val": (
+        [101, 67, 36, 114, 1],
+        [235, 136, 201, 230, 184],
+        "5dcb9ec2565835836233b87d97b18d03995adf08e9a10d6eb1827b48f659b498",
+    ),
+    "test": (
+        [110, 97, 20, 34, 88],
+        [189, 148, 207, 173, 194],
+        "398b498735ce0cbd2dd15aeaa76f131ab7dafebd766830961efa2def71ee3ae0",
+    ),
+    "pool": (
+        [93, 82, 42, 15, 30],
+        [215, 147, 128, 187, 237],
+        "f62ee502b1d1ef96ac163ee66025193ea66b6558bd4bc53d92daffe766c363e2",
+    ),
 }
 
 
@@ -148,8 +160,16 @@ def test_augmented_oversampling_trains_deterministically(tiny_spec):
     from imbalance_lab import run_one
     from imbalance_lab.spec import build_spec
 
-    tiny_spec["arms"].append({"name": "aug", "train": {"a": 60, "b": 6},
-                              "strategy": ["oversample", {"augment": {"transforms": {"crop": {"padding": 1}, "flip": None}, "classes": "minority"}}]})
+    tiny_spec["arms"].append(
+        {
+            "name": "aug",
+            "train": {"a": 60, "b": 6},
+            "strategy": [
+                "oversample",
+                {"augment": {"transforms": {"crop": {"padding": 1}, "flip": None}, "classes": "minority"}},
+            ],
+        }
+    )
     spec = build_spec(tiny_spec)
     first, second = run_one(spec, "aug", 0), run_one(spec, "aug", 0)
     assert first.metrics == second.metrics and first.history == second.history
@@ -176,11 +196,19 @@ def test_image_folder_example_runs_on_a_folder_of_pngs(tmp_path):
 
     spec = yaml.safe_load((EXAMPLES / "image_folder_cats_dogs.yaml").read_text())
     spec["data"]["source"].update(root=str(root), size=16, cache_dir=str(tmp_path / "cache"))
-    spec["data"]["splits"] = {"pool": {"cat": 20, "dog": 20}, "val": {"cat": 10, "dog": 2},
-                              "test": {"cat": 10, "dog": 2}, "test_balanced": {"balanced": 4}}
+    spec["data"]["splits"] = {
+        "pool": {"cat": 20, "dog": 20},
+        "val": {"cat": 10, "dog": 2},
+        "test": {"cat": 10, "dog": 2},
+        "test_balanced": {"balanced": 4},
+    }
     for arm in spec["arms"]:
         arm["train"] = {"cat": 20, "dog": 20 if arm["name"] == "balanced" else 4}
-    spec.update(seeds=[0], training={"epochs": 2, "batch_size": 16, "lr": 0.01}, model={"name": "simple_cnn", "width": 4, "hidden": 8})
+    spec.update(
+        seeds=[0],
+        training={"epochs": 2, "batch_size": 16, "lr": 0.01},
+        model={"name": "simple_cnn", "width": 4, "hidden": 8},
+    )
     spec_path = write_spec(tmp_path / "spec.yaml", spec)
     proc = run_cli("run", "--no-mlflow", spec_path, "--out", tmp_path / "out", check=True)
     assert "1 file skipped" in proc.stderr and "skipped.txt" in proc.stderr

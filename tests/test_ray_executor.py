@@ -50,8 +50,9 @@ class Recorder(NullProgress):
         self.messages.append(text)
 
 
-def test_ray_executor_equals_local_with_the_same_threads(cluster: str, local_one_thread: dict[str, Any],
-                                                          tmp_path: Path) -> None:
+def test_ray_executor_equals_local_with_the_same_threads(
+    cluster: str, local_one_thread: dict[str, Any], tmp_path: Path
+) -> None:
     progress = Recorder()
     api.run(build_spec(small_spec()), tmp_path / "out", executor="ray", threads=1, progress=progress)
     assert_same_runs(stored(tmp_path / "out"), local_one_thread)
@@ -69,10 +70,12 @@ def processes_under(root: int) -> dict[tuple[int, int], str]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            titles[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            titles[int(entry.name)] = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            )
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
         if fields[0] != "Z":
             children.setdefault(int(fields[1]), []).append((int(entry.name), int(fields[19])))
     found, todo = {}, list(children.get(root, []))
@@ -91,7 +94,7 @@ def still_running(processes: dict[tuple[int, int], str]) -> dict[tuple[int, int]
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if fields[0] != "Z" and int(fields[19]) == started:
             alive[(pid, started)] = title
     return alive
@@ -136,9 +139,14 @@ def test_a_killed_worker_fails_only_its_run_which_is_retried_or_named(cluster: s
     (once, _), (twice, _) = progress.kills.items()
     assert dict(progress.killed) == {once: 1, twice: 2}
     died = "its Ray worker process died (killed, or out of memory)"
-    retry = "failed ({died}); trying again (1 of 1 retries)".format(died=died)
-    assert sorted(progress.messages[1:]) == sorted([f"{once[0]} seed {once[1]} {retry}", f"{twice[0]} seed {twice[1]} {retry}",
-                                                    f"{twice[0]} seed {twice[1]} failed: {died}"])
+    retry = f"failed ({died}); trying again (1 of 1 retries)"
+    assert sorted(progress.messages[1:]) == sorted(
+        [
+            f"{once[0]} seed {once[1]} {retry}",
+            f"{twice[0]} seed {twice[1]} {retry}",
+            f"{twice[0]} seed {twice[1]} failed: {died}",
+        ]
+    )
     assert [(f.arm, f.seed, f.error, f.attempts) for f in info.value.failures] == [(*twice, died, 2)]
     assert list(info.value.summary.missing) == [twice] and (tmp_path / "out" / "summary.csv").is_file()
     others = {name: run for name, run in local_one_thread.items() if name != f"runs/{twice[0]}/seed-{twice[1]}"}
@@ -148,23 +156,42 @@ def test_a_killed_worker_fails_only_its_run_which_is_retried_or_named(cluster: s
 def test_a_run_that_raises_is_named_with_its_error(cluster: str, tmp_path: Path) -> None:
     """``run_ray`` called with 0 threads, which the API refuses: torch raises in the worker, and the run says why."""
     progress = Recorder()
-    failures = run_ray(build_spec(small_spec()), ResultStore(tmp_path / "out"), [("weighted", 1)], progress, threads=0,
-                       max_retries=1)
+    failures = run_ray(
+        build_spec(small_spec()), ResultStore(tmp_path / "out"), [("weighted", 1)], progress, threads=0, max_retries=1
+    )
     assert [(f.arm, f.seed, f.attempts) for f in failures] == [("weighted", 1, 2)]
     error = failures[0].error
-    assert error.startswith("RuntimeError: set_num_threads") and "\n" not in error and "in train_run" in failures[0].detail  # the worker's traceback
-    assert progress.messages == [f"weighted seed 1 failed ({error}); trying again (1 of 1 retries)",
-                                 f"weighted seed 1 failed: {error}"]
+    assert (
+        error.startswith("RuntimeError: set_num_threads") and "\n" not in error and "in train_run" in failures[0].detail
+    )  # the worker's traceback
+    assert progress.messages == [
+        f"weighted seed 1 failed ({error}); trying again (1 of 1 retries)",
+        f"weighted seed 1 failed: {error}",
+    ]
 
 
 def test_sigkill_of_the_driver_leaves_no_ray_process_and_a_rerun_completes_the_same(
-        cluster: str, local_one_thread: dict[str, Any], tmp_path: Path) -> None:
+    cluster: str, local_one_thread: dict[str, Any], tmp_path: Path
+) -> None:
     spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
     started: dict[tuple[int, int], str] = {}  # every process of its local cluster seen while it ran
-    before = kill_once_a_run_is_stored("run", "--no-mlflow", spec_path, "--out", out, "--executor", "ray",
-                                       "--threads", "1", out=out, watch=lambda pid: started.update(processes_under(pid)))
+    before = kill_once_a_run_is_stored(
+        "run",
+        "--no-mlflow",
+        spec_path,
+        "--out",
+        out,
+        "--executor",
+        "ray",
+        "--threads",
+        "1",
+        out=out,
+        watch=lambda pid: started.update(processes_under(pid)),
+    )
     titles = list(started.values())
-    assert any("raylet" in t for t in titles) and any(t.startswith("ray::") and "Agent" not in t for t in titles)  # workers
+    assert any("raylet" in t for t in titles) and any(
+        t.startswith("ray::") and "Agent" not in t for t in titles
+    )  # workers
     deadline = time.monotonic() + 30
     while (live := still_running(started)) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -176,9 +203,12 @@ def test_sigkill_of_the_driver_leaves_no_ray_process_and_a_rerun_completes_the_s
 
 def test_no_cluster_at_the_address_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path / "spec.yaml", small_spec())
-    proc = run_cli("run", "--no-mlflow", spec_path, "--out", tmp_path / "out", "--executor", "ray",
-                   "--address", "127.0.0.1:1")
-    assert proc.returncode == 2 and proc.stderr.startswith("error: execution.address: no Ray cluster answers at '127.0.0.1:1'")
+    proc = run_cli(
+        "run", "--no-mlflow", spec_path, "--out", tmp_path / "out", "--executor", "ray", "--address", "127.0.0.1:1"
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        "error: execution.address: no Ray cluster answers at '127.0.0.1:1'"
+    )
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
@@ -194,8 +224,10 @@ def test_the_address_probe_knows_a_real_head(cluster: str) -> None:
 def test_a_run_larger_than_any_node_is_refused_before_anything_is_written(cluster: str, tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         api.run(build_spec(small_spec()), tmp_path / "out", executor="ray", threads=3)  # Ray would wait for ever
-    assert str(info.value) == ("execution.threads: each run would ask for 3 CPUs (one per thread) but the largest node "
-                               "of the Ray cluster already connected has 2; give --threads 2 or fewer")
+    assert str(info.value) == (
+        "execution.threads: each run would ask for 3 CPUs (one per thread) but the largest node "
+        "of the Ray cluster already connected has 2; give --threads 2 or fewer"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -206,7 +238,9 @@ def test_an_address_is_for_ray_only(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
     assert ExecutionSpec(address="h:1").executor == "ray"  # an address alone means ray
     in_spec = build_spec({**small_spec(), "execution": {"address": "h:1"}})
-    assert experiment.execution_settings(in_spec, {"executor": "local"}).address is None  # asking for another executor drops it
+    assert (
+        experiment.execution_settings(in_spec, {"executor": "local"}).address is None
+    )  # asking for another executor drops it
 
 
 def test_ray_not_installed_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,26 +248,65 @@ def test_ray_not_installed_is_one_line(tmp_path: Path, monkeypatch: pytest.Monke
     spec_path = write_spec(tmp_path / "spec.yaml", small_spec())
     proc = cli("run", "--no-mlflow", spec_path, "--out", tmp_path / "out", "--executor", "ray")
     assert proc.returncode == 2 and proc.stderr.strip() == (
-        "error: the ray executor needs Ray, which is not installed here: pip install 'imbalance-lab[ray]'")
+        "error: the ray executor needs Ray, which is not installed here: pip install 'imbalance-lab[ray]'"
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_importing_imbalance_lab_does_not_import_ray() -> None:
     code = "import sys, imbalance_lab, imbalance_lab.api, imbalance_lab.cli; print('ray' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
 
 
-@pytest.mark.parametrize("execution,device,runs,cores,cluster,expected", [
-    ({"executor": "ray"}, "cpu", 8, 2, "local cluster", ("ray", 2, 1, "local cluster, 2 CPUs, 1 thread per run")),
-    ({"executor": "ray", "threads": 2}, "cpu", 8, 16, "local cluster", ("ray", 8, 2, "local cluster, 16 CPUs, 2 threads per run")),
-    ({"executor": "ray"}, "cpu", 3, 64, "cluster at head:6379", ("ray", 3, 1, "cluster at head:6379, 64 CPUs, 1 thread per run")),
-    ({"address": "head:6379"}, "cpu", 8, 4, "cluster at head:6379", ("ray", 4, 1, "cluster at head:6379, 4 CPUs, 1 thread per run")),
-    ({"executor": "ray"}, "cuda", 8, 16, "local cluster", ("ray", 8, 1, "local cluster, 16 CPUs, 1 thread per run, 1 GPU per run")),
-    ({}, "cpu", 8, 2, "local cluster", ("process", 2, 1, "2 workers × 1 thread")),  # auto never picks ray
-], ids=["local-2", "threads-2", "capped-by-runs", "address-means-ray", "gpu", "auto-not-ray"])
-def test_the_ray_layout_chosen(execution: dict[str, Any], device: str, runs: int, cores: int, cluster: str,
-                               expected: tuple) -> None:
-    layout = choose_layout(ExecutionSpec(**execution), torch.device(device), runs, cores=cores, work=1e9, cluster=cluster)
+@pytest.mark.parametrize(
+    "execution,device,runs,cores,cluster,expected",
+    [
+        ({"executor": "ray"}, "cpu", 8, 2, "local cluster", ("ray", 2, 1, "local cluster, 2 CPUs, 1 thread per run")),
+        (
+            {"executor": "ray", "threads": 2},
+            "cpu",
+            8,
+            16,
+            "local cluster",
+            ("ray", 8, 2, "local cluster, 16 CPUs, 2 threads per run"),
+        ),
+        (
+            {"executor": "ray"},
+            "cpu",
+            3,
+            64,
+            "cluster at head:6379",
+            ("ray", 3, 1, "cluster at head:6379, 64 CPUs, 1 thread per run"),
+        ),
+        (
+            {"address": "head:6379"},
+            "cpu",
+            8,
+            4,
+            "cluster at head:6379",
+            ("ray", 4, 1, "cluster at head:6379, 4 CPUs, 1 thread per run"),
+        ),
+        (
+            {"executor": "ray"},
+            "cuda",
+            8,
+            16,
+            "local cluster",
+            ("ray", 8, 1, "local cluster, 16 CPUs, 1 thread per run, 1 GPU per run"),
+        ),
+        ({}, "cpu", 8, 2, "local cluster", ("process", 2, 1, "2 workers × 1 thread")),  # auto never picks ray
+    ],
+    ids=["local-2", "threads-2", "capped-by-runs", "address-means-ray", "gpu", "auto-not-ray"],
+)
+def test_the_ray_layout_chosen(
+    execution: dict[str, Any], device: str, runs: int, cores: int, cluster: str, expected: tuple
+) -> None:
+    layout = choose_layout(
+        ExecutionSpec(**execution), torch.device(device), runs, cores=cores, work=1e9, cluster=cluster
+    )
     assert (layout.executor, layout.workers, layout.threads) == expected[:3]
     assert layout.describe().startswith(f"executor {expected[0]} ({expected[3]}): ")
 

@@ -92,9 +92,13 @@ def test_other_unusable_output_paths_are_one_line(finished: Path, tmp_path: Path
     (tmp_path / "a-file").write_text("not a directory")
     spec_path = write_spec(tmp_path / "spec.yaml", one_seed_spec())
     before = files_under(tmp_path)
-    assert_error(cli("data", spec_path, "--png", tmp_path / "a-file" / "x.png"), "is an existing file", "give --png a path")
+    assert_error(
+        cli("data", spec_path, "--png", tmp_path / "a-file" / "x.png"), "is an existing file", "give --png a path"
+    )
     assert_error(cli("data", spec_path, "--png", "/proc/imbalance-lab.png"), "cannot write /proc/", "give --png a path")
-    assert_error(cli("compare", finished, finished, "--out", tmp_path / "a-file"), "comparison directory", "existing file")
+    assert_error(
+        cli("compare", finished, finished, "--out", tmp_path / "a-file"), "comparison directory", "existing file"
+    )
     assert_error(cli("compare", finished, finished, "--out", "/proc/imbalance-lab"), "cannot write /proc/imbalance-lab")
     assert files_under(tmp_path) == before
 
@@ -130,8 +134,10 @@ def test_an_arm_without_images_of_a_class_is_warned_at_validate_and_in_the_repor
     spec_path = write_spec(tmp_path / "spec.yaml", spec)
     proc = cli("validate", spec_path)
     assert proc.returncode == 0
-    assert warnings_of(proc) == ["warning: arms[1].train: arm 'no_b' has no training images of class 'b'; it will "
-                                 "never predict it from learning (give it at least one image if that is not intended)"]
+    assert warnings_of(proc) == [
+        "warning: arms[1].train: arm 'no_b' has no training images of class 'b'; it will "
+        "never predict it from learning (give it at least one image if that is not intended)"
+    ]
     proc = cli(*RUN, spec_path, "--out", tmp_path / "out")
     assert proc.returncode == 0
     unseen = "warning: arm `no_b` has no training images of class `b`: it never saw that class, so its scores there are not learned"
@@ -147,8 +153,13 @@ def test_an_empty_class_folder_leaves_no_cache_behind(tmp_path: Path) -> None:
     for i in range(3):
         Image.new("L", (8, 8), 40 * i).save(root / "cat" / f"{i}.png")
     spec = one_seed_spec()
-    spec["data"]["source"] = {"type": "image_folder", "root": str(root), "size": 8, "channels": 1,
-                              "cache_dir": str(tmp_path / "cache" / "images")}
+    spec["data"]["source"] = {
+        "type": "image_folder",
+        "root": str(root),
+        "size": 8,
+        "channels": 1,
+        "cache_dir": str(tmp_path / "cache" / "images"),
+    }
     spec["data"]["classes"] = "all"
     spec_path = write_spec(tmp_path / "spec.yaml", spec)
     assert_error(cli("validate", spec_path), f"class folder {root / 'dog'} has no readable images")
@@ -166,11 +177,16 @@ DAMAGE = {
     "fewer-rows": (damage_rows, "predictions.npz damaged (test_probs has shape (37, 2), expected (40, 2)"),
     "truncated-result": (lambda run: (run / "result.json").write_text('{"arm": "unbal'), "result.json damaged"),
     "empty-result": (lambda run: (run / "result.json").write_text("{}"), "result.json damaged"),
-    "corrupt-npz": (lambda run: (run / "predictions.npz").write_bytes(b"PK\x03\x04 not a zip"), "predictions.npz damaged"),
+    "corrupt-npz": (
+        lambda run: (run / "predictions.npz").write_bytes(b"PK\x03\x04 not a zip"),
+        "predictions.npz damaged",
+    ),
     "missing-result": (lambda run: (run / "result.json").unlink(), "result.json missing"),
     "labels-out-of-range": (
-        lambda run: np.savez(run / "predictions.npz", **{**dict(np.load(run / "predictions.npz")),
-                                                         "val_labels": np.full(30, 7, dtype=np.int64)}),
+        lambda run: np.savez(
+            run / "predictions.npz",
+            **{**dict(np.load(run / "predictions.npz")), "val_labels": np.full(30, 7, dtype=np.int64)},
+        ),
         "predictions.npz damaged (val_labels holds a class index outside 0..1)",
     ),
 }
@@ -194,8 +210,10 @@ def test_a_damaged_reference_is_replaced_only_with_a_warning(results: Path) -> N
         (results / "runs" / "unbalanced" / f"seed-{seed}" / "result.json").write_text("{}")
     proc = cli("report", results)
     assert proc.returncode == 0
-    moved = ("warning: the reference arm `unbalanced` has no finished, undamaged run, so every arm is compared with "
-             "`balanced` instead; finish or repair `unbalanced`'s runs, or choose with --reference")
+    moved = (
+        "warning: the reference arm `unbalanced` has no finished, undamaged run, so every arm is compared with "
+        "`balanced` instead; finish or repair `unbalanced`'s runs, or choose with --reference"
+    )
     assert moved in warnings_of(proc)
     assert "against `balanced`" in proc.stdout
     assert "compared with `balanced` instead" in (results / "report.md").read_text()
@@ -206,8 +224,11 @@ def test_a_damaged_run_blocks_run_with_one_line_until_deleted(results: Path, tmp
     (results / "runs" / "both" / "seed-0" / "result.json").write_text("{}")
     spec_path = tmp_path / "spec.yaml"
     shutil.copy(results / "spec.yaml", spec_path)
-    assert_error(cli(*RUN, spec_path, "--out", results), "result.json is damaged (it lacks arm, seed, run_hash",
-                 f"delete {results / 'runs' / 'both' / 'seed-0'}")
+    assert_error(
+        cli(*RUN, spec_path, "--out", results),
+        "result.json is damaged (it lacks arm, seed, run_hash",
+        f"delete {results / 'runs' / 'both' / 'seed-0'}",
+    )
 
 
 def test_a_spec_yaml_that_is_not_utf8_is_named(results: Path) -> None:
@@ -225,8 +246,12 @@ def test_a_second_writer_is_refused_naming_the_first_and_changes_nothing(results
     before = files_under(results)
     with ResultStore(results).writer(command="imbalance-lab run first.yaml"):
         proc = cli(*RUN, spec_path, "--out", results, "--force")
-        line = assert_error(proc, f"{results} is in use by another run (process {os.getpid()} on ",
-                            "imbalance-lab run first.yaml", "give this one another --out")
+        line = assert_error(
+            proc,
+            f"{results} is in use by another run (process {os.getpid()} on ",
+            "imbalance-lab run first.yaml",
+            "give this one another --out",
+        )
         report = cli("report", results)  # readers go on while a writer works, and say so
         assert report.returncode == 0 and "note: a run is writing into" in report.stdout
     assert "Traceback" not in line
@@ -246,7 +271,9 @@ def test_readers_wait_for_a_change_of_the_directory_to_finish(results: Path) -> 
         deadline = time.monotonic() + 60  # a bound for a hang: the event is the reader blocked on the lock
         while not waits_for_lock(results / ".state.lock", os.getpid()) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert waits_for_lock(results / ".state.lock", os.getpid()) and not done  # blocked while the writer changes things
+        assert (
+            waits_for_lock(results / ".state.lock", os.getpid()) and not done
+        )  # blocked while the writer changes things
     reader.join(timeout=60)
     assert len(done) == 1 and len(done[0].rows) == 8
 
@@ -274,7 +301,9 @@ def test_sigterm_keeps_finished_runs_removes_the_one_in_flight_and_frees_the_dir
 
 
 # ------------------------------------------------------------------ compare, messages, one seed
-def test_compare_never_writes_into_a_compared_or_other_results_directory(results: Path, finished: Path, tmp_path: Path) -> None:
+def test_compare_never_writes_into_a_compared_or_other_results_directory(
+    results: Path, finished: Path, tmp_path: Path
+) -> None:
     report_before = (results / "report.html").read_bytes()
     assert_error(cli("compare", results, finished, "--out", results), "is one of the compared results directories")
     other = tmp_path / "other"
@@ -284,12 +313,21 @@ def test_compare_never_writes_into_a_compared_or_other_results_directory(results
     assert cli("compare", results, finished, "--out", tmp_path / "comparison").returncode == 0
 
 
-@pytest.mark.parametrize("change,fragments", [
-    (lambda s: s["data"].update(classes={"café": 0, "b": 1}, positive="b"),
-     ["data.classes.café", "ASCII letters (a-z, A-Z)", "'é' is not ASCII"]),
-    (lambda s: s["training"].update(epochs=1.0e30), ["training.epochs", "1e+30", "expected a whole number (this one is too large)"]),
-    (lambda s: s["training"].update(epochs="1.0e+30"), ["training.epochs", "expected a whole number"]),
-], ids=["accented-class-name", "epochs-1e30", "epochs-1e30-string"])
+@pytest.mark.parametrize(
+    "change,fragments",
+    [
+        (
+            lambda s: s["data"].update(classes={"café": 0, "b": 1}, positive="b"),
+            ["data.classes.café", "ASCII letters (a-z, A-Z)", "'é' is not ASCII"],
+        ),
+        (
+            lambda s: s["training"].update(epochs=1.0e30),
+            ["training.epochs", "1e+30", "expected a whole number (this one is too large)"],
+        ),
+        (lambda s: s["training"].update(epochs="1.0e+30"), ["training.epochs", "expected a whole number"]),
+    ],
+    ids=["accented-class-name", "epochs-1e30", "epochs-1e30-string"],
+)
 def test_messages_say_what_is_wrong(tmp_path: Path, change: Any, fragments: list[str]) -> None:
     spec = one_seed_spec()
     change(spec)

@@ -20,9 +20,11 @@ def adaptive(**seeds):
     data = copy.deepcopy(TINY_SPEC)
     # `broken` never sees a `b`: its recall is 0 against the reference's (`balanced`, the first plain arm),
     # a difference the rounds must call
-    data["arms"] = [{"name": "balanced", "train": {"a": 60, "b": 60}},
-                    {"name": "weighted", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": "inverse"}}},
-                    {"name": "broken", "train": {"a": 60, "b": 0}}]
+    data["arms"] = [
+        {"name": "balanced", "train": {"a": 60, "b": 60}},
+        {"name": "weighted", "train": {"a": 60, "b": 6}, "strategy": {"class_weight": {"weights": "inverse"}}},
+        {"name": "broken", "train": {"a": 60, "b": 0}},
+    ]
     data["training"] = {**data["training"], "epochs": 2}
     data["seeds"] = {"min": 3, "max": 14, "metric": "recall", **seeds}
     data["tracking"] = {"mlflow": False}
@@ -30,7 +32,9 @@ def adaptive(**seeds):
 
 
 def stored(out):
-    return sorted((p.parent.name, int(p.name.split("-")[1])) for p in out.glob("runs/*/seed-*") if (p / "result.json").exists())
+    return sorted(
+        (p.parent.name, int(p.name.split("-")[1])) for p in out.glob("runs/*/seed-*") if (p / "result.json").exists()
+    )
 
 
 def test_the_rounds_follow_the_decisions_and_stop_when_settled_or_at_max(tmp_path):
@@ -69,8 +73,12 @@ def test_a_killed_experiment_resumes_with_the_same_decisions_and_runs(tmp_path):
     analysis = api.report(out)[0]
     first = analysis.rounds
     metric = spec.adaptive.metric
-    first_values = {(r.arm, r.seed): analysis.sets["test"].table[r.arm][metric].values[
-        sorted(x.seed for x in analysis.runs if x.arm == r.arm).index(r.seed)] for r in analysis.runs}
+    first_values = {
+        (r.arm, r.seed): analysis.sets["test"]
+        .table[r.arm][metric]
+        .values[sorted(x.seed for x in analysis.runs if x.arm == r.arm).index(r.seed)]
+        for r in analysis.runs
+    }
     last = max(s for _, s in before)
     lost = [item for item in before if item[1] == last][0]  # the last round, half done when the kill came
     victim = out / "runs" / lost[0] / f"seed-{lost[1]}"
@@ -81,13 +89,24 @@ def test_a_killed_experiment_resumes_with_the_same_decisions_and_runs(tmp_path):
     assert lost not in values
     resumed = round_state(spec, first.reference, lambda a, s: first_values.get((a, s)) if (a, s) != lost else None)
     assert resumed.todo == [lost]  # the replay asks for exactly the lost run
-    result = cli("run", write_spec(tmp_path / "spec.yaml", adaptive(max=8)), "--out", out, "--executor", "process",
-                 "--workers", "2", "--threads", "1")
+    result = cli(
+        "run",
+        write_spec(tmp_path / "spec.yaml", adaptive(max=8)),
+        "--out",
+        out,
+        "--executor",
+        "process",
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     assert stored(out) == before  # exactly the lost run again, nothing more
     again = api.report(out)[0].rounds
-    assert {a: (d.state, d.decided_at) for a, d in again.decisions.items()} == \
-        {a: (d.state, d.decided_at) for a, d in first.decisions.items()}
+    assert {a: (d.state, d.decided_at) for a, d in again.decisions.items()} == {
+        a: (d.state, d.decided_at) for a, d in first.decisions.items()
+    }
     assert "round of seed" in result.stdout + result.stderr
 
 

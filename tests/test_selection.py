@@ -55,7 +55,11 @@ def test_early_stopping_ends_training_after_patience_epochs_without_improvement(
 def test_a_rule_can_choose_by_another_evaluation_set(tmp_path):
     data = copy.deepcopy(TINY_SPEC)
     data["data"]["splits"]["val_balanced"] = {"balanced": 8}
-    data["training"] = {**data["training"], "epochs": 4, "select": {"metric": "balanced_accuracy", "set": "val_balanced"}}
+    data["training"] = {
+        **data["training"],
+        "epochs": 4,
+        "select": {"metric": "balanced_accuracy", "set": "val_balanced"},
+    }
     spec = build_spec(data)
     run = run_one(spec, "unbalanced", 0)
     assert len(run.history) == 4 and all("val_balanced" in e for e in run.history)

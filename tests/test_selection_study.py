@@ -18,8 +18,12 @@ from imbalance_lab.errors import SpecError
 from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.spec import build_spec
 
-RULES = ["last", {"set": "val", "metric": "loss"}, {"set": "val_balanced", "metric": "balanced_accuracy"},
-         {"set": "val", "metric": "balanced_loss", "name": "balanced loss"}]
+RULES = [
+    "last",
+    {"set": "val", "metric": "loss"},
+    {"set": "val_balanced", "metric": "balanced_accuracy"},
+    {"set": "val", "metric": "balanced_loss", "name": "balanced loss"},
+]
 
 
 def study_data(rules=None, **selection):
@@ -42,7 +46,9 @@ def test_every_epoch_of_every_set_is_stored_and_the_last_is_the_run_s_own_predic
     from imbalance_lab.train import epoch_log
 
     for e, entry in enumerate(run.history):
-        log = epoch_log(torch.from_numpy(run.epoch_logits["val"][e]), torch.from_numpy(run.predictions["val"].labels), 1)
+        log = epoch_log(
+            torch.from_numpy(run.epoch_logits["val"][e]), torch.from_numpy(run.predictions["val"].labels), 1
+        )
         assert log["loss"] == entry["val"]["loss"]
 
 
@@ -57,8 +63,11 @@ def test_a_study_rule_keeps_the_epoch_training_select_keeps_and_scores_its_weigh
         data = copy.deepcopy(TINY_SPEC)
         data["data"]["splits"]["val_balanced"] = {"a": 8, "b": 8}
         data["arms"] = data["arms"][:2]
-        data["training"] = {**data["training"], "epochs": 5,
-                            "select": {"set": "val_balanced", "metric": "balanced_accuracy"}}
+        data["training"] = {
+            **data["training"],
+            "epochs": 5,
+            "select": {"set": "val_balanced", "metric": "balanced_accuracy"},
+        }
         for seed in (0, 1):
             threads = torch.get_num_threads()
             torch.set_num_threads(1)  # as the study's runs were made (threads change the order of sums)
@@ -70,8 +79,9 @@ def test_a_study_rule_keeps_the_epoch_training_select_keeps_and_scores_its_weigh
             assert outcome.epochs[seed] == trained.selected_epoch
             row = sorted(outcome.epochs).index(seed)
             assert np.array_equal(outcome.probs[row].astype(np.float32), trained.predictions["test"].probs)
-            expected = classification_metrics(trained.predictions["test"].labels,
-                                              trained.predictions["test"].probs.astype(np.float64), positive=1)
+            expected = classification_metrics(
+                trained.predictions["test"].labels, trained.predictions["test"].probs.astype(np.float64), positive=1
+            )
             assert outcome.values["f1"][seed] == pytest.approx(expected["f1"], abs=1e-12)
 
 
@@ -100,8 +110,12 @@ def test_rules_choose_by_their_own_set_and_metric_and_the_oracle_bounds_them(tmp
     pooled = {c.arm: c for c in study.pooled["balanced_accuracy"]}
     assert set(pooled) == {"val loss", "val_balanced balanced_accuracy", "balanced loss"}
     for rule, c in pooled.items():
-        diffs = [study.outcomes[a][rule].values["balanced_accuracy"][s] - study.outcomes[a]["last"].values["balanced_accuracy"][s]
-                 for a in study.arms for s in (0, 1)]
+        diffs = [
+            study.outcomes[a][rule].values["balanced_accuracy"][s]
+            - study.outcomes[a]["last"].values["balanced_accuracy"][s]
+            for a in study.arms
+            for s in (0, 1)
+        ]
         assert c.mean_diff == pytest.approx(np.mean(diffs), abs=1e-12)
         assert c.bootstrap is not None and c.bootstrap.low <= c.bootstrap.high
     assert (tmp_path / "out" / "selection.csv") in paths
@@ -119,8 +133,12 @@ def test_changing_the_rules_never_retrains_but_turning_the_study_on_does(tmp_pat
     first = build_spec(study_data())
     api.run(first, out, executor="local", threads=1)
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/seed-*/result.json")}
-    assert len(stamps) == len(first.arms) * len(first.seeds)  # the glob found every run, so the comparison below can fail
-    changed = build_spec(study_data(rules=[{"set": "val_balanced", "metric": "loss"}, "last"], metrics=["f1", "recall"]))
+    assert len(stamps) == len(first.arms) * len(
+        first.seeds
+    )  # the glob found every run, so the comparison below can fail
+    changed = build_spec(
+        study_data(rules=[{"set": "val_balanced", "metric": "loss"}, "last"], metrics=["f1", "recall"])
+    )
     assert changed.run_hash(changed.arm("unbalanced"), 0) == first.run_hash(first.arm("unbalanced"), 0)
     assert changed.spec_hash() == first.spec_hash()
     summary = api.run(changed, out, executor="local", threads=1)
@@ -169,14 +187,20 @@ def test_the_curves_mark_the_kept_and_stopped_epochs_and_the_report_says_which_s
     data = copy.deepcopy(TINY_SPEC)
     data["data"]["splits"]["val_balanced"] = {"a": 8, "b": 8}
     data["arms"] = data["arms"][:2]
-    data["training"] = {**data["training"], "epochs": 8, "select": {"set": "val_balanced", "metric": "balanced_loss"},
-                        "early_stopping": {"patience": 2}}
+    data["training"] = {
+        **data["training"],
+        "epochs": 8,
+        "select": {"set": "val_balanced", "metric": "balanced_loss"},
+        "early_stopping": {"patience": 2},
+    }
     data["tracking"] = {"mlflow": False}
     api.run(build_spec(data), tmp_path / "out", executor="local", threads=1)
     analysis, _ = api.report(tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text()
-    assert ("scored weights are those of the epoch with the lowest <code>balanced_loss</code> on the "
-            "<code>val_balanced</code> set (training.select)") in html
+    assert (
+        "scored weights are those of the epoch with the lowest <code>balanced_loss</code> on the "
+        "<code>val_balanced</code> set (training.select)"
+    ) in html
     assert "training stopped when <code>balanced_loss</code> on <code>val_balanced</code>" in html
     from imbalance_lab.report import plots
     from imbalance_lab.report.html import epoch_marks
@@ -184,7 +208,8 @@ def test_the_curves_mark_the_kept_and_stopped_epochs_and_the_report_says_which_s
     marks = epoch_marks(analysis)
     assert len(analysis.runs) == 2 * 2  # 2 arms × 2 seeds, so the marks below are compared for every run
     assert {arm: [m["selected"] for m in marks[arm]] for arm in marks} == {
-        arm: [r.result["selected_epoch"] for r in analysis.runs if r.arm == arm] for arm in analysis.arms}
+        arm: [r.result["selected_epoch"] for r in analysis.runs if r.arm == arm] for arm in analysis.arms
+    }
     fig = plots.loss_curves(analysis.histories, ("train", "val", "val_balanced"), marks=marks, marks_on="val_balanced")
     ax = fig.axes[0]
     kept = [line for line in ax.lines if line.get_gid() == "selected"]

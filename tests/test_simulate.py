@@ -69,8 +69,9 @@ def test_population_metrics_follow_from_the_rates():
 
 
 def test_seed_003_s_figures_lie_within_monte_carlo_error_of_the_expectation():
-    rows = sim.study(sim.SEED_003_CASES, [sim.bce(), sim.focal()], ["precision", "recall", "f1"],
-                     printed=sim.SEED_003_PRINTED)
+    rows = sim.study(
+        sim.SEED_003_CASES, [sim.bce(), sim.focal()], ["precision", "recall", "f1"], printed=sim.SEED_003_PRINTED
+    )
     checked = [r for r in rows if r.printed is not None]
     assert len(checked) == 6 * 4  # bce on the four cases, focal on the two skewed ones; loss, P, R, F1 each
     for row in checked:
@@ -87,8 +88,10 @@ def test_monte_carlo_is_seeded_and_its_error_is_honest():
     a, b = sim.monte_carlo(case, losses, seed=1), sim.monte_carlo(case, losses, seed=1)
     assert {k: v.value for k, v in a.items()} == {k: v.value for k, v in b.items()}
     exact = sim.expected(case, losses)
-    z = [(sim.monte_carlo(case, losses, seed=s)["bce(mean)"].value - exact["bce(mean)"])
-         / a["bce(mean)"].se for s in range(40)]
+    z = [
+        (sim.monte_carlo(case, losses, seed=s)["bce(mean)"].value - exact["bce(mean)"]) / a["bce(mean)"].se
+        for s in range(40)
+    ]
     assert abs(np.mean(z)) < 0.5 and 0.6 < np.std(z) < 1.5  # standardised errors look standard normal
     repeated = sim.monte_carlo(case, losses, seed=1, repeats=4)
     assert repeated["roc_auc"].se is not None and a["roc_auc"].se is None
@@ -107,7 +110,9 @@ def test_bad_cases_and_losses_are_one_line():
 
 
 def test_the_command_runs_seed_003_s_study_and_logs_it_to_mlflow(tmp_path):
-    done = subprocess.run([*CLI, "simulate", "--out", str(tmp_path / "sim")], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*CLI, "simulate", "--out", str(tmp_path / "sim")], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert "seed 003's study" in done.stdout and "0.3139" in done.stdout and "31,629.95" in done.stdout
     assert "mlflow: 8 run(s) logged" in done.stdout and "INFO" not in done.stderr
@@ -119,22 +124,50 @@ def test_the_command_runs_seed_003_s_study_and_logs_it_to_mlflow(tmp_path):
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'sim' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("simulate").experiment_id])
     assert len(runs) == 8
-    some = next(r for r in runs if r.data.params["acc_pos"] == "0.9" and r.data.params["negatives"] == "1000000"
-                and r.data.params["draw"] == "bce(mean)")
+    some = next(
+        r
+        for r in runs
+        if r.data.params["acc_pos"] == "0.9"
+        and r.data.params["negatives"] == "1000000"
+        and r.data.params["draw"] == "bce(mean)"
+    )
     assert some.data.metrics["expected_bce_mean"] == pytest.approx(0.31515, abs=1e-4)
     assert some.data.metrics["drawn_recall"] == pytest.approx(0.9, abs=0.02) and "drawn_se_f1" in some.data.metrics
 
 
 def test_the_command_takes_one_case_and_refuses_bad_input_in_one_line(tmp_path):
-    done = subprocess.run([*CLI, "simulate", "--negatives", "5000", "--positives", "50", "--acc-pos", "0.8",
-                           "--loss", "balanced_bce", "--metric", "mcc", "--metric", "pr_auc", "--no-mlflow",
-                           "--out", str(tmp_path / "one")], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            *CLI,
+            "simulate",
+            "--negatives",
+            "5000",
+            "--positives",
+            "50",
+            "--acc-pos",
+            "0.8",
+            "--loss",
+            "balanced_bce",
+            "--metric",
+            "mcc",
+            "--metric",
+            "pr_auc",
+            "--no-mlflow",
+            "--out",
+            str(tmp_path / "one"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "5,000:50, acc 0.999/0.8" in done.stdout and "balanced_bce(mean)" in done.stdout and "pr_auc" in done.stdout
     assert not (tmp_path / "one" / "mlflow.db").exists()
-    for args, message in [(["--acc-neg", "0.2"], "acc_neg 0.2 must lie in [0.5, 1]"),
-                          (["--metric", "auc"], "simulate --metric 'auc': unknown"),
-                          (["--loss", "focal:gamma"], "expected key=value")]:
+    for args, message in [
+        (["--acc-neg", "0.2"], "acc_neg 0.2 must lie in [0.5, 1]"),
+        (["--metric", "auc"], "simulate --metric 'auc': unknown"),
+        (["--loss", "focal:gamma"], "expected key=value"),
+    ]:
         bad = cli("simulate", *args, "--no-mlflow", "--out", tmp_path / "bad")  # the same main, in this process
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert not (tmp_path / "bad").exists()
@@ -153,14 +186,19 @@ def test_the_sweep_shows_where_each_quantity_loses_the_minority():
     assert at[(trade, "bce(mean)", 1000)]["z"] < -3 and at[(trade, "balanced_bce(mean)", 1000)]["z"] > 3
     assert at[(trade, "balanced_accuracy", 1000)]["gain"] == pytest.approx(0.05 - 0.005)
     # threshold metrics: limited by the 100 positives (recall's SE 0.05 for each of two draws)
-    assert at[(pure, "balanced_accuracy", 10)]["z"] == pytest.approx(0.05 / math.sqrt(
-        (0.5 * 0.5 + 0.6 * 0.4) / 4 / 100 + 2 * 0.98 * 0.02 / 4 / 1000), rel=1e-6)
+    assert at[(pure, "balanced_accuracy", 10)]["z"] == pytest.approx(
+        0.05 / math.sqrt((0.5 * 0.5 + 0.6 * 0.4) / 4 / 100 + 2 * 0.98 * 0.02 / 4 / 1000), rel=1e-6
+    )
 
 
 def test_the_sweep_command_writes_its_table_and_plot(tmp_path):
     # 10 positives a set (default 100): the same table and plot, ten times smaller draws for the rank metrics' SEs
-    done = subprocess.run([*CLI, "simulate", "--sweep", "--positives", "10", "--out", str(tmp_path / "sw")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*CLI, "simulate", "--sweep", "--positives", "10", "--out", str(tmp_path / "sw")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sw" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len((tmp_path / "sw" / "sweep.csv").read_text().splitlines()) == 1 + 2 * 7 * 7

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -35,20 +36,56 @@ BAD_SPECS = [
     ("epochs zero", lambda s: s["training"].update(epochs=0), ["training.epochs", "0", "greater than or equal to 1"]),
     ("bad optimizer", lambda s: s["training"].update(optimizer="rmsprop"), ["training.optimizer", "'rmsprop'", "adam"]),
     ("unknown strategy", arm(1, strategy="smote"), ["arms[1].strategy[0]", "'smote'", "class_weight", "oversample"]),
-    ("unknown strategy param", arm(1, strategy={"oversample": {"ratoi": 1}}), ["arms[1].strategy[0].oversample.ratoi", "unknown parameter", "ratio"]),
-    ("bad strategy param", arm(1, strategy={"oversample": {"ratio": 1.5}}), ["arms[1].strategy[0].oversample.ratio", "1.5", "less than or equal to 1"]),
-    ("weight for unknown class", arm(2, strategy={"class_weight": {"weights": {"a": 1, "dog": 10}}}), ["arms[2].strategy[0].class_weight", "'dog'", "a, b"]),
-    ("weight missing a class", arm(2, strategy={"class_weight": {"weights": {"a": 1}}}), ["arms[2].strategy[0].class_weight", "'b'"]),
-    ("negative weight", arm(2, strategy={"class_weight": {"weights": {"a": 1, "b": -2}}}), ["arms[2].strategy[0].class_weight.weights.b", "-2", "greater than 0"]),
-    ("undersample draw", arm(1, strategy={"undersample": {"draw": "sometimes"}}), ["undersample.draw", "'sometimes'", "each_epoch", "once"]),
+    (
+        "unknown strategy param",
+        arm(1, strategy={"oversample": {"ratoi": 1}}),
+        ["arms[1].strategy[0].oversample.ratoi", "unknown parameter", "ratio"],
+    ),
+    (
+        "bad strategy param",
+        arm(1, strategy={"oversample": {"ratio": 1.5}}),
+        ["arms[1].strategy[0].oversample.ratio", "1.5", "less than or equal to 1"],
+    ),
+    (
+        "weight for unknown class",
+        arm(2, strategy={"class_weight": {"weights": {"a": 1, "dog": 10}}}),
+        ["arms[2].strategy[0].class_weight", "'dog'", "a, b"],
+    ),
+    (
+        "weight missing a class",
+        arm(2, strategy={"class_weight": {"weights": {"a": 1}}}),
+        ["arms[2].strategy[0].class_weight", "'b'"],
+    ),
+    (
+        "negative weight",
+        arm(2, strategy={"class_weight": {"weights": {"a": 1, "b": -2}}}),
+        ["arms[2].strategy[0].class_weight.weights.b", "-2", "greater than 0"],
+    ),
+    (
+        "undersample draw",
+        arm(1, strategy={"undersample": {"draw": "sometimes"}}),
+        ["undersample.draw", "'sometimes'", "each_epoch", "once"],
+    ),
     ("unknown model", lambda s: s.update(model={"name": "resnet9000"}), ["model", "'resnet9000'", "simple_cnn"]),
     ("unknown model param", lambda s: s["model"].update(depth=3), ["model.depth", "unknown parameter", "width"]),
-    ("unknown source", lambda s: s["data"].update(source="imagenet"), ["data.source", "'imagenet'", "animal_mnist", "synthetic"]),
-    ("bad source param", lambda s: s["data"]["source"].update(size=2), ["data.source.size", "2", "greater than or equal to 4"]),
+    (
+        "unknown source",
+        lambda s: s["data"].update(source="imagenet"),
+        ["data.source", "'imagenet'", "animal_mnist", "synthetic"],
+    ),
+    (
+        "bad source param",
+        lambda s: s["data"]["source"].update(size=2),
+        ["data.source.size", "2", "greater than or equal to 4"],
+    ),
     ("arm count above pool", arm(0, train={"a": 61, "b": 60}), ["arms[0].train.a", "61", "60", "pool"]),
     ("arm unknown class", arm(0, train={"a": 6, "b": 6, "c": 1}), ["arms[0].train.c", "unknown class", "a, b"]),
     ("arm missing class", arm(0, train={"a": 6}), ["arms[0].train", "'b'"]),
-    ("negative count", lambda s: s["data"]["splits"]["val"].update(a=-1), ["data.splits.val.a", "-1", "greater than or equal to 0"]),
+    (
+        "negative count",
+        lambda s: s["data"]["splits"]["val"].update(a=-1),
+        ["data.splits.val.a", "-1", "greater than or equal to 0"],
+    ),
     ("float count", lambda s: s["data"]["splits"]["val"].update(a=2.5), ["data.splits.val.a", "2.5", "a whole number"]),
     ("missing split", lambda s: s["data"]["splits"].pop("test"), ["data.splits", "'test'", "pool, val, test"]),
     ("split unknown class", lambda s: s["data"]["splits"]["test"].update(z=3), ["data.splits.test.z", "unknown class"]),
@@ -63,27 +100,58 @@ BAD_SPECS = [
     ("bad arm name", arm(0, name="a b/c"), ["arms[0].name", "'a b/c'", "ASCII letters (a-z, A-Z), digits"]),
     ("missing name", lambda s: s.pop("name"), ["name", "required"]),
     ("empty train set", arm(0, train={"a": 0, "b": 0}), ["arms[0].train", "empty"]),
-    ("step schedule without milestones", lambda s: s["training"].update(schedule="step"),
-     ["training.schedule", "milestones", "gamma"]),
-    ("milestone past the end", lambda s: s["training"].update(schedule={"type": "step", "milestones": [1, 5]}),
-     ["training", "milestone 5", "training.epochs"]),
-    ("milestones on cosine", lambda s: s["training"].update(schedule={"type": "cosine", "milestones": [1]}),
-     ["training.schedule", "step"]),
-    ("unknown schedule", lambda s: s["training"].update(schedule="exponential"),
-     ["training.schedule.type", "'exponential'", "cosine"]),
-    ("two losses", arm(1, strategy=["focal", "logit_adjusted"]),
-     ["arms[1].strategy[1]", "focal and logit_adjusted both define the loss"]),
-    ("grid factor unused", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 2]}, "train": {"a": 6, "b": 6}}),
-     ["arms[4].grid.r", "not used", "$r"]),
-    ("grid unknown placeholder", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 2]}, "train": {"a": "$r", "b": "$q"}}),
-     ["arms[4]", "$q", "not a factor", "r"]),
-    ("grid mapping in a list", lambda s: s["arms"].append({"name": "g", "grid": {"s": [{"focal": {}}]}, "train": {"a": 6, "b": 6},
-                                                         "strategy": "$s"}),
-     ["arms[4].grid.s", "mapping of label to value"]),
-    ("grid unknown key", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1]}, "train": {"a": "$r", "b": 1}, "seed": 1}),
-     ["arms[4].seed", "name, grid, train, strategy"]),
-    ("grid value twice", lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 1]}, "train": {"a": "$r", "b": 1}}),
-     ["arms[4].grid.r", "twice"]),
+    (
+        "step schedule without milestones",
+        lambda s: s["training"].update(schedule="step"),
+        ["training.schedule", "milestones", "gamma"],
+    ),
+    (
+        "milestone past the end",
+        lambda s: s["training"].update(schedule={"type": "step", "milestones": [1, 5]}),
+        ["training", "milestone 5", "training.epochs"],
+    ),
+    (
+        "milestones on cosine",
+        lambda s: s["training"].update(schedule={"type": "cosine", "milestones": [1]}),
+        ["training.schedule", "step"],
+    ),
+    (
+        "unknown schedule",
+        lambda s: s["training"].update(schedule="exponential"),
+        ["training.schedule.type", "'exponential'", "cosine"],
+    ),
+    (
+        "two losses",
+        arm(1, strategy=["focal", "logit_adjusted"]),
+        ["arms[1].strategy[1]", "focal and logit_adjusted both define the loss"],
+    ),
+    (
+        "grid factor unused",
+        lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 2]}, "train": {"a": 6, "b": 6}}),
+        ["arms[4].grid.r", "not used", "$r"],
+    ),
+    (
+        "grid unknown placeholder",
+        lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 2]}, "train": {"a": "$r", "b": "$q"}}),
+        ["arms[4]", "$q", "not a factor", "r"],
+    ),
+    (
+        "grid mapping in a list",
+        lambda s: s["arms"].append(
+            {"name": "g", "grid": {"s": [{"focal": {}}]}, "train": {"a": 6, "b": 6}, "strategy": "$s"}
+        ),
+        ["arms[4].grid.s", "mapping of label to value"],
+    ),
+    (
+        "grid unknown key",
+        lambda s: s["arms"].append({"name": "g", "grid": {"r": [1]}, "train": {"a": "$r", "b": 1}, "seed": 1}),
+        ["arms[4].seed", "name, grid, train, strategy"],
+    ),
+    (
+        "grid value twice",
+        lambda s: s["arms"].append({"name": "g", "grid": {"r": [1, 1]}, "train": {"a": "$r", "b": 1}}),
+        ["arms[4].grid.r", "twice"],
+    ),
 ]
 
 
@@ -116,7 +184,9 @@ def test_canonical_form_round_trips_and_hash_ignores_output(tiny_spec):
 
 def test_run_hash_ignores_other_arms_and_seeds(tiny_spec):
     spec = build_spec(tiny_spec)
-    more = build_spec({**tiny_spec, "seeds": [0, 1, 2], "arms": tiny_spec["arms"] + [{"name": "new", "train": {"a": 1, "b": 1}}]})
+    more = build_spec(
+        {**tiny_spec, "seeds": [0, 1, 2], "arms": tiny_spec["arms"] + [{"name": "new", "train": {"a": 1, "b": 1}}]}
+    )
     assert spec.run_hash(spec.arm("weighted"), 1) == more.run_hash(more.arm("weighted"), 1)
     assert spec.run_hash(spec.arm("weighted"), 1) != spec.run_hash(spec.arm("weighted"), 0)
     changed = build_spec(mutate(tiny_spec, arm(2, train={"a": 60, "b": 7})))
@@ -232,16 +302,30 @@ def test_the_trainer_follows_the_schedule(tiny_spec):
 
 
 def test_grid_expands_into_named_arms_with_factors(tiny_spec):
-    tiny_spec["arms"] = [{
-        "name": "g",
-        "grid": {"b": [6, 30], "strategy": {"ce": "none", "la": {"logit_adjusted": {"tau": "$tau"}}}, "tau": [0.5, 1]},
-        "train": {"a": 60, "b": "$b"},
-        "strategy": "$strategy",
-    }]
+    tiny_spec["arms"] = [
+        {
+            "name": "g",
+            "grid": {
+                "b": [6, 30],
+                "strategy": {"ce": "none", "la": {"logit_adjusted": {"tau": "$tau"}}},
+                "tau": [0.5, 1],
+            },
+            "train": {"a": 60, "b": "$b"},
+            "strategy": "$strategy",
+        }
+    ]
     spec = build_spec(tiny_spec)
     names = [a.name for a in spec.arms]
-    assert names == ["g-b6-ce-tau0.5", "g-b6-ce-tau1", "g-b6-la-tau0.5", "g-b6-la-tau1",
-                     "g-b30-ce-tau0.5", "g-b30-ce-tau1", "g-b30-la-tau0.5", "g-b30-la-tau1"]
+    assert names == [
+        "g-b6-ce-tau0.5",
+        "g-b6-ce-tau1",
+        "g-b6-la-tau0.5",
+        "g-b6-la-tau1",
+        "g-b30-ce-tau0.5",
+        "g-b30-ce-tau1",
+        "g-b30-la-tau0.5",
+        "g-b30-la-tau1",
+    ]
     arm = spec.arm("g-b30-la-tau0.5")
     assert arm.factors == {"b": 30, "strategy": "la", "tau": 0.5}
     assert arm.train.root == {"a": 60, "b": 30}

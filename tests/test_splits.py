@@ -125,7 +125,7 @@ def cases(draw: st.DrawFn, n_classes: int | None = None) -> Case:
     groups, start = [], 0
     for _ in names:
         size = draw(st.integers(1, 2))
-        groups.append(tuple(order[start:start + size]))
+        groups.append(tuple(order[start : start + size]))
         start += size
     unused = order[start:]  # at least two source labels no class uses
     splits = {s: {n: draw(st.integers(0, 8)) for n in names} for s in ("val", "test")}
@@ -239,7 +239,7 @@ def test_different_seed_different_sets() -> None:
     counts = {"val": [20, 10], "test": [20, 10], "pool": [40, 40]}
     plans = [plan_splits(labels, TWO, counts, s) for s in (0, 1, 2**40)]
     for i, a in enumerate(plans):
-        for b in plans[i + 1:]:
+        for b in plans[i + 1 :]:
             for set_name in SETS:
                 assert not np.array_equal(np.sort(a.sets[set_name]), np.sort(b.sets[set_name]))
 
@@ -329,8 +329,12 @@ def test_fraction_takes_the_floor_of_each_classes_share() -> None:
     assert torch.bincount(data.train_set(spec.arm("half")).labels).tolist() == [9, 18]
 
 
-@pytest.mark.parametrize(("classes", "expected"), [({"big": 0, "small": 1}, [50, 5]), ({"small": 1, "big": 0}, [5, 50])])
-def test_majority_and_ratio_give_the_positive_class_majority_over_ratio(classes: dict[str, int], expected: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("classes", "expected"), [({"big": 0, "small": 1}, [50, 5]), ({"small": 1, "big": 0}, [5, 50])]
+)
+def test_majority_and_ratio_give_the_positive_class_majority_over_ratio(
+    classes: dict[str, int], expected: list[int]
+) -> None:
     splits = {"val": {"majority": 50, "ratio": 10}, "test": {"majority": 50, "ratio": 3}, "pool": {"balanced": 5}}
     data = prepared(classes, splits, positive="small", n_per_class=120)
     assert data.resolved.set_counts["val"] == expected
@@ -339,7 +343,9 @@ def test_majority_and_ratio_give_the_positive_class_majority_over_ratio(classes:
 
 
 def test_balanced_gives_every_class_the_same_count() -> None:
-    data = prepared("all", {"val": {"balanced": 7}, "test": {"balanced": 0}, "pool": {"balanced": 3}}, n_source_classes=3)
+    data = prepared(
+        "all", {"val": {"balanced": 7}, "test": {"balanced": 0}, "pool": {"balanced": 3}}, n_source_classes=3
+    )
     assert data.resolved.set_counts == {"val": [7, 7, 7], "test": [0, 0, 0], "pool": [3, 3, 3]}
     assert data.counts(data.plan.sets["val"]) == [7, 7, 7]
     assert data.plan.sets["test"].size == 0
@@ -366,8 +372,10 @@ def test_representative_without_world_follows_the_source() -> None:
 
 def test_arm_with_a_long_tail_profile_over_a_three_class_pool() -> None:
     # floor(40 * 10^(-i/2)): 40, 12 (12.65), 4
-    arms = [{"name": "long_tail", "train": {"profile": "exponential", "n_max": 40, "ratio": 10}},
-            {"name": "step", "train": {"profile": "step", "n_max": 40, "ratio": 10, "mu": 0.34}}]
+    arms = [
+        {"name": "long_tail", "train": {"profile": "exponential", "n_max": 40, "ratio": 10}},
+        {"name": "step", "train": {"profile": "step", "n_max": 40, "ratio": 10, "mu": 0.34}},
+    ]
     splits = {"val": {"balanced": 5}, "test": {"balanced": 5}, "pool": {"balanced": 40}}
     spec = build_spec(spec_dict("all", splits, n_source_classes=3, arms=arms))
     data = prepare_data(spec)
@@ -579,7 +587,9 @@ def test_source_too_small_counts_a_groups_images_together() -> None:
     fits = {"val": {"pos": 2, "neg": 5}, "test": {"pos": 2, "neg": 5}, "pool": {"pos": 2, "neg": 10}}
     data = prepared({"pos": 0, "neg": [1, 2]}, fits, n_per_class=10, n_source_classes=3)
     assert data.counts(np.concatenate(all_sets(data.plan))) == [6, 20]
-    err = spec_error({"pos": 0, "neg": [1, 2]}, {**fits, "pool": {"pos": 2, "neg": 11}}, n_per_class=10, n_source_classes=3)
+    err = spec_error(
+        {"pos": 0, "neg": [1, 2]}, {**fits, "pool": {"pos": 2, "neg": 11}}, n_per_class=10, n_source_classes=3
+    )
     assert err.field == "data.splits.*.neg"
     assert "21" in str(err) and "1 missing" in str(err)
 
@@ -613,8 +623,14 @@ def test_a_bad_plan_form_is_one_line_listing_the_forms(bad: Any) -> None:
     message = str(info.value)
     assert info.value.field == "data.splits.val"
     assert "\n" not in message
-    for form in ("{fraction: 0.2}", "{majority: 1000, ratio: 10}", "{profile: exponential", "{balanced: 40}",
-                 "{representative: 440}", "{cat: 400, dog: 40}"):
+    for form in (
+        "{fraction: 0.2}",
+        "{majority: 1000, ratio: 10}",
+        "{profile: exponential",
+        "{balanced: 40}",
+        "{representative: 440}",
+        "{cat: 400, dog: 40}",
+    ):
         assert form in message
 
 
@@ -652,11 +668,22 @@ def test_a_class_named_majority_can_have_per_class_counts() -> None:
 @pytest.mark.skipif(importlib.util.find_spec("animal_mnist") is None, reason="animal-mnist not installed")
 def test_animal_mnist_demo_split() -> None:
     splits = {"pool": {"cat": 400, "dog": 400}, "val": {"cat": 200, "dog": 20}, "test": {"cat": 400, "dog": 40}}
-    spec = build_spec({
-        "name": "cats_vs_dogs",
-        "data": {"source": "animal_mnist", "classes": {"cat": 2, "dog": 4}, "positive": "dog", "seed": 0, "splits": splits},
-        "arms": [{"name": "balanced", "train": {"cat": 400, "dog": 400}}, {"name": "unbalanced", "train": {"cat": 400, "dog": 40}}],
-    })
+    spec = build_spec(
+        {
+            "name": "cats_vs_dogs",
+            "data": {
+                "source": "animal_mnist",
+                "classes": {"cat": 2, "dog": 4},
+                "positive": "dog",
+                "seed": 0,
+                "splits": splits,
+            },
+            "arms": [
+                {"name": "balanced", "train": {"cat": 400, "dog": 400}},
+                {"name": "unbalanced", "train": {"cat": 400, "dog": 40}},
+            ],
+        }
+    )
     data = prepare_data(spec)
     source_labels = data.source.labels.numpy()
     assert data.source.class_names[2] == "cat" and data.source.class_names[4] == "dog"

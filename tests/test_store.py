@@ -57,7 +57,10 @@ def test_corrupt_result_is_a_clear_error(tmp_path, tiny_spec):
         store.open(spec)
     proc = run_cli("summary", tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "no finished runs yet (1 broken: balanced/seed-0: result.json damaged (not the JSON of a finished run)" in proc.stderr
+    assert (
+        "no finished runs yet (1 broken: balanced/seed-0: result.json damaged (not the JSON of a finished run)"
+        in proc.stderr
+    )
 
 
 def test_summary_skips_broken_runs_and_names_them(tmp_path, tiny_spec):

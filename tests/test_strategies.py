@@ -330,7 +330,9 @@ def test_oversample_ratio_1_balances_and_keeps_originals() -> None:
 def test_oversample_extra_draws_are_redrawn_each_epoch() -> None:
     pipeline = build_pipeline([("oversample", {"ratio": 1.0})], NAMES_2)
     g = gen(0)
-    first, second = (torch.sort(pipeline.epoch_indices(LABELS_400_40, g, ctx_of(LABELS_400_40))).values for _ in range(2))
+    first, second = (
+        torch.sort(pipeline.epoch_indices(LABELS_400_40, g, ctx_of(LABELS_400_40))).values for _ in range(2)
+    )
     assert not torch.equal(first, second)
 
 
@@ -452,7 +454,9 @@ def test_class_weight_equals_duplicated_examples() -> None:
     y = torch.tensor([0, 1, 2, 1, 0, 2, 2])
     weight = torch.randn(3, 4, generator=g).requires_grad_()
     bias = torch.randn(3, generator=g).requires_grad_()
-    w = STRATEGIES.create("class_weight", NAMES_3, weights={"a": 1, "b": 3, "c": 2}).loss_weights(ctx_counts(torch.bincount(y)))
+    w = STRATEGIES.create("class_weight", NAMES_3, weights={"a": 1, "b": 3, "c": 2}).loss_weights(
+        ctx_counts(torch.bincount(y))
+    )
 
     def loss_and_grads(xs: torch.Tensor, ys: torch.Tensor, example_weights: torch.Tensor | None, reduce: str):
         per_example = F.cross_entropy(xs @ weight.T + bias, ys, reduction="none")

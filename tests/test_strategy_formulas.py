@@ -32,8 +32,9 @@ P_MIN = 1e-3  # chi-square acceptance; the seeds are fixed, so this cannot flake
 F64 = torch.float64
 
 
-def ctx(counts: list[int], epoch: int = 1, epochs: int = 10, positive: int | None = None,
-        stage: str = "main") -> EpochContext:
+def ctx(
+    counts: list[int], epoch: int = 1, epochs: int = 10, positive: int | None = None, stage: str = "main"
+) -> EpochContext:
     return EpochContext(epoch, epochs, torch.tensor(counts, dtype=torch.int64), positive, stage)
 
 
@@ -71,6 +72,7 @@ def hand_ce(row: list[float], y: int) -> float:
 
 # --------------------------------------------------------------------------- class weights
 
+
 def test_class_weight_sqrt_inverse_by_hand():
     # w_c ∝ n_c^(-1/2), scaled so Σ n_c w_c = n (the average example weighs 1).
     # counts 400, 100, 25: raw 1/20, 1/10, 1/5; Σ n·raw = 20 + 10 + 5 = 35; n = 525; scale 525/35 = 15.
@@ -88,7 +90,7 @@ def test_class_weight_inverse_by_hand():
 def test_class_balanced_effective_number_by_hand():
     # Cui et al. 2019 (arXiv:1901.05555) eq. 3: w_c = (1-β)/(1-β^n_c), normalised to Σ w = C.
     beta = 0.9
-    raw = [(1 - beta) / (1 - beta ** 10), (1 - beta) / (1 - beta ** 2)]  # 0.1/0.6513..., 0.1/0.19
+    raw = [(1 - beta) / (1 - beta**10), (1 - beta) / (1 - beta**2)]  # 0.1/0.6513..., 0.1/0.19
     expected = [2 * r / sum(raw) for r in raw]
     assert expected == pytest.approx([0.451670, 1.548330], abs=1e-6)  # the numbers, worked out once by hand
     w = STRATEGIES.create("class_balanced", NAMES_2, beta=beta).loss_weights(ctx([10, 2]))
@@ -107,7 +109,7 @@ def test_drw_switches_on_at_floor_start_times_epochs_plus_one(start, epochs):
     beta = 0.9
     counts = [10, 2]
     first_weighted = math.floor(Fraction(str(start)) * epochs) + 1  # exact rational arithmetic
-    raw = [(1 - beta) / (1 - beta ** n) for n in counts]
+    raw = [(1 - beta) / (1 - beta**n) for n in counts]
     expected = [2 * r / sum(raw) for r in raw]
     drw = STRATEGIES.create("drw", NAMES_2, start=start, beta=beta)
     for epoch in range(1, epochs + 1):
@@ -151,8 +153,9 @@ def test_focal_gamma_zero_is_cross_entropy():
     focal = prepared("focal", NAMES_3, [5, 3, 2], gamma=0.0)
     logits = torch.tensor(LOGITS_2x3, dtype=F64)
     expected = [[-lp for lp in hand_log_softmax(row)] for row in LOGITS_2x3]
-    close(focal.class_losses(logits, torch.zeros(2, 4, dtype=F64), torch.eye(3, dtype=F64)[:2], ctx([5, 3, 2])),
-          expected)
+    close(
+        focal.class_losses(logits, torch.zeros(2, 4, dtype=F64), torch.eye(3, dtype=F64)[:2], ctx([5, 3, 2])), expected
+    )
 
 
 def test_focal_softmax_alpha_weights_the_positive_class():
@@ -196,9 +199,12 @@ def test_focal_sigmoid_matches_torchvision_and_tf_addons(positive):
         by_hand.append(-alpha_t * (1 - p_t) ** gamma * math.log(p_t))
     close(torchvision_loss, by_hand)  # the two references agree with each other
 
-    pipe = pipeline_of([("focal", {"form": "sigmoid", "alpha": alpha, "gamma": gamma})], NAMES_2, [8, 2],
-                       positive=positive)
-    loss = pipe.per_example_loss(logits, torch.zeros(6, 3, dtype=F64), labels, None, None, ctx([8, 2], positive=positive))
+    pipe = pipeline_of(
+        [("focal", {"form": "sigmoid", "alpha": alpha, "gamma": gamma})], NAMES_2, [8, 2], positive=positive
+    )
+    loss = pipe.per_example_loss(
+        logits, torch.zeros(6, 3, dtype=F64), labels, None, None, ctx([8, 2], positive=positive)
+    )
     close(loss, by_hand)
 
 
@@ -207,8 +213,10 @@ def test_focal_sigmoid_gamma_zero_without_alpha_is_softmax_cross_entropy():
     focal = prepared("focal", NAMES_2, [8, 2], positive=1, gamma=0.0, form="sigmoid")
     logits = torch.tensor(SIGMOID_LOGITS, dtype=F64)
     expected = [[-lp for lp in hand_log_softmax(row)] for row in SIGMOID_LOGITS]
-    close(focal.class_losses(logits, torch.zeros(6, 3, dtype=F64), torch.eye(2, dtype=F64)[[0] * 6], ctx([8, 2])),
-          expected)
+    close(
+        focal.class_losses(logits, torch.zeros(6, 3, dtype=F64), torch.eye(2, dtype=F64)[[0] * 6], ctx([8, 2])),
+        expected,
+    )
 
 
 # --------------------------------------------------------------------------- logit adjustment family
@@ -220,8 +228,9 @@ LOGITS_3x3 = [[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0], [0.2, 0.2, 0.2]]
 
 def la_by_hand(tau: float) -> list[list[float]]:
     # Menon et al. 2021 (arXiv:2007.07314): CE on z_c + τ log π_c
-    return [[-v for v in hand_log_softmax([z + tau * math.log(p) for z, p in zip(row, PRIOR_631)])]
-            for row in LOGITS_3x3]
+    return [
+        [-v for v in hand_log_softmax([z + tau * math.log(p) for z, p in zip(row, PRIOR_631)])] for row in LOGITS_3x3
+    ]
 
 
 def losses_of(strategy, counts=COUNTS_631, logits=LOGITS_3x3):
@@ -250,8 +259,10 @@ def test_vs_loss_by_hand():
     # Kini et al. 2021 (arXiv:2103.01550): CE on Δ_c z_c + τ log π_c, Δ_c = (n_c / n_max)^γ.
     gamma, tau = 0.3, 0.7
     delta = [(n / 60) ** gamma for n in COUNTS_631]  # 1, 0.5^0.3, (1/6)^0.3
-    expected = [[-v for v in hand_log_softmax([d * z + tau * math.log(p) for z, d, p in zip(row, delta, PRIOR_631)])]
-                for row in LOGITS_3x3]
+    expected = [
+        [-v for v in hand_log_softmax([d * z + tau * math.log(p) for z, d, p in zip(row, delta, PRIOR_631)])]
+        for row in LOGITS_3x3
+    ]
     close(losses_of(prepared("vs_loss", NAMES_3, COUNTS_631, gamma=gamma, tau=tau)), expected, atol=1e-6, rtol=1e-6)
 
 
@@ -262,6 +273,7 @@ def test_vs_loss_gamma_zero_is_logit_adjusted():
 
 
 # --------------------------------------------------------------------------- LDAM
+
 
 def test_ldam_loss_by_hand():
     # Cao et al. 2019 (arXiv:1906.07413): Δ_c = C / n_c^(1/4), the rarest class's Δ = max_margin;
@@ -281,8 +293,9 @@ def test_ldam_loss_by_hand():
         expected.append(out)
     ldam = prepared("ldam", NAMES_3, counts, max_margin=0.5, scale=scale)
     z = torch.tensor(logits, dtype=F64)
-    close(ldam.class_losses(z, torch.zeros(4, 2, dtype=F64), torch.eye(3, dtype=F64)[[0, 1, 2, 0]], ctx(counts)),
-          expected)
+    close(
+        ldam.class_losses(z, torch.zeros(4, 2, dtype=F64), torch.eye(3, dtype=F64)[[0, 1, 2, 0]], ctx(counts)), expected
+    )
     pipe = pipeline_of([("ldam", {"max_margin": 0.5, "scale": scale})], NAMES_3, counts)
     labels = torch.tensor([2, 0, 1, 1])
     loss = pipe.per_example_loss(z, torch.zeros(4, 2, dtype=F64), labels, None, None, ctx(counts))
@@ -314,8 +327,10 @@ def test_ldam_adapt_model_gives_scaled_cosine_logits():
 
 # --------------------------------------------------------------------------- LADE
 
-def lade_by_hand(logits: list[list[float]], targets: list[list[float]], prior: list[float], alpha: float,
-                 lam: float) -> float:
+
+def lade_by_hand(
+    logits: list[list[float]], targets: list[list[float]], prior: list[float], alpha: float, lam: float
+) -> float:
     """Hong et al. 2021 (arXiv:2012.00321): mean_i Σ_c t_ic CE(z_i + log π)_c + α · LADER (authors' code)."""
     n_batch, n_classes = len(logits), len(prior)
     ce = 0.0
@@ -327,9 +342,10 @@ def lade_by_hand(logits: list[list[float]], targets: list[list[float]], prior: l
     for c in range(n_classes):
         mass = sum(t[c] for t in targets)
         first = sum(t[c] * row[c] for row, t in zip(logits, targets)) / mass if mass > 0 else 0.0
-        second = math.log(sum(math.exp(row[c] - math.log(prior[c]) + math.log(1 / n_classes)) for row in logits)
-                          / n_batch)
-        lader -= prior[c] * (first - second - lam * second ** 2)
+        second = math.log(
+            sum(math.exp(row[c] - math.log(prior[c]) + math.log(1 / n_classes)) for row in logits) / n_batch
+        )
+        lader -= prior[c] * (first - second - lam * second**2)
     return ce + alpha * lader
 
 
@@ -354,8 +370,14 @@ def test_lade_with_soft_targets_uses_target_weighted_first_term():
     expected = lade_by_hand(logits, soft, PRIOR_631, alpha, lam)
     pipe = pipeline_of([("lade", {"alpha": alpha, "remine_lambda": lam})], NAMES_3, COUNTS_631)
     z = torch.tensor(logits, dtype=F64)
-    loss = pipe.per_example_loss(z, torch.zeros(4, 2, dtype=F64), torch.tensor([0, 2, 1, 0]),
-                                 torch.tensor(soft, dtype=F64), None, ctx(COUNTS_631))
+    loss = pipe.per_example_loss(
+        z,
+        torch.zeros(4, 2, dtype=F64),
+        torch.tensor([0, 2, 1, 0]),
+        torch.tensor(soft, dtype=F64),
+        None,
+        ctx(COUNTS_631),
+    )
     assert float(loss.mean()) == pytest.approx(expected, rel=1e-6)
 
 
@@ -365,16 +387,30 @@ def test_lade_regulariser_is_added_once_and_not_class_weighted():
     logits = [[1.0, 0.5, -1.0], [0.2, -0.3, 2.0], [-0.5, 1.5, 0.0]]
     labels = [0, 2, 1]
     onehot = [[1.0 if c == y else 0.0 for c in range(3)] for y in labels]
-    regulariser = lade_by_hand(logits, onehot, PRIOR_631, alpha, lam) - lade_by_hand(logits, onehot, PRIOR_631, 0.0, lam)
-    weighted_ce = sum(weights[y] * -hand_log_softmax([z + math.log(p) for z, p in zip(row, PRIOR_631)])[y]
-                      for row, y in zip(logits, labels)) / 3
+    regulariser = lade_by_hand(logits, onehot, PRIOR_631, alpha, lam) - lade_by_hand(
+        logits, onehot, PRIOR_631, 0.0, lam
+    )
+    weighted_ce = (
+        sum(
+            weights[y] * -hand_log_softmax([z + math.log(p) for z, p in zip(row, PRIOR_631)])[y]
+            for row, y in zip(logits, labels)
+        )
+        / 3
+    )
     pipe = pipeline_of([("lade", {"alpha": alpha, "remine_lambda": lam})], NAMES_3, COUNTS_631)
-    loss = pipe.per_example_loss(torch.tensor(logits, dtype=F64), torch.zeros(3, 2, dtype=F64), torch.tensor(labels),
-                                 None, torch.tensor(weights, dtype=F64), ctx(COUNTS_631))
+    loss = pipe.per_example_loss(
+        torch.tensor(logits, dtype=F64),
+        torch.zeros(3, 2, dtype=F64),
+        torch.tensor(labels),
+        None,
+        torch.tensor(weights, dtype=F64),
+        ctx(COUNTS_631),
+    )
     assert float(loss.mean()) == pytest.approx(weighted_ce + regulariser, rel=1e-6)
 
 
 # --------------------------------------------------------------------------- influence-balanced
+
 
 def test_influence_balanced_by_hand():
     # Park et al. 2021 (arXiv:2110.02444): after the start epoch,
@@ -430,8 +466,9 @@ SAMPLER_COUNTS = [300, 60, 15]
 N_SAMPLER = sum(SAMPLER_COUNTS)
 
 
-def draw_epochs(name: str, params: dict, epochs: list[int], n_epochs: int, seed: int = 0,
-                counts: list[int] = SAMPLER_COUNTS) -> tuple[torch.Tensor, torch.Tensor]:
+def draw_epochs(
+    name: str, params: dict, epochs: list[int], n_epochs: int, seed: int = 0, counts: list[int] = SAMPLER_COUNTS
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Labels and indices drawn over ``epochs`` (each epoch checked to be the stream's size)."""
     labels = shuffled_labels(counts)
     sampler = STRATEGIES.create(name, NAMES_3, **params)
@@ -493,7 +530,7 @@ def test_drs_frequencies_and_identity_before_start():
     # Cao et al. 2019 (arXiv:1906.07413), their code: each image weighted by (1-β)/(1-β^n_y), so class j is
     # drawn with probability ∝ n_j (1-β)/(1-β^n_j); before the start the stream is left as it is.
     beta = 0.99
-    mass = [n * (1 - beta) / (1 - beta ** n) for n in SAMPLER_COUNTS]
+    mass = [n * (1 - beta) / (1 - beta**n) for n in SAMPLER_COUNTS]
     labels = shuffled_labels(SAMPLER_COUNTS)
     drs = STRATEGIES.create("drs", NAMES_3, start=0.5, beta=beta)
     stream = torch.arange(labels.numel())
@@ -514,6 +551,7 @@ def test_sampler_draws_only_from_the_stream():
 
 
 # --------------------------------------------------------------------------- mixing
+
 
 def batch(b: int = 6, n_classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
@@ -626,12 +664,15 @@ def remix_expected_weights(lam: float, kappa: float = 3.0, tau: float = 0.5) -> 
     return out
 
 
-@pytest.mark.parametrize("lam, weights", [
-    # pairs (n_i/n_j): 3, 3, 1/9, 9, 1/3, 1/3, 1, 1
-    (0.3, [0.0, 0.0, 0.3, 0.0, 0.3, 0.3, 0.3, 0.3]),
-    (0.7, [0.7, 0.7, 1.0, 0.7, 1.0, 1.0, 0.7, 0.7]),
-    (0.5, [0.5] * 8),
-])
+@pytest.mark.parametrize(
+    "lam, weights",
+    [
+        # pairs (n_i/n_j): 3, 3, 1/9, 9, 1/3, 1/3, 1, 1
+        (0.3, [0.0, 0.0, 0.3, 0.0, 0.3, 0.3, 0.3, 0.3]),
+        (0.7, [0.7, 0.7, 1.0, 0.7, 1.0, 1.0, 0.7, 0.7]),
+        (0.5, [0.5] * 8),
+    ],
+)
 def test_remix_label_rule(monkeypatch, lam, weights):
     assert remix_expected_weights(lam) == pytest.approx(weights)  # the table above, by the paper's rule
     monkeypatch.setattr(mixing, "draw_beta", lambda alpha, generator: lam)
@@ -649,6 +690,7 @@ def test_remix_label_rule(monkeypatch, lam, weights):
 
 # --------------------------------------------------------------------------- decoupling
 
+
 def linear_model(weight: list[list[float]], bias: list[float]) -> nn.Module:
     model = MODELS.create("simple_cnn", 1, (8, 8), len(weight), width=2, hidden=len(weight[0]))
     with torch.no_grad():
@@ -657,11 +699,14 @@ def linear_model(weight: list[list[float]], bias: list[float]) -> nn.Module:
     return model
 
 
-@pytest.mark.parametrize("tau, scale", [
-    (1.0, [5.0, 2.0, 1.0]),
-    (0.5, [math.sqrt(5.0), math.sqrt(2.0), 1.0]),
-    (0.0, [1.0, 1.0, 1.0]),
-])
+@pytest.mark.parametrize(
+    "tau, scale",
+    [
+        (1.0, [5.0, 2.0, 1.0]),
+        (0.5, [math.sqrt(5.0), math.sqrt(2.0), 1.0]),
+        (0.0, [1.0, 1.0, 1.0]),
+    ],
+)
 def test_tau_norm_by_hand(tau, scale):
     # Kang et al. 2020 (arXiv:1910.09217): w_c ← w_c / ‖w_c‖^τ, bias dropped; rows of norm 5, 2, 1
     weight = [[3.0, 4.0], [0.0, -2.0], [1.0, 0.0]]
@@ -691,7 +736,7 @@ def test_reset_classifier_zero_or_random(zero):
     if zero:
         assert not weight.any() and not bias.any()
     else:  # PyTorch's default: U(±1/√fan_in), fresh
-        assert weight.abs().max() <= 8 ** -0.5 and not torch.equal(weight, before) and bias.any()
+        assert weight.abs().max() <= 8**-0.5 and not torch.equal(weight, before) and bias.any()
 
 
 def test_crt_run_changes_only_the_classifier(tiny_spec, monkeypatch):
@@ -731,11 +776,13 @@ def test_crt_run_changes_only_the_classifier(tiny_spec, monkeypatch):
 
 # --------------------------------------------------------------------------- the pipeline combination rules
 
+
 def test_class_weights_multiply_an_owned_loss():
     # focal (γ = 2) with explicit class weights: w[y] · focal[y]
     gamma = 2.0
-    pipe = pipeline_of([("focal", {"gamma": gamma}), ("class_weight", {"weights": {"a": 1.0, "b": 4.0, "c": 0.5}})],
-                       NAMES_3, [5, 3, 2])
+    pipe = pipeline_of(
+        [("focal", {"gamma": gamma}), ("class_weight", {"weights": {"a": 1.0, "b": 4.0, "c": 0.5}})], NAMES_3, [5, 3, 2]
+    )
     c = ctx([5, 3, 2])
     w = pipe.loss_weights(c)
     close(w, [1.0, 4.0, 0.5])
@@ -751,8 +798,14 @@ def test_class_weights_multiply_an_owned_loss():
 
 def test_weights_multiply_and_soft_targets_combine():
     # two weighting steps multiply; soft targets t give Σ_c t_c w_c L_c (plain CE here, then focal)
-    pipe = pipeline_of([("class_weight", {"weights": {"a": 2.0, "b": 1.0, "c": 3.0}}),
-                        ("class_weight", {"weights": {"a": 0.5, "b": 2.0, "c": 1.0}})], NAMES_3, [5, 3, 2])
+    pipe = pipeline_of(
+        [
+            ("class_weight", {"weights": {"a": 2.0, "b": 1.0, "c": 3.0}}),
+            ("class_weight", {"weights": {"a": 0.5, "b": 2.0, "c": 1.0}}),
+        ],
+        NAMES_3,
+        [5, 3, 2],
+    )
     c = ctx([5, 3, 2])
     w = pipe.loss_weights(c)
     close(w, [1.0, 2.0, 3.0])
@@ -760,16 +813,21 @@ def test_weights_multiply_and_soft_targets_combine():
     soft = torch.tensor([[0.25, 0.75, 0.0], [0.0, 0.4, 0.6], [1.0, 0.0, 0.0]], dtype=F64)
     labels = torch.tensor([1, 2, 0])
     loss = pipe.per_example_loss(logits, torch.zeros(3, 2, dtype=F64), labels, soft, w.double(), c)
-    expected = [sum(tc * wc * -lp for tc, wc, lp in zip(t, [1.0, 2.0, 3.0], hand_log_softmax(row)))
-                for row, t in zip(LOGITS_3x3, soft.tolist())]
+    expected = [
+        sum(tc * wc * -lp for tc, wc, lp in zip(t, [1.0, 2.0, 3.0], hand_log_softmax(row)))
+        for row, t in zip(LOGITS_3x3, soft.tolist())
+    ]
     close(loss, expected)
     # hard labels with plain CE: w[y] · CE
     hard = pipe.per_example_loss(logits, torch.zeros(3, 2, dtype=F64), labels, None, w.double(), c)
     close(hard, [[1.0, 2.0, 3.0][y] * hand_ce(row, y) for row, y in zip(LOGITS_3x3, labels.tolist())])
 
-    focal = pipeline_of([("focal", {"gamma": 1.0}), ("class_weight", {"weights": {"a": 1.0, "b": 2.0, "c": 3.0}})],
-                        NAMES_3, [5, 3, 2])
+    focal = pipeline_of(
+        [("focal", {"gamma": 1.0}), ("class_weight", {"weights": {"a": 1.0, "b": 2.0, "c": 3.0}})], NAMES_3, [5, 3, 2]
+    )
     loss = focal.per_example_loss(logits, torch.zeros(3, 2, dtype=F64), labels, soft, w.double(), c)
-    expected = [sum(tc * wc * -(1 - math.exp(lp)) * lp for tc, wc, lp in zip(t, [1.0, 2.0, 3.0], hand_log_softmax(row)))
-                for row, t in zip(LOGITS_3x3, soft.tolist())]
+    expected = [
+        sum(tc * wc * -(1 - math.exp(lp)) * lp for tc, wc, lp in zip(t, [1.0, 2.0, 3.0], hand_log_softmax(row)))
+        for row, t in zip(LOGITS_3x3, soft.tolist())
+    ]
     close(loss, expected)

@@ -27,17 +27,42 @@ def test_an_unknown_metric_is_an_error_not_higher_is_better() -> None:
         vocabulary.metric_range("nope")
 
 
-@pytest.mark.parametrize("name,better", [("recall", True), ("log_loss", False), ("brier", False), ("ece", False),
-                                         ("fp", False), ("fn", False), ("tp", True), ("loss", False),
-                                         ("balanced_loss", False), ("expected_cost", False), ("mcc", True)])
+@pytest.mark.parametrize(
+    "name,better",
+    [
+        ("recall", True),
+        ("log_loss", False),
+        ("brier", False),
+        ("ece", False),
+        ("fp", False),
+        ("fn", False),
+        ("tp", True),
+        ("loss", False),
+        ("balanced_loss", False),
+        ("expected_cost", False),
+        ("mcc", True),
+    ],
+)
 def test_directions(name: str, better: bool) -> None:
     assert vocabulary.higher_is_better(name) is better
 
 
 def test_every_named_group_holds_known_metrics() -> None:
-    groups = [vocabulary.ALWAYS, vocabulary.WITH_POSITIVE, vocabulary.SHOT, vocabulary.PER_EPOCH, vocabulary.COUNTS,
-              vocabulary.CALIBRATION, vocabulary.HEADLINE_BINARY, vocabulary.HEADLINE_MULTICLASS,
-              vocabulary.JUDGED_BINARY, vocabulary.JUDGED_MULTICLASS, vocabulary.SUMMARY_BINARY,
-              vocabulary.SUMMARY_MULTICLASS, vocabulary.FAST, (vocabulary.COST,)]
+    groups = [
+        vocabulary.ALWAYS,
+        vocabulary.WITH_POSITIVE,
+        vocabulary.SHOT,
+        vocabulary.PER_EPOCH,
+        vocabulary.COUNTS,
+        vocabulary.CALIBRATION,
+        vocabulary.HEADLINE_BINARY,
+        vocabulary.HEADLINE_MULTICLASS,
+        vocabulary.JUDGED_BINARY,
+        vocabulary.JUDGED_MULTICLASS,
+        vocabulary.SUMMARY_BINARY,
+        vocabulary.SUMMARY_MULTICLASS,
+        vocabulary.FAST,
+        (vocabulary.COST,),
+    ]
     assert all(name in vocabulary.METRICS for group in groups for name in group)
     assert all(not vocabulary.metric(m).binary_only for m in vocabulary.HEADLINE_MULTICLASS)

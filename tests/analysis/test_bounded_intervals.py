@@ -27,8 +27,17 @@ def test_a_rate_s_interval_is_clipped_to_0_1_and_says_so():
     assert bounded_t_interval(np.array([0.5]), "recall") is None
 
 
-@pytest.mark.parametrize("metric,expected", [("recall", (0.0, 1.0)), ("mcc", (-1.0, 1.0)), ("log_loss", (0.0, np.inf)),
-                                             ("expected_cost", (0.0, np.inf)), ("ece", (0.0, 1.0)), ("fp", (0.0, np.inf))])
+@pytest.mark.parametrize(
+    "metric,expected",
+    [
+        ("recall", (0.0, 1.0)),
+        ("mcc", (-1.0, 1.0)),
+        ("log_loss", (0.0, np.inf)),
+        ("expected_cost", (0.0, np.inf)),
+        ("ece", (0.0, 1.0)),
+        ("fp", (0.0, np.inf)),
+    ],
+)
 def test_metric_ranges(metric, expected):
     assert metric_range(metric) == expected
 

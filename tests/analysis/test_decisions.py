@@ -180,8 +180,9 @@ def test_thresholds_are_the_midpoints_of_the_equivalent_intervals():
     assert threshold_min_cost(labels, scores, 1, cost_fn=0, cost_fp=1) == pytest.approx(0.8)
     # a score of 1 leaves no room above it: "nothing positive" is no candidate, and the top candidate 1.0
     # (fp = 0 at 0.3, 0.4 and 1.0, labels 0, 1, 1, 1, c_fn 0) comes back as (0.4 + 1) / 2
-    assert threshold_min_cost(np.array([0, 1, 1, 1]), np.array([0.1, 0.3, 0.4, 1.0]), 1,
-                              cost_fn=0, cost_fp=1) == pytest.approx(0.7)
+    assert threshold_min_cost(
+        np.array([0, 1, 1, 1]), np.array([0.1, 0.3, 0.4, 1.0]), 1, cost_fn=0, cost_fp=1
+    ) == pytest.approx(0.7)
 
 
 def test_max_f1_threshold_hand_case():
@@ -216,8 +217,9 @@ def test_positive_class_zero_and_other_labels():
 def test_max_fbeta_matches_brute_force_with_sklearn(seed: int, beta: float):
     labels, scores = _random_binary(seed)
     chosen = threshold_max_fbeta(labels, scores, positive=1, beta=beta)
-    by_t = {t: skm.fbeta_score(labels, (scores >= t).astype(int), beta=beta, zero_division=0)
-            for t in np.unique(scores)}
+    by_t = {
+        t: skm.fbeta_score(labels, (scores >= t).astype(int), beta=beta, zero_division=0) for t in np.unique(scores)
+    }
     best = max(by_t.values())
     assert skm.fbeta_score(labels, (scores >= chosen).astype(int), beta=beta) == pytest.approx(best, abs=1e-12)
     assert _candidate_of(chosen, scores) == max(t for t, f in by_t.items() if f >= best - 1e-12)  # the tie rule
@@ -283,11 +285,14 @@ def test_min_cost_threshold_reweighted_to_the_deployment_prior():
 def test_min_cost_threshold_is_the_brute_force_minimum(seed: int):
     labels, scores = _random_binary(seed)
     chosen = threshold_min_cost(labels, scores, 1, cost_fn=4.0, cost_fp=1.0, deploy_prior=0.05)
-    costs = {t: expected_cost(labels, (scores >= t).astype(int), 1, 4.0, 1.0, deploy_prior=0.05)
-             for t in [*np.unique(scores), 1.0]}
+    costs = {
+        t: expected_cost(labels, (scores >= t).astype(int), 1, 4.0, 1.0, deploy_prior=0.05)
+        for t in [*np.unique(scores), 1.0]
+    }
     best = min(costs.values())
     assert expected_cost(labels, (scores >= chosen).astype(int), 1, 4.0, 1.0, deploy_prior=0.05) == pytest.approx(
-        best, abs=1e-12)
+        best, abs=1e-12
+    )
     assert _candidate_of(chosen, scores) == max(t for t, c in costs.items() if c <= best + 1e-12)  # the tie rule
 
 
@@ -313,9 +318,11 @@ def test_threshold_as_probs_keeps_the_ranking_and_gives_the_thresholded_argmax(s
         np.testing.assert_array_equal(np.argmax(out, axis=1) == positive, scores >= t)
         np.testing.assert_array_equal(metrics.predict(out), metrics.predict(probs, positive=positive, threshold=t))
         assert skm.roc_auc_score(labels == positive, out[:, positive]) == pytest.approx(
-            skm.roc_auc_score(labels == positive, scores), abs=1e-12)
+            skm.roc_auc_score(labels == positive, scores), abs=1e-12
+        )
         assert metrics.average_precision(labels, out, positive) == pytest.approx(
-            metrics.average_precision(labels, probs, positive), abs=1e-12)
+            metrics.average_precision(labels, probs, positive), abs=1e-12
+        )
 
 
 def test_threshold_as_probs_at_the_ends():
@@ -347,7 +354,8 @@ def test_expected_cost_is_the_cost_matrix_with_zero_diagonal(rate: float | None)
     cost = np.array([[0.0, 2.0], [7.0, 0.0]])  # [true, predicted]: false alarm 2, miss 7
     prior = None if rate is None else np.array([1 - rate, rate])
     assert expected_cost(labels, predictions, 1, 7.0, 2.0, rate) == pytest.approx(
-        expected_cost_matrix(labels, predictions, cost, prior), abs=1e-12)
+        expected_cost_matrix(labels, predictions, cost, prior), abs=1e-12
+    )
 
 
 def test_expected_cost_matrix_hand_case():
@@ -403,8 +411,9 @@ def test_fitted_temperature_is_a_stationary_minimum(seed: int):
     h = 1e-4 * t
     slope = (_nll(logits, labels, t + h) - _nll(logits, labels, t - h)) / (2 * h)
     assert abs(slope) < 1e-6
-    assert _nll(logits, labels, t) < min(_nll(logits, labels, 1.0), _nll(logits, labels, 1.01 * t),
-                                         _nll(logits, labels, t / 1.01))
+    assert _nll(logits, labels, t) < min(
+        _nll(logits, labels, 1.0), _nll(logits, labels, 1.01 * t), _nll(logits, labels, t / 1.01)
+    )
 
 
 def test_temperature_heads_for_its_bounds_on_separated_and_on_uninformative_logits():
@@ -489,12 +498,16 @@ def test_threshold_rule_decides_by_its_fitted_threshold():
     np.testing.assert_array_equal(np.argmax(fitted.apply(test_logits), axis=1), test_scores >= t)
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"by": "max_fbeta", "beta": 2.0}, lambda y, s: threshold_max_fbeta(y, s, 1, 2.0)),
-    ({"by": "recall", "target": 0.9}, lambda y, s: threshold_for_recall(y, s, 1, 0.9)),
-    ({"by": "precision", "target": 0.5}, lambda y, s: threshold_for_precision(y, s, 1, 0.5)),
-    ({"by": "min_cost"}, lambda y, s: threshold_min_cost(y, s, 1, 5.0, 1.0, deploy_prior=0.5)),
-], ids=["max_fbeta", "recall", "precision", "min_cost"])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"by": "max_fbeta", "beta": 2.0}, lambda y, s: threshold_max_fbeta(y, s, 1, 2.0)),
+        ({"by": "recall", "target": 0.9}, lambda y, s: threshold_for_recall(y, s, 1, 0.9)),
+        ({"by": "precision", "target": 0.5}, lambda y, s: threshold_for_precision(y, s, 1, 0.5)),
+        ({"by": "min_cost"}, lambda y, s: threshold_min_cost(y, s, 1, 5.0, 1.0, deploy_prior=0.5)),
+    ],
+    ids=["max_fbeta", "recall", "precision", "min_cost"],
+)
 def test_threshold_rule_modes(params: dict[str, Any], expected: Callable[[np.ndarray, np.ndarray], float]):
     val_labels, val_logits = _binary_logits(4)
     fitted = DECISION_RULES.create("threshold", **params).fit(val_labels, val_logits, CONTEXT)
@@ -519,8 +532,9 @@ def test_temperature_and_logit_adjust_rules_report_their_parameters():
     context = DecisionContext(train_prior=[0.6, 0.3, 0.1])
     adjusted = DECISION_RULES.create("logit_adjust", tau=0.5).fit(labels, logits, context)
     assert adjusted.params == {"tau": 0.5, "train_prior": [0.6, 0.3, 0.1]}
-    np.testing.assert_allclose(adjusted.apply(logits),
-                               special.softmax(logit_adjust(logits, np.array([0.6, 0.3, 0.1]), 0.5), axis=1))
+    np.testing.assert_allclose(
+        adjusted.apply(logits), special.softmax(logit_adjust(logits, np.array([0.6, 0.3, 0.1]), 0.5), axis=1)
+    )
 
 
 def test_unknown_rule_and_bad_rule_parameters():
@@ -550,10 +564,16 @@ BAD_INPUTS: list[tuple[str, Callable[[], Any], str]] = [
     ("logit_adjust_prior_sum", lambda: logit_adjust(_LOGITS, np.array([10, 90])), "prior"),
     ("logit_adjust_tau_negative", lambda: logit_adjust(_LOGITS, _PRIOR, tau=-1.0), "tau"),
     ("prior_correction_probs_above_one", lambda: prior_correction(np.array([[1.5, 0.0]]), _PRIOR, _PRIOR), "probs"),
-    ("prior_correction_deploy_negative", lambda: prior_correction(_PROBS, _PRIOR, np.array([1.5, -0.5])),
-     "deploy_prior"),
-    ("prior_correction_row_emptied", lambda: prior_correction(np.array([[1.0, 0.0]]), _PRIOR, np.array([0.0, 1.0])),
-     "probs"),
+    (
+        "prior_correction_deploy_negative",
+        lambda: prior_correction(_PROBS, _PRIOR, np.array([1.5, -0.5])),
+        "deploy_prior",
+    ),
+    (
+        "prior_correction_row_emptied",
+        lambda: prior_correction(np.array([[1.0, 0.0]]), _PRIOR, np.array([0.0, 1.0])),
+        "probs",
+    ),
     ("em_tol_zero", lambda: em_deployment_prior(_PROBS, _PRIOR, tol=0.0), "tol"),
     ("em_max_iter_zero", lambda: em_deployment_prior(_PROBS, _PRIOR, max_iter=0), "max_iter"),
     ("fbeta_scores_above_one", lambda: threshold_max_fbeta(LABELS, SCORES + 0.5, 1), "scores"),
@@ -568,15 +588,20 @@ BAD_INPUTS: list[tuple[str, Callable[[], Any], str]] = [
     ("precision_target_above_one", lambda: threshold_for_precision(LABELS, SCORES, 1, target=1.2), "target"),
     ("min_cost_cost_negative", lambda: threshold_min_cost(LABELS, SCORES, 1, cost_fn=-1, cost_fp=1), "cost_fn"),
     ("min_cost_costs_zero", lambda: threshold_min_cost(LABELS, SCORES, 1, cost_fn=0, cost_fp=0), "cost_fn"),
-    ("min_cost_prior_above_one", lambda: threshold_min_cost(LABELS, SCORES, 1, 1, 1, deploy_prior=1.5),
-     "deploy_prior"),
+    ("min_cost_prior_above_one", lambda: threshold_min_cost(LABELS, SCORES, 1, 1, 1, deploy_prior=1.5), "deploy_prior"),
     ("expected_cost_predictions_length", lambda: expected_cost(LABELS, LABELS[:3], 1, 1, 1), "predictions"),
-    ("expected_cost_reweight_one_class", lambda: expected_cost(np.ones(3, np.int64), np.ones(3, np.int64), 1, 1, 1,
-                                                              deploy_prior=0.5), "labels"),
+    (
+        "expected_cost_reweight_one_class",
+        lambda: expected_cost(np.ones(3, np.int64), np.ones(3, np.int64), 1, 1, 1, deploy_prior=0.5),
+        "labels",
+    ),
     ("cost_matrix_not_square", lambda: expected_cost_matrix(LABELS, LABELS, np.zeros((2, 3))), "cost"),
     ("cost_matrix_labels_out_of_range", lambda: expected_cost_matrix(LABELS + 2, LABELS, np.zeros((2, 2))), "labels"),
-    ("cost_matrix_absent_weighted_class",
-     lambda: expected_cost_matrix(np.array([0, 1]), np.array([0, 1]), np.zeros((3, 3)), np.full(3, 1 / 3)), "labels"),
+    (
+        "cost_matrix_absent_weighted_class",
+        lambda: expected_cost_matrix(np.array([0, 1]), np.array([0, 1]), np.zeros((3, 3)), np.full(3, 1 / 3)),
+        "labels",
+    ),
     ("bayes_cost_size", lambda: bayes_decision(_PROBS, np.zeros((3, 3))), "cost"),
     ("bayes_cost_nan", lambda: bayes_decision(_PROBS, np.array([[0, np.nan], [1, 0]])), "cost"),
     ("as_probs_three_columns", lambda: threshold_as_probs(np.full((2, 3), 1 / 3), 1, 0.5), "probs"),
@@ -587,19 +612,32 @@ BAD_INPUTS: list[tuple[str, Callable[[], Any], str]] = [
     ("apply_temperature_zero", lambda: apply_temperature(_LOGITS, 0.0), "temperature"),
     ("apply_temperature_inf", lambda: apply_temperature(_LOGITS, math.inf), "temperature"),
     ("report_shapes", lambda: calibration_report(np.array([0, 1]), _PROBS, _PROBS[:1]), "probs_after"),
-    ("rule_no_train_prior", lambda: DECISION_RULES.create("logit_adjust").fit(np.array([0, 1]), _LOGITS),
-     "context.train_prior"),
-    ("rule_no_deploy_prior",
-     lambda: DECISION_RULES.create("prior_correction").fit(np.array([0, 1]), _LOGITS, DecisionContext([0.5, 0.5])),
-     "context.deploy_prior"),
-    ("rule_threshold_three_classes",
-     lambda: DECISION_RULES.create("threshold").fit(np.array([0, 1, 2]), np.zeros((3, 3))), "val_logits"),
-    ("rule_threshold_no_costs",
-     lambda: DECISION_RULES.create("threshold", by="min_cost").fit(LABELS, np.zeros((6, 2))), "context.cost_fn"),
-    ("rule_val_labels_length", lambda: DECISION_RULES.create("temperature").fit(np.array([0]), _LOGITS),
-     "val_labels"),
-    ("rule_apply_wrong_classes",
-     lambda: DECISION_RULES.create("temperature").fit(np.array([0, 1]), _LOGITS).apply(np.zeros((2, 3))), "logits"),
+    (
+        "rule_no_train_prior",
+        lambda: DECISION_RULES.create("logit_adjust").fit(np.array([0, 1]), _LOGITS),
+        "context.train_prior",
+    ),
+    (
+        "rule_no_deploy_prior",
+        lambda: DECISION_RULES.create("prior_correction").fit(np.array([0, 1]), _LOGITS, DecisionContext([0.5, 0.5])),
+        "context.deploy_prior",
+    ),
+    (
+        "rule_threshold_three_classes",
+        lambda: DECISION_RULES.create("threshold").fit(np.array([0, 1, 2]), np.zeros((3, 3))),
+        "val_logits",
+    ),
+    (
+        "rule_threshold_no_costs",
+        lambda: DECISION_RULES.create("threshold", by="min_cost").fit(LABELS, np.zeros((6, 2))),
+        "context.cost_fn",
+    ),
+    ("rule_val_labels_length", lambda: DECISION_RULES.create("temperature").fit(np.array([0]), _LOGITS), "val_labels"),
+    (
+        "rule_apply_wrong_classes",
+        lambda: DECISION_RULES.create("temperature").fit(np.array([0, 1]), _LOGITS).apply(np.zeros((2, 3))),
+        "logits",
+    ),
 ]
 
 

@@ -179,8 +179,9 @@ def test_p_value_is_one_over_the_running_max_capital() -> None:
 
 def test_p_value_bets_use_their_own_fixed_alpha() -> None:
     x = np.random.default_rng(8).beta(6, 4, 30)
-    np.testing.assert_allclose(anytime_p_value(x, 0.5, alpha_for_bets=0.01),
-                               np.minimum(1, 1 / np.maximum.accumulate(capital(x, 0.5, 0.01))))
+    np.testing.assert_allclose(
+        anytime_p_value(x, 0.5, alpha_for_bets=0.01), np.minimum(1, 1 / np.maximum.accumulate(capital(x, 0.5, 0.01)))
+    )
     assert not np.allclose(anytime_p_value(x, 0.5, 0.01), anytime_p_value(x, 0.5, 0.2))
 
 
@@ -224,14 +225,22 @@ def test_paired_mapping_round_trips() -> None:
         (lambda: unit_to_paired([1.5], 1.0), r"values: expected numbers in \[0, 1\]"),
         (lambda: decide({}, method="betting"), r"diffs: expected a non-empty mapping"),
         (lambda: decide({"a": [0.1, float("nan")]}, method="betting"), r"diffs\['a'\]: expected finite numbers.*nan"),
-        (lambda: decide({"a": [0.1, 0.7]}, bound=0.5, method="betting"),
-         r"diffs\['a'\]: .*\[-0.5, 0.5\], got 0.7 at position 1 \(bound=0.5 must cover"),
+        (
+            lambda: decide({"a": [0.1, 0.7]}, bound=0.5, method="betting"),
+            r"diffs\['a'\]: .*\[-0.5, 0.5\], got 0.7 at position 1 \(bound=0.5 must cover",
+        ),
         (lambda: decide({"a": [0.1]}, alpha=1.0, method="betting"), r"alpha: .*got 1.0"),
-        (lambda: decide({"a": [0.1]}, margin=-0.01, method="betting"), r"margin: expected a number in \[0, 1.0\).*got -0.01"),
+        (
+            lambda: decide({"a": [0.1]}, margin=-0.01, method="betting"),
+            r"margin: expected a number in \[0, 1.0\).*got -0.01",
+        ),
         (lambda: decide({"a": [0.1]}, margin=float("nan"), method="betting"), r"margin: .*got nan"),
         (lambda: decide({"a": [0.1]}, bound=-1, method="betting"), r"bound: .*got -1"),
         (lambda: decide({"a": [0.1]}, higher_is_better="yes", method="betting"), r"higher_is_better: .*got 'yes'"),
-        (lambda: decide({"a": [0.1, 0.0, 0.1], "b": [0.0]}, method="betting"), r"diffs\['b'\]: undecided after its 1 rounds"),
+        (
+            lambda: decide({"a": [0.1, 0.0, 0.1], "b": [0.0]}, method="betting"),
+            r"diffs\['b'\]: undecided after its 1 rounds",
+        ),
     ],
 )
 def test_bad_inputs_raise_one_line_errors(call, match: str) -> None:
@@ -262,7 +271,8 @@ def test_decisions_follow_holm_and_the_bonferroni_sequence_every_round() -> None
                     assert not rejected[arm]
                     assert dec.rounds == t
                     assert dec.p_value == pytest.approx(
-                        anytime_p_value(paired_to_unit(diffs[arm][:t], 0.5), 0.5, ALPHA / m)[-1])
+                        anytime_p_value(paired_to_unit(diffs[arm][:t], 0.5), 0.5, ALPHA / m)[-1]
+                    )
                     cs = unit_to_paired(betting_cs(paired_to_unit(diffs[arm][:t], 0.5), ALPHA / m)[-1], 0.5)
                     np.testing.assert_allclose([dec.low, dec.high], cs)
 
@@ -272,7 +282,7 @@ def test_a_decided_comparison_stays_decided_and_frozen() -> None:
     history = replay(diffs, bound=0.5, method="betting")
     first = next(r["arm0"] for r in history if r["arm0"].state != "undecided")
     assert first.state == "better" and first.rounds == first.decided_at
-    for later in history[first.decided_at:]:
+    for later in history[first.decided_at :]:
         assert later["arm0"] == first
     # the same answer from the shorter list the arm really has (it stopped receiving seeds when decided)
     shorter = {"arm0": diffs["arm0"][: first.decided_at], "arm1": diffs["arm1"]}
@@ -337,8 +347,8 @@ def test_family_wise_false_calls_stay_below_alpha_under_the_null() -> None:
         n = np.arange(1, MAX_ROUNDS + 1)
         mean = np.cumsum(d, axis=1) / n
         var = (np.cumsum(d**2, axis=1) - n * mean**2) / np.maximum(n - 1, 1)
-        t = mean[:, MIN_ROUNDS - 1:] / np.sqrt(var[:, MIN_ROUNDS - 1:] / n[MIN_ROUNDS - 1:])
-        p = 2 * sps.t.sf(np.abs(t), df=n[MIN_ROUNDS - 1:] - 1)
+        t = mean[:, MIN_ROUNDS - 1 :] / np.sqrt(var[:, MIN_ROUNDS - 1 :] / n[MIN_ROUNDS - 1 :])
+        p = 2 * sps.t.sf(np.abs(t), df=n[MIN_ROUNDS - 1 :] - 1)
         naive_false_calls += any(bool(np.any(holm(p[:, k]) <= ALPHA)) for k in range(p.shape[1]))
     assert binomial_low(false_calls, n_experiments) <= ALPHA
     assert false_calls / n_experiments <= ALPHA
@@ -374,6 +384,7 @@ def test_the_t_bayes_factor_is_the_integral_it_stands_for():
 
     x = np.array([0.12, 0.05, 0.2, 0.09])
     for mu0, g in ((0.0, 1.0), (0.1, 0.5)):
+
         def h1(delta, log_sigma, mu0=mu0, g=g):
             sigma = np.exp(log_sigma)  # dσ / σ = d log σ
             return np.prod(normal_pdf(x, mu0 + delta * sigma, sigma)) * normal_pdf(delta, 0, np.sqrt(g))

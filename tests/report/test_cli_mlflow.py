@@ -25,7 +25,10 @@ def test_run_logs_to_a_local_sqlite_store_by_default(tmp_path):
     client = MlflowClient(f"sqlite:///{out.resolve() / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("tiny")
     runs = client.search_runs([experiment.experiment_id])
-    assert sorted(r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags) == ["balanced/seed-0", "unbalanced/seed-0"]
+    assert sorted(r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags) == [
+        "balanced/seed-0",
+        "unbalanced/seed-0",
+    ]
     again = cli("report", out, "--mlflow")
     assert again.returncode == 0, again.stderr
     assert "mlflow: 0 run(s) logged, 2 already there" in again.stdout

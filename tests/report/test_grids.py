@@ -19,12 +19,14 @@ from imbalance_lab.api import report, run
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory):
     spec = copy.deepcopy(TINY_SPEC)
-    spec["arms"] = [{
-        "name": "g",
-        "grid": {"b": [6, 20, 60], "strategy": {"ce": "none", "la": "logit_adjusted"}},
-        "train": {"a": 60, "b": "$b"},
-        "strategy": "$strategy",
-    }]
+    spec["arms"] = [
+        {
+            "name": "g",
+            "grid": {"b": [6, 20, 60], "strategy": {"ce": "none", "la": "logit_adjusted"}},
+            "train": {"a": 60, "b": "$b"},
+            "strategy": "$strategy",
+        }
+    ]
     spec["tracking"] = {"mlflow": False}
     out = tmp_path_factory.mktemp("grid") / "out"
     run(spec, out)
@@ -77,7 +79,10 @@ def _effect(best: list[tuple[float, str]], clear: tuple[float, ...] = ()) -> Fac
     ("best", "expected"),
     [
         ([(1, "ce"), (10, "ce"), (100, "ce")], "`ce` is best at every ratio tried"),
-        ([(1, "ce"), (5, "ce"), (10, "la"), (100, "la")], "the best changes with ratio: `ce` at ratio 1–5, `la` at ratio 10–100"),
+        (
+            [(1, "ce"), (5, "ce"), (10, "la"), (100, "la")],
+            "the best changes with ratio: `ce` at ratio 1–5, `la` at ratio 10–100",
+        ),
         ([(0.5, "la"), (1, "ce = la"), (2, "la")], "`la` at ratio 0.5, `ce = la` at ratio 1, `la` at ratio 2"),
     ],
 )
@@ -109,12 +114,20 @@ def test_verdict_words_when_arms_only_did_worse():
     from imbalance_lab.analysis.analyse import verdict
 
     def comparison(arm: str, diff: float, significant: bool) -> SimpleNamespace:
-        return SimpleNamespace(arm=arm, mean_diff=diff, significant=significant, bootstrap=None, interval=None,
-                               seed_test=SimpleNamespace(p_value=0.01 if significant else 0.5))
+        return SimpleNamespace(
+            arm=arm,
+            mean_diff=diff,
+            significant=significant,
+            bootstrap=None,
+            interval=None,
+            seed_test=SimpleNamespace(p_value=0.01 if significant else 0.5),
+        )
 
     def analysis(comparisons: list) -> SimpleNamespace:
         table = {c.arm: {"f1": SimpleNamespace(n=5)} for c in comparisons}
-        return SimpleNamespace(reference="ce", sets={"test": SimpleNamespace(comparisons={"f1": comparisons}, table=table)})
+        return SimpleNamespace(
+            reference="ce", sets={"test": SimpleNamespace(comparisons={"f1": comparisons}, table=table)}
+        )
 
     worse = verdict(analysis([comparison("a", -0.2, True), comparison("b", 0.1, False)]), "test", "f1")
     assert worse == "on f1, 0 arms beat `ce`, 1 did worse."  # not "no difference is significant"

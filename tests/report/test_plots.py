@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -195,14 +196,19 @@ def test_metric_curves_draw_one_solid_line_per_arm() -> None:
     assert [line.get_label() for line in ax.get_lines()] == ["balanced val", "unbalanced val"]
     assert all(line.get_linestyle() == "-" for line in ax.get_lines())
     assert len(ax.collections) == 2
-    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), seed_matrix(histories, "balanced", "val", "recall").mean(axis=0))
+    np.testing.assert_allclose(
+        ax.get_lines()[0].get_ydata(), seed_matrix(histories, "balanced", "val", "recall").mean(axis=0)
+    )
     assert ax.get_ylabel() == "recall" and "val" in ax.get_title()
     assert legend_labels(fig) == ["balanced", "unbalanced"]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"metric": "recal"}, "metric 'recal'.*available metrics: loss, recall"), ({"split": "test"}, "split 'test'.*train, val")],
+    [
+        ({"metric": "recal"}, "metric 'recal'.*available metrics: loss, recall"),
+        ({"split": "test"}, "split 'test'.*train, val"),
+    ],
 )
 def test_misspelt_metric_or_split_names_the_valid_ones(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -222,9 +228,15 @@ def test_an_arm_has_the_same_palette_colour_in_every_plot() -> None:
     curves = only_axes(loss_curves({"weighted": [history([1.0], [1.0])]}, arm_order=order)).get_lines()[0]
     pr_line = only_axes(pr_curves({"weighted": pr}, None, arm_order=order)).get_lines()[0]
     roc_line = only_axes(roc_curves({"weighted": roc}, arm_order=order)).get_lines()[0]
-    marker = lines_with_gid(only_axes(forest_plot([FOREST_ROWS[1]], "recall", "balanced", arm_order=order)), "difference")[0]
-    assert {to_hex(curves.get_color()), to_hex(pr_line.get_color()), to_hex(roc_line.get_color()),
-            to_hex(marker.get_markeredgecolor())} == {PALETTE[2]}
+    marker = lines_with_gid(
+        only_axes(forest_plot([FOREST_ROWS[1]], "recall", "balanced", arm_order=order)), "difference"
+    )[0]
+    assert {
+        to_hex(curves.get_color()),
+        to_hex(pr_line.get_color()),
+        to_hex(roc_line.get_color()),
+        to_hex(marker.get_markeredgecolor()),
+    } == {PALETTE[2]}
     assert arm_colors([f"arm{i}" for i in range(12)])["arm11"] == PALETTE[1]  # the palette cycles
 
 
@@ -460,7 +472,7 @@ def test_data_uri_round_trips_to_the_png_bytes() -> None:
     uri = figure_data_uri(fig)
     prefix = "data:image/png;base64,"
     assert uri.startswith(prefix)
-    assert base64.b64decode(uri[len(prefix):], validate=True) == figure_png(fig)
+    assert base64.b64decode(uri[len(prefix) :], validate=True) == figure_png(fig)
 
 
 def test_same_input_gives_identical_png_and_svg() -> None:

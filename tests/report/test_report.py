@@ -88,21 +88,35 @@ def test_one_seed_invents_no_interval(tmp_path):
     out = tmp_path / "out"
     assert cli("run", write_spec(tmp_path / "spec.yaml", spec), "--out", out, "--no-mlflow").returncode == 0
     rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text())))
-    assert {(r["eval_set"], r["arm"]) for r in rows} == {(s, a) for s in ("val", "test") for a in ("balanced", "unbalanced")}
+    assert {(r["eval_set"], r["arm"]) for r in rows} == {
+        (s, a) for s in ("val", "test") for a in ("balanced", "unbalanced")
+    }
     assert all(r["t_ci_low"] == "" and r["bootstrap_ci_low"] == "" for r in rows)
     assert "with one seed" in (out / "report.md").read_text() or "bootstrap" in (out / "report.csv").read_text()
 
 
 def test_compare_two_experiments_on_the_same_data(experiment, tmp_path):
     out, _ = experiment
-    other = dict(TINY_SPEC, name="tiny_more_epochs", seeds=[0, 1, 2], arms=TINY_SPEC["arms"][1:3],
-                 training={**TINY_SPEC["training"], "epochs": 3})
+    other = dict(
+        TINY_SPEC,
+        name="tiny_more_epochs",
+        seeds=[0, 1, 2],
+        arms=TINY_SPEC["arms"][1:3],
+        training={**TINY_SPEC["training"], "epochs": 3},
+    )
     other_out = tmp_path / "other"
     api.run(other, other_out, executor="local", threads=1)  # compare reads the runs: no report needed
     proc = run_cli("compare", out, other_out, "--out", tmp_path / "cmp", "--reference", "tiny.unbalanced", check=True)
     assert "against `tiny.unbalanced`" in proc.stdout
     arms = {r["arm"] for r in csv.DictReader(io.StringIO((tmp_path / "cmp" / "report.csv").read_text()))}
-    assert arms == {"tiny.balanced", "tiny.unbalanced", "tiny.weighted", "tiny.both", "tiny_more_epochs.unbalanced", "tiny_more_epochs.weighted"}
+    assert arms == {
+        "tiny.balanced",
+        "tiny.unbalanced",
+        "tiny.weighted",
+        "tiny.both",
+        "tiny_more_epochs.unbalanced",
+        "tiny_more_epochs.weighted",
+    }
     changed = dict(other, name="other_data")
     changed["data"] = {**TINY_SPEC["data"], "seed": 5}
     changed_out = tmp_path / "changed"
@@ -122,7 +136,10 @@ def test_report_of_a_directory_without_runs(tmp_path, tiny_spec):
     assert proc.returncode == 2 and "has no finished runs yet" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="Debian chromium is not installed (make test installs it as root)")
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="Debian chromium is not installed (make test installs it as root)",
+)
 def test_report_renders_in_headless_chromium(experiment):
     from playwright.sync_api import sync_playwright
 
@@ -130,17 +147,24 @@ def test_report_renders_in_headless_chromium(experiment):
     out, _ = experiment
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
         try:
             context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
             page = context.new_page()
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+            page.on(
+                "console",
+                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None,
+            )
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url[:80]}"))
             page.goto((out / "report.html").resolve().as_uri(), wait_until="load")
-            images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])"
+            )
             headings = page.evaluate("Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         finally:

@@ -53,7 +53,11 @@ def memory_dir(fallback: Path) -> Path:
     fsync: seconds on a slow disk, a fraction of that in memory.
     """
     shm = Path("/dev/shm")
-    return Path(tempfile.mkdtemp(prefix="imbalance-lab-test-", dir=shm)) if shm.is_dir() and os.access(shm, os.W_OK) else fallback
+    return (
+        Path(tempfile.mkdtemp(prefix="imbalance-lab-test-", dir=shm))
+        if shm.is_dir() and os.access(shm, os.W_OK)
+        else fallback
+    )
 
 
 @pytest.fixture
@@ -73,13 +77,32 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     log = (work / "server.log").open("w")
     exe = Path(sys.executable).with_name("mlflow")
     proc = subprocess.Popen(
-        [str(exe), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{db_dir / 'server.db'}",
-         "--serve-artifacts", "--artifacts-destination", str(work / "artifacts")],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        [
+            str(exe),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{db_dir / 'server.db'}",
+            "--serve-artifacts",
+            "--artifacts-destination",
+            str(work / "artifacts"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         start_new_session=True,  # its own process group, so its workers stop with it
     )
-    server = {"uri": f"http://127.0.0.1:{port}", "proc": proc, "log": work / "server.log", "artifacts": work / "artifacts"}
+    server = {
+        "uri": f"http://127.0.0.1:{port}",
+        "proc": proc,
+        "log": work / "server.log",
+        "artifacts": work / "artifacts",
+    }
     try:
         yield server
     finally:
@@ -126,7 +149,9 @@ def finished_dir(tmp_path_factory: pytest.TempPathFactory, mlflow_server: dict[s
 def snapshot(directory: Path, runs: int = N_RUNS) -> dict[str, bytes]:
     """Every file under ``directory`` (which holds ``runs`` stored runs: checked, so a comparison of two
     snapshots can fail)."""
-    found = {str(p.relative_to(directory)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(directory.rglob("*"))}
+    found = {
+        str(p.relative_to(directory)): p.read_bytes() if p.is_file() else b"<dir>" for p in sorted(directory.rglob("*"))
+    }
     assert sum(name.endswith("result.json") for name in found) == runs, sorted(found)
     return found
 
@@ -161,12 +186,24 @@ def check_child(client: MlflowClient, child: Any, out: Path) -> None:
     assert params["model"] == "simple_cnn" and json.loads(params["model_params"]) == {"width": 4, "hidden": 8}
     assert params["training.epochs"] == str(EPOCHS) and params["training.lr"] == "0.01"
     assert {k: int(params[f"train_count.{k}"]) for k in ("a", "b")} == result["train_counts"] == arm_spec["train"]
-    expected_strategy = {"balanced": "none", "unbalanced": "none", "weighted": "class_weight", "both": "class_weight+oversample"}
+    expected_strategy = {
+        "balanced": "none",
+        "unbalanced": "none",
+        "weighted": "class_weight",
+        "both": "class_weight+oversample",
+    }
     assert params["strategy"] == expected_strategy[arm]
     if arm == "both":
-        assert json.loads(params["strategy_params"]) == [{"class_weight": {"weights": {"a": 1, "b": 2}}}, {"oversample": {}}]
+        assert json.loads(params["strategy_params"]) == [
+            {"class_weight": {"weights": {"a": 1, "b": 2}}},
+            {"oversample": {}},
+        ]
 
-    for key, part, name in [("train_loss", "train", "loss"), ("val_loss", "val", "loss"), ("val_recall", "val", "recall")]:
+    for key, part, name in [
+        ("train_loss", "train", "loss"),
+        ("val_loss", "val", "loss"),
+        ("val_recall", "val", "recall"),
+    ]:
         history = client.get_metric_history(child.info.run_id, key)
         assert [m.step for m in history] == list(range(1, EPOCHS + 1)), key
         assert [m.value for m in history] == pytest.approx([e[part][name] for e in result["history"]], rel=1e-12)
@@ -174,7 +211,11 @@ def check_child(client: MlflowClient, child: Any, out: Path) -> None:
         for name, value in result["metrics"][eval_set].items():
             assert child.data.metrics[f"{eval_set}_{name}"] == pytest.approx(value, rel=1e-12), f"{eval_set}_{name}"
     assert artifact_paths(client, child.info.run_id) == {
-        "result.json", "predictions.npz", "plots/confusion_val.png", "plots/confusion_test.png"}
+        "result.json",
+        "predictions.npz",
+        "plots/confusion_val.png",
+        "plots/confusion_test.png",
+    }
 
 
 # --------------------------------------------------------------------------- #
@@ -182,8 +223,9 @@ def check_child(client: MlflowClient, child: Any, out: Path) -> None:
 # --------------------------------------------------------------------------- #
 
 
-def test_local_sqlite_store_holds_one_parent_and_a_child_per_run(finished_dir: Path, tmp_path: Path, fast_tmp: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_sqlite_store_holds_one_parent_and_a_child_per_run(
+    finished_dir: Path, tmp_path: Path, fast_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = shutil.copytree(finished_dir, fast_tmp / "out")
     monkeypatch.chdir(tmp_path)  # nothing may land in the working directory (MLflow's default ./mlruns)
     late = tmp_path / "late-run"
@@ -211,12 +253,16 @@ def test_local_sqlite_store_holds_one_parent_and_a_child_per_run(finished_dir: P
     parent, children = split_runs(client, experiment.experiment_id)
     assert parent.info.run_id == first.parent_run_id
     assert parent.data.tags["imbalance_lab.directory"] == str(out.resolve())
-    assert parent.data.tags["imbalance_lab.spec_hash"] == json.loads((out / "runs/both/seed-0/result.json").read_text())["spec_hash"]
+    assert (
+        parent.data.tags["imbalance_lab.spec_hash"]
+        == json.loads((out / "runs/both/seed-0/result.json").read_text())["spec_hash"]
+    )
     assert parent.data.params["spec_name"] == "tiny"
     assert (parent.data.params["n_arms"], parent.data.params["seeds"]) == ("4", "0,1")
     assert {"spec.yaml", "summary.csv", "summary.md", "report.html"} == artifact_paths(client, parent.info.run_id)
     assert sorted(c.info.run_name for c in children) == sorted(
-        f"{a['name']}/seed-{s}" for a in TINY_SPEC["arms"] for s in TINY_SPEC["seeds"])
+        f"{a['name']}/seed-{s}" for a in TINY_SPEC["arms"] for s in TINY_SPEC["seeds"]
+    )
     for child in children:
         check_child(client, child, out)
     png = Path(client.download_artifacts(children[0].info.run_id, "plots/confusion_test.png", str(tmp_path)))
@@ -235,8 +281,9 @@ def test_local_sqlite_store_holds_one_parent_and_a_child_per_run(finished_dir: P
     assert snapshot(out / "runs") == runs_before
 
 
-def test_tracking_server_over_http(finished_dir: Path, mlflow_server: dict[str, Any],
-                                   capfd: pytest.CaptureFixture[str]) -> None:
+def test_tracking_server_over_http(
+    finished_dir: Path, mlflow_server: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
     uri = wait_until_up(mlflow_server)
     before = snapshot(finished_dir)
 
@@ -261,8 +308,9 @@ def test_tracking_server_over_http(finished_dir: Path, mlflow_server: dict[str, 
 def test_server_down_reports_an_error_and_leaves_results_untouched(finished_dir: Path) -> None:
     before, environment = snapshot(finished_dir), dict(os.environ)
 
-    summary = log_experiment(finished_dir, tracking_uri=f"http://127.0.0.1:{free_port()}",
-                             request_timeout_s=2, request_retries=0)
+    summary = log_experiment(
+        finished_dir, tracking_uri=f"http://127.0.0.1:{free_port()}", request_timeout_s=2, request_retries=0
+    )
 
     assert summary.error and "\n" not in summary.error
     assert (summary.logged, summary.skipped, summary.parent_run_id) == (0, 0, None)
@@ -277,21 +325,40 @@ def test_bad_uri_is_reported_not_raised(finished_dir: Path) -> None:
 
 def test_metrics_skip_non_finite_values_and_log_each_value_once() -> None:
     result = {
-        "history": [{"epoch": 1, "train": {"loss": 0.9, "recall": float("nan")}, "val": {"loss": 0.8, "recall": 0.5}},
-                    {"epoch": 2, "lr": 0.01, "stage": "crt", "train": {"loss": 0.7, "recall": 0.4},
-                     "val": {"loss": float("inf"), "recall": 0.75}}],
-        "metrics": {"val": {"recall": 0.75, "f1": 0.6, "tp": 3, "flag": True}, "test": {"recall": 0.5, "log_loss": float("nan")}},
+        "history": [
+            {"epoch": 1, "train": {"loss": 0.9, "recall": float("nan")}, "val": {"loss": 0.8, "recall": 0.5}},
+            {
+                "epoch": 2,
+                "lr": 0.01,
+                "stage": "crt",
+                "train": {"loss": 0.7, "recall": 0.4},
+                "val": {"loss": float("inf"), "recall": 0.75},
+            },
+        ],
+        "metrics": {
+            "val": {"recall": 0.75, "f1": 0.6, "tp": 3, "flag": True},
+            "test": {"recall": 0.5, "log_loss": float("nan")},
+        },
         "wall_time_s": 1.5,
     }
 
     logged = sorted((m.key, m.step, m.value) for m in child_metrics(result, timestamp_ms=1000))
 
-    assert logged == sorted([
-        ("train_loss", 1, 0.9), ("val_loss", 1, 0.8), ("val_recall", 1, 0.5),
-        ("train_loss", 2, 0.7), ("train_recall", 2, 0.4), ("val_recall", 2, 0.75),  # final val recall: the same, once
-        ("lr", 2, 0.01),  # the epoch's learning rate (absent from runs made before schedules)
-        ("val_f1", 2, 0.6), ("val_tp", 2, 3.0), ("test_recall", 2, 0.5), ("wall_time_s", 2, 1.5),
-    ])
+    assert logged == sorted(
+        [
+            ("train_loss", 1, 0.9),
+            ("val_loss", 1, 0.8),
+            ("val_recall", 1, 0.5),
+            ("train_loss", 2, 0.7),
+            ("train_recall", 2, 0.4),
+            ("val_recall", 2, 0.75),  # final val recall: the same, once
+            ("lr", 2, 0.01),  # the epoch's learning rate (absent from runs made before schedules)
+            ("val_f1", 2, 0.6),
+            ("val_tp", 2, 3.0),
+            ("test_recall", 2, 0.5),
+            ("wall_time_s", 2, 1.5),
+        ]
+    )
 
 
 def test_a_directory_without_a_spec_is_a_user_error(tmp_path: Path) -> None:
