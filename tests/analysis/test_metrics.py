@@ -48,7 +48,7 @@ from imbalance_lab.metrics import (
     weighted_fbeta,
     weighted_precision_recall_f1,
 )
-from imbalance_lab.metrics.ranking import precision_recall_points, roc_points
+from imbalance_lab.metrics.thresholds import precision_recall_points, roc_points
 from imbalance_lab.vocabulary import ALWAYS, SHOT, WITH_POSITIVE
 
 ATOL = 1e-9

@@ -1,10 +1,14 @@
-"""A positive class's metrics at every threshold of a sweep, from one sort."""
+"""A positive class's metrics at every threshold of a sweep, from one sort, and the PR and ROC curves drawn
+from those counts."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from imbalance_lab.metrics.checks import (
+    UndefinedMetricWarning,
     check_labels_probs,
     check_positive,
     check_thresholds,
@@ -108,3 +112,48 @@ def threshold_metrics(
         "balanced_accuracy": balanced,
         "accuracy": (tp + tn) / n,
     }
+
+
+def _curve_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positives and negatives scored at least as high as each distinct score, from the highest down
+    (``tp``, ``fp`` as float64): :func:`threshold_metrics` at every distinct score, the points of every
+    threshold curve of one binary problem."""
+    y = np.asarray(labels)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.ndim != 1 or s.shape != y.shape or not y.size:
+        raise ValueError(
+            f"labels and scores must be non-empty 1-D arrays of one length; got shapes {y.shape} and {s.shape}"
+        )
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be 0/1 (1 = positive); got values {np.unique(y)[:10].tolist()}")
+    with warnings.catch_warnings():  # a rate with no positive or negative sample: the curves read counts only
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        counts = threshold_metrics(y.astype(np.int64), np.column_stack([1.0 - s, s]), 1, np.unique(s)[::-1])
+    return counts["tp"].astype(np.float64), counts["fp"].astype(np.float64)
+
+
+def precision_recall_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The precision–recall curve of one binary problem: ``(recall, precision)``, recall decreasing, one point
+    per distinct score (the threshold ``score >= t``) and the end point ``(0, 1)``. ``labels`` are 0/1 with at
+    least one 1 (else the curve is undefined: ``ValueError``); ``scores`` the positive class's score in
+    ``[0, 1]``. The same points as scikit-learn's ``precision_recall_curve`` (checked in the tests)."""
+    tps, fps = _curve_counts(labels, scores)
+    if tps[-1] == 0:
+        raise ValueError("the precision-recall curve needs at least one positive label")
+    recall, precision = tps / tps[-1], tps / (tps + fps)  # every distinct score predicts one image at least
+    return np.r_[recall[::-1], 0.0], np.r_[precision[::-1], 1.0]
+
+
+def roc_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ROC curve of one binary problem: ``(fpr, tpr)`` from ``(0, 0)``, one point per distinct score, less
+    the points inside a straight horizontal or vertical run (they draw nothing). ``labels`` are 0/1 with both
+    values present (else ``ValueError``). The same points as scikit-learn's ``roc_curve`` with its default
+    ``drop_intermediate=True`` (checked in the tests)."""
+    tps, fps = _curve_counts(labels, scores)
+    if tps[-1] == 0 or fps[-1] == 0:
+        raise ValueError("the ROC curve needs both positive and negative labels")
+    if fps.size > 2:
+        keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+        tps, fps = tps[keep], fps[keep]
+    tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
+    return fps / fps[-1], tps / tps[-1]

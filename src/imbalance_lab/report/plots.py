@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from imbalance_lab.metrics.ranking import precision_recall_points, roc_points
+from imbalance_lab.metrics.thresholds import precision_recall_points, roc_points
 from imbalance_lab.simulate import SWEEP_QUANTITIES
 from imbalance_lab.vocabulary import metric_range
 
@@ -452,8 +452,8 @@ def pr_roc_points(
 
     ``labels`` are 0/1 (or bool) with 1 the positive class; ``scores`` the
     positive-class score (probability). The points are
-    :func:`imbalance_lab.metrics.ranking.precision_recall_points` and
-    :func:`~imbalance_lab.metrics.ranking.roc_points` (scikit-learn's
+    :func:`imbalance_lab.metrics.thresholds.precision_recall_points` and
+    :func:`~imbalance_lab.metrics.thresholds.roc_points` (scikit-learn's
     ``precision_recall_curve`` and ``roc_curve``, without importing it). A curve that is undefined comes back as
     two empty arrays instead of NaN and warnings: the PR curve without
     positives, the ROC curve without positives or negatives.
