@@ -26,3 +26,10 @@ def revision_tree(root: Path, revision: str, where: Path) -> Iterator[Path]:
         yield tree
     finally:
         subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def head_revision(root: Path) -> str:
+    """The short hash of ``root``'s checked-out commit (the "this checkout" of a side-by-side table)."""
+    return subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _publish import publish, revision_tree
+from _publish import head_revision, publish, revision_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_ISSUE_25 = "f8dc276"
@@ -63,9 +63,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="append a results section to this Markdown file")
     args = parser.parse_args()
 
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    head = head_revision(ROOT)
     commands = ["--help", "list", "validate", "run", "report"]
     seconds: dict[tuple[str, str], list[float]] = {(c, t): [] for c in commands for t in ("base", "this")}
     with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from _publish import publish, revision_tree
+from _publish import head_revision, publish, revision_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 FORKED_FROM_THE_DRIVER = "5fad8bf"  # the last commit whose process executor forked from the driver
@@ -123,9 +123,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="append a results section to this Markdown file")
     args = parser.parse_args()
 
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    head = head_revision(ROOT)
     demo = yaml.safe_load((ROOT / "examples" / "cats_vs_dogs.yaml").read_text())
     spec = {
         **demo,

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _publish import publish, revision_tree
+from _publish import head_revision, publish, revision_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_SEAMS = "33d8ab5"
@@ -75,9 +75,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="append a results section to this Markdown file")
     args = parser.parse_args()
 
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    head = head_revision(ROOT)
     with tempfile.TemporaryDirectory() as tmp, revision_tree(ROOT, args.base, Path(tmp)) as base_tree:
         trees = {"base": base_tree, "this": ROOT}
         rates: dict[str, dict[str, list[float]]] = {t: {"balanced": [], "unbalanced": []} for t in trees}
