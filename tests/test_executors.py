@@ -38,6 +38,11 @@ def small_spec(**training: Any) -> dict[str, Any]:
     return spec
 
 
+def process_run(spec_path: Path, out: Path) -> tuple[Any, ...]:
+    """The command line of a run on two single-thread worker processes (what a held driver is started with)."""
+    return ("run", "--no-mlflow", spec_path, "--out", out, "--executor", "process", "--workers", "2", "--threads", "1")
+
+
 def stored(out: Path) -> dict[str, Any]:
     """Every run's predictions and result (timing and provenance left out) by run directory."""
     runs = {}
@@ -150,17 +155,7 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_a_rerun_completes_the_same(
     trained and half-way into the store."""
     spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
     with HeldRun(
-        "run",
-        "--no-mlflow",
-        spec_path,
-        "--out",
-        out,
-        "--executor",
-        "process",
-        "--workers",
-        "2",
-        "--threads",
-        "1",
+        *process_run(spec_path, out),
         out=out,
     ) as held:
         in_flight = held.hold_a_run_in_flight()
@@ -258,17 +253,7 @@ def test_one_ctrl_c_stops_the_driver_and_every_worker(tmp_path: Path) -> None:
     where the test holds the driver (an event, no timing window): one run stored, the next one waiting to be."""
     spec_path, out = write_spec(tmp_path / "spec.yaml", small_spec()), tmp_path / "out"
     with HeldRun(
-        "run",
-        "--no-mlflow",
-        spec_path,
-        "--out",
-        out,
-        "--executor",
-        "process",
-        "--workers",
-        "2",
-        "--threads",
-        "1",
+        *process_run(spec_path, out),
         out=out,
         new_session=True,
     ) as held:
