@@ -161,18 +161,13 @@ def test_branched_runs_equal_runs_trained_from_the_start(
 def test_worker_processes_branch_too_and_a_kill_mid_chain_loses_only_the_run_in_flight(
     from_scratch: dict[str, Any], tmp_path: Path
 ) -> None:
-    class KillInBranch(KillWorkersOnce):
-        """SIGKILL every worker at the first epoch of a branched run (the trunk is stored by then)."""
-
-        def epoch_finished(self, arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
-            if arm == "drs":
-                super().epoch_finished(arm, seed, epoch, entry)
-
-    progress = KillInBranch(in_flight=1)
+    progress = KillWorkersOnce(arm="drs")  # at the first epoch of a branched run (the trunk is stored by then)
     out = tmp_path / "out"
     api.run(
         build_spec(branching_spec()), out, executor="process", workers=2, threads=1, max_retries=1, progress=progress
     )
-    assert progress.killed >= 1
-    assert any("its worker process died" in m for m in progress.messages)
+    assert progress.killed >= 1 and progress.struck is not None
+    assert any(
+        m.startswith(f"drs seed {progress.struck[1]} failed (its worker process died") for m in progress.messages
+    )
     assert_same_runs(stored(out), from_scratch)

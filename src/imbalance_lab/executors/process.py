@@ -55,6 +55,11 @@ from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.store import ResultStore
 
 POLL_S = 0.5
+# The driver's answer to each epoch a worker reports. A worker reports an epoch, or ends its run, only once
+# the driver has heard its last epoch: the answer comes while the next epoch trains (one round trip a run on
+# the critical path, not one an epoch), and whatever the progress does at an epoch (a fault, a stop) finds
+# that run still in flight, never finished behind its back.
+EPOCH_HEARD = "epoch heard"
 STOP_WAIT_S = 2.0  # how long workers get to exit before they are terminated, and again before killed
 
 
@@ -200,22 +205,36 @@ def _worker(
             if chain is None:
                 return
 
+            unheard = 0  # epochs reported that the driver has not answered yet (0 or 1)
+
+            def send(message: tuple[Any, ...]) -> None:
+                """Send ``message`` once the driver has heard the last epoch reported (EPOCH_HEARD)."""
+                nonlocal unheard
+                while unheard:
+                    while not conn.poll(POLL_S):
+                        check_driver()
+                    conn.recv()
+                    unheard -= 1
+                conn.send(message)
+
             def failed(arm: str, seed: int, err: Exception) -> None:
                 if isinstance(err, DriverGone):
                     raise err
-                conn.send(("failed", arm, seed, f"{type(err).__name__}: {err}", traceback.format_exc()))
+                send(("failed", arm, seed, f"{type(err).__name__}: {err}", traceback.format_exc()))
 
             def on_epoch(arm: str, seed: int, epoch: int, entry: dict[str, Any]) -> None:
+                nonlocal unheard
                 check_driver()
-                conn.send(("epoch", arm, seed, epoch, entry))
+                send(("epoch", arm, seed, epoch, entry))
+                unheard += 1
 
             run_chain(
                 spec,
                 chain,
                 data,
-                started=lambda arm, seed: conn.send(("started", arm, seed)),
+                started=lambda arm, seed: send(("started", arm, seed)),
                 on_epoch=on_epoch,
-                finished=lambda result: conn.send(("done", result)),
+                finished=lambda result: send(("done", result)),
                 failed=failed,
             )
     except (DriverGone, EOFError, BrokenPipeError, ConnectionResetError):
@@ -346,6 +365,10 @@ def run_processes(
                     progress.run_started(message[1], message[2], spec.training.epochs)
                 elif kind == "epoch":
                     progress.epoch_finished(*message[1:])
+                    try:
+                        worker.conn.send(EPOCH_HEARD)
+                    except OSError:  # it died since: its pipe says so on the next read
+                        pass
                 elif kind == "done":
                     result = message[1]
                     item = (result.arm, result.seed)

@@ -6,9 +6,10 @@ CUDA) that sets its torch threads and calls the same
 are bit for bit those of the other executors with the same threads. A Ray
 worker process prepares the experiment's data once and keeps it for the next
 tasks of the same experiment (Ray reuses its worker processes). Each epoch's
-history entry comes back to the driver through a Ray queue (for progress) and
-the finished :class:`~imbalance_lab.results.RunResult` as the task's value;
-only the driver writes it to the store, as each task finishes.
+history entry comes back to the driver through a Ray queue (for progress), and
+the run trains its next epoch once the driver has heard it (as in one process);
+the finished :class:`~imbalance_lab.results.RunResult` comes back as the task's
+value, and only the driver writes it to the store, as each task finishes.
 
 Ray's own retries are off: a run that raises, or whose worker dies (killed, out
 of memory, its node lost), is reported with its error and, with
@@ -31,7 +32,9 @@ module imports it only when a Ray run starts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -317,19 +320,48 @@ def _prepared_data(spec: ExperimentSpec) -> ExperimentData:
     return _prepared[key]
 
 
-def train_run(spec: ExperimentSpec, arm: str, seed: int, threads: int, channel: Any) -> RunResult:
-    """One run, in a Ray worker: its threads, the worker's prepared data, each epoch sent to the driver."""
+class EpochsHeard:
+    """Where a run's task waits until the driver has heard the last epoch it reported, before it reports the
+    next or returns (as the process executor's workers do, see ``EPOCH_HEARD`` there): whatever the
+    progress does at an epoch finds the run still in flight. A Ray actor (of no CPU) made by the driver for
+    one experiment; ``attempt`` tells a retried run's epochs from its first try's."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, int], asyncio.Event] = {}
+
+    def _event(self, attempt: str, epoch: int) -> asyncio.Event:
+        return self._events.setdefault((attempt, epoch), asyncio.Event())
+
+    async def wait(self, attempt: str, epoch: int) -> None:
+        await self._event(attempt, epoch).wait()
+        del self._events[attempt, epoch]
+
+    async def heard(self, attempt: str, epoch: int) -> None:
+        self._event(attempt, epoch).set()
+
+
+def train_run(
+    spec: ExperimentSpec, arm: str, seed: int, threads: int, channel: Any, heard: Any, attempt: str
+) -> RunResult:
+    """One run, in a Ray worker: its threads, the worker's prepared data, each epoch sent to the driver (the
+    next one, and the result, once the driver has heard the last)."""
+    import ray
     import torch
 
     from imbalance_lab.runner import run_one
 
     torch.set_num_threads(threads)
     channel.put(("started", arm, seed))
+    unheard: list[Any] = []  # the driver's answer to the last epoch reported, while it is awaited
 
     def on_epoch(epoch: int, entry: dict[str, Any]) -> None:
-        channel.put(("epoch", arm, seed, epoch, entry))
+        ray.get(unheard)
+        channel.put(("epoch", arm, seed, epoch, entry, attempt))
+        unheard[:] = [heard.wait.remote(attempt, epoch)]
 
-    return run_one(spec, arm, seed, data=_prepared_data(spec), on_epoch=on_epoch)
+    result = run_one(spec, arm, seed, data=_prepared_data(spec), on_epoch=on_epoch)
+    ray.get(unheard)
+    return result
 
 
 def run_ray(
@@ -369,6 +401,7 @@ def _run_tasks(
     from ray.util.queue import Empty, Queue
 
     channel = Queue(actor_options={"num_cpus": 0})
+    epochs_heard = ray.remote(num_cpus=0)(EpochsHeard).remote()
     task = ray.remote(train_run)
     resources = {
         "num_cpus": threads,
@@ -379,9 +412,12 @@ def _run_tasks(
     shared_spec = ray.put(spec)
     running: dict[Any, tuple[str, int]] = {}  # task -> its run
     retries = Retries(max_retries, progress)
+    attempts = itertools.count()
 
     def submit(item: tuple[str, int]) -> None:
-        ref = task.options(name=f"{item[0]} seed {item[1]}", **resources).remote(shared_spec, *item, threads, channel)
+        ref = task.options(name=f"{item[0]} seed {item[1]}", **resources).remote(
+            shared_spec, *item, threads, channel, epochs_heard, str(next(attempts))
+        )
         running[ref] = item
 
     def failed(item: tuple[str, int], error: str, detail: str) -> None:
@@ -394,7 +430,8 @@ def _run_tasks(
             if message[0] == "started":
                 progress.run_started(message[1], message[2], spec.training.epochs)
             else:
-                progress.epoch_finished(*message[1:])
+                progress.epoch_finished(*message[1:5])
+                epochs_heard.heard.remote(message[5], message[3])
 
     for item in pending:
         submit(item)
@@ -422,6 +459,7 @@ def _run_tasks(
         for ref in running:  # Ctrl-C or an error here: stop what is still queued or training
             ray.cancel(ref, force=True)
         channel.shutdown(force=True)
+        ray.kill(epochs_heard)
     return retries.failures
 
 
