@@ -34,6 +34,7 @@ from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, SelectSpec, Training
 from imbalance_lab.strategies import (
     EpochContext,
     Stage,
+    StepBatch,
     StrategyPipeline,
     build_pipeline,
 )
@@ -58,13 +59,21 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0)
 
 
-def make_optimizer(params: Iterable[nn.Parameter], cfg: TrainingSpec, lr: float | None = None) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: Iterable[nn.Parameter] | list[dict[str, Any]],
+    cfg: TrainingSpec,
+    lr: float | None = None,
+    weight_decay: float | None = None,
+) -> torch.optim.Optimizer:
+    """The spec's optimiser over ``params`` (parameters, or groups with their own weight decay) at ``lr``
+    (default ``training.lr``) and ``weight_decay`` (default ``training.weight_decay``)."""
     lr = cfg.lr if lr is None else lr
+    decay = cfg.weight_decay if weight_decay is None else weight_decay
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=decay)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=decay)
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=decay)
 
 
 def use_channels_last(memory_format: str, device_type: str, precision: str) -> bool:
@@ -232,10 +241,11 @@ class _StagePlan:
     reset_classifier: str
     lr: float
     schedule: ScheduleSpec
+    weight_decay: float
 
 
 def stage_plans(pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tuple[str, ...]) -> list[_StagePlan]:
-    plans = [_StagePlan("main", cfg.epochs, pipeline, False, "keep", cfg.lr, cfg.schedule)]
+    plans = [_StagePlan("main", cfg.epochs, pipeline, False, "keep", cfg.lr, cfg.schedule, cfg.weight_decay)]
     for stage in pipeline.stages():
         plans.append(_stage_plan(stage, cfg, class_names))
     return plans
@@ -250,6 +260,7 @@ def _stage_plan(stage: Stage, cfg: TrainingSpec, class_names: tuple[str, ...]) -
         stage.reset_classifier,
         cfg.lr if stage.lr is None else stage.lr,
         ScheduleSpec(type="cosine"),
+        cfg.weight_decay if stage.weight_decay is None else stage.weight_decay,
     )
 
 
@@ -430,7 +441,8 @@ def fit(
         if plan.reset_classifier != "keep":
             model.reset_classifier(zero=plan.reset_classifier == "zero")
         params = model.head_parameters() if plan.head_only else model.trainable_parameters()
-        optimizer = make_optimizer(params, cfg, plan.lr)
+        groups = plan.pipeline.param_groups(params, plan.weight_decay, ctx)
+        optimizer = make_optimizer(params if groups is None else groups, cfg, plan.lr, plan.weight_decay)
         scaler = compute.grad_scaler()
         first = 1
         if resume is not None and plan.name == "main":
@@ -440,6 +452,7 @@ def fit(
                 scaler.load_state_dict(resume.scaler)
             resume.restore_random(generator, augment_generator)
             first = resume.epoch + 1
+        plan.pipeline.begin_stage(model, ctx)
         for epoch in range(first, plan.epochs + 1):
             ctx = ctx.at(epoch)
             lr = learning_rate(plan.schedule, epoch, plan.epochs, plan.lr)
@@ -541,35 +554,49 @@ def _train_epoch(
     order = pipeline.epoch_indices(cpu_labels, generator, ctx).to(device)
     loss_sum = torch.zeros((), device=device)
     probs_seen = []
+    trained = [p for group in optimizer.param_groups for p in group["params"]]
     for start in range(0, order.shape[0], cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         y = train.labels[idx]
         if train.features:  # the frozen backbone's features, computed once
-            features, soft_targets = train.images[idx], None
-            with compute.autocast():
-                logits = model.forward_head(features).float()
+            x, soft_targets = train.images[idx], None
         else:
             x = to_unit(train.images[idx])
             if pipeline.augments:
                 x = pipeline.augment_batch(x, y, augment_generator, ctx)
             x, soft_targets = pipeline.mix_batch(x, y, augment_generator, ctx)
             x = compute.layout(x)  # in [0, 1]: the model normalises its own input
+
+        def forward_losses(x: torch.Tensor = x, y: torch.Tensor = y, soft: Any = soft_targets) -> Any:
+            """Each example's loss and the logits, at the weights the model holds now."""
             with compute.autocast():
-                if head_only:
+                if train.features:
+                    features = x
+                elif head_only:
                     with torch.no_grad():
                         features = model.forward_features(x)
                 else:
                     features = model.forward_features(x)
                 logits = model.forward_head(features).float()
-        loss = pipeline.per_example_loss(logits, features, y, soft_targets, weights, ctx).mean()
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is None:
-            loss.backward()
-            optimizer.step()
+            return pipeline.per_example_loss(logits, features, y, soft, weights, ctx), logits
+
+        if pipeline.step_owner is not None:  # the strategy's step (the spec refuses fp16's loss scaling here)
+            batch = StepBatch(y, trained, optimizer, model, forward_losses)
+            loss = pipeline.step_owner.optimizer_step(batch, ctx)
+            logits = batch.logits
         else:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            losses, logits = forward_losses()
+            loss = losses.mean()
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+        if pipeline.projects:
+            pipeline.after_step(model, ctx)
         loss_sum += loss.detach() * idx.shape[0]
         probs_seen.append(F.softmax(logits.detach().float(), dim=1))
     train_probs = torch.cat(probs_seen).cpu().numpy()

@@ -148,13 +148,19 @@ class ExperimentSpec(Strict):
         an arm that trains in stages or changes the finished model."""
         from imbalance_lab.data import SOURCES  # the registries: read only for a spec to train with
         from imbalance_lab.models import MODELS
-        from imbalance_lab.strategies import STRATEGIES, follows_training
+        from imbalance_lab.strategies import STRATEGIES, follows_training, owns_step
 
         SOURCES.check_params(self.data.source.name, self.data.source.params, "data.source")
         for i, arm in enumerate(self.arms):
             for j, step in enumerate(arm.strategy):
                 STRATEGIES.entry(step.name, f"{arm.where(i)}.strategy[{j}]")
                 STRATEGIES.check_params(step.name, step.params, f"{arm.where(i)}.strategy[{j}].{step.name}")
+                if self.training.precision == "fp16" and owns_step(step.name):
+                    raise SpecError(
+                        f"{arm.where(i)}.strategy[{j}]",
+                        f"{step.name} owns the optimiser step, which fp16's loss scaling cannot follow; "
+                        "set training.precision: bf16 or fp32 for this experiment",
+                    )
         MODELS.check_params(self.model.name, self.model.params, "model")
         if self.training.rules or self.selection is not None:
             for arm in self.arms:

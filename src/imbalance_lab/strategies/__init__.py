@@ -14,18 +14,22 @@ from imbalance_lab.strategies import (  # noqa: F401  (registers them)
     none,
     resampling,
     sampling,
+    sharpness,
+    weight_balancing,
 )
 from imbalance_lab.strategies.base import (
     STRATEGIES,
     EpochContext,
     RoleClash,
     Stage,
+    StepBatch,
     Strategy,
     StrategyPipeline,
     build_pipeline,
     check_roles,
     check_strategies,
     follows_training,
+    owns_step,
 )
 
 __all__ = [
@@ -33,10 +37,12 @@ __all__ = [
     "EpochContext",
     "RoleClash",
     "Stage",
+    "StepBatch",
     "Strategy",
     "StrategyPipeline",
     "build_pipeline",
     "check_roles",
     "check_strategies",
     "follows_training",
+    "owns_step",
 ]

@@ -18,6 +18,15 @@ nothing. The hooks, in the order the trainer calls them:
 ``class_losses(logits, features, targets, ctx)`` and ``batch_term(logits, targets, ctx)``
     own the loss: the B×C matrix of each example's loss were its target each
     class, and a batch-level term added once to the batch's loss (LADE's regulariser).
+``param_groups(params, weight_decay, ctx)``
+    the parameters the optimiser trains, in groups with their own weight decay (weight balancing).
+``optimizer_step(batch, ctx)``
+    own a batch's step (:class:`StepBatch`): a forward/backward pass at any weights the strategy sets,
+    as many as it needs, then the optimiser's step (SAM, ImbSAM).
+``begin_stage(model, ctx)``
+    see the model as a stage begins (MaxNorm takes its radius from the classifier's norms then).
+``after_step(model, ctx)``
+    change the weights after each optimiser step (MaxNorm's projection).
 ``stages()``
     later training stages (cRT re-trains the classifier).
 ``finish_model(model, ctx)``
@@ -25,15 +34,16 @@ nothing. The hooks, in the order the trainer calls them:
 
 An arm's list of strategies is one :class:`StrategyPipeline`: samplers apply in
 order, loss weights multiply, augmentations chain. Some things only one strategy
-of an arm may do (own the loss, mix batches, add a stage, set the classifier's
-norm); :func:`check_roles` refuses a second one (every pipeline is built through it; :func:`check_strategies`
+of an arm may do (own the loss, mix batches, own the optimiser step, set the weight decay, add a stage, set
+the classifier's norm); :func:`check_roles` refuses a second one (every pipeline is built through it; :func:`check_strategies`
 says so as one spec line that names both).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -46,10 +56,12 @@ from imbalance_lab.registry import Registry
 STRATEGIES: Registry = Registry("strategy", fixed=("class_names",))
 """Strategies by name: classes constructed as ``cls(class_names, **params)``."""
 
-Role = Literal["loss", "mixing", "stage", "classifier_norm"]
+Role = Literal["loss", "mixing", "step", "weight_decay", "stage", "classifier_norm"]
 ROLE_WORDS: dict[str, str] = {
     "loss": "define the loss",
     "mixing": "mix batches",
+    "step": "own the optimiser step",
+    "weight_decay": "set the weight decay",
     "stage": "add a training stage",
     "classifier_norm": "set the classifier's weight norms",
 }
@@ -102,6 +114,61 @@ def epochs_before(start: float, epochs: int) -> int:
     return int(start * epochs + 1e-9)
 
 
+def backward(loss: torch.Tensor, retain_graph: bool = False) -> None:
+    """Gradients of the scalar ``loss`` into the parameters' ``.grad`` (``loss.backward()``)."""
+    torch.autograd.backward(loss, retain_graph=retain_graph)
+
+
+@dataclass
+class StepBatch:
+    """One batch's training step, handed to the strategy that owns the step (:meth:`Strategy.optimizer_step`).
+
+    The batch is fixed (its images, augmentation, mixing and targets); :meth:`losses` runs the model on it at
+    the weights the parameters hold now, as often as the strategy needs. ``params`` are the parameters the
+    optimiser trains (those of its groups), ``optimizer`` steps them, ``labels`` are the batch's labels.
+    """
+
+    labels: torch.Tensor
+    params: list[nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    model: nn.Module
+    forward_losses: Callable[[], tuple[torch.Tensor, torch.Tensor]]  # -> each example's loss (B,), logits
+    logits: torch.Tensor | None = field(default=None)  # the first pass's logits (the epoch's training metrics)
+
+    def losses(self) -> torch.Tensor:
+        """Each example's loss (B,) at the current weights, with its graph: the arm's loss (owner, class
+        weights, soft targets) as the default step computes it."""
+        losses, logits = self.forward_losses()
+        if self.logits is None:
+            self.logits = logits.detach()
+        return losses
+
+    def zero_grad(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def gradients(self) -> list[torch.Tensor | None]:
+        """Each trained parameter's gradient now (``None`` where it has none)."""
+        return [p.grad for p in self.params]
+
+    @contextlib.contextmanager
+    def running_stats_kept(self) -> Iterator[None]:
+        """A pass inside leaves the batch-norm running statistics as they were (a second pass at perturbed
+        weights must not count the batch twice)."""
+        norms = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        kept = [
+            (m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None) for m in norms
+        ]
+        for m in norms:
+            m.momentum = 0.0
+        try:
+            yield
+        finally:
+            for m, (momentum, tracked) in zip(norms, kept, strict=True):
+                m.momentum = momentum
+                if tracked is not None and m.num_batches_tracked is not None:
+                    m.num_batches_tracked.copy_(tracked)
+
+
 @dataclass(frozen=True)
 class Stage:
     """A training stage after the main one, e.g. cRT's classifier re-training (Kang et al. 2020).
@@ -110,7 +177,8 @@ class Stage:
     ``reset_classifier`` is ``zero``, ``random`` (PyTorch's default
     initialisation) or ``keep``; ``strategy`` is the stage's own strategies, as
     ``(name, params)`` pairs; ``lr`` ``None`` keeps ``training.lr``; the learning
-    rate follows a cosine curve over the stage's epochs.
+    rate follows a cosine curve over the stage's epochs; ``weight_decay`` ``None``
+    keeps ``training.weight_decay``.
     """
 
     name: str
@@ -119,6 +187,7 @@ class Stage:
     reset_classifier: Literal["zero", "random", "keep"] = "zero"
     strategy: tuple[tuple[str, dict[str, Any]], ...] = (("none", {}),)
     lr: float | None = None
+    weight_decay: float | None = None
 
 
 class Strategy:
@@ -192,6 +261,30 @@ class Strategy:
         """The loss owner's batch-level term (a scalar added once to the batch's mean loss), or ``None``."""
         return None
 
+    def param_groups(
+        self, params: list[nn.Parameter], weight_decay: float, ctx: EpochContext
+    ) -> list[dict[str, Any]] | None:
+        """The optimiser's parameter groups (``{"params": [...], "weight_decay": w}``) for ``params``, the
+        parameters a stage trains, whose weight decay is otherwise ``weight_decay``; ``None``: one group.
+        Only strategies with the ``weight_decay`` role override this."""
+        return None
+
+    def optimizer_step(self, batch: StepBatch, ctx: EpochContext) -> torch.Tensor:
+        """One batch's step: compute gradients (``batch.losses()``, as many passes as needed) and step
+        ``batch.optimizer``; return the batch's mean loss at the weights it started from (detached). Only
+        strategies with the ``step`` role override this; this default is the trainer's own step."""
+        loss = batch.losses().mean()
+        batch.zero_grad()
+        backward(loss)
+        batch.optimizer.step()
+        return loss.detach()
+
+    def begin_stage(self, model: nn.Module, ctx: EpochContext) -> None:
+        """See the model as the stage this strategy belongs to begins, before its first step (default: nothing)."""
+
+    def after_step(self, model: nn.Module, ctx: EpochContext) -> None:
+        """Change the weights after every optimiser step (a projection), in place (default: nothing)."""
+
     def stages(self) -> list[Stage]:
         """Training stages to run after the main one."""
         return []
@@ -231,6 +324,8 @@ class StrategyPipeline:
         self.loss_owner: Strategy | None = owners[0] if owners else None
         self.mixes = any(_is_overridden(s, "mix_batch") for s in self.steps)
         self._augments = [s for s in self.steps if _is_overridden(s, "augment_batch")]
+        self.step_owner: Strategy | None = next((s for s in self.steps if "step" in s.roles), None)
+        self._projections = [s for s in self.steps if _is_overridden(s, "after_step")]
 
     def prepare(self, ctx: EpochContext) -> None:
         for step in self.steps:
@@ -310,6 +405,27 @@ class StrategyPipeline:
         term = owner.batch_term(logits, targets, ctx) if owner else None
         return per_example if term is None else per_example + term
 
+    def param_groups(
+        self, params: list[nn.Parameter], weight_decay: float, ctx: EpochContext
+    ) -> list[dict[str, Any]] | None:
+        """The weight-decay owner's parameter groups, or ``None`` (one group at ``weight_decay``)."""
+        for step in self.steps:
+            if "weight_decay" in step.roles:
+                return step.param_groups(params, weight_decay, ctx)
+        return None
+
+    @property
+    def projects(self) -> bool:
+        return bool(self._projections)
+
+    def begin_stage(self, model: nn.Module, ctx: EpochContext) -> None:
+        for step in self.steps:
+            step.begin_stage(model, ctx)
+
+    def after_step(self, model: nn.Module, ctx: EpochContext) -> None:
+        for step in self._projections:
+            step.after_step(model, ctx)
+
     def stages(self) -> list[Stage]:
         return [stage for step in self.steps for stage in step.stages()]
 
@@ -373,6 +489,11 @@ def check_roles(steps: Sequence[Strategy]) -> None:
             )
 
 
+def owns_step(name: str) -> bool:
+    """Whether the registered strategy ``name`` owns the optimiser step (read from its class's roles)."""
+    return "step" in getattr(STRATEGIES.entry(name).factory, "roles", frozenset())
+
+
 def follows_training(name: str) -> bool:
     """Whether the registered strategy ``name`` trains a stage after the main one or changes the finished
     model (cRT, τ-normalisation): with it, the model scored is not the model of any main-stage epoch, so
@@ -387,11 +508,14 @@ __all__ = [
     "EpochContext",
     "RoleClash",
     "Stage",
+    "StepBatch",
     "Strategy",
     "StrategyPipeline",
     "build_pipeline",
     "check_roles",
+    "backward",
     "check_strategies",
     "class_counts",
     "follows_training",
+    "owns_step",
 ]
