@@ -309,3 +309,27 @@ class HeldRun:
                 )
             time.sleep(0.02)
         return value
+
+
+def run_recording_states(monkeypatch: Any, spec: Any, arm: str, seed: int = 0) -> tuple[Any, list[dict[str, Any]]]:
+    """``run_one`` of ``arm`` with the model's state dict copied at the end of every epoch (the trainer's
+    model, caught as ``fit`` receives it): the run's result and the states, in epoch order."""
+    import imbalance_lab.runner as runner
+    from imbalance_lab import run_one
+
+    seen: dict[str, Any] = {}
+    real_fit = runner.fit
+
+    def spying_fit(model: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["model"] = model
+        return real_fit(model, *args, **kwargs)
+
+    states: list[dict[str, Any]] = []
+    monkeypatch.setattr(runner, "fit", spying_fit)
+    result = run_one(
+        spec,
+        arm,
+        seed,
+        on_epoch=lambda epoch, entry: states.append({k: v.clone() for k, v in seen["model"].state_dict().items()}),
+    )
+    return result, states

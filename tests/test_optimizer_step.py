@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers import run_recording_states
 from imbalance_lab import run_one
 from imbalance_lab.errors import SpecError
 from imbalance_lab.experiment import validate
@@ -257,8 +258,6 @@ def test_weight_balancing_declares_its_second_stage():
 
 
 def test_a_weight_balancing_run_keeps_the_backbone_and_caps_the_classifier(tiny_spec, monkeypatch):
-    import imbalance_lab.runner as runner
-
     tiny_spec["seeds"] = [0]
     tiny_spec["arms"] = [
         {
@@ -267,21 +266,7 @@ def test_a_weight_balancing_run_keeps_the_backbone_and_caps_the_classifier(tiny_
             "strategy": {"weight_balancing": {"stage_epochs": 2, "threshold": 0.0}},
         }
     ]
-    seen: dict = {}
-    real_fit = runner.fit
-
-    def spying_fit(model, *args, **kwargs):
-        seen["model"] = model
-        return real_fit(model, *args, **kwargs)
-
-    states = []
-    monkeypatch.setattr(runner, "fit", spying_fit)
-    result = run_one(
-        build_spec(tiny_spec),
-        "wb",
-        0,
-        on_epoch=lambda e, entry: states.append({k: v.clone() for k, v in seen["model"].state_dict().items()}),
-    )
+    result, states = run_recording_states(monkeypatch, build_spec(tiny_spec), "wb")
     epochs = tiny_spec["training"]["epochs"]
     assert [e.get("stage", "main") for e in result.history] == ["main"] * epochs + ["weight_balancing"] * 2
     backbone = [k for k in states[0] if k.startswith("backbone.")]

@@ -242,6 +242,7 @@ class _StagePlan:
     lr: float
     schedule: ScheduleSpec
     weight_decay: float
+    scales: bool = False  # the classifier fixed and one scale per class learned (LWS)
 
 
 def stage_plans(pipeline: StrategyPipeline, cfg: TrainingSpec, class_names: tuple[str, ...]) -> list[_StagePlan]:
@@ -256,11 +257,12 @@ def _stage_plan(stage: Stage, cfg: TrainingSpec, class_names: tuple[str, ...]) -
         stage.name,
         stage.epochs,
         build_pipeline(stage.strategy, class_names),
-        stage.train == "classifier",
+        stage.train != "all",
         stage.reset_classifier,
         cfg.lr if stage.lr is None else stage.lr,
         ScheduleSpec(type="cosine"),
         cfg.weight_decay if stage.weight_decay is None else stage.weight_decay,
+        stage.train == "scales",
     )
 
 
@@ -440,19 +442,23 @@ def fit(
         plan.pipeline.prepare(ctx)
         if plan.reset_classifier != "keep":
             model.reset_classifier(zero=plan.reset_classifier == "zero")
+        if plan.scales:
+            model.learn_class_scales()
+        resumed = resume if plan.name == "main" else None
+        if resumed is not None:
+            model.load_state_dict(resumed.model)
+        plan.pipeline.begin_stage(model, ctx)
         params = model.head_parameters() if plan.head_only else model.trainable_parameters()
         groups = plan.pipeline.param_groups(params, plan.weight_decay, ctx)
         optimizer = make_optimizer(params if groups is None else groups, cfg, plan.lr, plan.weight_decay)
         scaler = compute.grad_scaler()
         first = 1
-        if resume is not None and plan.name == "main":
-            model.load_state_dict(resume.model)
-            optimizer.load_state_dict(resume.optimizer)
-            if scaler is not None and resume.scaler is not None:
-                scaler.load_state_dict(resume.scaler)
-            resume.restore_random(generator, augment_generator)
-            first = resume.epoch + 1
-        plan.pipeline.begin_stage(model, ctx)
+        if resumed is not None:
+            optimizer.load_state_dict(resumed.optimizer)
+            if scaler is not None and resumed.scaler is not None:
+                scaler.load_state_dict(resumed.scaler)
+            resumed.restore_random(generator, augment_generator)
+            first = resumed.epoch + 1
         for epoch in range(first, plan.epochs + 1):
             ctx = ctx.at(epoch)
             lr = learning_rate(plan.schedule, epoch, plan.epochs, plan.lr)

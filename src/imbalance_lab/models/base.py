@@ -75,6 +75,35 @@ class CosineClassifier(nn.Module):
         return self.scale * F.linear(F.normalize(features, dim=1), F.normalize(self.weight, dim=1))
 
 
+class ScaledClassifier(nn.Module):
+    """A trained classifier, fixed, whose classes' scores are rescaled by learnable factors ``f_c``:
+    ``f_c · (w_c · x) + b_c`` for a linear one (the bias kept as trained), ``f_c · s cos θ_c`` for a cosine
+    one. LWS's classifier (Kang et al. 2020): ``w̃_c = f_c w_c`` with ``w_c`` fixed and ``f`` learned,
+    starting at 1 (so it starts as the classifier it wraps)."""
+
+    def __init__(self, base: nn.Linear | CosineClassifier) -> None:
+        super().__init__()
+        self.base = base
+        for p in base.parameters():
+            p.requires_grad_(False)
+        self.in_features, self.out_features = base.in_features, base.out_features
+        self.scales = nn.Parameter(torch.ones(base.out_features, dtype=base.weight.dtype, device=base.weight.device))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The effective class weights ``f_c · w_c``."""
+        return self.scales[:, None] * self.base.weight
+
+    def reset_parameters(self) -> None:
+        nn.init.ones_(self.scales)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.base, nn.Linear):
+            scores = F.linear(features, self.base.weight) * self.scales
+            return scores if self.base.bias is None else scores + self.base.bias
+        return self.base(features) * self.scales
+
+
 class Dropout(nn.Dropout):
     """``nn.Dropout``, with the mask drawn 16 random bits an element when training in float32 on a CPU.
 
@@ -177,7 +206,7 @@ class ImageClassifier(nn.Module):
         self.backbone = backbone
         self.num_features = num_features
         self.head_dropout = Dropout(head_dropout) if head_dropout > 0 else nn.Identity()
-        self.classifier: nn.Linear | CosineClassifier = nn.Linear(num_features, n_outputs)
+        self.classifier: nn.Linear | CosineClassifier | ScaledClassifier = nn.Linear(num_features, n_outputs)
         # each stage as the modules it consists of (plain lists: the modules are registered once, in the backbone)
         self._stages = [list(stage.modules()) if isinstance(stage, nn.Module) else list(stage) for stage in stages]
         self._frozen: list[nn.Module] = []
@@ -240,10 +269,10 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
-    def get_classifier(self) -> nn.Linear | CosineClassifier:
+    def get_classifier(self) -> nn.Linear | CosineClassifier | ScaledClassifier:
         return self.classifier
 
-    def set_classifier(self, classifier: nn.Linear | CosineClassifier) -> None:
+    def set_classifier(self, classifier: nn.Linear | CosineClassifier | ScaledClassifier) -> None:
         """Replace the classifier (its input size must be ``num_features``)."""
         self.classifier = classifier
 
@@ -262,8 +291,13 @@ class ImageClassifier(nn.Module):
             self.classifier.reset_parameters()
 
     def head_parameters(self) -> list[nn.Parameter]:
-        """The parameters a classifier-only stage trains (the classifier's)."""
-        return list(self.classifier.parameters())
+        """The parameters a classifier-only stage trains (the classifier's that are not fixed)."""
+        return [p for p in self.classifier.parameters() if p.requires_grad]
+
+    def learn_class_scales(self) -> None:
+        """Fix the classifier as trained and learn one scale per class on top of it (LWS)."""
+        if not isinstance(self.classifier, ScaledClassifier):
+            self.classifier = ScaledClassifier(self.classifier)
 
     def train_head_only(self) -> None:
         """Training mode for the head alone: the backbone in eval mode, so its batch-norm

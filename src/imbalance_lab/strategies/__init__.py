@@ -15,6 +15,7 @@ from imbalance_lab.strategies import (  # noqa: F401  (registers them)
     resampling,
     sampling,
     sharpness,
+    smoothing,
     weight_balancing,
 )
 from imbalance_lab.strategies.base import (

@@ -173,7 +173,8 @@ class StepBatch:
 class Stage:
     """A training stage after the main one, e.g. cRT's classifier re-training (Kang et al. 2020).
 
-    ``train`` is ``classifier`` (the backbone frozen, in eval mode) or ``all``;
+    ``train`` is ``classifier`` (the backbone frozen, in eval mode), ``scales`` (the
+    classifier fixed too, one learned scale per class on its scores: LWS) or ``all``;
     ``reset_classifier`` is ``zero``, ``random`` (PyTorch's default
     initialisation) or ``keep``; ``strategy`` is the stage's own strategies, as
     ``(name, params)`` pairs; ``lr`` ``None`` keeps ``training.lr``; the learning
@@ -183,7 +184,7 @@ class Stage:
 
     name: str
     epochs: int
-    train: Literal["classifier", "all"] = "classifier"
+    train: Literal["classifier", "scales", "all"] = "classifier"
     reset_classifier: Literal["zero", "random", "keep"] = "zero"
     strategy: tuple[tuple[str, dict[str, Any]], ...] = (("none", {}),)
     lr: float | None = None

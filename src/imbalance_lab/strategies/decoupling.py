@@ -1,7 +1,8 @@
 """Decoupled training: learn the features on the data as they are, then re-balance the classifier.
 
 ``crt`` re-trains a fresh classifier on the frozen backbone with class-balanced
-sampling; ``tau_norm`` rescales the finished classifier's class weights. Both
+sampling; ``lws`` keeps the classifier and learns one scale per class on it;
+``tau_norm`` rescales the finished classifier's class weights. All three
 leave the main stage as it is (instance sampling, cross-entropy, unless the arm
 adds other strategies).
 """
@@ -17,6 +18,9 @@ from torch import nn
 
 from imbalance_lab.models.base import ImageClassifier
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Stage, Strategy
+
+StageEpochs = Annotated[int, Field(ge=1, le=10_000)]
+StageLr = Annotated[float, Field(gt=0, le=10)] | None
 
 
 @STRATEGIES.register
@@ -53,23 +57,25 @@ class ClassifierRetraining(Strategy):
 
     name = "crt"
     roles = frozenset({"stage"})
+    trains: Literal["classifier", "scales"] = "classifier"
 
     def __init__(
         self,
         class_names: Sequence[str],
-        epochs: Annotated[int, Field(ge=1, le=10_000)] = 10,
-        lr: Annotated[float, Field(gt=0, le=10)] | None = None,
+        epochs: StageEpochs = 10,
+        lr: StageLr = None,
         init: Literal["zero", "random"] = "zero",
     ) -> None:
         super().__init__(class_names)
-        self.epochs, self.lr, self.init = epochs, lr, init
+        self.epochs, self.lr = epochs, lr
+        self.init: Literal["zero", "random", "keep"] = init
 
     def stages(self) -> list[Stage]:
         return [
             Stage(
-                "crt",
+                self.name,
                 self.epochs,
-                train="classifier",
+                train=self.trains,
                 reset_classifier=self.init,
                 strategy=(("class_balanced_sampling", {}),),
                 lr=self.lr,
@@ -81,6 +87,35 @@ class ClassifierRetraining(Strategy):
 
     def params(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "lr": self.lr, "init": self.init}
+
+
+@STRATEGIES.register
+class LearnableWeightScaling(ClassifierRetraining):
+    """LWS: after the main stage, the classifier kept and one scale per class learned on it.
+
+    ``w̃_c = f_c · w_c``: the trained class weights ``w_c`` stay fixed and the
+    scales ``f_c`` (starting at 1) are learned for ``epochs`` more epochs, as
+    cRT's stage trains its classifier (the backbone frozen, class-balanced
+    sampling, a cosine from ``lr``). The bias, as trained, is kept: a class's
+    score is ``f_c (w_c · x) + b_c``. C parameters instead of a whole classifier,
+    so it cannot overfit the re-sampled tail. Parameters: ``epochs`` (10) and
+    ``lr`` (``None``: ``training.lr``), as cRT's.
+
+    References
+    ----------
+    Kang, B., Xie, S., Rohrbach, M., Yan, Z., Gordo, A., Feng, J. and Kalantidis, Y. (2020).
+    Decoupling representation and classifier for long-tailed recognition. ICLR. arXiv:1910.09217.
+    """
+
+    name = "lws"
+    trains = "scales"
+
+    def __init__(self, class_names: Sequence[str], epochs: StageEpochs = 10, lr: StageLr = None) -> None:
+        super().__init__(class_names, epochs, lr)
+        self.init = "keep"
+
+    def params(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "lr": self.lr}
 
 
 @STRATEGIES.register

@@ -126,3 +126,38 @@ class VectorScaling(_AdjustedSoftmax):
 
     def params(self) -> dict[str, Any]:
         return {"gamma": self.gamma, "tau": self.tau}
+
+
+@STRATEGIES.register
+class ClassDependentTemperature(_AdjustedSoftmax):
+    """CDT: cross-entropy on ``z_c / a_c``, ``a_c = (n_max / n_c)^γ``; predictions use ``z``.
+
+    Each class's logit is cooled by its temperature ``a_c`` while training (rarer
+    classes more), which counters the drift of minority features seen at test
+    time; ``γ = 0`` is cross-entropy. The same as ``vs_loss`` with ``τ = 0``
+    (``Δ_c = 1 / a_c``).
+
+    Parameters
+    ----------
+    gamma : float >= 0
+        The temperature exponent (0.2; the authors search γ in [0, 0.4] on CIFAR-10-LT).
+
+    References
+    ----------
+    Ye, H.-J., Chen, H.-Y., Zhan, D.-C. and Chao, W.-L. (2020). Identifying and compensating for feature
+    deviation in imbalanced deep learning. arXiv:2001.01385.
+    """
+
+    name = "cdt"
+
+    def __init__(self, class_names: Sequence[str], gamma: Annotated[float, Field(ge=0, le=5)] = 0.2) -> None:
+        super().__init__(class_names)
+        self.gamma = gamma
+
+    def prepare(self, ctx: EpochContext) -> None:
+        n = ctx.class_counts.to(torch.float64).clamp(min=1)
+        self._scale = (1.0 / (n.max() / n) ** self.gamma).to(torch.float32)
+        self._offset = torch.zeros_like(self._scale)
+
+    def params(self) -> dict[str, Any]:
+        return {"gamma": self.gamma}
