@@ -561,6 +561,7 @@ def _train_epoch(
     loss_sum = torch.zeros((), device=device)
     probs_seen = []
     trained = [p for group in optimizer.param_groups for p in group["params"]]
+    multi_head = model.multi_head
     for start in range(0, order.shape[0], cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         y = train.labels[idx]
@@ -583,8 +584,12 @@ def _train_epoch(
                         features = model.forward_features(x)
                 else:
                     features = model.forward_features(x)
-                logits = model.forward_head(features).float()
-            return pipeline.per_example_loss(logits, features, y, soft, weights, ctx), logits
+                if multi_head:
+                    head_logits = model.forward_heads(features).float()
+                    logits = model.combine_heads(head_logits)
+                else:
+                    head_logits, logits = None, model.forward_head(features).float()
+            return pipeline.per_example_loss(logits, features, y, soft, weights, ctx, head_logits), logits
 
         if pipeline.step_owner is not None:  # the strategy's step (the spec refuses fp16's loss scaling here)
             batch = StepBatch(y, trained, optimizer, model, forward_losses)

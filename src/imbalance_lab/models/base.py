@@ -104,6 +104,48 @@ class ScaledClassifier(nn.Module):
         return self.base(features) * self.scales
 
 
+class MultiHead(nn.Module):
+    """K linear heads (experts) on the shared features, and how their scores combine into the model's.
+
+    ``forward_all`` gives every head's logits (B×K×C), for per-head losses; ``forward`` gives the combined
+    logits (B×C), which is what the model predicts and stores, so every metric and decision rule works on a
+    multi-head model unchanged. ``combine``: ``mean_logits`` (the mean of the heads' logits: a product of
+    their softmax experts, renormalised) or ``mean_probs`` (the log of the mean of their probabilities,
+    whose softmax is that mean).
+    """
+
+    def __init__(
+        self, heads: list[nn.Linear] | list[CosineClassifier], combine: Literal["mean_logits", "mean_probs"]
+    ) -> None:
+        super().__init__()
+        self.in_features, self.out_features, self.combine = heads[0].in_features, heads[0].out_features, combine
+        self.heads = nn.ModuleList(heads)
+
+    @property
+    def n_heads(self) -> int:
+        return len(self.heads)
+
+    def reset_parameters(self) -> None:
+        for head in self.heads:
+            if isinstance(head, nn.Linear | CosineClassifier):
+                head.reset_parameters()
+
+    def forward_all(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.stack([head(features) for head in self.heads], dim=1)
+
+    def combined(self, head_logits: torch.Tensor) -> torch.Tensor:
+        """The model's logits (B×C) from every head's (B×K×C)."""
+        if self.combine == "mean_probs":
+            return torch.log(torch.softmax(head_logits.float(), dim=2).mean(dim=1).clamp(min=1e-30))
+        return head_logits.mean(dim=1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.combined(self.forward_all(features))
+
+
+Classifier = nn.Linear | CosineClassifier | ScaledClassifier | MultiHead
+
+
 class Dropout(nn.Dropout):
     """``nn.Dropout``, with the mask drawn 16 random bits an element when training in float32 on a CPU.
 
@@ -206,7 +248,7 @@ class ImageClassifier(nn.Module):
         self.backbone = backbone
         self.num_features = num_features
         self.head_dropout = Dropout(head_dropout) if head_dropout > 0 else nn.Identity()
-        self.classifier: nn.Linear | CosineClassifier | ScaledClassifier = nn.Linear(num_features, n_outputs)
+        self.classifier: Classifier = nn.Linear(num_features, n_outputs)
         # each stage as the modules it consists of (plain lists: the modules are registered once, in the backbone)
         self._stages = [list(stage.modules()) if isinstance(stage, nn.Module) else list(stage) for stage in stages]
         self._frozen: list[nn.Module] = []
@@ -269,10 +311,31 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
-    def get_classifier(self) -> nn.Linear | CosineClassifier | ScaledClassifier:
+    @property
+    def multi_head(self) -> bool:
+        """Whether the classifier is a :class:`MultiHead` (trained through every head's logits)."""
+        return isinstance(self.classifier, MultiHead)
+
+    @property
+    def n_heads(self) -> int:
+        """How many heads score the features (1 unless the classifier is a :class:`MultiHead`)."""
+        return self.classifier.n_heads if isinstance(self.classifier, MultiHead) else 1
+
+    def forward_heads(self, features: torch.Tensor) -> torch.Tensor:
+        """Every head's logits (B×K×C) of a multi-head model; :meth:`combine_heads` gives the model's."""
+        if not isinstance(self.classifier, MultiHead):
+            raise TypeError("forward_heads needs a multi-head classifier (MultiHead)")
+        return self.classifier.forward_all(self.head_dropout(features))
+
+    def combine_heads(self, head_logits: torch.Tensor) -> torch.Tensor:
+        if not isinstance(self.classifier, MultiHead):
+            raise TypeError("combine_heads needs a multi-head classifier (MultiHead)")
+        return self.classifier.combined(head_logits)
+
+    def get_classifier(self) -> Classifier:
         return self.classifier
 
-    def set_classifier(self, classifier: nn.Linear | CosineClassifier | ScaledClassifier) -> None:
+    def set_classifier(self, classifier: Classifier) -> None:
         """Replace the classifier (its input size must be ``num_features``)."""
         self.classifier = classifier
 
@@ -296,6 +359,8 @@ class ImageClassifier(nn.Module):
 
     def learn_class_scales(self) -> None:
         """Fix the classifier as trained and learn one scale per class on top of it (LWS)."""
+        if isinstance(self.classifier, MultiHead):
+            raise TypeError("lws needs a single classifier; this model has several heads")
         if not isinstance(self.classifier, ScaledClassifier):
             self.classifier = ScaledClassifier(self.classifier)
 

@@ -5,6 +5,7 @@ from imbalance_lab.strategies import (  # noqa: F401  (registers them)
     class_weight,
     decoupling,
     effective_number,
+    experts,
     focal,
     influence_balanced,
     lade,

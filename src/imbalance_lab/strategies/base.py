@@ -18,6 +18,9 @@ nothing. The hooks, in the order the trainer calls them:
 ``class_losses(logits, features, targets, ctx)`` and ``batch_term(logits, targets, ctx)``
     own the loss: the B×C matrix of each example's loss were its target each
     class, and a batch-level term added once to the batch's loss (LADE's regulariser).
+``head_losses(head_logits, features, targets, ctx)``
+    the same matrix for a multi-head model (B×K×C logits, one set per head; by default the mean over
+    heads of ``class_losses``): each expert its own loss (BalPoE), a diversity term (RIDE).
 ``param_groups(params, weight_decay, ctx)``
     the parameters the optimiser trains, in groups with their own weight decay (weight balancing).
 ``optimizer_step(batch, ctx)``
@@ -258,6 +261,14 @@ class Strategy:
         """
         return -F.log_softmax(logits, dim=1)
 
+    def head_losses(
+        self, head_logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
+        """The loss owner's B×C matrix for a multi-head model from every head's logits (B×K×C): by default
+        each head's :meth:`class_losses`, averaged over the heads."""
+        per_head = [self.class_losses(head_logits[:, k], features, targets, ctx) for k in range(head_logits.shape[1])]
+        return torch.stack(per_head).mean(dim=0)
+
     def batch_term(self, logits: torch.Tensor, targets: torch.Tensor, ctx: EpochContext) -> torch.Tensor | None:
         """The loss owner's batch-level term (a scalar added once to the batch's mean loss), or ``None``."""
         return None
@@ -382,6 +393,7 @@ class StrategyPipeline:
         soft_targets: torch.Tensor | None,
         weights: torch.Tensor | None,
         ctx: EpochContext,
+        head_logits: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Each example's loss (B,), weighted by its class's weight.
 
@@ -389,14 +401,23 @@ class StrategyPipeline:
         which is mixup's ``λ·w[a]·L[a] + (1 − λ)·w[b]·L[b]`` for any loss ``L``.
         The owner's batch term, unweighted, is added to every example, so the
         batch mean gains it once. Without a loss owner and mixing this is
-        ``w[y] · cross_entropy``, computed as plain PyTorch cross-entropy.
+        ``w[y] · cross_entropy``, computed as plain PyTorch cross-entropy. A multi-head model's
+        ``head_logits`` (B×K×C) go to the owner's ``head_losses`` (cross-entropy per head, averaged,
+        without an owner); ``logits`` are then the combined ones.
         """
-        if self.loss_owner is None and soft_targets is None:
+        if head_logits is None and self.loss_owner is None and soft_targets is None:
             per_example = F.cross_entropy(logits, labels, reduction="none")
             return per_example * weights[labels] if weights is not None else per_example
         owner = self.loss_owner
         targets = soft_targets if soft_targets is not None else F.one_hot(labels, logits.shape[1]).to(logits.dtype)
-        losses = owner.class_losses(logits, features, targets, ctx) if owner else -F.log_softmax(logits, dim=1)
+        if head_logits is not None:
+            losses = (
+                owner.head_losses(head_logits, features, targets, ctx)
+                if owner
+                else -F.log_softmax(head_logits, dim=2).mean(dim=1)
+            )
+        else:
+            losses = owner.class_losses(logits, features, targets, ctx) if owner else -F.log_softmax(logits, dim=1)
         if soft_targets is None:
             per_example = losses.gather(1, labels[:, None]).squeeze(1)
             per_example = per_example * weights[labels] if weights is not None else per_example
