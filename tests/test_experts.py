@@ -132,3 +132,47 @@ def test_two_multi_expert_remedies_on_one_arm_are_refused():
 
     with pytest.raises(RoleClash, match="balpoe and ride both define the loss"):
         build_pipeline([("balpoe", {}), ("ride", {})], NAMES_3)
+
+
+def test_balanced_contrastive_loss_by_hand():
+    from imbalance_lab.strategies.contrastive import balanced_contrastive_loss
+
+    g = torch.Generator().manual_seed(0)
+    anchors = torch.nn.functional.normalize(torch.randn(6, 3, generator=g, dtype=F64), dim=1)
+    prototypes = torch.nn.functional.normalize(torch.randn(2, 3, generator=g, dtype=F64), dim=1)
+    labels = torch.tensor([0, 0, 1, 0, 0, 1])  # a batch of three (two of class 0) in two views
+    tau = 0.5
+    columns = anchors.tolist() + prototypes.tolist()
+    column_labels = labels.tolist() + [0, 1]
+    expected = []
+    for i, z in enumerate(anchors.tolist()):
+        sims = [sum(a * b for a, b in zip(z, col)) / tau for col in columns]
+        denominator = 0.0
+        for j in (0, 1):  # class-averaged: each class's columns (less the anchor) summed, then divided by their number
+            members = [k for k, lab in enumerate(column_labels) if lab == j and k != i]
+            denominator += sum(math.exp(sims[k]) for k in members) / len(members)
+        positives = [k for k, lab in enumerate(column_labels) if lab == labels[i] and k != i]
+        expected.append(-sum(sims[p] - math.log(denominator) for p in positives) / len(positives))
+    got = balanced_contrastive_loss(anchors, labels, prototypes, tau)
+    torch.testing.assert_close(got, torch.tensor(expected, dtype=F64))
+
+
+def test_bcl_trains_on_two_views_and_predicts_without_its_heads(tiny_spec):
+    tiny_spec["seeds"] = [0]
+    tiny_spec["arms"] = [{"name": "bcl", "train": {"a": 60, "b": 6}, "strategy": {"bcl": {"dim": 8}}}]
+    spec = build_spec(tiny_spec)
+    result = run_one(spec, "bcl", 0)
+    assert all(math.isfinite(e["train"]["loss"]) for e in result.history)
+    assert run_one(spec, "bcl", 0).history == result.history  # the same seed, the same numbers
+    model = MODELS.create("simple_cnn", 1, (8, 8), 2, width=4, hidden=8)
+    STRATEGIES.create("bcl", ("a", "b"), dim=8).adapt_model(model)
+    model.eval()
+    x = torch.rand(3, 1, 8, 8)
+    torch.testing.assert_close(model(x), model.classifier(model.forward_features(x)))  # the heads are not used
+
+
+def test_views_and_mixing_on_one_arm_are_refused():
+    from imbalance_lab.strategies import RoleClash
+
+    with pytest.raises(RoleClash, match="bcl and mixup: an arm either mixes batches or trains on two views"):
+        build_pipeline([("bcl", {}), ("mixup", {})], NAMES_3)

@@ -549,6 +549,9 @@ def test_strategies_that_share_a_role_are_refused_naming_both() -> None:
                     check_strategies(steps, NAMES_3, "arms[0].strategy")
                 assert f"{a} and {b} both" in str(info.value)
                 assert info.value.field == "arms[0].strategy[1]"
+            elif {"views", "mixing"} <= roles[a] | roles[b]:  # views and mixing exclude each other too
+                with pytest.raises(SpecError, match=f"{a} and {b}: an arm either mixes batches or trains on two views"):
+                    check_strategies(steps, NAMES_3, "arms[0].strategy")
             else:
                 check_strategies(steps, NAMES_3, "arms[0].strategy")
 

@@ -212,7 +212,10 @@ def trains_on_features(
     mixes images."""
     if model.frozen != "backbone":
         return False
-    return not any(plan.pipeline.augments or plan.pipeline.mixes for plan in stage_plans(pipeline, cfg, class_names))
+    return not any(
+        plan.pipeline.augments or plan.pipeline.mixes or plan.pipeline.viewer is not None
+        for plan in stage_plans(pipeline, cfg, class_names)
+    )
 
 
 def learning_rate(schedule: ScheduleSpec, epoch: int, epochs: int, lr: float) -> float:
@@ -562,11 +565,15 @@ def _train_epoch(
     probs_seen = []
     trained = [p for group in optimizer.param_groups for p in group["params"]]
     multi_head = model.multi_head
+    viewer = pipeline.viewer if not train.features else None
     for start in range(0, order.shape[0], cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         y = train.labels[idx]
         if train.features:  # the frozen backbone's features, computed once
             x, soft_targets = train.images[idx], None
+        elif viewer is not None:  # two views of the batch, stacked: the first view's rows first
+            x = compute.layout(pipeline.view_batch(to_unit(train.images[idx]), y, augment_generator, ctx))
+            soft_targets = None
         else:
             x = to_unit(train.images[idx])
             if pipeline.augments:
@@ -589,7 +596,12 @@ def _train_epoch(
                     logits = model.combine_heads(head_logits)
                 else:
                     head_logits, logits = None, model.forward_head(features).float()
-            return pipeline.per_example_loss(logits, features, y, soft, weights, ctx, head_logits), logits
+            if viewer is None:
+                return pipeline.per_example_loss(logits, features, y, soft, weights, ctx, head_logits), logits
+            n = y.shape[0]  # the first view's loss, plus the viewing strategy's term of both views' features
+            first_heads = head_logits[:n] if head_logits is not None else None
+            losses = pipeline.per_example_loss(logits[:n], features[:n], y, None, weights, ctx, first_heads)
+            return losses + viewer.view_losses(features.float(), y, model, ctx), logits[:n]
 
         if pipeline.step_owner is not None:  # the strategy's step (the spec refuses fp16's loss scaling here)
             batch = StepBatch(y, trained, optimizer, model, forward_losses)

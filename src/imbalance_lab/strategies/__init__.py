@@ -3,6 +3,7 @@
 from imbalance_lab.strategies import (  # noqa: F401  (registers them)
     augmentation,
     class_weight,
+    contrastive,
     decoupling,
     effective_number,
     experts,

@@ -21,6 +21,11 @@ nothing. The hooks, in the order the trainer calls them:
 ``head_losses(head_logits, features, targets, ctx)``
     the same matrix for a multi-head model (B×K×C logits, one set per head; by default the mean over
     heads of ``class_losses``): each expert its own loss (BalPoE), a diversity term (RIDE).
+``views(x, y, generator, ctx)`` and ``view_losses(features, labels, model, ctx)``
+    train on two augmented views of each batch: the strategy makes them (the arm's augmentations then
+    apply to each), the trainer runs both through the model and adds the strategy's per-example term of
+    the two views' features to the loss of the first view's logits (BCL's contrastive term; an auxiliary
+    head the strategy adds in ``adapt_model`` is trained through it and unused at prediction).
 ``param_groups(params, weight_decay, ctx)``
     the parameters the optimiser trains, in groups with their own weight decay (weight balancing).
 ``optimizer_step(batch, ctx)``
@@ -59,10 +64,11 @@ from imbalance_lab.registry import Registry
 STRATEGIES: Registry = Registry("strategy", fixed=("class_names",))
 """Strategies by name: classes constructed as ``cls(class_names, **params)``."""
 
-Role = Literal["loss", "mixing", "step", "weight_decay", "stage", "classifier_norm"]
+Role = Literal["loss", "mixing", "views", "step", "weight_decay", "stage", "classifier_norm"]
 ROLE_WORDS: dict[str, str] = {
     "loss": "define the loss",
     "mixing": "mix batches",
+    "views": "train on two views of each batch",
     "step": "own the optimiser step",
     "weight_decay": "set the weight decay",
     "stage": "add a training stage",
@@ -261,6 +267,20 @@ class Strategy:
         """
         return -F.log_softmax(logits, dim=1)
 
+    def views(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two augmented views of a batch of float images in [0, 1]. Only strategies with the ``views``
+        role override this."""
+        return x, x
+
+    def view_losses(
+        self, features: torch.Tensor, labels: torch.Tensor, model: nn.Module, ctx: EpochContext
+    ) -> torch.Tensor:
+        """Each example's term (B,) from its two views' features (``features``: 2B×F, the first view's
+        rows first); added to the loss of the first view's logits."""
+        return torch.zeros(labels.shape[0], device=features.device, dtype=features.dtype)
+
     def head_losses(
         self, head_logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
     ) -> torch.Tensor:
@@ -337,6 +357,7 @@ class StrategyPipeline:
         self.mixes = any(_is_overridden(s, "mix_batch") for s in self.steps)
         self._augments = [s for s in self.steps if _is_overridden(s, "augment_batch")]
         self.step_owner: Strategy | None = next((s for s in self.steps if "step" in s.roles), None)
+        self.viewer: Strategy | None = next((s for s in self.steps if "views" in s.roles), None)
         self._projections = [s for s in self.steps if _is_overridden(s, "after_step")]
 
     def prepare(self, ctx: EpochContext) -> None:
@@ -373,6 +394,17 @@ class StrategyPipeline:
         for step in self._augments:
             x = step.augment_batch(x, y, generator, ctx)
         return x
+
+    def view_batch(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> torch.Tensor:
+        """The viewing strategy's two views of a batch, each through the arm's augmentations, stacked (2B)."""
+        if self.viewer is None:
+            raise RuntimeError("view_batch needs a strategy that makes views")
+        first, second = self.viewer.views(x, y, generator, ctx)
+        if self.augments:
+            first, second = self.augment_batch(first, y, generator, ctx), self.augment_batch(second, y, generator, ctx)
+        return torch.cat([first, second])
 
     def mix_batch(
         self, x: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, ctx: EpochContext
@@ -509,6 +541,12 @@ def check_roles(steps: Sequence[Strategy]) -> None:
                 f"{first} and {second} both {words}; an arm can have only one that does (class "
                 "weights, samplers and augmentation combine with either)",
             )
+    viewing = [(j, s.name) for j, s in enumerate(steps) if {"views", "mixing"} & s.roles]
+    if len(viewing) > 1:
+        (_, first), (j, second) = viewing[:2]
+        raise RoleClash(
+            j, f"{first} and {second}: an arm either mixes batches or trains on two views of each, not both"
+        )
 
 
 def owns_step(name: str) -> bool:

@@ -1,0 +1,156 @@
+"""Balanced contrastive learning: a supervised contrastive term on two views, balanced across classes.
+
+``bcl`` (Zhu et al. 2022) trains on two augmented views of every batch (the
+``views`` seam): the logit-adjusted cross-entropy of the first view's logits,
+plus a supervised contrastive loss on projections of both views' features in
+which every class counts alike (class-averaged) and appears in every batch
+through a prototype (class-complement). The projection heads are trained with
+the model and unused at prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from imbalance_lab.models.base import ImageClassifier
+from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
+from imbalance_lab.strategies.image_transforms import apply_transforms, parse_transforms
+from imbalance_lab.strategies.logit_adjustment import log_prior
+
+VIEW_TRANSFORMS: dict[str, dict[str, Any]] = {
+    "crop": {"padding": 2},
+    "flip": {"p": 0.5},
+    "color": {"brightness": 0.4, "contrast": 0.4},
+}
+
+
+def projection_head(features: int, dim: int) -> nn.Sequential:
+    """BCL's MLP: ``Linear(F, F) → BatchNorm → ReLU → Linear(F, dim)``."""
+    return nn.Sequential(nn.Linear(features, features), nn.BatchNorm1d(features), nn.ReLU(), nn.Linear(features, dim))
+
+
+def balanced_contrastive_loss(
+    anchors: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """BCL's per-anchor loss (length 2B) from L2-normalised projections ``anchors`` (2B×d, the two views of
+    the batch, labels ``labels`` for each row) and class ``prototypes`` (C×d).
+
+    The columns are the anchors and the prototypes (labels ``0..C−1``); for anchor ``i`` the self column
+    is left out, the positives ``P(i)`` are every other column of its class (its other view, its class's
+    other images, its prototype), and with ``s_ik = z_i · z_k / τ``:
+    ``L_i = −(1/|P(i)|) Σ_{p∈P(i)} [s_ip − log Σ_j (1/|B_j|) Σ_{k∈B_j, k≠i} exp(s_ik)]``, where ``|B_j|`` counts
+    class ``j``'s columns (images of both views and the prototype) less the anchor itself for its own class.
+    """
+    n, classes = anchors.shape[0], prototypes.shape[0]
+    columns = torch.cat([anchors, prototypes])
+    column_labels = torch.cat([labels, torch.arange(classes, device=labels.device)])
+    similarity = anchors @ columns.T / temperature
+    similarity = similarity - similarity.max(dim=1, keepdim=True).values.detach()  # exp-safe; the loss is unchanged
+    self_column = torch.zeros_like(similarity, dtype=torch.bool)
+    self_column[torch.arange(n), torch.arange(n)] = True
+    same = labels[:, None] == column_labels[None, :]
+    positives = same & ~self_column
+    counts = torch.bincount(column_labels, minlength=classes).to(similarity.dtype)
+    sizes = counts[column_labels][None, :] - same.to(similarity.dtype)  # |B_j|, less the anchor for its own class
+    weighted = torch.exp(similarity) / sizes
+    log_denominator = torch.log(weighted.masked_fill(self_column, 0.0).sum(dim=1))
+    positive_terms = (similarity - log_denominator[:, None]).masked_fill(~positives, 0.0).sum(dim=1)
+    return -positive_terms / positives.sum(dim=1).to(similarity.dtype)
+
+
+@STRATEGIES.register
+class BalancedContrastive(Strategy):
+    """BCL: logit-adjusted cross-entropy plus a class-balanced supervised contrastive loss on two views.
+
+    Each batch is seen in two views (``transforms``, then the arm's own augmentations). The loss of an
+    example is ``α · CE(z + log π)`` on its first view's logits (the logit compensation; predictions use
+    ``z``) plus ``β`` times the mean over its two views of the balanced contrastive loss (see
+    :func:`balanced_contrastive_loss`) at temperature ``τ``, on projections ``h(f)`` of the backbone's
+    features (an MLP, L2-normalised) with class prototypes ``h'(w_c)`` from the classifier's weights
+    through a second MLP (normalised; the contrastive term trains the classifier's weights through them).
+    Both MLPs are dropped at prediction. The authors' code computes the cross-entropy on a third view with
+    stronger augmentation (RandAugment) and uses a cosine classifier; here the first view serves and the
+    classifier is the model's own.
+
+    Parameters
+    ----------
+    alpha : float >= 0
+        The cross-entropy's weight (1.0).
+    beta : float >= 0
+        The contrastive term's weight (0.35).
+    temperature : float > 0
+        ``τ`` (0.07).
+    dim : int >= 1
+        The projections' size (128).
+    transforms : mapping of transform name to parameters
+        How each view is drawn (default ``{crop: {padding: 2}, flip: {p: 0.5}, color: {brightness: 0.4,
+        contrast: 0.4}}``, the transforms of ``augment``).
+
+    References
+    ----------
+    Zhu, J., Wang, Z., Chen, J., Chen, Y.-P. P. and Jiang, Y.-G. (2022). Balanced contrastive learning for
+    long-tailed visual recognition. CVPR. arXiv:2207.09052.
+    """
+
+    name = "bcl"
+    roles = frozenset({"loss", "views"})
+
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        alpha: Annotated[float, Field(ge=0, le=100)] = 1.0,
+        beta: Annotated[float, Field(ge=0, le=100)] = 0.35,
+        temperature: Annotated[float, Field(gt=0, le=10)] = 0.07,
+        dim: Annotated[int, Field(ge=1, le=4096)] = 128,
+        transforms: Mapping[str, Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        super().__init__(class_names)
+        self.alpha, self.beta, self.temperature, self.dim = alpha, beta, temperature, dim
+        self.transforms = parse_transforms(VIEW_TRANSFORMS if transforms is None else transforms)
+        self._log_prior = torch.zeros(self.n_classes)
+
+    def adapt_model(self, model: nn.Module) -> nn.Module:
+        if not isinstance(model, ImageClassifier) or not isinstance(model.get_classifier(), nn.Linear):
+            raise TypeError("bcl needs a model whose classifier is a linear layer")
+        model.add_module("contrastive_head", projection_head(model.num_features, self.dim))
+        model.add_module("prototype_head", projection_head(model.num_features, self.dim))
+        return model
+
+    def prepare(self, ctx: EpochContext) -> None:
+        self._log_prior = log_prior(ctx.class_counts)
+
+    def views(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return apply_transforms(x, self.transforms, generator), apply_transforms(x, self.transforms, generator)
+
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
+        return -self.alpha * F.log_softmax(logits + self._log_prior.to(logits.device, logits.dtype), dim=1)
+
+    def view_losses(
+        self, features: torch.Tensor, labels: torch.Tensor, model: nn.Module, ctx: EpochContext
+    ) -> torch.Tensor:
+        if not isinstance(model, ImageClassifier):
+            raise TypeError("bcl needs an ImageClassifier")
+        anchors = F.normalize(model.get_submodule("contrastive_head")(features), dim=1)
+        weight = model.get_classifier().weight
+        prototypes = F.normalize(model.get_submodule("prototype_head")(weight.to(features.dtype)), dim=1)
+        per_anchor = balanced_contrastive_loss(anchors, torch.cat([labels, labels]), prototypes, self.temperature)
+        return self.beta * per_anchor.view(2, -1).mean(dim=0)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "temperature": self.temperature,
+            "dim": self.dim,
+            "transforms": dict(self.transforms),
+        }
