@@ -176,3 +176,28 @@ def test_views_and_mixing_on_one_arm_are_refused():
 
     with pytest.raises(RoleClash, match="bcl and mixup: an arm either mixes batches or trains on two views"):
         build_pipeline([("bcl", {}), ("mixup", {})], NAMES_3)
+
+
+def test_supervised_contrastive_loss_by_hand():
+    from imbalance_lab.strategies.contrastive import supervised_contrastive_loss
+
+    g = torch.Generator().manual_seed(1)
+    anchors = torch.nn.functional.normalize(torch.randn(6, 3, generator=g, dtype=F64), dim=1)
+    labels = torch.tensor([0, 0, 1, 0, 0, 1])
+    tau = 0.2
+    rows = anchors.tolist()
+    expected = []
+    for i, z in enumerate(rows):
+        sims = [sum(a * b for a, b in zip(z, other)) / tau for other in rows]
+        log_denominator = math.log(sum(math.exp(sims[k]) for k in range(6) if k != i))
+        positives = [k for k in range(6) if labels[k] == labels[i] and k != i]
+        expected.append(-sum(sims[p] - log_denominator for p in positives) / len(positives))
+    got = supervised_contrastive_loss(anchors, labels, tau)
+    torch.testing.assert_close(got, torch.tensor(expected, dtype=F64))
+
+
+def test_a_supcon_arm_trains_on_two_views(tiny_spec):
+    tiny_spec["seeds"] = [0]
+    tiny_spec["arms"] = [{"name": "sc", "train": {"a": 60, "b": 6}, "strategy": {"supcon": {"dim": 8}}}]
+    result = run_one(build_spec(tiny_spec), "sc", 0)
+    assert all(math.isfinite(e["train"]["loss"]) for e in result.history)

@@ -64,8 +64,43 @@ def balanced_contrastive_loss(
     return -positive_terms / positives.sum(dim=1).to(similarity.dtype)
 
 
+class _TwoViews(Strategy):
+    """What the contrastive strategies share: their weights, temperature, projection size and views (each
+    view drawn by ``transforms``); the loss of an example is ``α`` times its first view's cross-entropy term
+    plus ``β`` times its contrastive term."""
+
+    roles = frozenset({"loss", "views"})
+
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        alpha: Annotated[float, Field(ge=0, le=100)] = 1.0,
+        beta: Annotated[float, Field(ge=0, le=100)] = 0.35,
+        temperature: Annotated[float, Field(gt=0, le=10)] = 0.07,
+        dim: Annotated[int, Field(ge=1, le=4096)] = 128,
+        transforms: Mapping[str, Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        super().__init__(class_names)
+        self.alpha, self.beta, self.temperature, self.dim = alpha, beta, temperature, dim
+        self.transforms = parse_transforms(VIEW_TRANSFORMS if transforms is None else transforms)
+
+    def views(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return apply_transforms(x, self.transforms, generator), apply_transforms(x, self.transforms, generator)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "temperature": self.temperature,
+            "dim": self.dim,
+            "transforms": dict(self.transforms),
+        }
+
+
 @STRATEGIES.register
-class BalancedContrastive(Strategy):
+class BalancedContrastive(_TwoViews):
     """BCL: logit-adjusted cross-entropy plus a class-balanced supervised contrastive loss on two views.
 
     Each batch is seen in two views (``transforms``, then the arm's own augmentations). The loss of an
@@ -99,21 +134,8 @@ class BalancedContrastive(Strategy):
     """
 
     name = "bcl"
-    roles = frozenset({"loss", "views"})
 
-    def __init__(
-        self,
-        class_names: Sequence[str],
-        alpha: Annotated[float, Field(ge=0, le=100)] = 1.0,
-        beta: Annotated[float, Field(ge=0, le=100)] = 0.35,
-        temperature: Annotated[float, Field(gt=0, le=10)] = 0.07,
-        dim: Annotated[int, Field(ge=1, le=4096)] = 128,
-        transforms: Mapping[str, Mapping[str, Any] | None] | None = None,
-    ) -> None:
-        super().__init__(class_names)
-        self.alpha, self.beta, self.temperature, self.dim = alpha, beta, temperature, dim
-        self.transforms = parse_transforms(VIEW_TRANSFORMS if transforms is None else transforms)
-        self._log_prior = torch.zeros(self.n_classes)
+    _log_prior: torch.Tensor  # log π, set in prepare()
 
     def adapt_model(self, model: nn.Module) -> nn.Module:
         if not isinstance(model, ImageClassifier) or not isinstance(model.get_classifier(), nn.Linear):
@@ -124,11 +146,6 @@ class BalancedContrastive(Strategy):
 
     def prepare(self, ctx: EpochContext) -> None:
         self._log_prior = log_prior(ctx.class_counts)
-
-    def views(
-        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return apply_transforms(x, self.transforms, generator), apply_transforms(x, self.transforms, generator)
 
     def class_losses(
         self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
@@ -146,11 +163,67 @@ class BalancedContrastive(Strategy):
         per_anchor = balanced_contrastive_loss(anchors, torch.cat([labels, labels]), prototypes, self.temperature)
         return self.beta * per_anchor.view(2, -1).mean(dim=0)
 
-    def params(self) -> dict[str, Any]:
-        return {
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "temperature": self.temperature,
-            "dim": self.dim,
-            "transforms": dict(self.transforms),
-        }
+
+def supervised_contrastive_loss(anchors: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SupCon's per-anchor loss (Khosla et al. 2020, their L_out): with ``s_ik = z_i · z_k / τ`` over the
+    other anchors ``k ≠ i``, ``L_i = −(1/|P(i)|) Σ_{p∈P(i)} log(exp(s_ip) / Σ_{k≠i} exp(s_ik))``, ``P(i)`` the
+    other anchors of ``i``'s class (at least its other view)."""
+    n = anchors.shape[0]
+    similarity = anchors @ anchors.T / temperature
+    similarity = similarity - similarity.max(dim=1, keepdim=True).values.detach()
+    self_column = torch.eye(n, dtype=torch.bool, device=anchors.device)
+    positives = (labels[:, None] == labels[None, :]) & ~self_column
+    log_denominator = torch.logsumexp(similarity.masked_fill(self_column, float("-inf")), dim=1)
+    positive_terms = (similarity - log_denominator[:, None]).masked_fill(~positives, 0.0).sum(dim=1)
+    return -positive_terms / positives.sum(dim=1).to(similarity.dtype)
+
+
+@STRATEGIES.register
+class SupervisedContrastive(_TwoViews):
+    """SupCon hybrid: cross-entropy plus a supervised contrastive loss on two views (no class balancing).
+
+    The loss of an example is ``α · CE(z)`` on its first view's logits plus ``β`` times the mean over its
+    two views of the supervised contrastive loss (see :func:`supervised_contrastive_loss`) at temperature
+    ``τ`` on projections of the backbone's features (an MLP, L2-normalised, dropped at prediction). Every
+    image of the batch counts alike in the denominator, so frequent classes dominate it: the baseline BCL
+    balances. ``[supcon, logit_adjusted]`` is refused (both own the loss); ``bcl`` is that combination with
+    balancing.
+
+    Parameters
+    ----------
+    alpha : float >= 0
+        The cross-entropy's weight (1.0).
+    beta : float >= 0
+        The contrastive term's weight (0.35, as ``bcl``).
+    temperature : float > 0
+        ``τ`` (0.07).
+    dim : int >= 1
+        The projections' size (128).
+    transforms : mapping of transform name to parameters
+        How each view is drawn (as ``bcl``'s).
+
+    References
+    ----------
+    Khosla, P., Teterwak, P., Wang, C., Sarna, A., Tian, Y., Isola, P., Maschinot, A., Liu, C. and Krishnan, D.
+    (2020). Supervised contrastive learning. NeurIPS. arXiv:2004.11362.
+    """
+
+    name = "supcon"
+
+    def adapt_model(self, model: nn.Module) -> nn.Module:
+        if not isinstance(model, ImageClassifier):
+            raise TypeError("supcon needs an ImageClassifier")
+        model.add_module("contrastive_head", projection_head(model.num_features, self.dim))
+        return model
+
+    def class_losses(
+        self, logits: torch.Tensor, features: torch.Tensor, targets: torch.Tensor, ctx: EpochContext
+    ) -> torch.Tensor:
+        return -self.alpha * F.log_softmax(logits, dim=1)
+
+    def view_losses(
+        self, features: torch.Tensor, labels: torch.Tensor, model: nn.Module, ctx: EpochContext
+    ) -> torch.Tensor:
+        anchors = F.normalize(model.get_submodule("contrastive_head")(features), dim=1)
+        per_anchor = supervised_contrastive_loss(anchors, torch.cat([labels, labels]), self.temperature)
+        return self.beta * per_anchor.view(2, -1).mean(dim=0)
