@@ -385,8 +385,11 @@ def validate(spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML)."
     from imbalance_lab import api
 
     loaded, data = api.validate(spec)
+    crossed = (
+        "" if loaded.draws is None else f" ({loaded.draws.draws} data draws × {loaded.draws.train} training seeds)"
+    )
     out_console.print(
-        f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds = "
+        f"{spec}: valid. {len(loaded.arms)} arms × {len(loaded.seeds)} seeds{crossed} = "
         f"{len(loaded.arms) * len(loaded.seeds)} runs of {loaded.training.epochs} epochs",
         highlight=False,
     )
@@ -412,6 +415,15 @@ def print_data_plan(data: Any, spec: Any) -> None:
         ratio = f"{max(nonzero) / min(nonzero):.1f}:1" if nonzero else "-"
         listing = ", ".join(f"{c} {n}" for c, n in zip(names, counts, strict=True))
         out_console.print(f"  {label}: {listing}  (total {sum(counts)}, imbalance {ratio})", highlight=False)
+    if spec.data.resample == "per_seed":
+        redrawn = (
+            "the validation set and every arm's training set" if spec.data.resample_val else "every arm's training set"
+        )
+        out_console.print(
+            f"  data.resample: per_seed: each data draw takes {redrawn} anew, with these counts; "
+            "the test set and any other evaluation set are the same in every draw",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 :func:`prepare_data` loads the spec's source, resolves the spec against it and
 cuts the sets (:mod:`imbalance_lab.splits`); :class:`ExperimentData` then hands
-out each evaluation set and each arm's training set as :class:`LabelledImages`.
+out each evaluation set and each arm's training set as :class:`LabelledImages`, of the plan
+``data.seed`` cut or, with ``data.resample: per_seed``, of a run's data draw (:meth:`ExperimentData.split`:
+indices derived per run from the one plan; the images are never copied per draw).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
 from imbalance_lab.spec import ArmSpec, DataSpec, ExperimentSpec
-from imbalance_lab.splits import Resolved, SplitPlan, plan_splits, resolve
+from imbalance_lab.splits import Resolved, SplitPlan, draw_splits, plan_splits, resolve
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class ExperimentData:
     plan: SplitPlan
     source: ImageSet
     to_experiment_label: torch.Tensor  # source label -> experiment label (-1 if unused)
+    seed: int = 0  # the data seed that cut ``plan``; data draws are seeded from it
+    resample_val: bool = False  # data.resample_val: a draw re-cuts the validation set too
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -49,11 +53,19 @@ class ExperimentData:
         idx = torch.from_numpy(indices)
         return LabelledImages(self.source.images[idx], self.to_experiment_label[self.source.labels[idx]])
 
-    def eval_set(self, name: str) -> LabelledImages:
-        return self.subset(self.plan.sets[name])
+    def split(self, draw: int | None = None) -> SplitPlan:
+        """The sets of data draw ``draw`` (:func:`imbalance_lab.splits.draw_splits`); ``None``: the plan
+        ``data.seed`` cut, which every run uses without ``data.resample``."""
+        if draw is None:
+            return self.plan
+        classes, counts = self.resolved.classes, self.resolved.set_counts
+        return draw_splits(self.plan, classes, counts, self.seed, draw, with_val=self.resample_val)
 
-    def train_set(self, arm: ArmSpec) -> LabelledImages:
-        return self.subset(self.plan.train_indices(self.resolved.arm_counts[arm.name]))
+    def eval_set(self, name: str, draw: int | None = None) -> LabelledImages:
+        return self.subset(self.split(draw).sets[name])
+
+    def train_set(self, arm: ArmSpec, draw: int | None = None) -> LabelledImages:
+        return self.subset(self.split(draw).train_indices(self.resolved.arm_counts[arm.name]))
 
     def counts(self, indices: np.ndarray) -> list[int]:
         labels = self.to_experiment_label[self.source.labels[torch.from_numpy(indices)]]
@@ -81,4 +93,4 @@ def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> Experi
     mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
     for c, group in enumerate(resolved.classes.members):
         mapping[torch.tensor(group)] = c
-    return ExperimentData(resolved, plan, source, mapping)
+    return ExperimentData(resolved, plan, source, mapping, spec.data.seed, spec.data.resample_val)

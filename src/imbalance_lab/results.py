@@ -60,6 +60,9 @@ class RunResult:
     # what the run was made with (the spec's run_definition, whose hash is run_hash): a results directory can
     # then say which settings differ when its spec.yaml no longer matches its runs
     definition: dict[str, Any] = field(default_factory=dict)
+    # the data draw it trained on (data.resample: per_seed), else None; result.json then also names its
+    # training seed (the run's seed) as train_seed, and leaves both out without resampling
+    draw: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``result.json`` body (predictions are stored beside it in ``predictions.npz``).
@@ -73,6 +76,7 @@ class RunResult:
                 "seed": self.seed,
                 "spec_hash": self.spec_hash,
                 "run_hash": self.run_hash,
+                **({} if self.draw is None else {"draw": self.draw, "train_seed": self.seed}),
                 "definition": self.definition,
                 "train_counts": self.train_counts,
                 "classes": self.classes,

@@ -54,7 +54,10 @@ def run_one(
     """Train and score one arm with one seed.
 
     ``data`` may be passed by an executor that prepared it once for many runs;
-    the result is the same as when ``run_one`` prepares it itself. ``resume``,
+    the result is the same as when ``run_one`` prepares it itself. With
+    ``data.resample: per_seed`` the run trains on its seed's data draw
+    (:meth:`~imbalance_lab.spec.ExperimentSpec.draw_of`), whose sets are derived
+    here from the shared plan; ``seed`` is the training seed either way. ``resume``,
     ``snapshot_at`` and ``on_snapshot`` share the epochs two arms train alike
     (see :mod:`imbalance_lab.executors.branching`): the result is the same as
     training from the start.
@@ -65,14 +68,17 @@ def run_one(
     compute = Compute.of(spec.training, spec.execution)
     device = compute.device
     names = data.class_names
+    draw = spec.draw_of(seed)
+    split = data.split(draw)
 
     torch.manual_seed(seed)  # model initialisation and dropout
     generator = torch.Generator().manual_seed(seed)  # epoch order and resampling
-    train_set = data.train_set(arm_spec)
+    train_indices = split.train_indices(data.resolved.arm_counts[arm])
+    train_set = data.subset(train_indices)
     model = build_model(spec.model, data.source.channels, data.source.image_size, len(names))
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     model = compute.prepare(pipeline.adapt_model(model))
-    eval_sets = {name: data.eval_set(name) for name in spec.data.eval_sets}
+    eval_sets = {name: data.subset(split.sets[name]) for name in spec.data.eval_sets}
     device_sets = {
         name: DeviceSet.of(subset, device) for name, subset in [("train", train_set), ("val", eval_sets["val"])]
     }
@@ -82,8 +88,8 @@ def run_one(
 
         bank = feature_bank(spec, data, model, compute)
         indices = {
-            "train": data.plan.train_indices(data.resolved.arm_counts[arm]),
-            **{name: data.plan.sets[name] for name in spec.data.eval_sets},
+            "train": train_indices,
+            **{name: split.sets[name] for name in spec.data.eval_sets},
         }
         labelled = {"train": train_set, **eval_sets}
         device_sets = {
@@ -140,6 +146,7 @@ def run_one(
         seed=seed,
         spec_hash=spec.spec_hash(),
         run_hash=spec.run_hash(arm_spec, seed),
+        draw=draw,
         definition=spec.run_definition(arm_spec, seed),
         train_counts=dict(zip(names, counts, strict=True)),
         classes=data.resolved.classes.member_names(data.source.class_names),

@@ -15,6 +15,10 @@ Rules (tested as properties):
   the pool last, so growing the pool never moves a test image.
 * An arm's training set takes the first ``n`` images of each class's pool, so a
   smaller arm is a subset of a larger one ("unbalanced" dogs ⊂ "balanced" dogs).
+* With ``data.resample: per_seed``, each data draw puts every class's pool (and,
+  with ``resample_val``, its validation images and pool together) in its own
+  order (:func:`draw_splits`); the test set and every other evaluation set stay
+  as the data seed cut them, and the arms of one draw still nest.
 """
 
 from __future__ import annotations
@@ -359,3 +363,41 @@ def plan_splits(
             start[p] += counts[c]
         pools.append(sets["pool"][-1])
     return SplitPlan({s: np.concatenate(parts) for s, parts in sets.items()}, tuple(pools))
+
+
+def draw_splits(
+    plan: SplitPlan,
+    classes: ClassMap,
+    set_counts: dict[str, list[int]],
+    seed: int,
+    draw: int,
+    *,
+    with_val: bool = False,
+) -> SplitPlan:
+    """The sets of data draw ``draw`` (``data.resample: per_seed``), from the plan the data seed cut.
+
+    Each class's pool is put in a new order by a generator seeded by ``(data seed, draw, the class's
+    source labels)``: the ``draw``-th child (``spawn_key=(draw,)``) of the seed sequence that cut the
+    class, so draws are independent of one another and of that cut, and the same in every arm, process
+    and rerun. Arms then take the first ``n`` images of each class's new order, so within a draw a
+    smaller arm is still a subset of a larger one. With ``with_val``, the class's validation images and
+    its pool are ordered together and the validation set takes the first ones (as many as before), the
+    pool the rest. Every other set (test, extra evaluation sets) is the plan's own, and the images a
+    draw uses are those the plan uses, so nothing is copied or decoded again and a features cache keyed
+    by image serves every draw.
+    """
+    val_ends = np.cumsum(set_counts["val"])
+    vals, pools = [], []
+    for c, group in enumerate(classes.members):
+        pool = plan.pool_by_class[c]
+        val = plan.sets["val"][val_ends[c] - set_counts["val"][c] : val_ends[c]]
+        generator = np.random.default_rng(np.random.SeedSequence([seed, *sorted(group)], spawn_key=(draw,)))
+        if with_val:
+            both = np.concatenate([val, pool])
+            both = both[generator.permutation(both.size)]
+            val, pool = both[: val.size], both[val.size :]
+        else:
+            pool = pool[generator.permutation(pool.size)]
+        vals.append(val)
+        pools.append(pool)
+    return SplitPlan({**plan.sets, "val": np.concatenate(vals), "pool": np.concatenate(pools)}, tuple(pools))

@@ -10,11 +10,14 @@ from pydantic import (
     Discriminator,
     Field,
     RootModel,
+    StrictBool,
     StrictInt,
     Tag,
     field_validator,
+    model_validator,
 )
 
+from imbalance_lab.errors import SpecError
 from imbalance_lab.spec.base import Count, Name, SourceSpec, Strict, named_params
 
 REQUIRED_SETS = ("pool", "val", "test")
@@ -121,6 +124,12 @@ class DataSpec(Strict):
     ``partitions`` (for sources with published splits, e.g. CIFAR with
     ``split: all``) names the partition each set is cut from, e.g.
     ``{pool: train, val: test, test: test}``; every set must then be named.
+
+    ``resample``: ``none`` (default) cuts every set once, by ``seed``; ``per_seed`` gives each data draw
+    (each seed, or each draw of ``seeds: {draws, train}``) its own order of every class's pool, so each
+    arm's training images are drawn anew, while the test set and every other evaluation set stay as
+    ``seed`` cut them (:func:`imbalance_lab.splits.draw_splits`). ``resample_val: true`` draws the
+    validation set anew too, from the images of the validation set and the pool together.
     """
 
     source: SourceSpec
@@ -130,6 +139,8 @@ class DataSpec(Strict):
     seed: Annotated[int, Field(ge=0)] = 0
     splits: dict[Name, SetPlan]
     partitions: dict[Name, str] | None = None
+    resample: Literal["none", "per_seed"] = "none"
+    resample_val: StrictBool = False
 
     @field_validator("source", mode="before")
     @classmethod
@@ -157,6 +168,26 @@ class DataSpec(Strict):
         if missing:
             raise ValueError(f"missing split {missing[0]!r}; give a plan for each of {', '.join(REQUIRED_SETS)}")
         return value
+
+    @model_validator(mode="after")
+    def _resample_val(self) -> DataSpec:
+        if not self.resample_val:
+            return self
+        if self.resample != "per_seed":
+            raise SpecError(
+                "data.resample_val",
+                "got true, but data.resample is 'none': the validation set is drawn anew only with the "
+                "training images; give data.resample: per_seed, or leave resample_val out",
+            )
+        parts = self.partitions or {}
+        if parts.get("val") != parts.get("pool"):
+            raise SpecError(
+                "data.resample_val",
+                f"got true, but val is cut from partition {parts.get('val')!r} and the pool from "
+                f"{parts.get('pool')!r}; a draw re-cuts val from the images of val and the pool together, so "
+                "they must share a partition: give both the same one, or leave resample_val out",
+            )
+        return self
 
     @property
     def eval_sets(self) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from imbalance_lab.spec.data import DataSpec
 from imbalance_lab.spec.execution import ExecutionSpec, TrackingSpec
 from imbalance_lab.spec.grids import expand_grid
 from imbalance_lab.spec.model import ModelSpec, model_entry
-from imbalance_lab.spec.study import AdaptiveSeeds, CostSpec, DecisionsSpec, SelectionStudySpec
+from imbalance_lab.spec.study import AdaptiveSeeds, CostSpec, DecisionsSpec, SeedDraws, SelectionStudySpec
 from imbalance_lab.spec.training import ScheduleSpec, TrainingSpec
 from imbalance_lab.vocabulary import (
     metric_range,
@@ -43,6 +43,7 @@ class ExperimentSpec(Strict):
     training: TrainingSpec = TrainingSpec()
     seeds: tuple[Annotated[int, Field(ge=0)], ...] = (0, 1, 2)
     adaptive: AdaptiveSeeds | None = Field(default=None, exclude=True)  # from seeds: {min, max, ...}
+    draws: SeedDraws | None = Field(default=None, exclude=True)  # from seeds: {draws, train}
     output: str | None = None
     tracking: TrackingSpec = TrackingSpec()
     execution: ExecutionSpec = ExecutionSpec()
@@ -87,18 +88,38 @@ class ExperimentSpec(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _adaptive_seeds(cls, data: Any) -> Any:
-        """``seeds: {min, max, ...}`` is adaptive: the seeds are 0 .. max-1, run as the rounds need them."""
+    def _seed_forms(cls, data: Any) -> Any:
+        """``seeds: {min, max, ...}`` is adaptive: the seeds are 0 .. max-1, run as the rounds need them.
+        ``seeds: {draws: D, train: T}`` crosses data draws with training seeds: the seeds are 0 .. D·T-1
+        (:class:`~imbalance_lab.spec.study.SeedDraws`), and ``data.resample`` defaults to ``per_seed``."""
         if isinstance(data, dict):
-            if "adaptive" in data:  # derived from seeds, never given
-                valid = [name for name, info in cls.model_fields.items() if not info.exclude]
-                raise SpecError(
+            for derived, example in (
+                (
                     "adaptive",
-                    f"unknown key; adaptive seeds are written in seeds, e.g. seeds: "
-                    f"{{min: 3, max: 30, metric: balanced_accuracy}}; valid keys here: "
-                    f"{', '.join(valid)}",
-                )
-            if isinstance(data.get("seeds"), dict):
+                    "adaptive seeds are written in seeds, e.g. seeds: {min: 3, max: 30, metric: balanced_accuracy}",
+                ),
+                ("draws", "data draws are written in seeds, e.g. seeds: {draws: 5, train: 2}"),
+            ):
+                if derived in data:  # derived from seeds, never given
+                    valid = [name for name, info in cls.model_fields.items() if not info.exclude]
+                    raise SpecError(derived, f"unknown key; {example}; valid keys here: {', '.join(valid)}")
+            seeds = data.get("seeds")
+            if isinstance(seeds, dict) and {"draws", "train"} & seeds.keys():
+                adaptive_keys = [key for key in seeds if key in AdaptiveSeeds.model_fields]
+                if adaptive_keys:
+                    raise SpecError(
+                        f"seeds.{adaptive_keys[0]}",
+                        "seeds: {draws, train} (data draws × training seeds) and seeds: {min, max, ...} "
+                        "(adaptive seeds) are two forms that cannot be mixed; give one of them",
+                    )
+                try:
+                    draws = SeedDraws.model_validate(seeds)
+                except pydantic.ValidationError as err:
+                    raise format_validation_error(err, "seeds") from None
+                data = {**data, "seeds": tuple(range(draws.draws * draws.train)), "draws": draws}
+                if isinstance(data.get("data"), dict) and "resample" not in data["data"]:
+                    data["data"] = {**data["data"], "resample": "per_seed"}
+            elif isinstance(seeds, dict):
                 try:
                     adaptive = AdaptiveSeeds.model_validate(data["seeds"])
                 except pydantic.ValidationError as err:
@@ -139,6 +160,12 @@ class ExperimentSpec(Strict):
         self._check_selection()
         self._check_decisions()
         self._check_adaptive()
+        if self.draws is not None and self.data.resample != "per_seed":
+            raise SpecError(
+                "data.resample",
+                f"got {self.data.resample!r}, but seeds: {{draws, train}} draws each draw's training images "
+                "anew; give data.resample: per_seed (or leave it out), or give seeds as a number or a list",
+            )
         if not is_stored(info):
             self._check_registered()
         return self
@@ -323,8 +350,13 @@ class ExperimentSpec(Strict):
         for key in ("selection", "decisions"):
             if canon[key] is None:
                 del canon[key]
+        for setting, unset in (("resample", "none"), ("resample_val", False)):
+            if canon["data"][setting] == unset:
+                del canon["data"][setting]
         if self.adaptive is not None:  # written back as given: seeds {min, max, ...}
             canon["seeds"] = self.adaptive.model_dump(mode="json")
+        if self.draws is not None:  # written back as given: seeds {draws, train}
+            canon["seeds"] = self.draws.model_dump(mode="json")
         return canon
 
     def _hashed(self) -> dict[str, Any]:
@@ -346,17 +378,30 @@ class ExperimentSpec(Strict):
         return _hash(body)
 
     def run_definition(self, arm: ArmSpec, seed: int) -> dict[str, Any]:
-        """What one (arm, seed) run depends on, as hashed (data, model, training, the arm and the seed);
-        each run records it, so a results directory can say what differs when a spec no longer matches."""
+        """What one (arm, seed) run depends on, as hashed (data, model, training, the arm and the seed, and
+        with ``data.resample: per_seed`` the run's data draw); each run records it, so a results directory
+        can say what differs when a spec no longer matches."""
         canon = self._hashed()
         arm_canon = next(a for a in canon["arms"] if a["name"] == arm.name)
-        return {
+        definition = {
             "data": canon["data"],
             "model": canon["model"],
             "training": canon["training"],
             "arm": arm_canon,
             "seed": seed,
         }
+        draw = self.draw_of(seed)
+        if draw is not None:
+            definition["draw"] = draw
+        return definition
+
+    def draw_of(self, seed: int) -> int | None:
+        """The data draw a run of ``seed`` trains on: ``None`` with ``data.resample: none`` (the images
+        ``data.seed`` cut), else ``seed // train`` under ``seeds: {draws, train}`` and ``seed`` itself
+        otherwise (each seed its own draw). The run's training seed is always ``seed``."""
+        if self.data.resample == "none":
+            return None
+        return seed // (self.draws.train if self.draws is not None else 1)
 
     def run_hash(self, arm: ArmSpec, seed: int) -> str:
         """Hash of :meth:`run_definition`: adding arms or seeds leaves it unchanged."""

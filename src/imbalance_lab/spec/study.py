@@ -186,3 +186,21 @@ class AdaptiveSeeds(Strict):
         if self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}; give min <= max")
         return self
+
+
+class SeedDraws(Strict):
+    """``seeds: {draws: 5, train: 2}``: ``draws`` data draws crossed with ``train`` training seeds each, so an
+    arm's spread says how much comes from which images it drew and how much from training (issue 26).
+
+    The runs are the seeds ``0 .. draws·train − 1``. Seed ``s`` trains on draw ``s // train``
+    (:meth:`~imbalance_lab.spec.ExperimentSpec.draw_of`) and with training seed ``s`` itself, as every run
+    does. So every run of the experiment has its own training randomness (the design is nested, training
+    seeds within draws, as the variance decomposition assumes: :mod:`imbalance_lab.stats.variance`), the
+    runs of one seed are one draw and one training seed in every arm (arms stay paired, and the executors,
+    the store, resumes and branching need no other key than the seed), and adding draws adds seeds at the
+    end, leaving every stored run's draw as it was. Changing ``train`` moves runs to other draws (their run
+    hashes change with their draw, so they are trained again). Implies ``data.resample: per_seed``.
+    """
+
+    draws: Annotated[int, Field(ge=1, le=1000)]
+    train: Annotated[int, Field(ge=1, le=1000)]
