@@ -13,7 +13,7 @@ in small synthetic CIFAR-shaped images and 2 epochs so the script's path can be
 checked anywhere, CPU included (its errors then mean nothing).
 Usage:
 
-    .venv/bin/python benchmarks/cifar10_lt_gpu.py [--arms cross_entropy ldam_drw] [--seeds 1] [--epochs 200]
+    .venv/bin/python benchmarks/cifar10_lt_gpu.py [--arms cross_entropy ldam_drw ...|all] [--seeds 1] [--epochs 200]
         [--precision bf16] [--compile] [--workers 2] [--root DIR] [--download] [--smoke] [--write docs/benchmarks.md]
 """
 
@@ -42,7 +42,7 @@ PAPER_ERROR = {"cross_entropy": 29.64, "ldam_drw": 22.97}  # Cao et al. 2019, Ta
 
 def build(args: argparse.Namespace) -> dict:
     spec = yaml.safe_load((ROOT / "examples" / "cifar10_lt.yaml").read_text())
-    spec["arms"] = [a for a in spec["arms"] if a["name"] in args.arms]
+    spec["arms"] = [a for a in spec["arms"] if "all" in args.arms or a["name"] in args.arms]
     spec["seeds"] = args.seeds
     training = spec["training"]
     training.update(epochs=args.epochs, precision=args.precision, device="cpu" if args.smoke else "cuda")

@@ -41,6 +41,18 @@ ARMS = {
     "balanced_softmax": "balanced_softmax",
     "crt": {"crt": {"epochs": 10}},
     "mixup": {"mixup": {"alpha": 1.0}},
+    # issue 26: the methods papers of 2022-2025 compare against, at their defaults
+    "weight_decay": {"weight_decay": {"value": 5e-3}},
+    "weight_balancing": "weight_balancing",
+    "ldam_drw_sam": ["ldam", "drw", {"sam": {"rho": 0.8}}],
+    "imbsam": "imbsam",
+    "lws": {"lws": {"epochs": 10}},
+    "cdt": {"cdt": {"gamma": 0.2}},
+    "label_aware_smoothing": "label_aware_smoothing",
+    "balpoe": "balpoe",
+    "ride": "ride",
+    "supcon": "supcon",
+    "bcl": "bcl",
 }
 METRICS = ("balanced_accuracy", "few_shot_accuracy", "medium_shot_accuracy", "many_shot_accuracy")
 # post-hoc remedies on the plain cross-entropy runs, fitted on validation and applied without training
