@@ -1,0 +1,57 @@
+"""Scores under other test priors: the reweighted confusion matrix against scikit-learn's sample weights."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, precision_score
+
+from imbalance_lab.metrics import confusion_matrix
+from imbalance_lab.metrics.priors import long_tail_prior, prior_metrics, protocol_priors, reweighted_confusion
+
+
+def test_long_tail_priors_by_hand():
+    counts = np.array([10, 100, 1])  # ranks by training count: class 1, then 0, then 2
+    forward = long_tail_prior(counts, 100.0)
+    raw = np.array([100**-0.5, 1.0, 100**-1.0])  # ρ^(−r/(C−1)) with r = 1, 0, 2
+    np.testing.assert_allclose(forward, raw / raw.sum())
+    backward = long_tail_prior(counts, 100.0, backward=True)
+    np.testing.assert_allclose(backward, np.array([100**-0.5, 100**-1.0, 1.0]) / raw.sum())
+    np.testing.assert_allclose(long_tail_prior(counts, 1.0), [1 / 3] * 3)
+    labels = [label for label, _, _ in protocol_priors(counts)]
+    assert labels == [
+        "forward 50", "forward 25", "forward 10", "forward 5", "forward 2", "uniform",
+        "backward 2", "backward 5", "backward 10", "backward 25", "backward 50",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("prior", [[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [1 / 3, 1 / 3, 1 / 3]])
+def test_prior_metrics_equal_scikit_learn_with_sample_weights(prior):
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], [40, 25, 35])
+    predictions = np.where(rng.random(100) < 0.7, labels, rng.integers(0, 3, 100))
+    cm = confusion_matrix(labels, predictions, 3)
+    n = np.bincount(labels, minlength=3)
+    weights = (np.asarray(prior) / (n / n.sum()))[labels]  # each image stands for q_c / p_c images
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = prior_metrics(cm, np.asarray(prior))
+        expected = {
+            "accuracy": accuracy_score(labels, predictions, sample_weight=weights),
+            "balanced_accuracy": balanced_accuracy_score(labels, predictions, sample_weight=weights),
+            "macro_f1": f1_score(labels, predictions, average="macro", sample_weight=weights, zero_division=0),
+            "macro_precision": precision_score(
+                labels, predictions, average="macro", sample_weight=weights, zero_division=0
+            ),
+        }
+    assert got == pytest.approx(expected, abs=1e-12)
+    assert got["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(labels, predictions))  # recall stays
+
+
+def test_a_prior_on_a_class_without_test_images_is_refused():
+    cm = np.array([[5, 1], [0, 0]])
+    with pytest.raises(ValueError, match="no test images"):
+        reweighted_confusion(cm, np.array([0.5, 0.5]))
+    np.testing.assert_allclose(reweighted_confusion(cm, np.array([1.0, 0.0])), cm)
