@@ -690,6 +690,36 @@ class Experiment:
         keep = [(a, s, m) in compared for a, s, m in zip(table["arm"], table["set"], table["metric"], strict=True)]
         return table[keep].reset_index(drop=True)
 
+    def aggregates(self) -> pd.DataFrame:
+        """rliable's aggregates beside the paired tests: one row per set × compared metric × arm with the runs'
+        interquartile mean (``iqm``, ``iqm_low``, ``iqm_high``) and P(a run of the arm scores better than a run of
+        the reference) (``p_improvement``, ``p_low``, ``p_high``; NaN for the reference itself), 95 %
+        stratified-bootstrap intervals (NaN with one run). "Better" follows the metric: lower for costs and
+        losses. The formulas: :mod:`imbalance_lab.stats.aggregates`."""
+        import pandas as pd
+
+        rows = []
+        for set_name, sa in self.analysis.sets.items():
+            for metric, per_arm in sa.aggregates.items():
+                for arm, found in per_arm.items():
+                    iqm, p = found.iqm, found.improvement
+                    rows.append(
+                        {
+                            "set": set_name,
+                            "metric": metric,
+                            "arm": arm,
+                            "n_runs": found.n_runs,
+                            "iqm": iqm.value,
+                            "iqm_low": iqm.interval.low if iqm.interval else math.nan,
+                            "iqm_high": iqm.interval.high if iqm.interval else math.nan,
+                            "p_improvement": p.value if p else math.nan,
+                            "p_low": p.interval.low if p and p.interval else math.nan,
+                            "p_high": p.interval.high if p and p.interval else math.nan,
+                            "reference": self.reference,
+                        }
+                    )
+        return pd.DataFrame(rows)
+
     def runs(self) -> pd.DataFrame:
         """One row per run and evaluation set, its metrics as columns (recomputed from the predictions)."""
         import warnings
@@ -745,8 +775,8 @@ class Experiment:
 
     @property
     def plot(self) -> Plots:
-        """The report's figures: ``.curves()``, ``.metric()``, ``.confusion()``, ``.forest()``, ``.pr()``,
-        ``.roc()``, ``.costs()``."""
+        """The report's figures: ``.curves()``, ``.metric()``, ``.confusion()``, ``.forest()``, ``.profile()``,
+        ``.pr()``, ``.roc()``, ``.costs()``."""
         return Plots(self)
 
     # ------------------------------------------------------------------ notebooks
@@ -836,6 +866,28 @@ class Plots:
                 f"{', '.join(test.comparisons)}"
             )
         return plots.forest_plot(forest_rows(test.comparisons[metric]), metric, self._a.reference)
+
+    def profile(self, metric: str | None = None, set_name: str | None = None) -> Figure:
+        """Performance profiles (rliable): each arm's fraction of runs better than a threshold, with its 95 %
+        bootstrap band, for the arms as trained; by default the report's own figure, on the headline set's first
+        metric; any metric scored on any set otherwise."""
+        from imbalance_lab.analysis.aggregates import profile_arms, scores_by_arm
+        from imbalance_lab.report.html import profile_figure
+
+        name = set_name or self._a.headline_set
+        if name not in self._a.sets:
+            raise UserError(
+                f"set_name {name!r}: not an evaluation set of this experiment; valid: {', '.join(self._a.sets)}"
+            )
+        sa = self._a.sets[name]
+        metric = metric or sa.metrics[0]
+        profiles = sa.profiles.get(metric)
+        if profiles is None:
+            recorded = list(next(iter(sa.table.values()), {}))
+            if metric not in recorded:
+                raise UserError(f"metric {metric!r}: not scored on the {name} set; valid: {', '.join(recorded)}")
+            profiles = profile_arms(scores_by_arm(sa.table, metric), metric, n_boot=self._e._n_boot)
+        return profile_figure(self._a, metric, profiles)
 
     def _curve_points(self) -> tuple[dict[str, Any], dict[str, Any], float]:
         from imbalance_lab.report.html import pr_roc_data

@@ -173,7 +173,7 @@ def test_report_renders_in_headless_chromium(experiment):
     assert len(images) >= 6
     for alt, complete, width, height in images:
         assert complete and width > 100 and height > 100, f"image {alt!r} did not load"
-    assert headings == ["Verdict (test set)", "Data", "Results", "Plots", "Spec"]
+    assert headings == ["Verdict (test set)", "Data", "Results", "Aggregates over runs (rliable)", "Plots", "Spec"]
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
     html = (out / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained

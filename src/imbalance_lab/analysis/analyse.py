@@ -14,10 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from imbalance_lab.analysis.aggregates import ArmAggregate, aggregate_arms, profile_arms, scores_by_arm
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
 from imbalance_lab.metrics import classification_metrics, confusion_matrix, predict
 from imbalance_lab.spec import ExperimentSpec
-from imbalance_lab.stats import Comparison, Interval, bootstrap_interval, compare_to_reference, t_interval
+from imbalance_lab.stats import (
+    Comparison,
+    Interval,
+    PerformanceProfile,
+    bootstrap_interval,
+    compare_to_reference,
+    t_interval,
+)
 from imbalance_lab.store import RunScan, StoredRun
 from imbalance_lab.vocabulary import (
     COST,
@@ -56,6 +64,10 @@ class SetAnalysis:
     confusion: dict[str, np.ndarray]  # arm -> confusion matrix summed over seeds
     labels: np.ndarray
     probs: dict[str, np.ndarray]  # arm -> (seeds, N, C)
+    # rliable's aggregates over runs, beside the paired tests (analysis.aggregates): metric -> arm -> IQM and
+    # P(better than the reference); the performance profiles of the set's first metric, metric -> arm -> profile
+    aggregates: dict[str, dict[str, ArmAggregate]] = field(default_factory=dict)
+    profiles: dict[str, dict[str, PerformanceProfile]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,6 +267,11 @@ def analyse(
                     n_boot=n_boot,
                     seed=seed,
                 )
+        aggregates = {
+            m: aggregate_arms(scores_by_arm(table, m), reference, m, n_boot=n_boot, seed=seed) for m in metric_names
+        }
+        headline = metric_names[0]
+        profiles = {headline: profile_arms(scores_by_arm(table, headline), headline, n_boot=n_boot, seed=seed)}
         eval_counts = np.bincount(labels, minlength=len(class_names))
         ref_prior = np.asarray(train_counts[reference])
         baselines = {kind: baseline_metrics(kind, eval_counts, ref_prior, positive) for kind in BASELINES}
@@ -268,6 +285,8 @@ def analyse(
             confusion,
             labels,
             {a: np.stack(probs[a]) for a in arms if probs[a]},
+            aggregates,
+            profiles,
         )
     groups = {n: m for n, m in first.get("classes", {}).items() if m != [n]}
     warnings_ += unseen_class_warnings(class_names, {a: train_counts[a] for a in arms})

@@ -1,4 +1,5 @@
-"""Figures for the report: training curves, confusion matrices, PR/ROC, forest and long-tail plots.
+"""Figures for the report: training curves, confusion matrices, PR/ROC, forest, performance-profile and long-tail
+plots.
 
 Every function takes plain numpy arrays / dicts and returns a new
 :class:`matplotlib.figure.Figure` with an Agg canvas. Nothing here touches
@@ -30,6 +31,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from imbalance_lab.metrics.thresholds import precision_recall_points, roc_points
 from imbalance_lab.simulate import SWEEP_QUANTITIES
+from imbalance_lab.stats import PerformanceProfile
 from imbalance_lab.vocabulary import metric_range
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "forest_plot",
     "loss_curves",
     "metric_curves",
+    "performance_profiles",
     "pr_curves",
     "pr_roc_points",
     "recall_vs_frequency",
@@ -634,6 +637,38 @@ def forest_plot(
             Line2D([], [], linestyle="none", marker="o", color="0.3", markerfacecolor="white", label="not significant"),
         ],
     )
+    return fig
+
+
+def performance_profiles(
+    profiles: Mapping[str, PerformanceProfile],
+    metric: str,
+    *,
+    arm_order: Sequence[str] | None = None,
+) -> Figure:
+    """Each arm's performance profile on ``metric`` (rliable's run-score distribution): the fraction of its runs
+    that score better than τ against τ, with the bootstrap band of each profile that has one.
+
+    ``profiles`` maps an arm to its :class:`~imbalance_lab.stats.PerformanceProfile`. Past the palette's ten
+    colours the lines are dashed, then dotted, so no two arms look alike. Lines carry ``gid="profile"``.
+    """
+    title = f"Performance profiles: {_label(metric)}"
+    fig = _new_figure(LINE_SIZE)
+    if not profiles:
+        return _no_data(fig, title)
+    order = list(arm_order) if arm_order is not None else list(profiles)
+    colors = arm_colors(profiles, order)
+    ax = fig.add_subplot()
+    for arm, profile in profiles.items():
+        x = np.asarray(profile.thresholds)
+        if profile.low is not None and profile.high is not None:
+            ax.fill_between(x, profile.low, profile.high, color=colors[arm], alpha=0.12, linewidth=0)
+        style = SPLIT_LINESTYLES[(order.index(arm) // len(PALETTE)) % len(SPLIT_LINESTYLES)]
+        ax.plot(x, profile.fraction, color=colors[arm], linestyle=style, linewidth=1.6, label=arm, gid="profile")
+    better = ">" if next(iter(profiles.values())).higher_is_better else "<"
+    ax.set_ylim(-0.02, 1.02)
+    _style_axes(ax, title, f"threshold τ on {_label(metric)}", f"fraction of runs with {_label(metric)} {better} τ")
+    _legend(fig, list(ax.get_lines()))
     return fig
 
 

@@ -1,6 +1,6 @@
-"""Which differences between arms are real: intervals, paired tests, bootstrap, Holm, and anytime-valid
-sequential tests (the numerics layer; one module per family: checks, intervals, bootstrap, comparison,
-sequential).
+"""Which differences between arms are real: intervals, paired tests, bootstrap, Holm, anytime-valid
+sequential tests, and rliable's aggregates over runs (the numerics layer; one module per family: checks,
+intervals, bootstrap, comparison, sequential, aggregates).
 
 An experiment trains several *arms* over the same seeds and scores every run on
 the same test images, so two sources of noise can be measured:
@@ -17,6 +17,11 @@ the same test images, so two sources of noise can be measured:
 reference arm and corrects the p-values for the number of arms compared with
 :func:`holm`.
 
+Beside the tests, :mod:`~imbalance_lab.stats.aggregates` summarises the runs' distribution as rliable does
+(Agarwal et al. 2021): :func:`interquartile_mean`, :func:`probability_of_improvement` and
+:func:`performance_profile`, with stratified-bootstrap intervals (:func:`bootstrap_iqm`,
+:func:`bootstrap_improvement`).
+
 Conventions shared by every function here:
 
 * pure functions on plain numpy / Python values; results are frozen dataclasses
@@ -31,6 +36,15 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+from imbalance_lab.stats.aggregates import (
+    Estimate,
+    PerformanceProfile,
+    bootstrap_improvement,
+    bootstrap_iqm,
+    interquartile_mean,
+    performance_profile,
+    probability_of_improvement,
+)
 from imbalance_lab.stats.bootstrap import BootstrapDiff, ExpectedCost, cost_interval, paired_bootstrap
 from imbalance_lab.stats.comparison import Comparison, SeedTest, compare_to_reference, holm, paired_seed_test
 from imbalance_lab.stats.intervals import Interval, bootstrap_interval, t_interval
@@ -39,13 +53,20 @@ __all__ = [
     "BootstrapDiff",
     "ExpectedCost",
     "Comparison",
+    "Estimate",
     "Interval",
+    "PerformanceProfile",
     "SeedTest",
+    "bootstrap_improvement",
     "bootstrap_interval",
+    "bootstrap_iqm",
     "compare_to_reference",
     "cost_interval",
     "holm",
+    "interquartile_mean",
     "paired_bootstrap",
     "paired_seed_test",
+    "performance_profile",
+    "probability_of_improvement",
     "t_interval",
 ]

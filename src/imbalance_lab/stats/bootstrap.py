@@ -49,8 +49,9 @@ def _resampled_indices(rng: np.random.Generator, n: int, n_boot: int) -> Iterato
         yield rng.integers(n, size=(min(rows, n_boot - start), n))
 
 
-def _counts_per_image(indices: np.ndarray, n: int) -> np.ndarray:
-    """How often each of ``n`` images was drawn, per replicate: ``(B, n)`` float64, one ``np.bincount``."""
+def draw_counts(indices: np.ndarray, n: int) -> np.ndarray:
+    """How often each of ``n`` items (images, seeds, runs) was drawn, per replicate: ``(B, n)`` float64 from
+    ``(B, draws)`` indices, one ``np.bincount``."""
     b = indices.shape[0]
     offsets = (np.arange(b, dtype=np.int64) * n)[:, None]
     return np.bincount((indices + offsets).ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
@@ -132,7 +133,7 @@ def _fast_replicates(
             UndefinedMetricWarning,
             stacklevel=3,
         )
-    replicates = np.concatenate([evaluate(_counts_per_image(block, n))[0] for block in index_blocks])
+    replicates = np.concatenate([evaluate(draw_counts(block, n))[0] for block in index_blocks])
     return observed[0], replicates
 
 
@@ -183,7 +184,7 @@ def _cost_replicates(
         return metric.scale * (means * metric.prior[None, None, :]).sum(axis=-1)
 
     observed = evaluate(np.ones((1, n)))[0]
-    replicates = np.concatenate([evaluate(_counts_per_image(block, n)) for block in index_blocks])
+    replicates = np.concatenate([evaluate(draw_counts(block, n)) for block in index_blocks])
     return observed, replicates
 
 
@@ -203,7 +204,7 @@ def cost_interval(
     n_seeds = runs.shape[0]
     if n_seeds > 1:
         draws = np.random.default_rng([seed, 1]).integers(n_seeds, size=(n_boot, n_seeds))
-        means = (replicates * _counts_per_image(draws, n_seeds)).sum(axis=1) / n_seeds
+        means = (replicates * draw_counts(draws, n_seeds)).sum(axis=1) / n_seeds
     else:
         means = replicates[:, 0]
     low, high = percentile_interval(means, check_open_unit("confidence", confidence))
@@ -368,7 +369,7 @@ def paired_bootstrap(
     if resample_seeds and n_seeds > 1:
         # two-level bootstrap: seeds are drawn with replacement too (the same draw for both arms)
         draws = np.random.default_rng([seed, 1]).integers(n_seeds, size=(n_boot, n_seeds))
-        weights = _counts_per_image(draws, n_seeds)
+        weights = draw_counts(draws, n_seeds)
         diffs = (per_seed * weights).sum(axis=1) / n_seeds
     else:
         diffs = per_seed.mean(axis=1)

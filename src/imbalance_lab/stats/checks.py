@@ -25,6 +25,30 @@ def check_values(name: str, values: Any) -> np.ndarray:
     return arr
 
 
+def check_run_scores(name: str, scores: Any) -> np.ndarray:
+    """Validate the scores of one arm: ``(runs,)`` for one task or ``(runs, tasks)``, at least one run, finite;
+    return them as an ``(runs, tasks)`` float64 array."""
+    arr = np.asarray(scores)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(
+            f"{name}: expected the scores of at least one run, shape (n_runs,) or (n_runs, n_tasks), "
+            f"got shape {np.shape(scores)}"
+        )
+    return check_finite_reals(name, arr)
+
+
+def check_finite_reals(name: str, arr: np.ndarray) -> np.ndarray:
+    """Validate that an array of any shape holds finite real numbers (integers or floats); return it as float64."""
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: expected finite numbers, got NaN or infinity")
+    return arr
+
+
 def check_open_unit(name: str, value: Any) -> float:
     """Validate a number strictly between 0 and 1 (a confidence level or alpha)."""
     if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 < float(value) < 1.0:
