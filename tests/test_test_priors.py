@@ -55,3 +55,32 @@ def test_a_prior_on_a_class_without_test_images_is_refused():
     with pytest.raises(ValueError, match="no test images"):
         reweighted_confusion(cm, np.array([0.5, 0.5]))
     np.testing.assert_allclose(reweighted_confusion(cm, np.array([1.0, 0.0])), cm)
+
+
+def test_weighted_em_is_em_on_the_set_with_rows_repeated():
+    from imbalance_lab.decisions.prior import em_deployment_prior
+
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet([2.0, 1.0, 1.0], size=30)
+    train = np.array([0.5, 0.3, 0.2])
+    repeats = rng.integers(1, 4, size=30)
+    weighted = em_deployment_prior(probs, train, tol=1e-12, weights=repeats.astype(float))
+    repeated = em_deployment_prior(np.repeat(probs, repeats, axis=0), train, tol=1e-12)
+    np.testing.assert_allclose(weighted.prior, repeated.prior, atol=1e-9)
+    with pytest.raises(ValueError, match="weights: expected 30 finite weights > 0"):
+        em_deployment_prior(probs, train, weights=np.zeros(30))
+
+
+def test_a_fitted_em_correction_reads_the_set_and_a_fixed_one_does_not():
+    from imbalance_lab.decisions import DECISION_RULES, DecisionContext
+
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(40, 3))
+    labels = rng.integers(0, 3, size=40)
+    context = DecisionContext(train_prior=np.array([0.6, 0.3, 0.1]), deploy_prior=np.array([1 / 3] * 3))
+    em = DECISION_RULES.create("prior_correction", prior="em").fit(labels, logits, context)
+    fixed = DECISION_RULES.create("prior_correction").fit(labels, logits, context)
+    weights = np.where(labels == 2, 5.0, 1.0)
+    assert em.reads_the_set and not fixed.reads_the_set
+    assert not np.allclose(em.apply(logits, weights), em.apply(logits))  # the estimate follows the weights
+    np.testing.assert_array_equal(fixed.apply(logits, weights), fixed.apply(logits))

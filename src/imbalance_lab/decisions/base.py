@@ -49,16 +49,28 @@ class FittedDecision:
     description: str
     n_classes: int
     transform: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    # for a rule that reads the set it is applied to (EM's prior): the transform of a set whose rows
+    # stand for ``weights`` images each (the set reweighted to another class prior)
+    weighted_transform: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
-    def apply(self, logits: np.ndarray) -> np.ndarray:
-        """The N x C probability matrix of ``logits`` (any set of the same classes) under this rule."""
+    def apply(self, logits: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The N x C probability matrix of ``logits`` (any set of the same classes) under this rule; with
+        ``weights`` (N, > 0), of the set in which each row stands for its weight's worth of images: only a
+        rule that reads the set (:attr:`reads_the_set`) answers differently."""
         z = check_logits(logits)
         if z.shape[1] != self.n_classes:
             raise ValueError(
                 f"logits: expected {self.n_classes} class columns (as the validation set the "
                 f"{self.rule} rule was fitted on), got {z.shape[1]}"
             )
+        if weights is not None and self.weighted_transform is not None:
+            return self.weighted_transform(z, np.asarray(weights, dtype=np.float64))
         return self.transform(z)
+
+    @property
+    def reads_the_set(self) -> bool:
+        """Whether the probabilities of a row depend on the other rows of its set (EM's prior estimate)."""
+        return self.weighted_transform is not None
 
     def describe(self) -> str:
         """One short line, e.g. ``threshold 0.231 (max F1 on val)``."""

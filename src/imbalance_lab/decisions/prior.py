@@ -134,7 +134,11 @@ class EstimatedPrior:
 
 
 def em_deployment_prior(
-    probs: np.ndarray, train_prior: np.ndarray, tol: float = 1e-6, max_iter: int = 1000
+    probs: np.ndarray,
+    train_prior: np.ndarray,
+    tol: float = 1e-6,
+    max_iter: int = 1000,
+    weights: np.ndarray | None = None,
 ) -> EstimatedPrior:
     """Estimate the class prior of an unlabelled set from the model's posteriors (EM).
 
@@ -155,6 +159,9 @@ def em_deployment_prior(
         Stop when no class frequency moves by more than ``tol`` in one update.
     max_iter : int, default 1000
         Most EM updates.
+    weights : np.ndarray, optional
+        ``N`` weights > 0: row ``i`` stands for ``weights[i]`` images (the M-step's mean is weighted), as
+        for a set reweighted to another class prior.
 
     Returns
     -------
@@ -184,10 +191,16 @@ def em_deployment_prior(
     tolerance = check_real("tol", tol, low=0.0, low_open=True)
     if isinstance(max_iter, bool) or not isinstance(max_iter, Integral) or max_iter < 1:
         raise ValueError(f"max_iter: expected an integer >= 1, got {max_iter!r}")
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (p.shape[0],) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(f"weights: expected {p.shape[0]} finite weights > 0, one per row of probs")
+        w = w / w.sum()
     estimate = pi.copy()
     change = math.inf
     for step in range(1, int(max_iter) + 1):
-        updated = _reweight(p, estimate / pi).mean(axis=0)
+        corrected = _reweight(p, estimate / pi)
+        updated = corrected.mean(axis=0) if weights is None else w @ corrected
         change = float(np.abs(updated - estimate).max())
         estimate = updated
         if change < tolerance:
@@ -275,6 +288,7 @@ class PriorCorrection(DecisionRule):
                 description="prior correction to the deployment prior EM estimates on each set",
                 n_classes=c,
                 transform=lambda z: _em_correct(special.softmax(z, axis=1), train),
+                weighted_transform=lambda z, w: _em_correct(special.softmax(z, axis=1), train, w),
             )
         if deploy is None or isinstance(deploy, str):
             raise ValueError(
@@ -291,5 +305,5 @@ class PriorCorrection(DecisionRule):
         )
 
 
-def _em_correct(probs: np.ndarray, train: np.ndarray) -> np.ndarray:
-    return prior_correction(probs, train, em_deployment_prior(probs, train).prior)
+def _em_correct(probs: np.ndarray, train: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    return prior_correction(probs, train, em_deployment_prior(probs, train, weights=weights).prior)
