@@ -84,3 +84,57 @@ def test_a_fitted_em_correction_reads_the_set_and_a_fixed_one_does_not():
     assert em.reads_the_set and not fixed.reads_the_set
     assert not np.allclose(em.apply(logits, weights), em.apply(logits))  # the estimate follows the weights
     np.testing.assert_array_equal(fixed.apply(logits, weights), fixed.apply(logits))
+
+
+def test_a_run_scored_under_the_protocols_priors(tiny_spec, tmp_path):
+    from sklearn.metrics import accuracy_score
+
+    from imbalance_lab import api
+    from imbalance_lab.analysis.shifted_priors import prior_scores
+
+    tiny_spec["seeds"] = [0, 1]
+    tiny_spec["arms"] = tiny_spec["arms"][:2]
+    tiny_spec["decisions"] = {"rules": [{"prior_correction": {"prior": "em"}}, "logit_adjust"], "arms": ["unbalanced"]}
+    tiny_spec["evaluation"] = {"test_priors": [10, 2]}
+    out = tmp_path / "out"
+    api.run(tiny_spec, out, progress=None)
+    analysis, _ = api.report(out)
+    scores = prior_scores(analysis)
+    assert scores.labels == ("forward 10", "forward 2", "uniform", "backward 2", "backward 10")
+    em_arm = next(a for a in analysis.arms if "prior_correction" in a)
+    assert scores.adapting == (em_arm,)
+    labels = analysis.sets["test"].labels
+    frequencies = np.bincount(labels) / labels.size
+    arm = analysis.arms[0]
+    for i, seed in enumerate(scores.seeds[arm]):
+        probs = next(r for r in analysis.runs if r.arm == arm and r.seed == seed).predictions()["test_probs"]
+        for j, prior in enumerate(scores.priors):
+            weights = (prior / frequencies)[labels]
+            expected = accuracy_score(labels, probs.argmax(axis=1), sample_weight=weights)
+            assert scores.values[arm]["accuracy"][i, j] == pytest.approx(expected, abs=1e-12)
+    uniform = scores.labels.index("uniform")
+    table = analysis.sets["test"].table[arm]["balanced_accuracy"].values
+    np.testing.assert_allclose(scores.values[arm]["balanced_accuracy"][:, uniform], table)  # recall does not move
+    # EM re-estimates each reweighted set's prior: its decisions change with it, a fixed rule's do not
+    fixed = next(a for a in analysis.arms if "logit_adjust" in a)
+    assert not np.allclose(
+        scores.values[em_arm]["balanced_accuracy"], scores.values[em_arm]["balanced_accuracy"][:, :1]
+    )
+    assert np.allclose(scores.values[fixed]["balanced_accuracy"], scores.values[fixed]["balanced_accuracy"][:, :1])
+    report = (out / "report.md").read_text()
+    assert "## Under other test priors" in report and "| forward 10 | forward 2 | uniform |" in report
+    assert "Under other test priors" in (out / "report.html").read_text()
+
+
+def test_the_notebook_gives_the_scores_as_a_dataframe(tiny_spec, tmp_path):
+    from imbalance_lab import experiment
+
+    tiny_spec["seeds"] = [0]
+    tiny_spec["arms"] = tiny_spec["arms"][:2]
+    tiny_spec["evaluation"] = {"test_priors": True}
+    exp = experiment.run_experiment(tiny_spec, tmp_path / "out", progress=None)
+    frame = exp.test_priors()
+    assert len(frame) == 2 * 11 * 4  # arms × priors × metrics, one seed
+    assert set(frame["prior"]) >= {"forward 50", "uniform", "backward 50"} and not frame["adapts"].any()
+    tiny_spec["evaluation"] = None
+    assert experiment.run_experiment(tiny_spec, tmp_path / "off", progress=None).test_priors().empty

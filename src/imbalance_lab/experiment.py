@@ -720,6 +720,35 @@ class Experiment:
                     )
         return pd.DataFrame(rows)
 
+    def test_priors(self) -> pd.DataFrame:
+        """Every arm under the test priors of ``evaluation.test_priors`` (empty without it): one row per arm ×
+        prior × seed × metric, with the prior's ``label`` (``forward 10``, ``uniform``, ...) and signed
+        ``ratio`` (negative: a backward long tail), and ``adapts`` for a derived arm whose rule re-estimates
+        each reweighted set's prior. How: :mod:`imbalance_lab.analysis.shifted_priors`."""
+        import pandas as pd
+
+        from imbalance_lab.analysis.shifted_priors import prior_scores
+
+        scores = prior_scores(self.analysis)
+        rows = []
+        if scores is not None:
+            for arm, per_metric in scores.values.items():
+                for metric, runs in per_metric.items():
+                    for i, seed in enumerate(scores.seeds[arm]):
+                        for j, label in enumerate(scores.labels):
+                            rows.append(
+                                {
+                                    "arm": arm,
+                                    "prior": label,
+                                    "ratio": scores.ratios[j],
+                                    "seed": seed,
+                                    "metric": metric,
+                                    "value": float(runs[i, j]),
+                                    "adapts": arm in scores.adapting,
+                                }
+                            )
+        return pd.DataFrame(rows, columns=["arm", "prior", "ratio", "seed", "metric", "value", "adapts"])
+
     def runs(self) -> pd.DataFrame:
         """One row per run and evaluation set, its metrics as columns (recomputed from the predictions)."""
         import warnings

@@ -18,6 +18,7 @@ import numpy as np
 from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdicts
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.report import plots
+from imbalance_lab.report.priors import priors_html, priors_markdown
 from imbalance_lab.stats import Comparison, Estimate, PerformanceProfile
 from imbalance_lab.version import __version__
 from imbalance_lab.vocabulary import CALIBRATION, COUNTS, higher_is_better
@@ -838,6 +839,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
 {aggregates_section(analysis)}
+{priors_html(analysis, _figure)}
 {factor_section(analysis)}
 {rounds_section(analysis)}
 {deploy_section(analysis)}
@@ -915,6 +917,7 @@ def render_markdown(analysis: Analysis) -> str:
                 + " |"
             )
     lines += aggregates_markdown(analysis)  # after the tables, which stay as they were
+    lines += priors_markdown(analysis)
     return "\n".join(lines) + "\n"
 
 

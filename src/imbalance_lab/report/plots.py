@@ -672,6 +672,36 @@ def performance_profiles(
     return fig
 
 
+def prior_curves(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    labels: Sequence[str],
+    metric: str,
+    *,
+    arm_order: Sequence[str] | None = None,
+    adapting: Sequence[str] = (),
+) -> Figure:
+    """A metric against the test prior, one line per arm: ``curves[arm] = (mean, std)`` over its runs at each
+    prior of ``labels`` (forward long tails, uniform, backward), with a ±1 std band where it has one. Arms
+    whose rule re-reads each set (``adapting``) are drawn dashed. Lines carry ``gid="prior"``."""
+    title = f"{_label(metric)} under other test priors"
+    fig = _new_figure(LINE_SIZE)
+    if not curves:
+        return _no_data(fig, title)
+    order = list(arm_order) if arm_order is not None else list(curves)
+    colors = arm_colors(curves, order)
+    ax = fig.add_subplot()
+    x = np.arange(len(labels))
+    for arm, (mean, std) in curves.items():
+        if np.isfinite(std).all():
+            ax.fill_between(x, mean - std, mean + std, color=colors[arm], alpha=0.12, linewidth=0)
+        style = "--" if arm in adapting else "-"
+        ax.plot(x, mean, color=colors[arm], linestyle=style, marker="o", markersize=3, label=arm, gid="prior")
+    ax.set_xticks(x, list(labels), rotation=45, ha="right")
+    _style_axes(ax, title, "test prior (long tail, imbalance ρ)", _label(metric))
+    _legend(fig, list(ax.get_lines()))
+    return fig
+
+
 # --------------------------------------------------------------------------- #
 # Costs
 # --------------------------------------------------------------------------- #

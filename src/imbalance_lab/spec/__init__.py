@@ -39,7 +39,14 @@ from imbalance_lab.spec.experiment_spec import ExperimentSpec, definition_differ
 from imbalance_lab.spec.grids import GRID_KEYS, expand_grid
 from imbalance_lab.spec.loading import build_spec, load_spec
 from imbalance_lab.spec.model import MODEL_SETTINGS, ModelSpec, weights_file_digest
-from imbalance_lab.spec.study import AdaptiveSeeds, CostSpec, DecisionsSpec, SelectionStudySpec, StudyRule
+from imbalance_lab.spec.study import (
+    AdaptiveSeeds,
+    CostSpec,
+    DecisionsSpec,
+    EvaluationSpec,
+    SelectionStudySpec,
+    StudyRule,
+)
 from imbalance_lab.spec.training import EarlyStoppingSpec, ScheduleSpec, SelectSpec, TrainingSpec
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "DataSpec",
     "DecisionsSpec",
     "EarlyStoppingSpec",
+    "EvaluationSpec",
     "ExecutionSpec",
     "ExperimentSpec",
     "FactorValue",

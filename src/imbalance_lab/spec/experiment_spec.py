@@ -24,7 +24,14 @@ from imbalance_lab.spec.data import DataSpec
 from imbalance_lab.spec.execution import ExecutionSpec, TrackingSpec
 from imbalance_lab.spec.grids import expand_grid
 from imbalance_lab.spec.model import ModelSpec, model_entry
-from imbalance_lab.spec.study import AdaptiveSeeds, CostSpec, DecisionsSpec, SeedDraws, SelectionStudySpec
+from imbalance_lab.spec.study import (
+    AdaptiveSeeds,
+    CostSpec,
+    DecisionsSpec,
+    EvaluationSpec,
+    SeedDraws,
+    SelectionStudySpec,
+)
 from imbalance_lab.spec.training import ScheduleSpec, TrainingSpec
 from imbalance_lab.vocabulary import (
     metric_range,
@@ -49,6 +56,7 @@ class ExperimentSpec(Strict):
     execution: ExecutionSpec = ExecutionSpec()
     selection: SelectionStudySpec | None = None
     decisions: DecisionsSpec | None = None
+    evaluation: EvaluationSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -347,7 +355,7 @@ class ExperimentSpec(Strict):
         for setting, unset in (("pretrained", False), ("freeze", "none"), ("weights_sha256", None)):
             if canon["model"][setting] == unset:
                 del canon["model"][setting]
-        for key in ("selection", "decisions"):
+        for key in ("selection", "decisions", "evaluation"):
             if canon[key] is None:
                 del canon[key]
         for setting, unset in (("resample", "none"), ("resample_val", False)):
@@ -370,6 +378,7 @@ class ExperimentSpec(Strict):
             canon["training"]["epoch_predictions"] = True
         canon.pop("selection", None)
         canon.pop("decisions", None)  # analysis only: decisions never retrain
+        canon.pop("evaluation", None)  # analysis only: scoring under other priors never retrains
         return canon
 
     def spec_hash(self) -> str:

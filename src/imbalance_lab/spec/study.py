@@ -204,3 +204,27 @@ class SeedDraws(Strict):
 
     draws: Annotated[int, Field(ge=1, le=1000)]
     train: Annotated[int, Field(ge=1, le=1000)]
+
+
+class EvaluationSpec(Strict):
+    """How the stored runs are scored beyond their own test set (analysis only: changing it never retrains).
+
+    ``test_priors``: score every arm, and every derived arm, on the test set reweighted to other class
+    priors (:mod:`imbalance_lab.metrics.priors`): forward long tails at each imbalance ratio ρ (the
+    training order), the uniform prior, and backward long tails (the order reversed). ``true`` takes
+    ρ = 50, 25, 10, 5, 2 (the test-agnostic protocol of Zhang et al. 2022); a list gives the ratios (each
+    > 1); ``false`` (default) leaves it out. Rows are reweighted, not drawn, so counts are exact.
+    """
+
+    test_priors: bool | Annotated[list[Annotated[float, Field(gt=1, le=1e6)]], Field(min_length=1, max_length=20)] = (
+        False
+    )
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """The ratios of the protocol's long tails (empty when off)."""
+        if self.test_priors is True:
+            return (50.0, 25.0, 10.0, 5.0, 2.0)
+        if self.test_priors is False:
+            return ()
+        return tuple(sorted(set(self.test_priors), reverse=True))
