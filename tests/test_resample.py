@@ -21,11 +21,13 @@ from hypothesis import strategies as st
 
 from helpers import TINY_SPEC, cli, run_cli, write_spec
 from imbalance_lab import api, run_one
+from imbalance_lab.analysis.draws import draw_variance
 from imbalance_lab.data import SOURCES
 from imbalance_lab.errors import SpecError
 from imbalance_lab.executors.branching import Branch, Chain, chains
 from imbalance_lab.prepared import ExperimentData, prepare_data
 from imbalance_lab.spec import build_spec
+from imbalance_lab.stats.variance import variance_components
 from test_executors import assert_same_runs, stored
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None)
@@ -306,6 +308,39 @@ def test_features_once_serve_every_draw(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 # --------------------------------------------------------------------------- #
+# The decomposition of the runs
+# --------------------------------------------------------------------------- #
+
+
+def test_runs_are_grouped_by_their_draw() -> None:
+    spec = build_spec(draws_spec({"draws": 3, "train": 2}))
+    values = {0: 0.70, 1: 0.72, 2: 0.80, 3: 0.82, 4: 0.74, 5: 0.78}  # seed -> recall: draws 0, 0, 1, 1, 2, 2
+    per_run = {
+        "small": {seed: {"recall": v} for seed, v in values.items()},
+        "unbalanced": {seed: {"recall": v} for seed, v in values.items() if seed != 5},  # draw 2 unfinished
+    }
+    found = draw_variance(spec, per_run, ["recall"], "test")
+    assert found is not None and (found.draws, found.train) == (3, 2)
+    assert found.components["recall"]["small"] == variance_components([[0.70, 0.72], [0.80, 0.82], [0.74, 0.78]])
+    # two complete draws are enough; the unfinished one is left out
+    assert found.components["recall"]["unbalanced"] == variance_components([[0.70, 0.72], [0.80, 0.82]])
+    one_draw = {arm: {s: v for s, v in runs.items() if s < 2} for arm, runs in per_run.items()}
+    short = draw_variance(spec, one_draw, ["recall"], "test")
+    assert short is not None and set(short.components) == set()
+    assert all("fewer than 2 draws" in note for note in short.notes) and len(short.notes) == 2
+
+
+@pytest.mark.parametrize("seeds", [[0, 1, 2], {"draws": 1, "train": 3}])
+def test_one_training_seed_or_one_draw_says_the_decomposition_needs_both(seeds: Any) -> None:
+    spec = build_spec(draws_spec(seeds, resample="per_seed"))
+    per_run = {"small": {seed: {"recall": 0.1 * seed} for seed in spec.seeds}}
+    found = draw_variance(spec, per_run, ["recall"], "test")
+    assert found is not None and not found.components
+    assert "needs at least 2 draws and 2 training seeds per draw" in found.explanation()
+    assert draw_variance(build_spec(draws_spec([0, 1, 2])), per_run, ["recall"], "test") is None  # no draws
+
+
+# --------------------------------------------------------------------------- #
 # End to end
 # --------------------------------------------------------------------------- #
 
@@ -335,6 +370,20 @@ def test_two_draws_by_two_training_seeds_from_the_command_line(tmp_path: Path) -
             np.testing.assert_array_equal(array, first[name])
     stored_spec = (out / "spec.yaml").read_text()
     assert "draws: 2" in stored_spec and "resample: per_seed" in stored_spec
+    # the report splits each headline metric's variance into draws and training, from the stored runs
+    report = (out / "report.md").read_text()
+    assert "## Data draws and training seeds" in report and "### balanced_accuracy" in report
+    assert "<h2>Data draws and training seeds</h2>" in (out / "report.html").read_text()
+    table = api.load(out).draw_variance()
+    assert set(table["arm"]) == {"unbalanced", "small"} and set(table["draws"]) == {2} and set(table["train"]) == {2}
+    row = table[(table["arm"] == "small") & (table["metric"] == "balanced_accuracy")].iloc[0]
+    by_draw = [
+        [results[f"runs/small/seed-{2 * d + t}"]["metrics"]["test"]["balanced_accuracy"] for t in (0, 1)]
+        for d in (0, 1)
+    ]
+    expected = variance_components(by_draw)
+    assert row["draw_var"] == pytest.approx(expected.draw_var) and row["train_var"] == pytest.approx(expected.train_var)
+    assert row["draw_var_high"] == pytest.approx(expected.draw_var_interval[1])
     # a resume with more draws keeps the stored runs and trains only the new draw's
     more = run_cli(
         "run",

@@ -749,6 +749,40 @@ class Experiment:
                             )
         return pd.DataFrame(rows, columns=["arm", "prior", "ratio", "seed", "metric", "value", "adapts"])
 
+    def draw_variance(self) -> pd.DataFrame:
+        """With ``data.resample: per_seed`` and ``seeds: {draws, train}``: one row per headline metric × arm of
+        the test set, its variance over runs split into data draws and training (``draw_var``, ``train_var``,
+        ``draw_share``, each with ``_low`` and ``_high``: 95 % intervals; ``p_value`` tests no draw variance).
+        Empty without data draws, or with fewer than 2 draws or 2 training seeds per draw. The formulas:
+        :mod:`imbalance_lab.stats.variance`."""
+        import pandas as pd
+
+        draws = self.analysis.draws
+        rows = []
+        for metric, per_arm in ({} if draws is None else draws.components).items():
+            for arm, vc in per_arm.items():
+                rows.append(
+                    {
+                        "set": draws.set,
+                        "metric": metric,
+                        "arm": arm,
+                        "draws": vc.draws,
+                        "train": vc.train,
+                        "mean": vc.mean,
+                        **{
+                            f"{name}{end}": value
+                            for name, point, (low, high) in (
+                                ("draw_var", vc.draw_var, vc.draw_var_interval),
+                                ("train_var", vc.train_var, vc.train_var_interval),
+                                ("draw_share", vc.draw_share, vc.draw_share_interval),
+                            )
+                            for end, value in (("", point), ("_low", low), ("_high", high))
+                        },
+                        "p_value": vc.p_value,
+                    }
+                )
+        return pd.DataFrame(rows)
+
     def runs(self) -> pd.DataFrame:
         """One row per run and evaluation set, its metrics as columns (recomputed from the predictions)."""
         import warnings

@@ -16,6 +16,7 @@ import numpy as np
 
 from imbalance_lab.analysis.aggregates import ArmAggregate, aggregate_arms, profile_arms, scores_by_arm
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
+from imbalance_lab.analysis.draws import draw_variance
 from imbalance_lab.metrics import classification_metrics, confusion_matrix, predict
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.stats import (
@@ -94,6 +95,7 @@ class Analysis:
     deployment: Any = None  # the spec's decisions (analysis.deployment.Deployment): derived arms, fits, costs
     answer: Any = None  # what to deploy (analysis.deployment.DeployAnswer), with costs
     rounds: Any = None  # adaptive seeds (rounds.RoundState): each comparison's decision and why the rounds stopped
+    draws: Any = None  # data draws (analysis.draws.DrawVariance): each headline metric's draw and training variance
 
     @property
     def headline_set(self) -> str:
@@ -330,7 +332,9 @@ def analyse(
     )
     if cost is not None:
         analysis = dataclasses.replace(analysis, answer=deploy_answer(analysis, n_boot=n_boot, seed=seed))
-    return analysis
+    headline = analysis.headline_set
+    draws = draw_variance(spec, scored[headline], sets[headline].metrics, headline)  # None without data draws
+    return analysis if draws is None else dataclasses.replace(analysis, draws=draws)
 
 
 def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[str]:

@@ -11,6 +11,7 @@ import io
 import math
 import re
 import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -776,6 +777,87 @@ def aggregates_markdown(analysis: Analysis) -> list[str]:
     return lines
 
 
+def arm_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A scrolling table of one row per arm: its name (escaped) under "arm", then ``headers`` (escaped) over
+    cells given as HTML."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr><td class='arm'>{html.escape(row[0])}</td>" + "".join(f"<td>{c}</td>" for c in row[1:]) + "</tr>"
+        for row in rows
+    )
+    return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{body}</table></div>"
+
+
+DRAWS_TITLE = "Data draws and training seeds"
+DRAWS_HEADERS = ("runs", "mean", "σ draw [95 %]", "σ train [95 %]", "draw's share [95 %]", "p (no draw variance)")
+
+
+def _sd_text(variance: float, interval: tuple[float, float], digits: int) -> str:
+    """A variance and its interval as standard deviations (the square roots keep the coverage)."""
+    low, high = (math.sqrt(v) for v in interval)
+    return f"{_fmt(math.sqrt(variance), digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
+
+
+def draw_rows(analysis: Analysis, metric: str) -> list[tuple[str, ...]]:
+    """The headline set's variance decomposition on ``metric``, one row per arm: (arm, runs, mean, σ_draw,
+    σ_train, the draw's share, p), each with its interval."""
+    found = analysis.draws.components.get(metric, {})
+    digits = 1 if metric in COUNTS or metric == "expected_cost" else 3
+    rows = []
+    for arm in analysis.arms:
+        if arm not in found:
+            continue
+        vc = found[arm]
+        share = (
+            "–"
+            if math.isnan(vc.draw_share)
+            else (f"{vc.draw_share:.2f} [{vc.draw_share_interval[0]:.2f}, {vc.draw_share_interval[1]:.2f}]")
+        )
+        rows.append(
+            (
+                arm,
+                f"{vc.draws} × {vc.train}",
+                _fmt(vc.mean, digits),
+                _sd_text(vc.draw_var, vc.draw_var_interval, digits),
+                _sd_text(vc.train_var, vc.train_var_interval, digits),
+                share,
+                f"{vc.p_value:.3g}",
+            )
+        )
+    return rows
+
+
+def draws_section(analysis: Analysis) -> str:
+    """Each headline metric's variance split into data draws and training (the headline set; '' without
+    ``data.resample: per_seed``)."""
+    draws = analysis.draws
+    if draws is None:
+        return ""
+    notes = "".join(f"<li>{_md_code(html.escape(n))}</li>" for n in draws.notes if draws.components)
+    tables = [
+        f"<h3>{html.escape(metric)}</h3>{arm_table(DRAWS_HEADERS, draw_rows(analysis, metric))}"
+        for metric in draws.components
+    ]
+    return (
+        f"<h2>{DRAWS_TITLE}</h2><p>{_md_code(html.escape(draws.explanation()))}</p>"
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + "".join(tables)
+    )
+
+
+def draws_markdown(analysis: Analysis) -> list[str]:
+    draws = analysis.draws
+    if draws is None:
+        return []
+    lines = ["", f"## {DRAWS_TITLE}", "", draws.explanation()]
+    if draws.components:
+        lines += [f"- {n}" for n in draws.notes] if draws.notes else []
+    for metric in draws.components:
+        lines += ["", f"### {metric}", "", "| arm | " + " | ".join(DRAWS_HEADERS) + " |", "|---|" + "---:|" * 6]
+        lines += ["| " + " | ".join(row) + " |" for row in draw_rows(analysis, metric)]
+    return lines
+
+
 def data_table(analysis: Analysis) -> str:
     names = analysis.class_names
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -840,6 +922,7 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 <h2>Results</h2>{tables}
 {aggregates_section(analysis)}
 {priors_html(analysis, _figure)}
+{draws_section(analysis)}
 {factor_section(analysis)}
 {rounds_section(analysis)}
 {deploy_section(analysis)}
@@ -918,6 +1001,7 @@ def render_markdown(analysis: Analysis) -> str:
             )
     lines += aggregates_markdown(analysis)  # after the tables, which stay as they were
     lines += priors_markdown(analysis)
+    lines += draws_markdown(analysis)
     return "\n".join(lines) + "\n"
 
 
