@@ -935,7 +935,7 @@ class Plots:
         bootstrap band, for the arms as trained; by default the report's own figure, on the headline set's first
         metric; any metric scored on any set otherwise."""
         from imbalance_lab.analysis.aggregates import profile_arms, scores_by_arm
-        from imbalance_lab.report.html import profile_figure
+        from imbalance_lab.report.aggregates import profile_figure
 
         name = set_name or self._a.headline_set
         if name not in self._a.sets:

@@ -11,7 +11,6 @@ import io
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,11 @@ import numpy as np
 from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdicts
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.report import plots
+from imbalance_lab.report.aggregates import aggregates_markdown, aggregates_section
+from imbalance_lab.report.draws import draws_markdown, draws_section
+from imbalance_lab.report.page import figure_html, fmt, md_code
 from imbalance_lab.report.priors import priors_html, priors_markdown
-from imbalance_lab.stats import Comparison, Estimate, PerformanceProfile
+from imbalance_lab.stats import Comparison
 from imbalance_lab.version import __version__
 from imbalance_lab.vocabulary import CALIBRATION, COUNTS, higher_is_better
 
@@ -50,17 +52,13 @@ def scoped_css(scope: str) -> str:
     return "\n".join(rules)
 
 
-def _fmt(value: float, digits: int = 3) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
 def _cell(stat: MetricSummary, count: bool) -> str:
     digits = 1 if count else 3
-    text = _fmt(stat.mean, digits)
+    text = fmt(stat.mean, digits)
     if not math.isnan(stat.std):
-        text += f" ± {_fmt(stat.std, digits)}"
+        text += f" ± {fmt(stat.std, digits)}"
     if stat.t_ci is not None:
-        text += f"<br><span class='ci'>[{_fmt(stat.t_ci.low, digits)}, {_fmt(stat.t_ci.high, digits)}]</span>"
+        text += f"<br><span class='ci'>[{fmt(stat.t_ci.low, digits)}, {fmt(stat.t_ci.high, digits)}]</span>"
     return text
 
 
@@ -96,15 +94,9 @@ def set_table(analysis: Analysis, set_name: str) -> str:
         rows.append(f"<tr{cls}><td class='arm'>{html.escape(arm)}</td>{''.join(cells)}</tr>")
     for kind, values in sa.baselines.items():
         label = "baseline: always majority" if kind == "majority" else "baseline: random at prior"
-        cells = "".join(f"<td>{_fmt(values[m], 1 if m in COUNTS else 3) if m in values else ''}</td>" for m in metrics)
+        cells = "".join(f"<td>{fmt(values[m], 1 if m in COUNTS else 3) if m in values else ''}</td>" for m in metrics)
         rows.append(f"<tr class='baseline'><td class='arm'>{label}</td>{cells}</tr>")
     return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{''.join(rows)}</table></div>"
-
-
-def _figure(title: str, fig: Any, caption: str = "") -> str:
-    uri = plots.figure_data_uri(fig)
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return f"<figure><img alt='{html.escape(title)}' src='{uri}'>{cap}</figure>"
 
 
 def checkpoint_text(analysis: Analysis) -> str:
@@ -190,7 +182,7 @@ def figures(analysis: Analysis) -> list[str]:
         else ""
     )
     out.append(
-        _figure(
+        figure_html(
             "loss curves",
             plots.loss_curves(analysis.histories, splits, marks=marks, marks_on=rule_set),
             "Training (solid) and validation (dashed) loss per epoch, mean over seeds with a ±1 std band. "
@@ -200,7 +192,7 @@ def figures(analysis: Analysis) -> list[str]:
     )
     metric = "recall" if analysis.positive is not None else "balanced_accuracy"
     out.append(
-        _figure(
+        figure_html(
             f"validation {metric}",
             plots.metric_curves(analysis.histories, metric, split="val", marks=marks if rule_set == "val" else None),
             f"Validation {metric} per epoch (mean ± std over seeds).",
@@ -208,7 +200,7 @@ def figures(analysis: Analysis) -> list[str]:
     )
     if rule is not None and rule.metric != "loss" and (rule.metric, rule_set) != (metric, "val"):
         out.append(
-            _figure(
+            figure_html(
                 f"{rule_set} {rule.metric}",
                 plots.metric_curves(analysis.histories, rule.metric, split=rule_set, marks=marks),
                 f"The rule's own curve: `{rule_set}` {rule.metric} per epoch (mean ± std over seeds), "
@@ -217,14 +209,14 @@ def figures(analysis: Analysis) -> list[str]:
         )
     names = list(analysis.class_names)
     out.append(
-        _figure(
+        figure_html(
             "confusion matrices",
             plots.confusion_matrices(test.confusion, names, normalize=False),
             "Test-set confusion matrices, summed over seeds (rows: true class, columns: predicted).",
         )
     )
     out.append(
-        _figure(
+        figure_html(
             "confusion matrices, row-normalised",
             plots.confusion_matrices(test.confusion, names, normalize=True),
             "The same, each row divided by its total: the diagonal is each class's recall.",
@@ -234,19 +226,19 @@ def figures(analysis: Analysis) -> list[str]:
         positive = analysis.positive
         pr, roc, rate = pr_roc_data(analysis)
         out.append(
-            _figure(
+            figure_html(
                 "precision-recall curves",
                 plots.pr_curves(pr, baseline=rate),
                 f"Test-set precision–recall curves of the positive class ({names[positive]}), seeds pooled; "
                 f"the dashed line is a random classifier (positive rate {rate:.3f}).",
             )
         )
-        out.append(_figure("ROC curves", plots.roc_curves(roc), "Test-set ROC curves, seeds pooled."))
+        out.append(figure_html("ROC curves", plots.roc_curves(roc), "Test-set ROC curves, seeds pooled."))
     for m in test.metrics[:4]:
         rows = forest_rows(test.comparisons.get(m, []))
         if rows:
             out.append(
-                _figure(
+                figure_html(
                     f"forest plot {m}",
                     plots.forest_plot(rows, m, analysis.reference),
                     f"Difference in test {m} to `{analysis.reference}` with its 95 % interval "
@@ -257,7 +249,7 @@ def figures(analysis: Analysis) -> list[str]:
         recalls = {arm: np.diag(cm) / np.maximum(cm.sum(axis=1), 1) for arm, cm in test.confusion.items()}
         ref_counts = analysis.train_counts[analysis.reference]
         out.append(
-            _figure(
+            figure_html(
                 "recall vs frequency",
                 plots.recall_vs_frequency(names, ref_counts, recalls),
                 f"Per-class test recall against training images per class (of `{analysis.reference}`).",
@@ -271,9 +263,9 @@ def factor_section(analysis: Analysis) -> str:
     effects = factor_effects(analysis)
     if not effects:
         return ""
-    sentences = "".join(f"<li>{_md_code(html.escape(e.sentence()))}</li>" for e in effects)
+    sentences = "".join(f"<li>{md_code(html.escape(e.sentence()))}</li>" for e in effects)
     figs = "".join(
-        _figure(
+        figure_html(
             f"{e.metric} vs {e.factor}",
             plots.factor_plot(e.lines, e.factor, e.metric, best=e.best),
             f"Test {e.metric} against {e.factor}: one line per combination of the other factors, mean over seeds "
@@ -336,7 +328,7 @@ def selection_section(analysis: Analysis) -> str:
         for name in sets + [study.judge]
         if name in analysis.sets
     )
-    sentences = "".join(f"<li>{_md_code(html.escape(t))}</li>" for t in study.sentences())
+    sentences = "".join(f"<li>{md_code(html.escape(t))}</li>" for t in study.sentences())
     head = "".join(f"<th>{html.escape(study.judge)} {html.escape(m)}</th>" for m in study.metrics)
 
     def table(scope: str) -> str:
@@ -345,7 +337,7 @@ def selection_section(analysis: Analysis) -> str:
             cells = []
             for m in study.metrics:
                 mean, c = row["cells"][m]
-                text = _fmt(mean)
+                text = fmt(mean)
                 if c is not None:
                     text += f"<br>Δ {_diff_cell(c, m)} <span class='ci'>{_comparison_bounds(c)}</span>"
                 cells.append(f"<td>{text}</td>")
@@ -353,7 +345,7 @@ def selection_section(analysis: Analysis) -> str:
                 " class='reference'" if row["rule"] == study.reference else " class='baseline'" if row["oracle"] else ""
             )
             rows.append(
-                f"<tr{cls}><td class='arm'>{html.escape(row['rule'])}</td><td>{_fmt(row['epoch'], 1)}</td>"
+                f"<tr{cls}><td class='arm'>{html.escape(row['rule'])}</td><td>{fmt(row['epoch'], 1)}</td>"
                 f"{''.join(cells)}</tr>"
             )
         return (
@@ -365,7 +357,7 @@ def selection_section(analysis: Analysis) -> str:
     metric = study.metrics[0]
     pooled_rows = forest_rows(study.pooled.get(metric, []))
     forest = (
-        _figure(
+        figure_html(
             f"selection forest {metric}",
             plots.forest_plot(pooled_rows, metric, study.reference),
             f"Difference in {study.judge} {metric} between each rule's epoch and `{study.reference}`'s, every "
@@ -406,14 +398,14 @@ def selection_markdown(analysis: Analysis) -> list[str]:
             for m in study.metrics:
                 mean, c = row["cells"][m]
                 cells.append(
-                    _fmt(mean)
+                    fmt(mean)
                     + (
                         ""
                         if c is None
                         else f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''} {_comparison_bounds(c)})"
                     )
                 )
-            lines.append(f"| {row['rule']} | {_fmt(row['epoch'], 1)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {row['rule']} | {fmt(row['epoch'], 1)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -507,7 +499,7 @@ def deploy_section(analysis: Analysis) -> str:
     )
     curves = ""
     if answer.curves:
-        curves = _figure(
+        curves = figure_html(
             "cost curves",
             plots.cost_curves(answer.curves),
             f"Expected cost on {analysis.headline_set} at the deployment prior against the threshold, "
@@ -516,10 +508,10 @@ def deploy_section(analysis: Analysis) -> str:
         )
     return f"""<h2>What to deploy</h2>
 <p>Each decision rule is fitted on each run's validation predictions and applied to its {html.escape(analysis.headline_set)}
-predictions: no run is trained again. Costs: {_md_code(html.escape(_costs_text(analysis)))}. Intervals: 95 %, seeds and
+predictions: no run is trained again. Costs: {md_code(html.escape(_costs_text(analysis)))}. Intervals: 95 %, seeds and
 test images resampled together; Δ: each rule against its own arm as trained, paired over the same seeds and images, Holm
 over the arm's rules (★ = p<sub>Holm</sub> &lt; 0.05).</p>
-<ul class="verdicts"><li>{_md_code(html.escape(answer.verdict(analysis.class_names)))}</li></ul>
+<ul class="verdicts"><li>{md_code(html.escape(answer.verdict(analysis.class_names)))}</li></ul>
 {table}{curves}"""
 
 
@@ -653,12 +645,12 @@ def rounds_section(analysis: Analysis) -> str:
     plan = analysis.spec.adaptive
     rows = "".join(
         f"<tr><td class='arm'>{html.escape(arm)}</td><td>{html.escape(d.state)}</td>"
-        f"<td>{'–' if d.decided_at is None else d.decided_at}</td><td>{d.rounds}</td><td>{_fmt(d.mean_diff)}</td>"
+        f"<td>{'–' if d.decided_at is None else d.decided_at}</td><td>{d.rounds}</td><td>{fmt(d.mean_diff)}</td>"
         f"<td>[{d.low:+.3f}, {d.high:+.3f}]</td><td>{d.p_value:.3g}</td></tr>"
         for arm, d in state.decisions.items()
     )
     return f"""<h2>Seeds as the question needed</h2>
-<p>{_md_code(html.escape(state.describe()))}. Rounds of seeds on <code>{html.escape(plan.metric)}</code> of the
+<p>{md_code(html.escape(state.describe()))}. Rounds of seeds on <code>{html.escape(plan.metric)}</code> of the
 <code>{html.escape(plan.set)}</code> set against <code>{html.escape(state.reference)}</code>, from {plan.min} to {plan.max}
 seeds: an arm is better or worse when Holm's step-down over the arms rejects "no difference" with anytime-valid p-values,
 and equivalent when its confidence sequence lies within ±{plan.margin:g} (betting confidence sequences for bounded
@@ -666,196 +658,6 @@ differences, Waudby-Smith &amp; Ramdas 2023; valid however often one looks, α =
 no more seeds. The tables above use every stored seed, with their own (fixed-sample) tests.</p>
 <div class='scroll'><table><tr><th class='arm'>arm</th><th>decision</th><th>decided after seeds</th><th>seeds used</th>
 <th>mean Δ</th><th>confidence sequence (level α/m)</th><th>anytime p</th></tr>{rows}</table></div>"""
-
-
-AGGREGATES_TITLE = "Aggregates over runs (rliable)"
-REFERENCE_ROW = " class='reference'"
-
-
-def _estimate_text(estimate: Estimate | None, digits: int, page: bool) -> str:
-    """``value [low, high]`` (no interval with one run; on the page, the interval small beneath); ``–`` for no
-    estimate."""
-    if estimate is None:
-        return "–"
-    text = _fmt(estimate.value, digits)
-    if estimate.interval is not None:
-        bounds = f"[{_fmt(estimate.interval.low, digits)}, {_fmt(estimate.interval.high, digits)}]"
-        text += f"<br><span class='ci'>{bounds}</span>" if page else f" {bounds}"
-    return text
-
-
-def aggregate_rows(analysis: Analysis, metric: str, *, page: bool = False) -> list[tuple[str, str, str, str]]:
-    """The headline set's aggregates on ``metric``, one row per arm: (arm, runs, IQM [95 %], P(arm better than
-    the reference) [95 %]); ``–`` where there is none (the reference's own P). ``page``: HTML cells."""
-    found = analysis.sets[analysis.headline_set].aggregates.get(metric, {})
-    digits = 1 if metric in COUNTS or metric == "expected_cost" else 3
-    return [
-        (
-            arm,
-            str(found[arm].n_runs),
-            _estimate_text(found[arm].iqm, digits, page),
-            _estimate_text(found[arm].improvement, 2, page),
-        )
-        for arm in analysis.arms
-        if arm in found
-    ]
-
-
-def _aggregates_text(analysis: Analysis) -> str:
-    """What the aggregates are, in one paragraph (plain text with `code`)."""
-    lower = [m for m in analysis.sets[analysis.headline_set].aggregates if not higher_is_better(m)]
-    where_lower = f" (lower is better for {', '.join(lower)})" if lower else ""
-    return (
-        f"On the {analysis.headline_set} set, each arm's runs (one per seed) summarised as rliable does (Agarwal et "
-        "al. 2021): the interquartile mean (IQM), the mean of the middle half of the runs' scores (with n runs, "
-        "n // 4 are cut from each end: scipy's trim_mean), and the probability of improvement P(arm better than "
-        f"`{analysis.reference}`), the chance that a run of the arm scores better than a run of the reference, ties "
-        f"counting one half{where_lower}; 0.5 means neither tends to score better. Intervals: 95 %, percentile, "
-        "from a stratified bootstrap that redraws each arm's runs with replacement. Nothing here is paired by seed "
-        "or corrected for the number of arms: the paired tests above say which differences are significant."
-    )
-
-
-def profile_figure(analysis: Analysis, metric: str, profiles: dict[str, PerformanceProfile]) -> Any:
-    """The performance profiles of ``metric`` as the report draws them: the arms as trained (a decision rule's
-    arm is left to the tables, so that the lines stay few enough to read)."""
-    derived = analysis.deployment.arms if analysis.deployment is not None else {}
-    shown = {arm: profile for arm, profile in profiles.items() if arm not in derived}
-    return plots.performance_profiles(shown, metric, arm_order=analysis.arms)
-
-
-def aggregates_section(analysis: Analysis) -> str:
-    """IQM and P(better than the reference) per arm for every headline metric, and the headline metric's
-    performance profiles (the headline set; '' with no aggregates)."""
-    test = analysis.sets[analysis.headline_set]
-    if not test.aggregates:
-        return ""
-    ref = html.escape(analysis.reference)
-    tables = []
-    for metric in test.aggregates:
-        rows = "".join(
-            f"<tr{REFERENCE_ROW if arm == analysis.reference else ''}><td class='arm'>{html.escape(arm)}</td>"
-            f"<td>{runs}</td><td>{iqm}</td><td>{p}</td></tr>"
-            for arm, runs, iqm, p in aggregate_rows(analysis, metric, page=True)
-        )
-        tables.append(
-            f"<div class='aggregate scroll'><h3>{html.escape(metric)}</h3><table><tr><th class='arm'>arm</th>"
-            f"<th>runs</th><th>IQM<br>[95 %]</th><th>P(arm better than<br>{ref}) [95 %]</th></tr>{rows}</table></div>"
-        )
-    figure = ""
-    derived = analysis.deployment is not None and bool(analysis.deployment.arms)
-    for metric, profiles in test.profiles.items():
-        better = ">" if higher_is_better(metric) else "<"
-        figure += _figure(
-            f"performance profiles {metric}",
-            profile_figure(analysis, metric, profiles),
-            f"Performance profiles on {analysis.headline_set} {metric}: for each threshold τ, the fraction of an "
-            f"arm's runs with {metric} {better} τ, with a 95 % pointwise band (stratified bootstrap over its runs)"
-            + ("; the arms as trained (the decision rules' arms are in the tables)." if derived else "."),
-        )
-    return (
-        f"<h2>{AGGREGATES_TITLE}</h2><p>{_md_code(html.escape(_aggregates_text(analysis)))}</p>"
-        + f"<div>{''.join(tables)}</div>"
-        + figure
-    )
-
-
-def aggregates_markdown(analysis: Analysis) -> list[str]:
-    test = analysis.sets[analysis.headline_set]
-    if not test.aggregates:
-        return []
-    lines = ["", f"## {AGGREGATES_TITLE}", "", _aggregates_text(analysis)]
-    for metric in test.aggregates:
-        lines += [
-            "",
-            f"### {metric}",
-            "",
-            f"| arm | runs | IQM [95 %] | P(arm better than {analysis.reference}) [95 %] |",
-            "|---|---:|---:|---:|",
-        ]
-        lines += [f"| {arm} | {runs} | {iqm} | {p} |" for arm, runs, iqm, p in aggregate_rows(analysis, metric)]
-    return lines
-
-
-def arm_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A scrolling table of one row per arm: its name (escaped) under "arm", then ``headers`` (escaped) over
-    cells given as HTML."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        f"<tr><td class='arm'>{html.escape(row[0])}</td>" + "".join(f"<td>{c}</td>" for c in row[1:]) + "</tr>"
-        for row in rows
-    )
-    return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{body}</table></div>"
-
-
-DRAWS_TITLE = "Data draws and training seeds"
-DRAWS_HEADERS = ("runs", "mean", "σ draw [95 %]", "σ train [95 %]", "draw's share [95 %]", "p (no draw variance)")
-
-
-def _sd_text(variance: float, interval: tuple[float, float], digits: int) -> str:
-    """A variance and its interval as standard deviations (the square roots keep the coverage)."""
-    low, high = (math.sqrt(v) for v in interval)
-    return f"{_fmt(math.sqrt(variance), digits)} [{_fmt(low, digits)}, {_fmt(high, digits)}]"
-
-
-def draw_rows(analysis: Analysis, metric: str) -> list[tuple[str, ...]]:
-    """The headline set's variance decomposition on ``metric``, one row per arm: (arm, runs, mean, σ_draw,
-    σ_train, the draw's share, p), each with its interval."""
-    found = analysis.draws.components.get(metric, {})
-    digits = 1 if metric in COUNTS or metric == "expected_cost" else 3
-    rows = []
-    for arm in analysis.arms:
-        if arm not in found:
-            continue
-        vc = found[arm]
-        share = (
-            "–"
-            if math.isnan(vc.draw_share)
-            else (f"{vc.draw_share:.2f} [{vc.draw_share_interval[0]:.2f}, {vc.draw_share_interval[1]:.2f}]")
-        )
-        rows.append(
-            (
-                arm,
-                f"{vc.draws} × {vc.train}",
-                _fmt(vc.mean, digits),
-                _sd_text(vc.draw_var, vc.draw_var_interval, digits),
-                _sd_text(vc.train_var, vc.train_var_interval, digits),
-                share,
-                f"{vc.p_value:.3g}",
-            )
-        )
-    return rows
-
-
-def draws_section(analysis: Analysis) -> str:
-    """Each headline metric's variance split into data draws and training (the headline set; '' without
-    ``data.resample: per_seed``)."""
-    draws = analysis.draws
-    if draws is None:
-        return ""
-    notes = "".join(f"<li>{_md_code(html.escape(n))}</li>" for n in draws.notes if draws.components)
-    tables = [
-        f"<h3>{html.escape(metric)}</h3>{arm_table(DRAWS_HEADERS, draw_rows(analysis, metric))}"
-        for metric in draws.components
-    ]
-    return (
-        f"<h2>{DRAWS_TITLE}</h2><p>{_md_code(html.escape(draws.explanation()))}</p>"
-        + (f"<ul>{notes}</ul>" if notes else "")
-        + "".join(tables)
-    )
-
-
-def draws_markdown(analysis: Analysis) -> list[str]:
-    draws = analysis.draws
-    if draws is None:
-        return []
-    lines = ["", f"## {DRAWS_TITLE}", "", draws.explanation()]
-    if draws.components:
-        lines += [f"- {n}" for n in draws.notes] if draws.notes else []
-    for metric in draws.components:
-        lines += ["", f"### {metric}", "", "| arm | " + " | ".join(DRAWS_HEADERS) + " |", "|---|" + "---:|" * 6]
-        lines += ["| " + " | ".join(row) + " |" for row in draw_rows(analysis, metric)]
-    return lines
 
 
 def data_table(analysis: Analysis) -> str:
@@ -882,7 +684,7 @@ def data_table(analysis: Analysis) -> str:
 def render_html(analysis: Analysis) -> str:
     """The whole report page."""
     spec = analysis.spec
-    verdict_items = "".join(f"<li>{_md_code(html.escape(line))}</li>" for line in verdicts(analysis))
+    verdict_items = "".join(f"<li>{md_code(html.escape(line))}</li>" for line in verdicts(analysis))
     warnings = ""
     issues = [*analysis.problems, *analysis.notes]
     if analysis.missing:
@@ -892,7 +694,7 @@ def render_html(analysis: Analysis) -> str:
     if analysis.warnings:
         warnings += (
             "<div class='warn'><b>Read first:</b><ul>"
-            + "".join(f"<li>{_md_code(html.escape(w))}</li>" for w in analysis.warnings)
+            + "".join(f"<li>{md_code(html.escape(w))}</li>" for w in analysis.warnings)
             + "</ul></div>"
         )
     if issues:
@@ -917,11 +719,11 @@ reference arm <b>{html.escape(analysis.reference)}</b> · imbalance-lab {__versi
 (seeds and test images resampled together) where the metric allows it, else a paired t-test over seeds — with Holm's correction
 over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 95 % t-intervals over seeds (none with one seed), clipped to the metric's range
 (a rate cannot pass 0 or 1; clipping keeps the coverage, since the true mean lies in the range).</p>
-<p class="meta">Checkpoint: {_md_code(html.escape(checkpoint_text(analysis)))}</p>
+<p class="meta">Checkpoint: {md_code(html.escape(checkpoint_text(analysis)))}</p>
 <h2>Data</h2>{data_table(analysis)}
 <h2>Results</h2>{tables}
 {aggregates_section(analysis)}
-{priors_html(analysis, _figure)}
+{priors_html(analysis)}
 {draws_section(analysis)}
 {factor_section(analysis)}
 {rounds_section(analysis)}
@@ -933,12 +735,6 @@ over the arms; ★ = p<sub>Holm</sub> &lt; 0.05. Intervals under each mean are 9
 <h2>Spec</h2><pre>{html.escape(spec.to_yaml())}</pre>
 </body></html>
 """
-
-
-def _md_code(text: str) -> str:
-    """`name` -> <code>name</code> in already-escaped text."""
-    parts = text.split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def render_markdown(analysis: Analysis) -> str:
@@ -966,7 +762,7 @@ def render_markdown(analysis: Analysis) -> str:
         ]
         lines += [
             f"| {arm} | {d.state} | {'–' if d.decided_at is None else d.decided_at} | {d.rounds} | "
-            f"{_fmt(d.mean_diff)} | [{d.low:+.3f}, {d.high:+.3f}] |"
+            f"{fmt(d.mean_diff)} | [{d.low:+.3f}, {d.high:+.3f}] |"
             for arm, d in analysis.rounds.decisions.items()
         ]
     lines += deploy_markdown(analysis)
@@ -987,7 +783,7 @@ def render_markdown(analysis: Analysis) -> str:
             cells = []
             for m in sa.metrics:
                 s = sa.table[arm][m]
-                text = _fmt(s.mean) + ("" if math.isnan(s.std) else f" ± {_fmt(s.std)}")
+                text = fmt(s.mean) + ("" if math.isnan(s.std) else f" ± {fmt(s.std)}")
                 c = next((c for c in sa.comparisons.get(m, []) if c.arm == arm), None)
                 if c is not None:
                     text += f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''})"
@@ -996,7 +792,7 @@ def render_markdown(analysis: Analysis) -> str:
         for kind, values in sa.baselines.items():
             lines.append(
                 f"| *baseline: {kind}* | "
-                + " | ".join(_fmt(values[m]) if m in values else "" for m in sa.metrics)
+                + " | ".join(fmt(values[m]) if m in values else "" for m in sa.metrics)
                 + " |"
             )
     lines += aggregates_markdown(analysis)  # after the tables, which stay as they were

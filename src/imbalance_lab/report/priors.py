@@ -7,6 +7,7 @@ from typing import Any
 
 from imbalance_lab.analysis.shifted_priors import PriorScores, prior_scores
 from imbalance_lab.report import plots
+from imbalance_lab.report.page import arm_table, figure_html
 
 PRIORS_TITLE = "Under other test priors"
 SHOWN: tuple[str, ...] = ("accuracy", "macro_f1")
@@ -33,25 +34,17 @@ def rows(scores: PriorScores, metric: str) -> list[list[str]]:
     return [[arm] + [f"{v:.3f}" for v in scores.mean(arm, metric)] for arm in scores.values]
 
 
-def priors_html(analysis: Any, figure: Any) -> str:
-    """The section as HTML (``figure``: the report's own ``(title, fig, caption) -> <figure>``); '' when off."""
+def priors_html(analysis: Any) -> str:
+    """The section as HTML; '' when ``evaluation.test_priors`` is off."""
     scores = prior_scores(analysis)
     if scores is None:
         return ""
-    head = "".join(f"<th>{html.escape(label)}</th>" for label in scores.labels)
     parts = [f"<h2>{PRIORS_TITLE}</h2><p>{html.escape(_explanation(scores)).replace('`', '')}</p>"]
     for metric in SHOWN:
-        body = "".join(
-            f"<tr><td class='arm'>{html.escape(row[0])}</td>" + "".join(f"<td>{v}</td>" for v in row[1:]) + "</tr>"
-            for row in rows(scores, metric)
-        )
-        parts.append(
-            f"<h3>{html.escape(metric)}</h3><div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>"
-            f"{body}</table></div>"
-        )
+        parts.append(f"<h3>{html.escape(metric)}</h3>{arm_table(scores.labels, rows(scores, metric))}")
         curves = {arm: (scores.mean(arm, metric), scores.std(arm, metric)) for arm in scores.values}
         parts.append(
-            figure(
+            figure_html(
                 f"{metric} under other test priors",
                 plots.prior_curves(curves, scores.labels, metric, arm_order=analysis.arms, adapting=scores.adapting),
                 f"{metric} on the {scores.set_name} set reweighted to each prior, mean over seeds with a ±1 std band.",

@@ -1,0 +1,41 @@
+"""The small pieces every section of the report's page is built from: numbers, figures, `code` and tables."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from imbalance_lab.report import plots
+
+REFERENCE_ROW = " class='reference'"
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; ``–`` for none or NaN."""
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def figure_html(title: str, fig: Any, caption: str = "") -> str:
+    """A matplotlib figure as an inline <figure> (a PNG data URI) with its caption."""
+    uri = plots.figure_data_uri(fig)
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f"<figure><img alt='{html.escape(title)}' src='{uri}'>{cap}</figure>"
+
+
+def md_code(text: str) -> str:
+    """`name` -> <code>name</code> in already-escaped text."""
+    parts = text.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def arm_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A scrolling table of one row per arm: its name (escaped) under "arm", then ``headers`` (escaped) over
+    cells given as HTML."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f"<tr><td class='arm'>{html.escape(row[0])}</td>" + "".join(f"<td>{c}</td>" for c in row[1:]) + "</tr>"
+        for row in rows
+    )
+    return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{body}</table></div>"
