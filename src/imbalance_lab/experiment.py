@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imbalance_lab.analysis.frames import aggregates_frame, draw_variance_frame, test_priors_frame
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import SpecError, StoreError, UserError
 from imbalance_lab.progress import NullProgress, Progress
@@ -691,97 +692,19 @@ class Experiment:
         return table[keep].reset_index(drop=True)
 
     def aggregates(self) -> pd.DataFrame:
-        """rliable's aggregates beside the paired tests: one row per set × compared metric × arm with the runs'
-        interquartile mean (``iqm``, ``iqm_low``, ``iqm_high``) and P(a run of the arm scores better than a run of
-        the reference) (``p_improvement``, ``p_low``, ``p_high``; NaN for the reference itself), 95 %
-        stratified-bootstrap intervals (NaN with one run). "Better" follows the metric: lower for costs and
-        losses. The formulas: :mod:`imbalance_lab.stats.aggregates`."""
-        import pandas as pd
-
-        rows = []
-        for set_name, sa in self.analysis.sets.items():
-            for metric, per_arm in sa.aggregates.items():
-                for arm, found in per_arm.items():
-                    iqm, p = found.iqm, found.improvement
-                    rows.append(
-                        {
-                            "set": set_name,
-                            "metric": metric,
-                            "arm": arm,
-                            "n_runs": found.n_runs,
-                            "iqm": iqm.value,
-                            "iqm_low": iqm.interval.low if iqm.interval else math.nan,
-                            "iqm_high": iqm.interval.high if iqm.interval else math.nan,
-                            "p_improvement": p.value if p else math.nan,
-                            "p_low": p.interval.low if p and p.interval else math.nan,
-                            "p_high": p.interval.high if p and p.interval else math.nan,
-                            "reference": self.reference,
-                        }
-                    )
-        return pd.DataFrame(rows)
+        """rliable's aggregates beside the paired tests, one row per set × compared metric × arm
+        (:func:`imbalance_lab.analysis.frames.aggregates_frame`)."""
+        return aggregates_frame(self.analysis)
 
     def test_priors(self) -> pd.DataFrame:
-        """Every arm under the test priors of ``evaluation.test_priors`` (empty without it): one row per arm ×
-        prior × seed × metric, with the prior's ``label`` (``forward 10``, ``uniform``, ...) and signed
-        ``ratio`` (negative: a backward long tail), and ``adapts`` for a derived arm whose rule re-estimates
-        each reweighted set's prior. How: :mod:`imbalance_lab.analysis.shifted_priors`."""
-        import pandas as pd
-
-        from imbalance_lab.analysis.shifted_priors import prior_scores
-
-        scores = prior_scores(self.analysis)
-        rows = []
-        if scores is not None:
-            for arm, per_metric in scores.values.items():
-                for metric, runs in per_metric.items():
-                    for i, seed in enumerate(scores.seeds[arm]):
-                        for j, label in enumerate(scores.labels):
-                            rows.append(
-                                {
-                                    "arm": arm,
-                                    "prior": label,
-                                    "ratio": scores.ratios[j],
-                                    "seed": seed,
-                                    "metric": metric,
-                                    "value": float(runs[i, j]),
-                                    "adapts": arm in scores.adapting,
-                                }
-                            )
-        return pd.DataFrame(rows, columns=["arm", "prior", "ratio", "seed", "metric", "value", "adapts"])
+        """Every arm under the test priors of ``evaluation.test_priors``, one row per arm × prior × seed × metric
+        (:func:`imbalance_lab.analysis.frames.test_priors_frame`)."""
+        return test_priors_frame(self.analysis)
 
     def draw_variance(self) -> pd.DataFrame:
-        """With ``data.resample: per_seed`` and ``seeds: {draws, train}``: one row per headline metric × arm of
-        the test set, its variance over runs split into data draws and training (``draw_var``, ``train_var``,
-        ``draw_share``, each with ``_low`` and ``_high``: 95 % intervals; ``p_value`` tests no draw variance).
-        Empty without data draws, or with fewer than 2 draws or 2 training seeds per draw. The formulas:
-        :mod:`imbalance_lab.stats.variance`."""
-        import pandas as pd
-
-        draws = self.analysis.draws
-        rows = []
-        for metric, per_arm in ({} if draws is None else draws.components).items():
-            for arm, vc in per_arm.items():
-                rows.append(
-                    {
-                        "set": draws.set,
-                        "metric": metric,
-                        "arm": arm,
-                        "draws": vc.draws,
-                        "train": vc.train,
-                        "mean": vc.mean,
-                        **{
-                            f"{name}{end}": value
-                            for name, point, (low, high) in (
-                                ("draw_var", vc.draw_var, vc.draw_var_interval),
-                                ("train_var", vc.train_var, vc.train_var_interval),
-                                ("draw_share", vc.draw_share, vc.draw_share_interval),
-                            )
-                            for end, value in (("", point), ("_low", low), ("_high", high))
-                        },
-                        "p_value": vc.p_value,
-                    }
-                )
-        return pd.DataFrame(rows)
+        """The variance of each headline metric split into data draws and training, one row per metric × arm
+        (:func:`imbalance_lab.analysis.frames.draw_variance_frame`)."""
+        return draw_variance_frame(self.analysis)
 
     def runs(self) -> pd.DataFrame:
         """One row per run and evaluation set, its metrics as columns (recomputed from the predictions)."""
