@@ -186,7 +186,7 @@ def test_a_top_level_adaptive_key_is_refused_with_where_it_goes(tmp_path: Path) 
     spec = one_seed_spec()
     spec["epoch"] = 3
     other = assert_error(cli("validate", write_spec(tmp_path / "typo.yaml", spec)), "epoch: unknown key")
-    assert "adaptive" not in other and line.endswith("selection, decisions")
+    assert "adaptive" not in other and line.endswith("selection, decisions, evaluation")
 
 
 # --------------------------------------------------------------------------- weights files
