@@ -17,6 +17,7 @@ import numpy as np
 from imbalance_lab.analysis.aggregates import ArmAggregate, aggregate_arms, profile_arms, scores_by_arm
 from imbalance_lab.analysis.baselines import BASELINES, baseline_metrics
 from imbalance_lab.analysis.draws import draw_variance
+from imbalance_lab.analysis.shifted_priors import prior_scores
 from imbalance_lab.metrics import classification_metrics, confusion_matrix, predict
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.stats import (
@@ -96,6 +97,9 @@ class Analysis:
     answer: Any = None  # what to deploy (analysis.deployment.DeployAnswer), with costs
     rounds: Any = None  # adaptive seeds (rounds.RoundState): each comparison's decision and why the rounds stopped
     draws: Any = None  # data draws (analysis.draws.DrawVariance): each headline metric's draw and training variance
+    priors: Any = (
+        None  # evaluation.test_priors (analysis.shifted_priors.PriorScores): every arm under other test priors
+    )
 
     @property
     def headline_set(self) -> str:
@@ -334,7 +338,10 @@ def analyse(
         analysis = dataclasses.replace(analysis, answer=deploy_answer(analysis, n_boot=n_boot, seed=seed))
     headline = analysis.headline_set
     draws = draw_variance(spec, scored[headline], sets[headline].metrics, headline)  # None without data draws
-    return analysis if draws is None else dataclasses.replace(analysis, draws=draws)
+    if draws is not None:
+        analysis = dataclasses.replace(analysis, draws=draws)
+    priors = prior_scores(analysis)  # None without evaluation.test_priors
+    return analysis if priors is None else dataclasses.replace(analysis, priors=priors)
 
 
 def _all_metric_keys(per_run: dict[str, dict[int, dict[str, float]]]) -> list[str]:

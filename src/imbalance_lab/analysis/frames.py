@@ -7,7 +7,6 @@ import math
 from typing import TYPE_CHECKING
 
 from imbalance_lab.analysis.analyse import Analysis
-from imbalance_lab.analysis.shifted_priors import prior_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +50,7 @@ def test_priors_frame(analysis: Analysis) -> pd.DataFrame:
     each reweighted set's prior. How: :mod:`imbalance_lab.analysis.shifted_priors`."""
     import pandas as pd
 
-    scores = prior_scores(analysis)
+    scores = analysis.priors
     rows = []
     if scores is not None:
         for arm, per_metric in scores.values.items():

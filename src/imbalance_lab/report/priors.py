@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from imbalance_lab.analysis.shifted_priors import PriorScores, prior_scores
+from imbalance_lab.analysis.shifted_priors import PriorScores
 from imbalance_lab.report import plots
 from imbalance_lab.report.page import arm_table, figure_html
 
@@ -36,7 +36,7 @@ def rows(scores: PriorScores, metric: str) -> list[list[str]]:
 
 def priors_html(analysis: Any) -> str:
     """The section as HTML; '' when ``evaluation.test_priors`` is off."""
-    scores = prior_scores(analysis)
+    scores = analysis.priors
     if scores is None:
         return ""
     parts = [f"<h2>{PRIORS_TITLE}</h2><p>{html.escape(_explanation(scores)).replace('`', '')}</p>"]
@@ -54,7 +54,7 @@ def priors_html(analysis: Any) -> str:
 
 
 def priors_markdown(analysis: Any) -> list[str]:
-    scores = prior_scores(analysis)
+    scores = analysis.priors
     if scores is None:
         return []
     lines = ["", f"## {PRIORS_TITLE}", "", _explanation(scores)]

@@ -128,6 +128,15 @@ def backward(loss: torch.Tensor, retain_graph: bool = False) -> None:
     torch.autograd.backward(loss, retain_graph=retain_graph)
 
 
+def plain_step(batch: StepBatch, loss: torch.Tensor) -> torch.Tensor:
+    """The trainer's own step on ``batch`` from its mean ``loss``: gradients cleared, computed, the optimiser
+    stepped; the loss back, detached."""
+    batch.zero_grad()
+    backward(loss)
+    batch.optimizer.step()
+    return loss.detach()
+
+
 @dataclass
 class StepBatch:
     """One batch's training step, handed to the strategy that owns the step (:meth:`Strategy.optimizer_step`).
@@ -305,11 +314,7 @@ class Strategy:
         """One batch's step: compute gradients (``batch.losses()``, as many passes as needed) and step
         ``batch.optimizer``; return the batch's mean loss at the weights it started from (detached). Only
         strategies with the ``step`` role override this; this default is the trainer's own step."""
-        loss = batch.losses().mean()
-        batch.zero_grad()
-        backward(loss)
-        batch.optimizer.step()
-        return loss.detach()
+        return plain_step(batch, batch.losses().mean())
 
     def begin_stage(self, model: nn.Module, ctx: EpochContext) -> None:
         """See the model as the stage this strategy belongs to begins, before its first step (default: nothing)."""
@@ -578,4 +583,5 @@ __all__ = [
     "class_counts",
     "follows_training",
     "owns_step",
+    "plain_step",
 ]

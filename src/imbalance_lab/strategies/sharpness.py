@@ -12,13 +12,21 @@ forward/backward passes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import torch
 from pydantic import Field
 
-from imbalance_lab.strategies.base import STRATEGIES, EpochContext, StepBatch, Strategy, backward, epochs_before
+from imbalance_lab.strategies.base import (
+    STRATEGIES,
+    EpochContext,
+    StepBatch,
+    Strategy,
+    backward,
+    epochs_before,
+    plain_step,
+)
 
 Rho = Annotated[float, Field(gt=0, le=10)]  # the radius of the ball the weights are perturbed within
 
@@ -56,6 +64,21 @@ def _restore(params: Sequence[torch.Tensor], kept: Sequence[torch.Tensor | None]
     for p, w in zip(params, kept, strict=True):
         if w is not None:
             p.copy_(w)
+
+
+def gradient_at_worst_nearby(
+    batch: StepBatch, loss: torch.Tensor, again: Callable[[], torch.Tensor], rho: float, adaptive: bool
+) -> None:
+    """SAM's two passes, without the step: ``loss``'s gradient at the weights ``w`` gives ``ε``
+    (:func:`perturbation`); ``again()`` (the loss recomputed) is differentiated at ``w + ε``, batch-norm running
+    statistics kept, and ``w`` restored exactly, leaving that second gradient in the parameters' ``.grad``."""
+    batch.zero_grad()
+    backward(loss)
+    kept = _shift(batch.params, perturbation(batch.gradients(), batch.params, rho, adaptive))
+    batch.zero_grad()
+    with batch.running_stats_kept():
+        backward(again())
+    _restore(batch.params, kept)
 
 
 @STRATEGIES.register
@@ -109,13 +132,7 @@ class SharpnessAware(Strategy):
         if not self._on(ctx):
             return super().optimizer_step(batch, ctx)
         loss = batch.losses().mean()
-        batch.zero_grad()
-        backward(loss)
-        kept = _shift(batch.params, perturbation(batch.gradients(), batch.params, self.rho, self.adaptive))
-        batch.zero_grad()
-        with batch.running_stats_kept():
-            backward(batch.losses().mean())
-        _restore(batch.params, kept)
+        gradient_at_worst_nearby(batch, loss, lambda: batch.losses().mean(), self.rho, self.adaptive)
         batch.optimizer.step()
         return loss.detach()
 
@@ -174,45 +191,32 @@ class ImbalancedSharpnessAware(Strategy):
         tail_classes = ctx.class_counts < self.tail_below
         tail = tail_classes.to(batch.labels.device)[batch.labels]
         losses = batch.losses()
-        if not bool(tail.any()) or bool(tail.all()):  # one part only: the plain step, or SAM on the whole batch
+        weight = self.tail_weight
+        if not bool(tail.any()):  # no tail example: the plain step
+            return plain_step(batch, losses.mean())
+        if bool(tail.all()):  # the tail part alone: SAM on the whole batch
             loss = losses.mean()
-            if not bool(tail.any()):
-                batch.zero_grad()
-                backward(loss)
-                batch.optimizer.step()
-                return loss.detach()
-            return self._sam_on(batch, loss)
+            gradient_at_worst_nearby(batch, weight * loss, lambda: weight * batch.losses().mean(), self.rho, False)
+            batch.optimizer.step()
+            return loss.detach()
         size = losses.shape[0]
         head_loss = (losses * ~tail).sum() / size
-        tail_loss = self.tail_weight * (losses * tail).sum() / size
         batch.zero_grad()
         backward(head_loss, retain_graph=True)
         head_grads = [None if g is None else g.clone() for g in batch.gradients()]
-        batch.zero_grad()
-        backward(tail_loss)
-        kept = _shift(batch.params, perturbation(batch.gradients(), batch.params, self.rho, adaptive=False))
-        batch.zero_grad()
-        with batch.running_stats_kept():
-            again = batch.losses()
-            backward(self.tail_weight * (again * tail).sum() / size)
-        _restore(batch.params, kept)
+        gradient_at_worst_nearby(
+            batch,
+            weight * (losses * tail).sum() / size,
+            lambda: weight * (batch.losses() * tail).sum() / size,
+            self.rho,
+            False,
+        )
         with torch.no_grad():
             for p, g in zip(batch.params, head_grads, strict=True):
                 if g is not None:
                     p.grad = g if p.grad is None else p.grad.add_(g)
         batch.optimizer.step()
         return (head_loss + (losses * tail).sum() / size).detach()
-
-    def _sam_on(self, batch: StepBatch, loss: torch.Tensor) -> torch.Tensor:
-        batch.zero_grad()
-        backward(self.tail_weight * loss)
-        kept = _shift(batch.params, perturbation(batch.gradients(), batch.params, self.rho, adaptive=False))
-        batch.zero_grad()
-        with batch.running_stats_kept():
-            backward(self.tail_weight * batch.losses().mean())
-        _restore(batch.params, kept)
-        batch.optimizer.step()
-        return loss.detach()
 
     def params(self) -> dict[str, Any]:
         return {"rho": self.rho, "tail_below": self.tail_below, "tail_weight": self.tail_weight}
