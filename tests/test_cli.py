@@ -231,3 +231,14 @@ def test_result_json_is_strict_json(finished):
     assert paths == result_files(out)
     for path in paths:
         json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_the_console_script_flushes_its_output_and_keeps_the_exit_status(tmp_path):
+    """The console script ends the process without the interpreter's teardown (cli.entry): what it printed
+    still arrives through a pipe, and a user mistake still exits 2."""
+    listed = run_cli("list", "strategies")
+    assert listed.returncode == 0
+    assert "class_weight" in listed.stdout and listed.stdout.endswith("\n")
+    missing = run_cli("validate", tmp_path / "nope.yaml")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: spec file") and "Traceback" not in missing.stderr

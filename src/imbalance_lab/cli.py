@@ -7,6 +7,7 @@ traceback.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -628,5 +629,35 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def entry() -> None:
+    """The console script (and ``python -m imbalance_lab.cli``): :func:`main`, then out of the process as soon as
+    its work is done.
+
+    A normal interpreter exit tears down every module and object, which after torch is imported takes about
+    0.45 s on the 2-core machine we develop on (docs/benchmarks.md, time to a first answer), longer than most
+    commands' own work. So the exit handlers run (MLflow's, multiprocessing's, temporary files', logging's),
+    the output is flushed and the process ends without that teardown. With another thread still running, the
+    exit is the normal one, which waits for it.
+    """
+    import atexit
+    import threading
+
+    try:
+        main()
+        code: int | str | None = 0
+    except SystemExit as done:
+        code = done.code
+    if threading.active_count() > 1:
+        sys.exit(code)
+    if isinstance(code, str):  # sys.exit("message"): the message on stderr, status 1
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

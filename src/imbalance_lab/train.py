@@ -29,6 +29,7 @@ from torch import nn
 
 from imbalance_lab.metrics import classification_metrics
 from imbalance_lab.models.base import ImageClassifier
+from imbalance_lab.optimisers import Optimiser, make_optimiser
 from imbalance_lab.prepared import LabelledImages
 from imbalance_lab.spec import ExecutionSpec, ScheduleSpec, SelectSpec, TrainingSpec
 from imbalance_lab.strategies import (
@@ -64,16 +65,14 @@ def make_optimizer(
     cfg: TrainingSpec,
     lr: float | None = None,
     weight_decay: float | None = None,
-) -> torch.optim.Optimizer:
+    device_type: str = "cpu",
+) -> Optimiser:
     """The spec's optimiser over ``params`` (parameters, or groups with their own weight decay) at ``lr``
-    (default ``training.lr``) and ``weight_decay`` (default ``training.weight_decay``)."""
+    (default ``training.lr``) and ``weight_decay`` (default ``training.weight_decay``), for parameters on
+    ``device_type`` (ours on a CPU, torch's elsewhere: :mod:`imbalance_lab.optimisers`)."""
     lr = cfg.lr if lr is None else lr
     decay = cfg.weight_decay if weight_decay is None else weight_decay
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=decay)
-    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=decay)
+    return make_optimiser(params, cfg.optimizer, lr, decay, cfg.momentum, device_type)
 
 
 def use_channels_last(memory_format: str, device_type: str, precision: str) -> bool:
@@ -339,7 +338,7 @@ class Snapshot:
         cls,
         epoch: int,
         model: nn.Module,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Optimiser,
         scaler: torch.amp.GradScaler | None,
         generator: torch.Generator,
         augment_generator: torch.Generator,
@@ -453,7 +452,7 @@ def fit(
         plan.pipeline.begin_stage(model, ctx)
         params = model.head_parameters() if plan.head_only else model.trainable_parameters()
         groups = plan.pipeline.param_groups(params, plan.weight_decay, ctx)
-        optimizer = make_optimizer(params if groups is None else groups, cfg, plan.lr, plan.weight_decay)
+        optimizer = make_optimizer(params if groups is None else groups, cfg, plan.lr, plan.weight_decay, device.type)
         scaler = compute.grad_scaler()
         first = 1
         if resumed is not None:
@@ -541,7 +540,7 @@ def _train_epoch(
     train: DeviceSet,
     cpu_labels: torch.Tensor,
     plan: _StagePlan,
-    optimizer: torch.optim.Optimizer,
+    optimizer: Optimiser,
     scaler: torch.amp.GradScaler | None,
     ctx: EpochContext,
     generator: torch.Generator,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -490,3 +491,39 @@ def test_module_never_imports_pyplot() -> None:
     with open(plots.__file__, encoding="utf-8") as handle:
         source = handle.read()
     assert "import matplotlib.pyplot" not in source and "from matplotlib import pyplot" not in source
+
+
+def _small_figures(n: int) -> list:
+    figs = []
+    for k in range(n):
+        fig = plots._new_figure((4, 3))
+        ax = fig.add_subplot()
+        ax.plot(np.arange(10), np.arange(10) ** (1 + k / 4), label=f"curve {k}")
+        ax.set_title(f"figure {k}")
+        ax.legend()
+        figs.append(fig)
+    return figs
+
+
+def test_figures_drawn_together_are_the_bytes_drawn_one_by_one():
+    """figure_pngs (a forked child draws every other figure on Linux) gives figure_png's bytes, in order."""
+    figs = _small_figures(5)
+    together = plots.figure_pngs(figs)
+    assert together == [plots.figure_png(fig) for fig in figs]
+    assert len(set(together)) == 5  # five different figures, not one repeated
+    assert plots.figure_pngs(figs[:2]) == together[:2]  # too few to share: drawn here
+
+
+def test_figures_drawn_here_when_the_child_fails(monkeypatch):
+    """A child that cannot draw leaves its figures to this process: the same bytes, nothing missing."""
+    figs = _small_figures(4)
+    expected = [plots.figure_png(fig) for fig in figs]
+    parent, draw = os.getpid(), plots.figure_png
+
+    def fails_in_child(fig, dpi=110):
+        if os.getpid() != parent:
+            raise RuntimeError("the child cannot draw")
+        return draw(fig, dpi)
+
+    monkeypatch.setattr(plots, "figure_png", fails_in_child)
+    assert plots.figure_pngs(figs) == expected

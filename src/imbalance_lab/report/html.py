@@ -20,7 +20,7 @@ from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.report import plots
 from imbalance_lab.report.aggregates import aggregates_markdown, aggregates_section
 from imbalance_lab.report.draws import draws_markdown, draws_section
-from imbalance_lab.report.page import figure_html, fmt, md_code
+from imbalance_lab.report.page import figure_html, figures_together, fmt, md_code
 from imbalance_lab.report.priors import priors_html, priors_markdown
 from imbalance_lab.stats import Comparison
 from imbalance_lab.version import __version__
@@ -683,6 +683,13 @@ def data_table(analysis: Analysis) -> str:
 
 def render_html(analysis: Analysis) -> str:
     """The whole report page."""
+    with figures_together() as sheet:
+        page = _page(analysis)
+    return sheet.fill(page)
+
+
+def _page(analysis: Analysis) -> str:
+    """The report page, its figures placed on the open sheet."""
     spec = analysis.spec
     verdict_items = "".join(f"<li>{md_code(html.escape(line))}</li>" for line in verdicts(analysis))
     warnings = ""

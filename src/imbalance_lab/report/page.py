@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from imbalance_lab.report import plots
@@ -17,9 +19,43 @@ def fmt(value: float, digits: int = 3) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+class FigureSheet:
+    """The figures of one page, drawn together when the page is complete (:func:`plots.figure_pngs` draws
+    two at a time where the machine allows): :func:`figure_html` places a marker for each while the sheet
+    is open (:func:`figures_together`), and :meth:`fill` puts each figure's data URI in its place."""
+
+    def __init__(self) -> None:
+        self.figures: list[Any] = []
+        self.marker = f"imbalance-lab-figure-{id(self)}-"
+
+    def place(self, fig: Any) -> str:
+        self.figures.append(fig)
+        return f"{self.marker}{len(self.figures) - 1}"
+
+    def fill(self, page: str) -> str:
+        for i, png in enumerate(plots.figure_pngs(self.figures)):
+            page = page.replace(f"src='{self.marker}{i}'", f"src='{plots.png_data_uri(png)}'", 1)
+        return page
+
+
+_SHEET: ContextVar[FigureSheet | None] = ContextVar("figure_sheet", default=None)
+
+
+@contextlib.contextmanager
+def figures_together() -> Iterator[FigureSheet]:
+    """Inside, :func:`figure_html` defers drawing to the sheet; fill the page with :meth:`FigureSheet.fill`."""
+    sheet = FigureSheet()
+    token = _SHEET.set(sheet)
+    try:
+        yield sheet
+    finally:
+        _SHEET.reset(token)
+
+
 def figure_html(title: str, fig: Any, caption: str = "") -> str:
     """A matplotlib figure as an inline <figure> (a PNG data URI) with its caption."""
-    uri = plots.figure_data_uri(fig)
+    sheet = _SHEET.get()
+    uri = sheet.place(fig) if sheet is not None else plots.figure_data_uri(fig)
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return f"<figure><img alt='{html.escape(title)}' src='{uri}'>{cap}</figure>"
 

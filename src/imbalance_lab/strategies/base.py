@@ -52,7 +52,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -128,6 +128,17 @@ def backward(loss: torch.Tensor, retain_graph: bool = False) -> None:
     torch.autograd.backward(loss, retain_graph=retain_graph)
 
 
+class Optimiser(Protocol):
+    """What a step owner uses of the trainer's optimiser (:mod:`imbalance_lab.optimisers`' on a CPU, torch's
+    elsewhere): its parameter groups, a step and clearing the gradients."""
+
+    param_groups: list[dict[str, Any]]
+
+    def step(self) -> Any: ...
+
+    def zero_grad(self, set_to_none: bool = True) -> None: ...
+
+
 def plain_step(batch: StepBatch, loss: torch.Tensor) -> torch.Tensor:
     """The trainer's own step on ``batch`` from its mean ``loss``: gradients cleared, computed, the optimiser
     stepped; the loss back, detached."""
@@ -148,7 +159,7 @@ class StepBatch:
 
     labels: torch.Tensor
     params: list[nn.Parameter]
-    optimizer: torch.optim.Optimizer
+    optimizer: Optimiser
     model: nn.Module
     forward_losses: Callable[[], tuple[torch.Tensor, torch.Tensor]]  # -> each example's loss (B,), logits
     logits: torch.Tensor | None = field(default=None)  # the first pass's logits (the epoch's training metrics)
