@@ -2,7 +2,9 @@
 
 from imbalance_lab.data import (  # noqa: F401  (registers the sources)
     animal_mnist,
+    hf_dataset,
     image_folder,
+    image_list,
     offline_sets,
     synthetic,
     torchvision_sets,

@@ -11,13 +11,14 @@ import concurrent.futures
 import contextlib
 import functools
 import hashlib
+import io
 import json
 import os
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
@@ -64,13 +65,43 @@ class DataWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class _Listing:
-    """What a cheap scan of the folder finds: class names and every candidate file, in output order."""
+class Listing:
+    """What a cheap scan finds (of a class-per-folder tree, or of a list file: :mod:`.image_list`): class
+    names and every candidate file, in output order, by ``stat`` only.
+
+    ``list_file`` is the list the files come from (``None`` for a folder): messages name it, and each
+    class's images are "in the list" rather than "in the class folder". ``rows`` are the list's rows that
+    named no usable file (line number, reason), reported with the unreadable files.
+
+    A data set whose images are encoded bytes rather than files (:mod:`.hf_dataset`) names them
+    ``<split>[<row>]`` in ``files``, gives the bytes (or a file's path) in ``blobs``, describes itself in
+    ``described`` and keys its cache by ``version`` (what identifies its stored files); ``partition`` and
+    ``partition_names`` carry its published splits.
+    """
 
     root: Path
     class_names: tuple[str, ...]
     files: tuple[tuple[str, int, int], ...]  # (path relative to root, size in bytes, mtime_ns)
     labels: tuple[int, ...]
+    list_file: Path | None = None
+    rows: tuple[tuple[int, str], ...] = ()
+    described: str | None = None
+    blobs: tuple[bytes | Path, ...] | None = field(default=None, repr=False, compare=False)
+    version: Any = None
+    partition: tuple[int, ...] | None = None
+    partition_names: tuple[str, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        """What the images come from, for messages."""
+        if self.described is not None:
+            return self.described
+        return f"image folder {self.root}" if self.list_file is None else f"image list {self.list_file}"
+
+    @property
+    def by_file(self) -> bool:
+        """A folder's classes are its sub-folders; a list's and a data set's are their labels."""
+        return self.list_file is None and self.described is None
 
 
 @dataclass(frozen=True)
@@ -82,17 +113,38 @@ class _Decoded:
     skipped: tuple[tuple[str, str], ...]  # (relative path, reason)
 
 
-def default_cache_dir(root: str | Path, size: tuple[int, int], channels: int, resize: str) -> Path:
-    """``$XDG_CACHE_HOME/imbalance-lab/image_folder/<key>`` (``~/.cache`` without it), one per root and parameters."""
+def default_cache_dir(
+    root: str | Path,
+    size: tuple[int, int],
+    channels: int,
+    resize: str,
+    kind: str = "image_folder",
+    list_file: Path | None = None,
+) -> Path:
+    """``$XDG_CACHE_HOME/imbalance-lab/<kind>/<key>`` (``~/.cache`` without it), one per root, list file and
+    parameters."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     cache_home = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    key = json.dumps(
-        {"root": str(Path(root).expanduser().resolve()), "size": list(size), "channels": channels, "resize": resize}
-    )
-    return cache_home / "imbalance-lab" / "image_folder" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    fields: dict[str, Any] = {
+        "root": str(Path(root).expanduser().resolve()), "size": list(size), "channels": channels, "resize": resize
+    }  # fmt: skip
+    if list_file is not None:
+        fields["list"] = str(list_file)
+    key = json.dumps(fields)
+    return cache_home / "imbalance-lab" / kind / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _list_folder(root: Path, ignore: Path | None = None) -> _Listing:
+def output_size(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``size`` as ``(height, width)``: one number is a square."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def cache_folder(cache_dir: str | None, default: Callable[[], Path]) -> Path:
+    """``cache_dir`` if given (``~`` expanded, made absolute), else the source's ``default()``."""
+    return Path(cache_dir).expanduser().resolve() if cache_dir is not None else default()
+
+
+def _list_folder(root: Path, ignore: Path | None = None) -> Listing:
     """Class sub-folders (sorted) and their files (sorted, recursive), by ``stat`` only; hidden entries are ignored."""
     if not root.exists():
         raise DataError(f"image folder {root} does not exist; set root to an existing folder with {LAYOUT_HINT}")
@@ -113,17 +165,21 @@ def _list_folder(root: Path, ignore: Path | None = None) -> _Listing:
             for fname in names:
                 if fname.startswith("."):
                     continue
-                path = Path(folder, fname)
-                try:
-                    stat = path.stat()
-                except OSError:  # a broken link: listed, so it is reported as unreadable
-                    found.append((path.relative_to(root).as_posix(), -1, -1))
-                    continue
-                found.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
+                found.append(file_entry(root, Path(folder, fname).relative_to(root).as_posix()))
         found.sort()
         files += found
         labels += [label] * len(found)
-    return _Listing(root, tuple(class_dirs), tuple(files), tuple(labels))
+    return Listing(root, tuple(class_dirs), tuple(files), tuple(labels))
+
+
+def file_entry(root: Path, relpath: str) -> tuple[str, int, int]:
+    """``(relpath, size, mtime_ns)`` of ``root / relpath``; ``-1, -1`` for a file that cannot be stat'ed (missing,
+    a broken link): it stays listed, so it is reported as unreadable, like any bad file."""
+    try:
+        stat = (root / relpath).stat()
+    except OSError:
+        return relpath, -1, -1
+    return relpath, stat.st_size, stat.st_mtime_ns
 
 
 def _crop_box(width: int, height: int, target_w: int, target_h: int) -> tuple[float, float, float, float]:
@@ -136,7 +192,7 @@ def _crop_box(width: int, height: int, target_w: int, target_h: int) -> tuple[fl
     return left, top, left + crop_w, top + crop_h
 
 
-def _decode_image(path: Path, size: tuple[int, int], channels: int, resize: str) -> np.ndarray:
+def _decode_image(path: Path | IO[bytes], size: tuple[int, int], channels: int, resize: str) -> np.ndarray:
     """One file as a ``C×H×W`` uint8 array; raises whatever Pillow raises for a bad file.
 
     JPEGs are decoded at a reduced DCT scale that still leaves at least twice the
@@ -160,7 +216,7 @@ def _decode_image(path: Path, size: tuple[int, int], channels: int, resize: str)
 
 
 def _decode_chunk(
-    paths: Sequence[Path], size: tuple[int, int], channels: int, resize: str
+    paths: Sequence[Path | IO[bytes]], size: tuple[int, int], channels: int, resize: str
 ) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Decode ``paths`` into one ``n×C×H×W`` array; bad files stay zero and come back as ``(index, reason)``."""
     out = np.zeros((len(paths), channels, *size), dtype=np.uint8)
@@ -181,7 +237,7 @@ def _bad_file_error(root: Path, relpath: str, reason: str) -> DataError:
 
 
 def _decode_listing(
-    listing: _Listing,
+    listing: Listing,
     size: tuple[int, int],
     channels: int,
     resize: str,
@@ -200,7 +256,11 @@ def _decode_listing(
     times both pools side by side.
     With ``on_bad_image='error'`` the first bad file, in listing order, raises.
     """
-    paths = [listing.root / rel for rel, _, _ in listing.files]
+    paths: list[Any] = (
+        [listing.root / rel for rel, _, _ in listing.files]
+        if listing.blobs is None
+        else [io.BytesIO(b) if isinstance(b, bytes) else b for b in listing.blobs]
+    )
     n = len(paths)
     images = np.zeros((n, channels, *size), dtype=np.uint8)
     bad: list[tuple[int, str]] = []
@@ -240,15 +300,25 @@ def _decode_listing(
     )
 
 
-def _manifest_for(listing: _Listing, size: tuple[int, int], channels: int, resize: str) -> dict[str, Any]:
-    """What a cache must match to be reused: format, parameters, root, classes and every file's size and mtime."""
-    return {
+def _manifest_for(listing: Listing, size: tuple[int, int], channels: int, resize: str) -> dict[str, Any]:
+    """What a cache must match to be reused: format, parameters, root, classes and every file's size and mtime
+    (and, for a list, each file's label and the list's skipped rows: a folder's labels are its paths)."""
+    manifest = {
         "format_version": FORMAT_VERSION,
         "params": {"size": list(size), "channels": channels, "resize": resize},
         "root": str(listing.root),
         "class_names": list(listing.class_names),
         "files": [list(f) for f in listing.files],
     }
+    if listing.version is not None:
+        manifest["dataset"] = {"version": listing.version, "labels": list(listing.labels)}
+    if listing.list_file is not None:
+        manifest["list"] = {
+            "file": str(listing.list_file),
+            "labels": list(listing.labels),
+            "rows": [list(r) for r in listing.rows],
+        }
+    return manifest
 
 
 def _read_cache(cache: Path, expected: dict[str, Any], shape: tuple[int, ...]) -> _Decoded | None:
@@ -293,10 +363,13 @@ def _sync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_skipped(cache: Path, root: Path, skipped: Sequence[tuple[str, str]]) -> None:
-    """``skipped.txt``: one line per skipped file, its absolute path and Pillow's reason, tab-separated."""
-    if skipped:
-        text = "".join(f"{root / rel}\t{reason}\n" for rel, reason in skipped)
+def _write_skipped(cache: Path, listing: Listing, skipped: Sequence[tuple[str, str]]) -> None:
+    """``skipped.txt``: one line per skipped file, its absolute path and Pillow's reason, tab-separated (and per
+    unusable line of a list, ``LIST:LINE`` and why)."""
+    lines = [f"{listing.list_file}:{line}\t{reason}\n" for line, reason in listing.rows]
+    lines += [f"{listing.root / rel}\t{reason}\n" for rel, reason in skipped]
+    if lines:
+        text = "".join(lines)
         _write_atomic(cache, SKIPPED, lambda fh: fh.write(text.encode()))
     else:
         (cache / SKIPPED).unlink(missing_ok=True)
@@ -326,20 +399,90 @@ def _files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
-def _check_classes(listing: _Listing, decoded: _Decoded, cache: Path) -> None:
+def _check_classes(listing: Listing, decoded: _Decoded, cache: Path) -> None:
     """Every class must keep at least one image after skipping bad files."""
-    note = f" ({_files(len(decoded.skipped))} skipped as unreadable, see {cache / SKIPPED})" if decoded.skipped else ""
+    skipped = len(decoded.skipped) + len(listing.rows)
+    note = f" ({_files(skipped)} skipped as unreadable, see {cache / SKIPPED})" if skipped else ""
     if len(decoded.labels) == 0:
+        if not listing.by_file:
+            raise DataError(
+                f"{listing.origin} names no readable images{note}; check its paths against root {listing.root}"
+            )
         raise DataError(
             f"image folder {listing.root} has no readable images in its class sub-folders "
             f"({', '.join(listing.class_names)}){note}; add image files (any format Pillow reads) to them"
         )
     counts = np.bincount(decoded.labels, minlength=len(listing.class_names))
     for name, count in zip(listing.class_names, counts):
+        if count == 0 and not listing.by_file:
+            fix = "add rows for it, or leave it out of the class-name file" if listing.list_file else "check its labels"
+            raise DataError(f"class {name!r} of {listing.origin} has no readable images{note}; {fix}")
         if count == 0:
             raise DataError(
                 f"class folder {listing.root / name} has no readable images{note}; add images to it or remove the folder"
             )
+
+
+def _bad_row_error(listing: Listing, line: int, reason: str) -> DataError:
+    return DataError(
+        f"{listing.origin}, line {line}: {reason}; fix or remove the line, or set on_bad_image: skip to skip such lines"
+    )
+
+
+def load_listing(
+    listing: Listing,
+    size: tuple[int, int],
+    channels: int,
+    resize: str,
+    on_bad_image: str,
+    cache: Path,
+    workers: int | None,
+) -> ImageSet:
+    """The listed files decoded once (in parallel) into ``cache``, or read back from it when the manifest
+    matches; unreadable files (and a list's unusable rows) skipped with one warning, or the first an error."""
+    if listing.rows and on_bad_image == "error":
+        raise _bad_row_error(listing, *listing.rows[0])
+    expected = _manifest_for(listing, size, channels, resize)
+    decoded = _read_cache(cache, expected, (channels, *size))
+    if decoded is not None and decoded.skipped and on_bad_image == "error":
+        raise _bad_file_error(listing.root, *decoded.skipped[0])
+    if decoded is None:
+        decoded = _decode_listing(listing, size, channels, resize, on_bad_image, workers or os.cpu_count() or 1)
+        if not decoded.skipped and not listing.rows:
+            _check_classes(listing, decoded, cache)  # refused before the cache exists: nothing is left behind
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            _start_rebuild(cache)
+            _write_skipped(cache, listing, decoded.skipped)  # before the checks, so their messages can point to it
+            _check_classes(listing, decoded, cache)
+            _write_cache(cache, decoded, expected)
+        except OSError as err:
+            raise DataError(
+                f"cannot write the image cache in {cache} ({err.strerror or err}); set cache_dir to a writable folder"
+            ) from None
+
+    skipped = len(decoded.skipped) + len(listing.rows)
+    if skipped:
+        what = listing.root if listing.by_file else listing.origin
+        warnings.warn(
+            f"{_files(skipped)} skipped in {what} (unreadable or not images"
+            + (", or unusable lines" if listing.rows else "")
+            + f"), see {cache / SKIPPED}",
+            DataWarning,
+            stacklevel=3,
+        )
+    partition = None
+    if listing.partition is not None:
+        bad = {rel for rel, _ in decoded.skipped}
+        kept = [p for (rel, _, _), p in zip(listing.files, listing.partition, strict=True) if rel not in bad]
+        partition = torch.tensor(kept, dtype=torch.int64)
+    return ImageSet(
+        images=torch.from_numpy(decoded.images),
+        labels=torch.from_numpy(decoded.labels),
+        class_names=listing.class_names,
+        partition=partition,
+        partition_names=listing.partition_names if partition is not None else (),
+    )
 
 
 @SOURCES.register
@@ -414,41 +557,7 @@ def image_folder(
     (('cats', 'dogs'), [5000, 5000])
     """
     root_path = Path(root).expanduser().resolve()
-    hw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-    cache = (
-        Path(cache_dir).expanduser().resolve()
-        if cache_dir is not None
-        else default_cache_dir(root_path, hw, channels, resize)
-    )
+    hw = output_size(size)
+    cache = cache_folder(cache_dir, lambda: default_cache_dir(root_path, hw, channels, resize))
     listing = _list_folder(root_path, ignore=cache)
-    expected = _manifest_for(listing, hw, channels, resize)
-
-    decoded = _read_cache(cache, expected, (channels, *hw))
-    if decoded is not None and decoded.skipped and on_bad_image == "error":
-        raise _bad_file_error(root_path, *decoded.skipped[0])
-    if decoded is None:
-        decoded = _decode_listing(listing, hw, channels, resize, on_bad_image, workers or os.cpu_count() or 1)
-        if not decoded.skipped:
-            _check_classes(listing, decoded, cache)  # refused before the cache exists: nothing is left behind
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            _start_rebuild(cache)
-            _write_skipped(cache, root_path, decoded.skipped)  # before the checks, so their messages can point to it
-            _check_classes(listing, decoded, cache)
-            _write_cache(cache, decoded, expected)
-        except OSError as err:
-            raise DataError(
-                f"cannot write the image cache in {cache} ({err.strerror or err}); set cache_dir to a writable folder"
-            ) from None
-
-    if decoded.skipped:
-        warnings.warn(
-            f"{_files(len(decoded.skipped))} skipped in {root_path} (unreadable or not images), see {cache / SKIPPED}",
-            DataWarning,
-            stacklevel=2,
-        )
-    return ImageSet(
-        images=torch.from_numpy(decoded.images),
-        labels=torch.from_numpy(decoded.labels),
-        class_names=listing.class_names,
-    )
+    return load_listing(listing, hw, channels, resize, on_bad_image, cache, workers)
