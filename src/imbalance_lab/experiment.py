@@ -149,7 +149,7 @@ def run(
     every attempt raise :class:`RunsFailed` after the others finished and the
     summary was written.
     """
-    from imbalance_lab.executors import choose_layout, plan, run_local, run_processes, run_ray
+    from imbalance_lab.executors import choose_layout, plan, run_distributed, run_local, run_processes, run_ray
     from imbalance_lab.executors.branching import chains
     from imbalance_lab.train import resolve_device
 
@@ -199,6 +199,8 @@ def run(
                 if layout.executor == "local":
                     run_local(spec, store, data, todo, progress, threads=layout.threads)
                     return []
+                if layout.executor == "distributed":
+                    return run_distributed(spec, store, data, todo, progress, max_retries=execution.max_retries)
                 if layout.executor == "ray":  # one task a run, handed out in the order the other executors use
                     todo = [item for chain in chains(spec, data, todo, share=False) for item in chain.items]
                     return run_ray(

@@ -21,6 +21,7 @@ from imbalance_lab.prepared import ExperimentData, prepare_data
 from imbalance_lab.results import RunResult, SetPredictions
 from imbalance_lab.spec import ExperimentSpec
 from imbalance_lab.strategies import build_pipeline
+from imbalance_lab.strategies.distributed import World
 from imbalance_lab.train import (
     Compute,
     DeviceSet,
@@ -50,6 +51,7 @@ def run_one(
     resume: Snapshot | None = None,
     snapshot_at: frozenset[int] = frozenset(),
     on_snapshot: SnapshotCallback | None = None,
+    world: World | None = None,
 ) -> RunResult:
     """Train and score one arm with one seed.
 
@@ -60,7 +62,9 @@ def run_one(
     here from the shared plan; ``seed`` is the training seed either way. ``resume``,
     ``snapshot_at`` and ``on_snapshot`` share the epochs two arms train alike
     (see :mod:`imbalance_lab.executors.branching`): the result is the same as
-    training from the start.
+    training from the start. ``world`` is this process's rank when one run trains across several processes
+    (:mod:`imbalance_lab.executors.distributed`): each rank takes its share of every batch and every rank
+    scores the same model, so each returns the same result.
     """
     started = time.perf_counter()
     arm_spec = spec.arm(arm)
@@ -78,6 +82,8 @@ def run_one(
     model = build_model(spec.model, data.source.channels, data.source.image_size, len(names))
     pipeline = build_pipeline([(s.name, s.params) for s in arm_spec.strategy], names)
     model = compute.prepare(pipeline.adapt_model(model))
+    if world is not None and world.rank > 0:  # the same weights on every rank; each rank's own dropout masks
+        torch.manual_seed(int(np.random.SeedSequence([seed, world.rank]).generate_state(1)[0]))
     eval_sets = {name: data.subset(split.sets[name]) for name in spec.data.eval_sets}
     device_sets = {
         name: DeviceSet.of(subset, device) for name, subset in [("train", train_set), ("val", eval_sets["val"])]
@@ -119,6 +125,7 @@ def run_one(
         record=record,
         resume=resume,
         snapshot_at=snapshot_at,
+        world=world,
     )
     fitted = fit(
         model,
@@ -168,5 +175,6 @@ def run_one(
             "python": platform.python_version(),
             **compute.provenance(),
             **({"branched_from": {"arm": resume.arm, "epoch": resume.epoch}} if resume is not None else {}),
+            **({"processes": world.size} if world is not None else {}),
         },
     )

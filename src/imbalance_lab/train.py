@@ -39,6 +39,7 @@ from imbalance_lab.strategies import (
     StrategyPipeline,
     build_pipeline,
 )
+from imbalance_lab.strategies.distributed import World, interleave
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
 
@@ -397,6 +398,7 @@ class RunPlan:
     record: dict[str, DeviceSet] | None = None
     resume: Snapshot | None = None
     snapshot_at: frozenset[int] = frozenset()
+    world: World | None = None  # one run across several processes: this one's rank (execution.distributed)
 
 
 def fit(
@@ -481,6 +483,7 @@ def fit(
                 cfg,
                 positive,
                 compute,
+                run.world,
             )
             train_s += time.perf_counter() - started
             images_trained += images
@@ -548,8 +551,14 @@ def _train_epoch(
     cfg: TrainingSpec,
     positive: int | None,
     compute: Compute,
+    world: World | None = None,
 ) -> tuple[dict[str, float], int]:
-    """One epoch's training steps: the epoch's training log and the number of images stepped through."""
+    """One epoch's training steps: the epoch's training log and the number of images stepped through.
+
+    With a ``world`` of several processes each takes its share of every global batch (the one process's
+    batch, :mod:`imbalance_lab.strategies.distributed`), its loss is the sum of its examples' losses over the
+    global batch's size, the gradients are summed over the ranks before each step, and the training log is
+    of the whole epoch, in the global stream's order."""
     device = train.images.device
     pipeline = plan.pipeline
     weights = pipeline.loss_weights(ctx)
@@ -567,6 +576,15 @@ def _train_epoch(
     viewer = pipeline.viewer if not train.features else None
     for start in range(0, order.shape[0], cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
+        n_global = idx.shape[0]
+        if world is not None:
+            idx = world.share(idx)
+            if idx.shape[0] == 0:  # fewer images left than ranks: this rank only takes part in the sum
+                optimizer.zero_grad(set_to_none=True)
+                world.sync_gradients(trained)
+                optimizer.step()
+                probs_seen.append(torch.empty(0, len(ctx.class_counts), device=device))
+                continue
         y = train.labels[idx]
         if train.features:  # the frozen backbone's features, computed once
             x, soft_targets = train.images[idx], None
@@ -608,20 +626,28 @@ def _train_epoch(
             logits = batch.logits
         else:
             losses, logits = forward_losses()
-            loss = losses.mean()
+            loss = losses.mean() if world is None else losses.sum() / n_global
             optimizer.zero_grad(set_to_none=True)
             if scaler is None:
                 loss.backward()
+                if world is not None:
+                    world.sync_gradients(trained)
                 optimizer.step()
             else:
                 scaler.scale(loss).backward()
+                if world is not None:
+                    world.sync_gradients(trained)
                 scaler.step(optimizer)
                 scaler.update()
         if pipeline.projects:
             pipeline.after_step(model, ctx)
-        loss_sum += loss.detach() * idx.shape[0]
+        loss_sum += loss.detach() * (idx.shape[0] if world is None else n_global)
         probs_seen.append(F.softmax(logits.detach().float(), dim=1))
-    train_probs = torch.cat(probs_seen).cpu().numpy()
+    if world is None:
+        train_probs = torch.cat(probs_seen).cpu().numpy()
+    else:  # every rank's parts, batch by batch in the global order
+        loss_sum = world.sum(loss_sum)
+        train_probs = interleave(world.gather([p.cpu().numpy() for p in probs_seen]))
     train_log = quiet_metrics(train.labels[order].cpu().numpy(), train_probs, positive)
     train_log["loss"] = float(loss_sum) / order.shape[0]
     return train_log, order.shape[0]

@@ -23,7 +23,7 @@ from imbalance_lab.spec import ExecutionSpec
 class Layout:
     """The executor chosen, its workers and their threads, and why."""
 
-    executor: str  # "local", "process" or "ray"
+    executor: str  # "local", "process", "ray" or "distributed" (workers: each run's processes)
     workers: int  # ray: the runs its CPUs hold at a time
     threads: int
     reason: str
@@ -38,6 +38,8 @@ class Layout:
         elif self.executor == "ray":
             gpus = f", {self.gpus:g} GPU{'s' if self.gpus != 1 else ''} per run" if self.gpus else ""
             what = f"executor ray ({self.cluster}, {threads} per run{gpus})"
+        elif self.executor == "distributed":
+            what = f"executor distributed (each run across {self.workers} processes × {threads})"
         else:
             what = f"executor process ({self.workers} workers × {threads})"
         return f"{what}: {self.reason}"
@@ -80,6 +82,10 @@ def choose_layout(
             cluster=f"{cluster}, {cores} CPU{'s' if cores != 1 else ''}",
             gpus=1 if device.type == "cuda" else 0,
         )
+    if execution.distributed is not None:
+        processes = execution.distributed.processes
+        threads = execution.distributed.threads or max(1, cores // processes)
+        return Layout("distributed", processes, threads, "execution.distributed: one run after another")
     small = work is not None and work < SMALL_WORK
     if execution.executor == "local" or (
         execution.executor == "auto" and (device.type != "cpu" or runs < 2 or cores < 2 or small)

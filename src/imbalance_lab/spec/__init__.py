@@ -34,7 +34,7 @@ from imbalance_lab.spec.data import (
     RepresentativePlan,
     SetPlan,
 )
-from imbalance_lab.spec.execution import ExecutionSpec, TrackingSpec
+from imbalance_lab.spec.execution import DistributedSpec, ExecutionSpec, TrackingSpec
 from imbalance_lab.spec.experiment_spec import ExperimentSpec, definition_differences
 from imbalance_lab.spec.grids import GRID_KEYS, expand_grid
 from imbalance_lab.spec.loading import build_spec, load_spec
@@ -62,6 +62,7 @@ __all__ = [
     "DecisionsSpec",
     "EarlyStoppingSpec",
     "EvaluationSpec",
+    "DistributedSpec",
     "ExecutionSpec",
     "ExperimentSpec",
     "FactorValue",

@@ -19,6 +19,15 @@ class TrackingSpec(Strict):
     mlflow_uri: str | None = None  # default: a SQLite store in the results directory
 
 
+class DistributedSpec(Strict):
+    """One run across ``processes`` processes (data parallel): each takes its share of every batch and the
+    gradients are summed over them before each step; ``gloo`` on a CPU, ``nccl`` on GPUs (``auto``)."""
+
+    processes: Annotated[int, Field(ge=2, le=1024)]
+    backend: Literal["auto", "gloo", "nccl"] = "auto"
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None  # torch threads per process; default: cores / processes
+
+
 class ExecutionSpec(Strict):
     """Where and how the runs execute (never part of any hash; the command line overrides it).
 
@@ -45,6 +54,8 @@ class ExecutionSpec(Strict):
     ``share_prefixes``: runs of one seed that train alike up to an epoch (an
     arm and the same arm with DRW, DRS, cRT or τ-normalisation added) train
     those epochs once and branch from a snapshot, with the same results.
+    ``distributed``: each run trains across ``processes`` processes of its own (see :class:`DistributedSpec`),
+    one run after another (the executor is then local).
     ``save_weights``: each run also stores its final weights (``model.pt``, a
     state dict), e.g. to serve as another experiment's ``model.pretrained``; runs
     finished before it was set keep none. ``feature_cache``: with a frozen
@@ -62,6 +73,7 @@ class ExecutionSpec(Strict):
     share_prefixes: bool = True
     save_weights: bool = False
     feature_cache: bool = True
+    distributed: DistributedSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -76,5 +88,10 @@ class ExecutionSpec(Strict):
             raise ValueError(
                 f"address {self.address!r} is for the ray executor, not {self.executor!r}; "
                 "use executor ray (--executor ray) or leave the address out"
+            )
+        if self.distributed is not None and self.executor not in ("auto", "local"):
+            raise ValueError(
+                f"distributed runs start their own processes, one run after another, so the executor is local, "
+                f"not {self.executor!r}; set executor: local (or auto), or leave distributed out"
             )
         return self

@@ -190,6 +190,12 @@ class ExperimentSpec(Strict):
             for j, step in enumerate(arm.strategy):
                 STRATEGIES.entry(step.name, f"{arm.where(i)}.strategy[{j}]")
                 STRATEGIES.check_params(step.name, step.params, f"{arm.where(i)}.strategy[{j}].{step.name}")
+                if self.execution.distributed is not None and owns_step(step.name):
+                    raise SpecError(
+                        f"{arm.where(i)}.strategy[{j}]",
+                        f"{step.name} owns the optimiser step, whose passes a run across processes does not sum "
+                        "over them; leave execution.distributed out for this experiment",
+                    )
                 if self.training.precision == "fp16" and owns_step(step.name):
                     raise SpecError(
                         f"{arm.where(i)}.strategy[{j}]",
