@@ -191,3 +191,43 @@ def test_the_command_line_runs_each_run_across_two_processes(tmp_path: Path):
     assert "executor distributed (each run across 2 processes × 1 thread)" in out.stdout + out.stderr
     stored = sorted(p.parent.parent.name for p in (tmp_path / "out" / "runs").glob("*/seed-*/result.json"))
     assert stored == ["over", "plain"]
+
+
+def test_a_killed_driver_takes_its_ranks_and_a_rerun_completes_the_experiment(tmp_path: Path):
+    """SIGKILL of `imbalance-lab run` once its first run is stored: the finished run stays as it was, no rank
+    outlives the driver, and running again trains only what is missing (the one writer, nothing lost)."""
+    import time
+
+    import yaml
+
+    from helpers import descendants, kill_once_a_run_is_stored
+
+    raw = tiny(distributed={"processes": 2, "threads": 1})
+    raw["arms"].append({"name": "long", "train": {"a": 80, "b": 80}})
+    raw["training"]["epochs"] = 3
+    raw["seeds"] = [0, 1]
+    spec = tmp_path / "ddp.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    seen: set[int] = set()
+    stored = kill_once_a_run_is_stored(
+        "run", spec, "--out", out, "--no-mlflow", out=out, watch=lambda pid: seen.update(descendants(pid))
+    )
+    assert seen, "the driver started no rank processes"
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in seen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in seen if Path(f"/proc/{pid}").exists() and _alive(pid)], "a rank outlived the driver"
+    again = cli("run", spec, "--out", out, "--no-mlflow")
+    assert again.returncode == 0, again.stderr
+    for path, content in stored.items():
+        assert path.read_bytes() == content  # finished runs are never rewritten
+    assert len(list(out.glob("runs/*/seed-*/result.json"))) == 6
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
