@@ -5,6 +5,7 @@ from imbalance_lab.data import (  # noqa: F401  (registers the sources)
     hf_dataset,
     image_folder,
     image_list,
+    medmnist,
     offline_sets,
     synthetic,
     torchvision_sets,
