@@ -49,11 +49,16 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
 
 
 def run_cli(
-    *args: str | Path | int, cwd: Path | None = None, check: bool = False, timeout: float = 300
+    *args: str | Path | int,
+    cwd: Path | None = None,
+    check: bool = False,
+    timeout: float = 300,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``imbalance-lab ARGS`` in a subprocess, as a user would (a hang past ``timeout`` fails the test)."""
+    """Run ``imbalance-lab ARGS`` in a subprocess, as a user would (a hang past ``timeout`` fails the test);
+    ``env_extra`` is added to its environment."""
     exe = Path(sys.executable).with_name("imbalance-lab")
-    env = {**os.environ, "COLUMNS": "200"}
+    env = {**os.environ, "COLUMNS": "200", **(env_extra or {})}
     proc = subprocess.run(
         [str(exe), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
     )
