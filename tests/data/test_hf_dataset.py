@@ -216,3 +216,29 @@ def test_a_spec_cuts_its_sets_from_the_datasets_splits(tmp_path):
     spec.write_text(too_many)
     refused = cli("validate", spec)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+
+
+def test_images_are_read_a_chunk_at_a_time(tmp_path, monkeypatch):
+    """A large dataset's encoded images are never all in memory: each chunk reads its own rows as it decodes."""
+    import dataclasses
+
+    datasets.DatasetDict({"train": make_split(30, 0), "test": make_split(11, 50)}).save_to_disk(str(tmp_path / "s"))
+    listing = hf_module.read_dataset(str(tmp_path / "s"), None, "img", "dx", None)
+    spans: list[tuple[int, int]] = []
+
+    def recorded(start: int, stop: int) -> list:
+        spans.append((start, stop))
+        return listing.read(start, stop)
+
+    monkeypatch.setattr(image_folder_module, "MIN_CHUNK", 4)
+    monkeypatch.setattr(image_folder_module, "MAX_CHUNK", 8)
+    data = image_folder_module.load_listing(
+        dataclasses.replace(listing, read=recorded), (4, 4), 3, "stretch", "skip", tmp_path / "c", 2
+    )
+    spans.sort()
+    assert len(spans) > 2 and all(stop - start <= 8 for start, stop in spans)  # a chunk at a time
+    assert spans[0][0] == 0 and spans[-1][1] >= 41 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    whole = hf_dataset(
+        path=str(tmp_path / "s"), image_column="img", label_column="dx", size=4, cache_dir=str(tmp_path / "c2")
+    )
+    assert torch.equal(data.images, whole.images) and data.partition.tolist() == whole.partition.tolist()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,7 @@ from imbalance_lab.data.image_folder import (
 from imbalance_lab.errors import DataError
 
 INSTALL_HINT = "install it with: pip install datasets"
+HASH_CHUNK = 1024  # rows read at a time to hash a dataset held only in memory
 
 DatasetPath = Annotated[
     str,
@@ -108,21 +110,40 @@ def _class_names(feature: Any, values: list[Any], label_column: str, described: 
     return tuple(str(v) for v in distinct), {v: i for i, v in enumerate(distinct)}
 
 
-def _version(splits: dict[str, Any], blobs: list[bytes | Path]) -> str:
+def _version(splits: dict[str, Any], read: Callable[[int, int], list[bytes | Path]], n: int) -> str:
     """What identifies the data, for the decoded cache: each split's arrow files with their sizes and times,
-    or, for a dataset held only in memory, a hash of its encoded images."""
+    or, for a dataset held only in memory, a hash of its encoded images (read a chunk at a time)."""
     files = []
     for name, ds in splits.items():
         if not ds.cache_files:
             digest = hashlib.sha256()
-            for blob in blobs:
-                digest.update(blob if isinstance(blob, bytes) else str(blob).encode())
-                digest.update(b"\0")
+            for start in range(0, n, HASH_CHUNK):
+                for blob in read(start, min(start + HASH_CHUNK, n)):
+                    digest.update(blob if isinstance(blob, bytes) else str(blob).encode())
+                    digest.update(b"\0")
             return "content:" + digest.hexdigest()
         for entry in ds.cache_files:
             stat = Path(entry["filename"]).stat()
             files.append([name, entry["filename"], stat.st_size, stat.st_mtime_ns])
     return "files:" + hashlib.sha256(json.dumps(files).encode()).hexdigest()
+
+
+def _reader(encoded: list[Any], image_column: str) -> Callable[[int, int], list[bytes | Path]]:
+    """Rows ``[start, stop)`` of the splits taken one after another: each image's encoded bytes, or its file."""
+    offsets = [0]
+    for ds in encoded:
+        offsets.append(offsets[-1] + len(ds))
+
+    def read(start: int, stop: int) -> list[bytes | Path]:
+        out: list[bytes | Path] = []
+        for ds, offset, end in zip(encoded, offsets, offsets[1:], strict=False):
+            a, b = max(start, offset), min(stop, end)
+            for cell in ds[a - offset : b - offset][image_column] if a < b else []:
+                data, path = (cell or {}).get("bytes"), (cell or {}).get("path")
+                out.append(data if data is not None else Path(path) if path else b"")
+        return out
+
+    return read
 
 
 def read_dataset(path: str, split: str | None, image_column: str, label_column: str, revision: str | None) -> Listing:
@@ -150,19 +171,16 @@ def read_dataset(path: str, split: str | None, image_column: str, label_column: 
             f"{described}: column {image_column!r} is a {kind}, not an Image feature; set image_column to the "
             "column of images"
         )
-    blobs: list[bytes | Path] = []
     files: list[tuple[str, int, int]] = []
     raw_labels: list[Any] = []
     partition: list[int] = []
+    encoded = []
     for p, (name, ds) in enumerate(splits.items()):
-        encoded = ds.cast_column(image_column, datasets.Image(decode=False))
-        for i, cell in enumerate(encoded[image_column]):
-            data = (cell or {}).get("bytes")
-            where = (cell or {}).get("path")
-            blobs.append(data if data is not None else Path(where) if where else b"")
-            files.append((f"{name}[{i}]", len(data) if data is not None else -1, 0))
+        encoded.append(ds.select_columns([image_column]).cast_column(image_column, datasets.Image(decode=False)))
+        files += [(f"{name}[{i}]", 0, 0) for i in range(len(ds))]
         raw_labels += list(ds[label_column])
         partition += [p] * len(ds)
+    read = _reader(encoded, image_column)
     names, index = _class_names(first.features[label_column], raw_labels, label_column, described)
     labels = []
     for i, value in enumerate(raw_labels):
@@ -178,8 +196,8 @@ def read_dataset(path: str, split: str | None, image_column: str, label_column: 
         tuple(files),
         tuple(labels),
         described=described,
-        blobs=tuple(blobs),
-        version=_version(splits, blobs),
+        read=read,
+        version=_version(splits, read, len(files)),
         partition=tuple(partition) if len(splits) > 1 else None,
         partition_names=tuple(splits) if len(splits) > 1 else (),
     )

@@ -74,7 +74,8 @@ class Listing:
     named no usable file (line number, reason), reported with the unreadable files.
 
     A data set whose images are encoded bytes rather than files (:mod:`.hf_dataset`) names them
-    ``<split>[<row>]`` in ``files``, gives the bytes (or a file's path) in ``blobs``, describes itself in
+    ``<split>[<row>]`` in ``files``, reads rows ``[start, stop)``'s bytes (or a file's path) with ``read`` as
+    they are decoded, a chunk at a time (never all at once), describes itself in
     ``described`` and keys its cache by ``version`` (what identifies its stored files); ``partition`` and
     ``partition_names`` carry its published splits.
     """
@@ -86,7 +87,7 @@ class Listing:
     list_file: Path | None = None
     rows: tuple[tuple[int, str], ...] = ()
     described: str | None = None
-    blobs: tuple[bytes | Path, ...] | None = field(default=None, repr=False, compare=False)
+    read: Callable[[int, int], list[bytes | Path]] | None = field(default=None, repr=False, compare=False)
     version: Any = None
     partition: tuple[int, ...] | None = None
     partition_names: tuple[str, ...] = ()
@@ -256,12 +257,14 @@ def _decode_listing(
     times both pools side by side.
     With ``on_bad_image='error'`` the first bad file, in listing order, raises.
     """
-    paths: list[Any] = (
-        [listing.root / rel for rel, _, _ in listing.files]
-        if listing.blobs is None
-        else [io.BytesIO(b) if isinstance(b, bytes) else b for b in listing.blobs]
-    )
-    n = len(paths)
+
+    def items(start: int, stop: int) -> list[Any]:
+        """The files (or encoded images) of rows ``[start, stop)``, read when their chunk is decoded."""
+        if listing.read is None:
+            return [listing.root / rel for rel, _, _ in listing.files[start:stop]]
+        return [io.BytesIO(b) if isinstance(b, bytes) else b for b in listing.read(start, stop)]
+
+    n = len(listing.files)
     images = np.zeros((n, channels, *size), dtype=np.uint8)
     bad: list[tuple[int, str]] = []
     chunk = min(MAX_CHUNK, max(MIN_CHUNK, -(-n // (workers * 4))))  # about 4 chunks per worker, for balance
@@ -275,17 +278,22 @@ def _decode_listing(
                 raise _bad_file_error(listing.root, listing.files[start + i][0], reason)
             bad.append((start + i, reason))
 
+    def decode(start: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        return _decode_chunk(items(start, start + chunk), size, channels, resize)
+
     if workers == 1 or len(starts) <= 1:
         for start in starts:
-            collect(start, _decode_chunk(paths[start : start + chunk], size, channels, resize))
+            collect(start, decode(start))
     else:
-        executor_type = (
-            concurrent.futures.ThreadPoolExecutor if pool == "thread" else concurrent.futures.ProcessPoolExecutor
-        )
-        executor = executor_type(max_workers=min(workers, len(starts)))
+        executor: concurrent.futures.Executor
+        if pool == "thread":
+            executor = concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(starts)))
+            results = executor.map(decode, starts)
+        else:  # files only (what a process receives must pickle): the benchmark's comparison
+            executor = concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(starts)))
+            decode_files = functools.partial(_decode_chunk, size=size, channels=channels, resize=resize)
+            results = executor.map(decode_files, [items(s, s + chunk) for s in starts])
         try:
-            decode = functools.partial(_decode_chunk, size=size, channels=channels, resize=resize)
-            results = executor.map(decode, [paths[s : s + chunk] for s in starts])
             for start, result in zip(starts, results):
                 collect(start, result)
         finally:
