@@ -3,6 +3,7 @@ HTTP from a local server (MD5 checked, nothing half-written); the one-line error
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -75,12 +76,17 @@ def test_a_missing_file_offline_says_which_file_where(tmp_path):
 @pytest.mark.parametrize(
     "override,match",
     [
-        ({"val_labels": np.zeros((4, 2), dtype=np.uint8)}, r"val_labels are \(4, 2\), not one label"),
+        ({"val_labels": np.zeros((4, 2), dtype=np.uint8)}, r"val_labels are uint8 \(4, 2\), not one integer label"),
+        ({"test_labels": np.ones((6, 1), dtype=np.float32)}, r"test_labels are float32 \(6, 1\), not one integer"),
         (
             {"test_images": np.zeros((6, 32, 32), dtype=np.uint8)},
             r"test_images are uint8 \(6, 32, 32\), not uint8 N×28×28",
         ),
-        ({"train_labels": np.full((14, 1), 9, dtype=np.uint8)}, r"train_labels are .* not one label in 0..1"),
+        (  # an RGB file under a grey flavour's name
+            {"train_images": np.zeros((14, 28, 28, 3), dtype=np.uint8)},
+            r"train_images are uint8 \(14, 28, 28, 3\), not uint8 N×28×28;",
+        ),
+        ({"train_labels": np.full((14, 1), 9, dtype=np.uint8)}, r"train_labels are .* not one integer label in 0..1"),
     ],
 )
 def test_a_wrong_file_is_one_line(tmp_path, override, match):
@@ -123,9 +129,7 @@ def test_a_missing_file_is_downloaded_once_and_checked(tmp_path, server, monkeyp
     good = hashlib.md5((served / "retinamnist.npz").read_bytes(), usedforsecurity=False).hexdigest()
     flavour = medmnist_module.FLAVOURS["retinamnist"]
     monkeypatch.setattr(medmnist_module, "RECORD", address)
-    monkeypatch.setitem(
-        medmnist_module.FLAVOURS, "retinamnist", flavour.__class__(**{**flavour.__dict__, "md5": {28: good}})
-    )
+    monkeypatch.setitem(medmnist_module.FLAVOURS, "retinamnist", dataclasses.replace(flavour, md5={28: good}))
     root = tmp_path / "cache"
     data = medmnist(flavour="retinamnist", root=str(root))
     assert torch.equal(data.images[0], torch.from_numpy(arrays["train_images"][0].transpose(2, 0, 1).copy()))
@@ -168,3 +172,34 @@ def test_a_spec_cuts_its_sets_from_the_published_splits(tmp_path):
     out = cli("validate", spec)
     assert out.returncode == 0, out.stderr
     assert "arm ce (none): normal 7, pneumonia 2" in out.stdout
+
+
+class BrokenChunks(http.server.BaseHTTPRequestHandler):
+    """Announces a 5,000-byte chunk, sends 1,000 bytes and hangs up, as a dropped connection does."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"1388\r\n" + b"x" * 1000)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_download_cut_off_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BrokenChunks)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setattr(medmnist_module, "RECORD", f"http://127.0.0.1:{httpd.server_address[1]}")
+    root = tmp_path / "cache"
+    try:
+        with pytest.raises(DataError, match=r"dermamnist.npz not found in .*failed \(IncompleteRead") as err:
+            medmnist(flavour="dermamnist", root=str(root))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "\n" not in str(err.value)
+    assert list(root.iterdir()) == []

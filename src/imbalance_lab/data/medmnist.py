@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
 import re
 import tempfile
@@ -328,9 +329,7 @@ def _download(flavour: str, size: int, path: Path) -> None:
                 f"{want}; try again later, or download it by hand into {path.parent}"
             )
         os.replace(tmp, path)
-    except DataError:
-        raise
-    except OSError as err:  # no network, a refused or failed connection, a full disk
+    except (OSError, http.client.HTTPException) as err:  # no network, a refused or broken connection, a full disk
         raise DataError(
             f"medmnist: {path.name} not found in {path.parent}, and downloading it from {url(flavour, size)} failed "
             f"({type(err).__name__}: {' '.join(str(err).split())}); download it into that folder by hand"
@@ -399,16 +398,27 @@ def medmnist(flavour: FlavourName, size: Size = 28, root: Root = None, download:
     for p, split in enumerate(SPLITS):
         pixels, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         grey = pixels.ndim == 3
-        if pixels.dtype != np.uint8 or pixels.shape[1:3] != (size, size) or (not grey and pixels.shape[3:] != (3,)):
+        if (
+            pixels.dtype != np.uint8
+            or pixels.shape[1:3] != (size, size)
+            or grey != (info.channels == 1)
+            or (not grey and pixels.shape[3:] != (3,))
+        ):
             raise DataError(
                 f"medmnist: {path}'s {split}_images are {pixels.dtype} {pixels.shape}, not uint8 N×{size}×{size}"
                 f"{'' if info.channels == 1 else '×3'}; delete the file and download it again"
             )
         y = y.reshape(len(y), -1)
-        if y.shape[1] != 1 or len(y) != len(pixels) or y.min(initial=0) < 0 or y.max(initial=0) >= len(info.labels):
+        if (
+            not np.issubdtype(y.dtype, np.integer)
+            or y.shape[1] != 1
+            or len(y) != len(pixels)
+            or y.min(initial=0) < 0
+            or y.max(initial=0) >= len(info.labels)
+        ):
             raise DataError(
-                f"medmnist: {path}'s {split}_labels are {y.shape}, not one label in 0..{len(info.labels) - 1} per "
-                "image; delete the file and download it again"
+                f"medmnist: {path}'s {split}_labels are {y.dtype} {y.shape}, not one integer label in "
+                f"0..{len(info.labels) - 1} per image; delete the file and download it again"
             )
         images.append(pixels[:, None] if grey else pixels.transpose(0, 3, 1, 2))
         labels.append(y[:, 0].astype(np.int64))
