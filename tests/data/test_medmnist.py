@@ -134,6 +134,7 @@ def test_a_missing_file_is_downloaded_once_and_checked(tmp_path, server, monkeyp
     data = medmnist(flavour="retinamnist", root=str(root))
     assert torch.equal(data.images[0], torch.from_numpy(arrays["train_images"][0].transpose(2, 0, 1).copy()))
     assert sorted(p.name for p in root.iterdir()) == ["retinamnist.npz"]  # no temporary file left
+    assert (root / "retinamnist.npz").stat().st_mode & 0o044  # readable by others, as a downloaded file is
     (served / "retinamnist.npz").unlink()  # a second call reads the file; it does not download again
     assert torch.equal(medmnist(flavour="retinamnist", root=str(root)).images, data.images)
 

@@ -328,6 +328,9 @@ def _download(flavour: str, size: int, path: Path) -> None:
                 f"medmnist: the download of {path.name} from {url(flavour, size)} has MD5 {got}, not the published "
                 f"{want}; try again later, or download it by hand into {path.parent}"
             )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary file is created (mkstemp's are the owner's only)
         os.replace(tmp, path)
     except (OSError, http.client.HTTPException) as err:  # no network, a refused or broken connection, a full disk
         raise DataError(
