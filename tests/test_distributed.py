@@ -231,3 +231,31 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_torchrun_launch_trains_each_run_across_its_processes(tmp_path: Path):
+    """`torchrun --nproc_per_node 2 -m imbalance_lab.cli run ...`: every process runs the command, rank 0 alone
+    stores and prints, and the runs are bit for bit those of execution.distributed with 2 processes."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from test_executors import assert_same_runs, stored
+
+    raw = tiny()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(raw))
+    torchrun = Path(sys.executable).with_name("torchrun")
+    launched = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "imbalance_lab.cli", "run", str(spec),
+         "--out", str(tmp_path / "launched"), "--no-mlflow"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    assert launched.stdout.count("report: ") == 1  # one driver
+    assert "launched: each run across the launch's 2 processes" in launched.stdout
+    processes = tmp_path / "processes.yaml"
+    processes.write_text(yaml.safe_dump(tiny(distributed={"processes": 2, "threads": 1})))
+    assert cli("run", processes, "--out", tmp_path / "spawned", "--no-mlflow").returncode == 0
+    assert_same_runs(stored(tmp_path / "launched"), stored(tmp_path / "spawned"))

@@ -211,9 +211,16 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow."""
+    """Run every arm × seed of SPEC (skipping finished runs), then summarise, report and log to MLflow.
+
+    Under ``torchrun`` (every process runs this command) each run trains across the launch's processes; rank 0
+    stores, summarises, reports and prints, the others only train."""
     from imbalance_lab import api
 
+    launch = torchrun_launch()
+    if launch is not None and launch.rank != 0:
+        api.follow(spec, launch)
+        return
     progress = ConsoleProgress(out_console)
     loaded = api.as_spec(spec)
     directory = api.output_dir(loaded, out)
@@ -235,6 +242,7 @@ def run(
                 threads=threads,
                 max_retries=max_retries,
                 address=address,
+                launch=launch,
             )
     except api.RunsFailed as err:
         failed, result = err, err.experiment  # type: ignore[attr-defined]
@@ -589,6 +597,17 @@ def list_(kind: Annotated[str, typer.Argument(help="strategies, models, sources 
         if entry["published_weights"]:
             params += "; pretrained: true"
         out_console.print(f"{entry['name']:{width}}  {escape(summary)}  [dim]({params})[/dim]")
+
+
+def torchrun_launch() -> Any:
+    """This process's place in a ``torchrun`` launch of more than one process (from the variables every
+    ``torch.distributed`` launcher sets), or ``None``."""
+    size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if size < 2 or "RANK" not in os.environ or "MASTER_ADDR" not in os.environ:
+        return None
+    from imbalance_lab.executors.distributed import Launch
+
+    return Launch(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0") or 0))
 
 
 def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:

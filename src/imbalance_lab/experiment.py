@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from imbalance_lab.analysis.analyse import Analysis
     from imbalance_lab.executors import RunFailure
+    from imbalance_lab.executors.distributed import Launch
     from imbalance_lab.prepared import ExperimentData
 
 
@@ -134,6 +135,7 @@ def run(
     threads: int | None = None,
     max_retries: int | None = None,
     address: str | None = None,
+    launch: Launch | None = None,
 ) -> Summary:
     """Run every arm × seed not yet finished in the output directory, then summarise.
 
@@ -147,10 +149,12 @@ def run(
     Ray cluster's; it implies ``executor="ray"``) override the spec's
     ``execution`` settings (none of them changes a hash). Runs that fail on
     every attempt raise :class:`RunsFailed` after the others finished and the
-    summary was written.
+    summary was written. ``launch``: this is rank 0 of a command started by ``torchrun``; each run trains
+    across the launch's processes (the other ranks :func:`follow`).
     """
     from imbalance_lab.executors import choose_layout, plan, run_distributed, run_local, run_processes, run_ray
     from imbalance_lab.executors.branching import chains
+    from imbalance_lab.executors.distributed import end_launch, join, run_launched
     from imbalance_lab.train import resolve_device
 
     progress = progress or NullProgress()
@@ -189,12 +193,16 @@ def run(
                 asked = choose_layout(execution, device, unfinished, **cluster)
                 check_fits(found, asked.threads, asked.gpus)
             done = set(store.open(spec, force=force))
+            world = join(launch, spec) if launch is not None else None
 
             def dispatch(todo: list[tuple[str, int]], finished: int) -> list[RunFailure]:
                 progress.experiment_started(len(todo) + finished, finished)
                 layout = choose_layout(execution, device, len(todo), work=training_work(spec, data, todo), **cluster)
                 if not todo:
                     return []
+                if world is not None:
+                    progress.message(f"launched: each run across the launch's {world.size} processes")
+                    return run_launched(spec, store, data, todo, progress, world)
                 progress.message(layout.describe())
                 if layout.executor == "local":
                     run_local(spec, store, data, todo, progress, threads=layout.threads)
@@ -228,6 +236,8 @@ def run(
                 failures = dispatch([item for item in planned if item not in done], len(done))
             else:
                 failures = run_rounds(spec, store, data, reference, dispatch, progress)
+            if world is not None:
+                end_launch()
             summary = write_summary(store.root)
             if failures:
                 raise RunsFailed(failures, summary)
@@ -905,6 +915,15 @@ class Plots:
                 "no costs: give decisions.costs in the spec (e.g. {false_negative: 10, false_positive: 1})"
             )
         return plots.cost_curves(answer.curves)
+
+
+def follow(spec: ExperimentSpec | str | Path | dict, launch: Launch) -> None:
+    """A rank other than 0 of a command started by ``torchrun``: the same checks as rank 0, then its share of
+    every run rank 0 trains; it writes nothing (rank 0 stores, summarises and reports)."""
+    from imbalance_lab.executors.distributed import follow as follow_runs
+
+    spec, data = validate(spec)
+    follow_runs(spec, data, launch)
 
 
 def load(directory: str | Path, *, reference: str | None = None) -> Experiment:

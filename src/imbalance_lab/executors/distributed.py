@@ -21,6 +21,10 @@ contrastive remedies (BCL, SupCon) contrast within each rank's share. Strategies
 A rank that dies (killed, out of memory) or raises fails the run, in one line naming the rank; the other
 ranks are stopped and nothing of the run is stored; with ``max_retries`` it is tried again. A killed driver
 takes its ranks with it (each watches its parent).
+
+A command started by ``torchrun`` (across GPUs of one machine, or across machines) is the other way in:
+every process runs ``imbalance-lab run``; rank 0 is the driver and names each run to train (:class:`Launch`,
+:func:`run_launched`), the others train their share of it (:func:`follow`), through the same ``run_one``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -220,3 +225,86 @@ def run_distributed(
         store.write_run(result)
         progress.run_finished(arm, seed, result.wall_time_s)
     return retries.failures
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A command started by ``torchrun`` (or any launcher that sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
+    ``MASTER_ADDR`` and ``MASTER_PORT``): this process's ``rank`` of ``size``, across machines if the launcher
+    spans them. Every process runs the same command: rank 0 is the driver (it plans, stores and reports, and
+    says which runs to train), the others only train their share of each run (:func:`follow`)."""
+
+    rank: int
+    size: int
+    local_rank: int = 0
+
+
+def join(launch: Launch, spec: ExperimentSpec) -> World:
+    """This process in the launch's process group (``gloo`` on a CPU, ``nccl`` on GPUs, one GPU a local rank)."""
+    import torch.distributed as dist
+
+    device = resolve_device(spec.training.device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(launch.local_rank % torch.cuda.device_count())
+    if not dist.is_initialized():
+        dist.init_process_group(
+            backend, init_method="env://", rank=launch.rank, world_size=launch.size, timeout=GROUP_TIMEOUT
+        )
+    return World(launch.rank, launch.size)
+
+
+def _say(message: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
+    """Rank 0's ``message`` to every rank (the others pass nothing and get it)."""
+    import torch.distributed as dist
+
+    box = [message]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]  # type: ignore[return-value]
+
+
+def run_launched(
+    spec: ExperimentSpec,
+    store: ResultStore,
+    data: ExperimentData,
+    todo: Iterable[tuple[str, int]],
+    progress: Progress,
+    world: World,
+) -> list[RunFailure]:
+    """Rank 0 of a launch: tell every rank the runs to train, train each with them, store each as it finishes.
+    A failure ends the command (the launcher stops the other processes); finished runs stay stored."""
+    todo = list(todo)
+    _say(("runs", todo))
+    for arm, seed in todo:
+        progress.run_started(arm, seed, spec.training.epochs)
+
+        def epoch_done(epoch: int, entry: dict[str, Any], arm: str = arm, seed: int = seed) -> None:
+            progress.epoch_finished(arm, seed, epoch, entry)
+
+        result = run_one(spec, arm, seed, data=data, on_epoch=epoch_done, world=world)
+        store.write_run(result)
+        progress.run_finished(arm, seed, result.wall_time_s)
+    return []
+
+
+def end_launch() -> None:
+    """Rank 0: tell the other ranks there is nothing more to train, and leave the group."""
+    import torch.distributed as dist
+
+    _say(("done",))
+    dist.destroy_process_group()
+
+
+def follow(spec: ExperimentSpec, data: ExperimentData, launch: Launch) -> None:
+    """A rank other than 0: train its share of each run rank 0 names, until rank 0 says it is done; it writes
+    nothing and keeps no result."""
+    import torch.distributed as dist
+
+    world = join(launch, spec)
+    while True:
+        message = _say()
+        if message[0] == "done":
+            break
+        for arm, seed in message[1]:
+            run_one(spec, arm, seed, data=data, world=world)
+    dist.destroy_process_group()
