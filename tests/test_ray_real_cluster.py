@@ -98,36 +98,41 @@ def real_cluster() -> Iterator[tuple[str, str]]:
         assert not cluster_processes(temp_dir), "a process of the test's cluster outlived it"
 
 
-def write(tmp_path: Path, **training: Any) -> Path:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(small_spec(**training)))
+def write(folder: Path) -> Path:
+    spec = folder / "spec.yaml"
+    spec.write_text(yaml.safe_dump(small_spec()))
     return spec
 
 
-def test_a_grid_through_address_equals_the_process_executor_bit_for_bit(real_cluster, tmp_path):
+@pytest.fixture(scope="module")
+def process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The small grid on two single-thread worker processes: what the cluster's runs must equal."""
+    folder = tmp_path_factory.mktemp("process")
+    done = run_cli("run", write(folder), "--out", folder / "out", "--no-mlflow", "--executor", "process",
+                   "--workers", "2", "--threads", "1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return stored(folder / "out")
+
+
+def test_a_grid_through_address_equals_the_process_executor_bit_for_bit(real_cluster, process_runs, tmp_path):
     address, temp_dir = real_cluster
-    spec = write(tmp_path)
-    on_ray = run_cli("run", spec, "--out", tmp_path / "ray", "--no-mlflow", "--address", address, "--threads", "1",
-                     env_extra={"RAY_AUTH_MODE": "disabled"})  # fmt: skip
+    on_ray = run_cli("run", write(tmp_path), "--out", tmp_path / "ray", "--no-mlflow", "--address", address,
+                     "--threads", "1", env_extra={"RAY_AUTH_MODE": "disabled"})  # fmt: skip
     assert on_ray.returncode == 0, on_ray.stderr
     assert f"executor ray (cluster at {address}, 2 CPUs, 1 thread per run)" in on_ray.stdout
-    local = run_cli("run", spec, "--out", tmp_path / "process", "--no-mlflow", "--executor", "process",
-                    "--workers", "2", "--threads", "1")  # fmt: skip
-    assert local.returncode == 0, local.stderr
-    assert_same_runs(stored(tmp_path / "ray"), stored(tmp_path / "process"))
+    assert_same_runs(stored(tmp_path / "ray"), process_runs)
     assert cluster_processes(temp_dir)  # the cluster is still up: the driver leaves a cluster it did not start
 
 
-def test_a_killed_ray_worker_is_retried_and_nothing_is_lost(real_cluster, tmp_path):
+def test_a_killed_ray_worker_is_retried_and_nothing_is_lost(real_cluster, process_runs, tmp_path):
     """SIGKILL the worker process of a run once its task runs (its title names the run): the run is tried again
     and every stored run equals an undisturbed run's."""
     address, temp_dir = real_cluster
-    spec = write(tmp_path, epochs=6)
     out = tmp_path / "killed"
     exe = Path(sys.executable).with_name("imbalance-lab")
     driver = subprocess.Popen(
-        [str(exe), "run", str(spec), "--out", str(out), "--no-mlflow", "--address", address, "--threads", "1",
-         "--max-retries", "1"],
+        [str(exe), "run", str(write(tmp_path)), "--out", str(out), "--no-mlflow", "--address", address,
+         "--threads", "1", "--max-retries", "1"],
         env={**os.environ, "RAY_AUTH_MODE": "disabled"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     killed = None
@@ -143,7 +148,4 @@ def test_a_killed_ray_worker_is_retried_and_nothing_is_lost(real_cluster, tmp_pa
     assert killed is not None, f"no worker ran the run:\n{output}"
     assert driver.returncode == 0, output
     assert "unbalanced seed 0 failed (its Ray worker process died (killed, or out of memory)); trying again" in output
-    undisturbed = run_cli("run", spec, "--out", tmp_path / "plain", "--no-mlflow", "--executor", "process",
-                          "--workers", "2", "--threads", "1")  # fmt: skip
-    assert undisturbed.returncode == 0, undisturbed.stderr
-    assert_same_runs(stored(out), stored(tmp_path / "plain"))
+    assert_same_runs(stored(out), process_runs)
