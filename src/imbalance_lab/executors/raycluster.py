@@ -21,10 +21,12 @@ after, also on Ctrl-C; a Ray that this process is already connected to (a
 notebook's ``ray.init()``) is used as it is and left running. With an
 ``address`` the runs go to that cluster, where ``imbalance-lab`` must be
 installed and the spec's data reachable; the device is resolved where the
-command runs. A killed driver takes its local cluster with it: Ray's
-fate-sharing ends the raylet, GCS and workers at once, and a small watcher ends
-Ray's two node agents, which would otherwise spend a minute trying to report the
-raylet's death to the dead GCS before they exit.
+command runs. A cluster that asks for a token (Ray's ``RAY_AUTH_MODE=token``)
+is reached with the token, as Ray's own client is, or refused in one line. A
+killed driver takes its local cluster with it: Ray's fate-sharing ends the
+raylet, GCS and workers at once, and a small watcher ends Ray's two node agents,
+which would otherwise spend a minute trying to report the raylet's death to the
+dead GCS before they exit.
 
 Ray is an optional dependency (``pip install 'imbalance-lab[ray]'``): this
 module imports it only when a Ray run starts.
@@ -125,7 +127,7 @@ def _connect(ray: ModuleType, address: str | None) -> str:
     _check_reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-    except (ConnectionError, RuntimeError, ValueError) as err:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as err:  # a token missing, too
         raise UserError(
             f"execution.address: could not connect to a Ray cluster at {address!r} "
             f"({' '.join(str(err).split())}); check the address, or leave it out to start a local cluster"
@@ -176,6 +178,14 @@ def _check_reachable(address: str) -> None:
     if not host or not port.isdigit():
         host, port = hostport, "10001" if client else "6379"
     problem = ray_answers(host.strip("[]"), int(port), client=client, timeout=CONNECT_TIMEOUT_S)
+    if problem == ASKS_FOR_TOKEN:
+        if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+            return  # Ray's client sends the token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token)
+        raise UserError(
+            f"execution.address: the Ray cluster at {address!r} asks for a token (its nodes run with "
+            "RAY_AUTH_MODE=token); run with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN or "
+            "~/.ray/auth_token"
+        )
     if problem is not None:
         raise UserError(
             f"execution.address: no Ray cluster answers at {address!r} ({problem}); start one with "
@@ -193,6 +203,10 @@ _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _DATA, _HEADERS, _RST_STREAM, _SETTINGS, _GOAWAY = 0x0, 0x1, 0x3, 0x4, 0x7
 _END_STREAM, _END_HEADERS, _ACK = 0x1, 0x4, 0x1
 _STATUS_200 = 0x88  # HPACK's static-table entry 8, ":status: 200"
+# gRPC's UNAUTHENTICATED as the literal `grpc-status: 16` that Ray's gRPC server sends (no Huffman coding):
+# the answer of a Ray cluster with token authentication (RAY_AUTH_MODE=token) to a call without the token.
+_UNAUTHENTICATED = b"\x0bgrpc-status\x0216"
+ASKS_FOR_TOKEN = "it is a Ray cluster that asks for a token (token authentication)"
 
 
 def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
@@ -210,7 +224,8 @@ def _header(name: str | int, value: str) -> bytes:
 
 def ray_answers(host: str, port: int, *, client: bool = False, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
     """Whether a Ray head (its GCS) or, with ``client``, a Ray Client server answers at ``host:port``: ``None``
-    if so, else what happened instead, in a few words (nothing listens, it is not HTTP/2, the call failed)."""
+    if so, else what happened instead, in a few words (nothing listens, it is not HTTP/2, the call failed), or
+    :data:`ASKS_FOR_TOKEN` where a Ray cluster answers that wants a token (the probe sends none)."""
     path, message = _CLIENT_METHOD if client else _GCS_METHOD
     headers = (
         bytes([0x83, 0x86])  # :method POST, :scheme http (static-table entries 3 and 6)
@@ -262,6 +277,8 @@ def ray_answers(host: str, port: int, *, client: bool = False, timeout: float = 
                     if not status_ok and payload[:1] != bytes([_STATUS_200]):
                         return "it answered the call with an HTTP status other than 200"
                     status_ok = True
+                    if flags & _END_STREAM and _UNAUTHENTICATED in payload:
+                        return ASKS_FOR_TOKEN
                     if flags & _END_STREAM:  # trailers only: a gRPC error, such as no such method
                         return "it has no Ray service of that name (the gRPC call failed)"
                 elif kind == _DATA and stream == 1 and status_ok:
