@@ -1,10 +1,13 @@
 """The ray executor against a real two-node cluster started as a user starts one (`ray start --head`, then
-`ray start --address`), reached with `--address`: the same runs as the process executor bit for bit, a killed
-Ray worker's run retried with nothing lost, and the cluster stopped by its own processes."""
+`ray start --address`), with Ray's token authentication (`RAY_AUTH_MODE=token`), reached with `--address`: the
+same runs as the process executor bit for bit, a killed Ray worker's run retried with nothing lost, the address
+refused in one line without the token, and the cluster stopped by its own processes."""
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +24,9 @@ import yaml
 from helpers import descendants, run_cli
 from test_executors import assert_same_runs, small_spec, stored
 
-pytest.importorskip("ray")
+ray = pytest.importorskip("ray")
+if not hasattr(ray.exceptions, "AuthenticationError"):
+    pytest.skip("this Ray has no token authentication", allow_module_level=True)
 
 RAY = Path(sys.executable).with_name("ray")
 
@@ -55,20 +60,38 @@ def cluster_processes(temp_dir: str) -> set[int]:
     return own.union(*(descendants(pid) for pid in own)) if own else set()
 
 
-def alive_nodes(address: str) -> int:
+def alive_nodes(address: str, env: dict[str, str]) -> int:
     code = (
         f"import ray; ray.init(address='{address}', log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     return int(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 and proc.stdout.strip() else 0
 
 
+def stop_cluster(temp_dir: str) -> None:
+    """Kill exactly the processes of the cluster under ``temp_dir`` (`ray stop` would stop every Ray on the
+    machine), check none is left, and remove its folder."""
+    for _ in range(3):  # processes may start others while being stopped: until none is left
+        for pid in cluster_processes(temp_dir):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+    assert not cluster_processes(temp_dir), "a process of the test's cluster outlived it"
+    shutil.rmtree(temp_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def real_cluster() -> Iterator[tuple[str, str]]:
-    """A head and a second node of 1 CPU each on this machine, on free ports and in a temp folder of their own;
-    stopped at the end by killing exactly its processes (`ray stop` would stop every Ray on the machine)."""
+def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A head and a second node of 1 CPU each on this machine, on free ports and in a temp folder of their own,
+    asking for a random token; its address, folder and what a client needs in its environment (the token, and a
+    HOME of its own, so that no ~/.ray/auth_token of the user's is found)."""
     temp_dir = tempfile.mkdtemp(prefix="r", dir="/tmp")  # short: Ray's socket paths live under it
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    home = tmp_path_factory.mktemp("home")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    auth = {"HOME": str(home), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    env = {**clean, **auth}
     port = free_port()
     address = f"127.0.0.1:{port}"
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
@@ -83,19 +106,12 @@ def real_cluster() -> Iterator[tuple[str, str]]:
             env=env, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while alive_nodes(address) < 2:
+        while alive_nodes(address, env) < 2:
             assert time.monotonic() < deadline, "the second node did not join"
             time.sleep(1)
-        yield address, temp_dir
+        yield address, temp_dir, auth
     finally:
-        for _ in range(3):  # processes may start others while being stopped: until none is left
-            for pid in cluster_processes(temp_dir):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.5)
-        assert not cluster_processes(temp_dir), "a process of the test's cluster outlived it"
+        stop_cluster(temp_dir)
 
 
 def write(folder: Path) -> Path:
@@ -115,9 +131,9 @@ def process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_a_grid_through_address_equals_the_process_executor_bit_for_bit(real_cluster, process_runs, tmp_path):
-    address, temp_dir = real_cluster
+    address, temp_dir, auth = real_cluster
     on_ray = run_cli("run", write(tmp_path), "--out", tmp_path / "ray", "--no-mlflow", "--address", address,
-                     "--threads", "1", env_extra={"RAY_AUTH_MODE": "disabled"})  # fmt: skip
+                     "--threads", "1", env_extra=auth)  # fmt: skip
     assert on_ray.returncode == 0, on_ray.stderr
     assert f"executor ray (cluster at {address}, 2 CPUs, 1 thread per run)" in on_ray.stdout
     assert_same_runs(stored(tmp_path / "ray"), process_runs)
@@ -127,13 +143,13 @@ def test_a_grid_through_address_equals_the_process_executor_bit_for_bit(real_clu
 def test_a_killed_ray_worker_is_retried_and_nothing_is_lost(real_cluster, process_runs, tmp_path):
     """SIGKILL the worker process of a run once its task runs (its title names the run): the run is tried again
     and every stored run equals an undisturbed run's."""
-    address, temp_dir = real_cluster
+    address, temp_dir, auth = real_cluster
     out = tmp_path / "killed"
     exe = Path(sys.executable).with_name("imbalance-lab")
     driver = subprocess.Popen(
         [str(exe), "run", str(write(tmp_path)), "--out", str(out), "--no-mlflow", "--address", address,
          "--threads", "1", "--max-retries", "1"],
-        env={**os.environ, "RAY_AUTH_MODE": "disabled"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **auth}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     killed = None
     deadline = time.monotonic() + 240
@@ -149,3 +165,37 @@ def test_a_killed_ray_worker_is_retried_and_nothing_is_lost(real_cluster, proces
     assert driver.returncode == 0, output
     assert "unbalanced seed 0 failed (its Ray worker process died (killed, or out of memory)); trying again" in output
     assert_same_runs(stored(out), process_runs)
+
+
+def without_auth(auth: dict[str, str], **keep: str) -> dict[str, str]:
+    """A client's environment with none of Ray's token settings but ``keep`` (and the cluster's own HOME)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    return {**env, "HOME": auth["HOME"], **keep}
+
+
+def test_without_token_mode_the_address_is_refused_in_one_line(real_cluster, tmp_path):
+    address, _, auth = real_cluster
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    proc = subprocess.run(
+        [str(exe), "run", str(write(tmp_path)), "--out", str(tmp_path / "out"), "--no-mlflow", "--address", address],
+        env=without_auth(auth), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr == (
+        f"error: execution.address: the Ray cluster at {address!r} asks for a token (its nodes run with "
+        "RAY_AUTH_MODE=token); run with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN or "
+        "~/.ray/auth_token\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_token_mode_without_a_token_is_one_line(real_cluster, tmp_path):
+    address, _, auth = real_cluster
+    exe = Path(sys.executable).with_name("imbalance-lab")
+    proc = subprocess.run(
+        [str(exe), "run", str(write(tmp_path)), "--out", str(tmp_path / "out"), "--no-mlflow", "--address", address],
+        env=without_auth(auth, RAY_AUTH_MODE="token"), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: execution.address: could not connect to a Ray cluster at {address!r}")
+    assert "no authentication token was found" in proc.stderr
+    assert not (tmp_path / "out").exists()
