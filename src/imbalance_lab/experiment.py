@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from imbalance_lab.analysis.frames import aggregates_frame, draw_variance_frame, test_priors_frame
 from imbalance_lab.analysis.summary import Summary, summarize
 from imbalance_lab.errors import SpecError, StoreError, UserError
 from imbalance_lab.progress import NullProgress, Progress
@@ -706,16 +705,22 @@ class Experiment:
     def aggregates(self) -> pd.DataFrame:
         """rliable's aggregates beside the paired tests, one row per set × compared metric × arm
         (:func:`imbalance_lab.analysis.frames.aggregates_frame`)."""
+        from imbalance_lab.analysis.frames import aggregates_frame  # the analysis' tables: imported when asked for
+
         return aggregates_frame(self.analysis)
 
     def test_priors(self) -> pd.DataFrame:
         """Every arm under the test priors of ``evaluation.test_priors``, one row per arm × prior × seed × metric
         (:func:`imbalance_lab.analysis.frames.test_priors_frame`)."""
+        from imbalance_lab.analysis.frames import test_priors_frame  # the analysis' tables: imported when asked for
+
         return test_priors_frame(self.analysis)
 
     def draw_variance(self) -> pd.DataFrame:
         """The variance of each headline metric split into data draws and training, one row per metric × arm
         (:func:`imbalance_lab.analysis.frames.draw_variance_frame`)."""
+        from imbalance_lab.analysis.frames import draw_variance_frame  # the analysis' tables: imported when asked for
+
         return draw_variance_frame(self.analysis)
 
     def runs(self) -> pd.DataFrame:
