@@ -18,7 +18,7 @@ import copy
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,21 +59,6 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [0, 1]: what augmentation works on and every model takes (each
     normalises its own input, :class:`~imbalance_lab.models.base.InputNorm`)."""
     return images.float().div_(255.0)
-
-
-def make_optimizer(
-    params: Iterable[nn.Parameter] | list[dict[str, Any]],
-    cfg: TrainingSpec,
-    lr: float | None = None,
-    weight_decay: float | None = None,
-    device_type: str = "cpu",
-) -> Optimiser:
-    """The spec's optimiser over ``params`` (parameters, or groups with their own weight decay) at ``lr``
-    (default ``training.lr``) and ``weight_decay`` (default ``training.weight_decay``), for parameters on
-    ``device_type`` (ours on a CPU, torch's elsewhere: :mod:`imbalance_lab.optimisers`)."""
-    lr = cfg.lr if lr is None else lr
-    decay = cfg.weight_decay if weight_decay is None else weight_decay
-    return make_optimiser(params, cfg.optimizer, lr, decay, cfg.momentum, device_type)
 
 
 def use_channels_last(memory_format: str, device_type: str, precision: str) -> bool:
@@ -454,7 +439,9 @@ def fit(
         plan.pipeline.begin_stage(model, ctx)
         params = model.head_parameters() if plan.head_only else model.trainable_parameters()
         groups = plan.pipeline.param_groups(params, plan.weight_decay, ctx)
-        optimizer = make_optimizer(params if groups is None else groups, cfg, plan.lr, plan.weight_decay, device.type)
+        optimizer = make_optimiser(
+            params if groups is None else groups, cfg.optimizer, plan.lr, plan.weight_decay, cfg.momentum, device.type
+        )
         scaler = compute.grad_scaler()
         first = 1
         if resumed is not None:
@@ -583,7 +570,7 @@ def _train_epoch(
                 optimizer.zero_grad(set_to_none=True)
                 world.sync_gradients(trained)
                 optimizer.step()
-                probs_seen.append(torch.empty(0, len(ctx.class_counts), device=device))
+                probs_seen.append(torch.empty(0, ctx.n_classes, device=device))
                 continue
         y = train.labels[idx]
         if train.features:  # the frozen backbone's features, computed once

@@ -29,7 +29,10 @@ every process runs ``imbalance-lab run``; rank 0 is the driver and names each ru
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import signal
@@ -37,13 +40,14 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
-from imbalance_lab.executors.layout import available_cores
+from imbalance_lab.executors.layout import rank_threads
 from imbalance_lab.executors.process import Retries, RunFailure, SharedImages, start_method, worker_context
 from imbalance_lab.prepared import ExperimentData
 from imbalance_lab.progress import Progress
@@ -66,15 +70,37 @@ class RankFailed(Exception):
         self.detail = detail
 
 
-def _watch_parent(parent: int) -> None:
-    """End this rank when the driver is gone (a killed driver would otherwise leave it training alone)."""
+def _watch_driver() -> None:
+    """End this rank when the driver is gone (a killed driver would otherwise leave it training alone).
+
+    It waits on the driver's sentinel, which multiprocessing hands to every process it starts (spawned or forked
+    from the fork server) and which becomes ready when the driver's process ends, even before this rank started:
+    unlike the parent's pid, which is the fork server's and, once that exits, init's."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover  (a rank is always started by multiprocessing)
+        return
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
+        multiprocessing.connection.wait([parent.sentinel])
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def backend_for(spec: ExperimentSpec, asked: str = "auto") -> str:
+    """The process group's backend: as asked, else ``nccl`` where the runs use CUDA and ``gloo`` on a CPU."""
+    if asked != "auto":
+        return asked
+    return "nccl" if resolve_device(spec.training.device).type == "cuda" else "gloo"
+
+
+def enter_group(backend: str, init_method: str, rank: int, size: int, local_rank: int) -> World:
+    """This process in the run's process group, on its own GPU (its local rank's) under ``nccl``."""
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank % torch.cuda.device_count())
+    if not dist.is_initialized():
+        dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=size, timeout=GROUP_TIMEOUT)
+    return World(rank, size)
 
 
 def _rank_main(
@@ -94,25 +120,19 @@ def _rank_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the ranks
     os.environ.clear()
     os.environ.update(environment)
-    _watch_parent(os.getppid())
-    import torch.distributed as dist
-
+    _watch_driver()
     torch.set_num_threads(threads)
     try:
-        if backend == "nccl":
-            torch.cuda.set_device(rank % torch.cuda.device_count())
         if data is None:
             from imbalance_lab.prepared import prepare_data
 
             data = prepare_data(spec)
-        dist.init_process_group(backend, init_method=rendezvous, rank=rank, world_size=size, timeout=GROUP_TIMEOUT)
+        world = enter_group(backend, rendezvous, rank, size, rank)
 
         def epoch_done(epoch: int, entry: dict[str, Any]) -> None:
             messages.put(("epoch", (epoch, entry)))
 
-        result = run_one(
-            spec, arm, seed, data=data, on_epoch=epoch_done if rank == 0 else None, world=World(rank, size)
-        )
+        result = run_one(spec, arm, seed, data=data, on_epoch=epoch_done if rank == 0 else None, world=world)
         if rank == 0:
             messages.put(("result", result))
         dist.destroy_process_group()
@@ -132,23 +152,49 @@ def _ended(procs: list[Any]) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def shared_data(spec: ExperimentSpec, data: ExperimentData) -> Iterator[SharedImages | None]:
+    """What the ranks receive as the data, for as many runs as the block holds: the images in one in-memory file
+    each rank maps, where ranks fork from the fork server; ``None`` where they are spawned and prepare their own."""
+    shared = SharedImages(data) if start_method(spec) == "forkserver" else None
+    try:
+        yield shared
+    finally:
+        if shared is not None:
+            shared.close()
+
+
 def train_across(
     spec: ExperimentSpec,
     data: ExperimentData,
     arm: str,
     seed: int,
     on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
+    shared: SharedImages | None = None,
 ) -> RunResult:
-    """Train and score run (``arm``, ``seed``) across ``execution.distributed.processes`` processes."""
+    """Train and score run (``arm``, ``seed``) across ``execution.distributed.processes`` processes; ``shared``:
+    the data as :func:`shared_data` hands it out for several runs (else it is shared for this run alone)."""
+    assert spec.execution.distributed is not None
+    with contextlib.ExitStack() as this_run:
+        if shared is None:
+            shared = this_run.enter_context(shared_data(spec, data))
+        return _train(spec, arm, seed, on_epoch, shared)
+
+
+def _train(
+    spec: ExperimentSpec,
+    arm: str,
+    seed: int,
+    on_epoch: Callable[[int, dict[str, Any]], None] | None,
+    shared: SharedImages | None,
+) -> RunResult:
+    """:func:`train_across`'s work, the data already shared out."""
     assert spec.execution.distributed is not None
     settings = spec.execution.distributed
     size = settings.processes
-    device = resolve_device(spec.training.device)
-    backend = settings.backend if settings.backend != "auto" else ("nccl" if device.type == "cuda" else "gloo")
-    threads = settings.threads or max(1, available_cores() // size)
-    method = start_method(spec)
-    context = worker_context(method)
-    shared = SharedImages(data) if method == "forkserver" else None  # spawned ranks prepare their own
+    backend = backend_for(spec, settings.backend)
+    threads = rank_threads(settings)
+    context = worker_context(start_method(spec))
     messages = context.Queue()
     procs: list[Any] = []
     try:
@@ -167,8 +213,6 @@ def train_across(
             if proc.is_alive():
                 proc.kill()
             proc.join()
-        if shared is not None:
-            shared.close()
 
 
 def _collect(procs: list[Any], messages: Any, on_epoch: Callable[[int, dict[str, Any]], None] | None) -> RunResult:
@@ -193,8 +237,9 @@ def _collect(procs: list[Any], messages: Any, on_epoch: Callable[[int, dict[str,
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline and _ended(procs) is None:
                 time.sleep(0.05)
-            killed = next((text for text in [_ended(procs)] if text and "ended by" in text), None)
-            raise RankFailed(killed or f"rank {rank}: {error}", detail)
+            ended = _ended(procs)
+            killed = ended is not None and "ended by" in ended
+            raise RankFailed(ended if killed else f"rank {rank}: {error}", detail)
 
 
 def run_distributed(
@@ -209,21 +254,22 @@ def run_distributed(
     that failed on every attempt (the others are stored as each finishes)."""
     retries = Retries(max_retries, progress)
     pending = list(todo)
-    while pending:
-        arm, seed = pending.pop(0)
-        progress.run_started(arm, seed, spec.training.epochs)
+    with shared_data(spec, data) as shared:  # the images put in memory once for all the runs
+        while pending:
+            arm, seed = pending.pop(0)
+            progress.run_started(arm, seed, spec.training.epochs)
 
-        def epoch_done(epoch: int, entry: dict[str, Any], arm: str = arm, seed: int = seed) -> None:
-            progress.epoch_finished(arm, seed, epoch, entry)
+            def epoch_done(epoch: int, entry: dict[str, Any], arm: str = arm, seed: int = seed) -> None:
+                progress.epoch_finished(arm, seed, epoch, entry)
 
-        try:
-            result = train_across(spec, data, arm, seed, epoch_done)
-        except RankFailed as err:
-            if retries.failed((arm, seed), str(err), err.detail):
-                pending.insert(0, (arm, seed))
-            continue
-        store.write_run(result)
-        progress.run_finished(arm, seed, result.wall_time_s)
+            try:
+                result = train_across(spec, data, arm, seed, epoch_done, shared)
+            except RankFailed as err:
+                if retries.failed((arm, seed), str(err), err.detail):
+                    pending.insert(0, (arm, seed))
+                continue
+            store.write_run(result)
+            progress.run_finished(arm, seed, result.wall_time_s)
     return retries.failures
 
 
@@ -241,23 +287,11 @@ class Launch:
 
 def join(launch: Launch, spec: ExperimentSpec) -> World:
     """This process in the launch's process group (``gloo`` on a CPU, ``nccl`` on GPUs, one GPU a local rank)."""
-    import torch.distributed as dist
-
-    device = resolve_device(spec.training.device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    if backend == "nccl":
-        torch.cuda.set_device(launch.local_rank % torch.cuda.device_count())
-    if not dist.is_initialized():
-        dist.init_process_group(
-            backend, init_method="env://", rank=launch.rank, world_size=launch.size, timeout=GROUP_TIMEOUT
-        )
-    return World(launch.rank, launch.size)
+    return enter_group(backend_for(spec), "env://", launch.rank, launch.size, launch.local_rank)
 
 
 def _say(message: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
     """Rank 0's ``message`` to every rank (the others pass nothing and get it)."""
-    import torch.distributed as dist
-
     box = [message]
     dist.broadcast_object_list(box, src=0)
     return box[0]  # type: ignore[return-value]
@@ -289,8 +323,6 @@ def run_launched(
 
 def end_launch() -> None:
     """Rank 0: tell the other ranks there is nothing more to train, and leave the group."""
-    import torch.distributed as dist
-
     _say(("done",))
     dist.destroy_process_group()
 
@@ -298,8 +330,6 @@ def end_launch() -> None:
 def follow(spec: ExperimentSpec, data: ExperimentData, launch: Launch) -> None:
     """A rank other than 0: train its share of each run rank 0 names, until rank 0 says it is done; it writes
     nothing and keeps no result."""
-    import torch.distributed as dist
-
     world = join(launch, spec)
     while True:
         message = _say()

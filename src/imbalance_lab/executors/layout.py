@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from imbalance_lab.spec import ExecutionSpec
+from imbalance_lab.spec import DistributedSpec, ExecutionSpec
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def rank_threads(settings: DistributedSpec, cores: int | None = None) -> int:
+    """Torch threads for each process of a run across processes: as set, else the cores shared out."""
+    return settings.threads or max(1, (cores or available_cores()) // settings.processes)
+
+
 SMALL_WORK = 4e7  # pixel-epochs: ~1 minute of the seed CNN at 28×28 on one core, against ~5 s to start workers
 
 
@@ -83,9 +88,10 @@ def choose_layout(
             gpus=1 if device.type == "cuda" else 0,
         )
     if execution.distributed is not None:
-        processes = execution.distributed.processes
-        threads = execution.distributed.threads or max(1, cores // processes)
-        return Layout("distributed", processes, threads, "execution.distributed: one run after another")
+        threads = rank_threads(execution.distributed, cores)
+        return Layout(
+            "distributed", execution.distributed.processes, threads, "execution.distributed: one run after another"
+        )
     small = work is not None and work < SMALL_WORK
     if execution.executor == "local" or (
         execution.executor == "auto" and (device.type != "cpu" or runs < 2 or cores < 2 or small)
