@@ -100,7 +100,7 @@ def test_every_strategy_cites_its_paper(strategy_name: str) -> None:
     import inspect
     import re
 
-    doc = inspect.getdoc(STRATEGIES.entry(strategy_name).factory) or ""
+    doc = inspect.getdoc(STRATEGIES.entry(strategy_name).declaration) or ""
     if strategy_name != "none":
         assert "References" in doc and re.search(r"\((19|20)\d\d\)", doc), f"{strategy_name} cites no paper"
 
@@ -539,7 +539,7 @@ def test_strategies_that_share_a_role_are_refused_naming_both() -> None:
     from imbalance_lab.strategies.base import ROLE_WORDS
 
     names = STRATEGIES.names()
-    roles = {n: STRATEGIES.entry(n).factory.roles for n in names}
+    roles = {n: STRATEGIES.entry(n).declaration.roles for n in names}
     assert {r for rs in roles.values() for r in rs} == set(ROLE_WORDS)  # every role is held by some strategy
     for a in names:
         for b in names:

@@ -165,7 +165,7 @@ def catalogue() -> Iterator[str]:
     yield "|---|---|---|---|---|"
     for name in names:
         entry = STRATEGIES.entry(name)
-        summary, _, found = sections(inspect.getdoc(entry.factory) or "")
+        summary, _, found = sections(inspect.getdoc(entry.declaration) or "")
         fields = entry.params_model.model_fields
         params = ", ".join(f"`{p}` ({default(f.default)})" for p, f in fields.items()) or "—"
         yield (
@@ -175,7 +175,7 @@ def catalogue() -> Iterator[str]:
     yield ""
     for name in names:
         entry = STRATEGIES.entry(name)
-        summary, body, found = sections(inspect.getdoc(entry.factory) or "")
+        summary, body, found = sections(inspect.getdoc(entry.declaration) or "")
         yield f"### `{name}` {{ #{name} }}\n"
         yield f"{markdown(summary)}\n"
         if body:
@@ -196,7 +196,10 @@ def catalogue() -> Iterator[str]:
         refs = references(found.get("References", ""))
         if refs:
             yield "**References.** " + " ".join(with_links(r) for r in refs) + "\n"
-        yield f"*Changes:* {changes(entry.factory)}. *Defined in* `{entry.factory.__module__}`.\n"
+        yield (
+            f"*Changes:* {changes(entry.factory)}. *Declared in* `{entry.declaration.__module__}`, "
+            f"*trained by* `{entry.factory.__module__}`.\n"
+        )
 
 
 def write_strategies_page() -> None:

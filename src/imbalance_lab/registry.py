@@ -10,6 +10,8 @@ bad value and what is valid.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,12 +26,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Entry:
-    """One registered factory and the pydantic model of its user-facing parameters."""
+    """One registered factory and the pydantic model of its user-facing parameters.
+
+    ``declaration`` holds the parameters, the docstring and the attributes a spec reads (a model's
+    ``published_weights``, a strategy's ``roles``); it is the factory itself when the entry was registered in
+    one piece. ``factory`` builds the entry; ``None`` while the implementing module is not imported.
+    """
 
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | None
     params_model: type[pydantic.BaseModel]
     summary: str
+    declaration: Callable[..., Any]
+
+    def build(self, *fixed_args: Any, **params: Any) -> Any:
+        """The factory called with the library's fixed arguments and checked parameters."""
+        if self.factory is None:
+            raise RuntimeError(f"{self.name} is declared but its implementation is not imported")
+        return self.factory(*fixed_args, **params)
 
 
 def _params_model(name: str, factory: Callable[..., Any], fixed: tuple[str, ...]) -> type[pydantic.BaseModel]:
@@ -43,6 +57,29 @@ def _params_model(name: str, factory: Callable[..., Any], fixed: tuple[str, ...]
         fields[pname] = (hints.get(pname, Any), default)
     config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
     return pydantic.create_model(f"{name}_params", __config__=config, **fields)
+
+
+def _name_of(factory: Callable[..., Any]) -> str:
+    """An entry's name: a class's ``name`` attribute, else the function's or class's own name."""
+    name = getattr(factory, "name", None) if inspect.isclass(factory) else None
+    return name or factory.__name__
+
+
+def _param_names(function: Callable[..., Any]) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def _with_defaults(factory: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
+    """``factory`` called with every argument, the declaration's defaults for those a call leaves out."""
+    signature = inspect.signature(declared)
+
+    @functools.wraps(factory)
+    def build(*args: Any, **params: Any) -> Any:
+        bound = signature.bind(*args, **params)
+        bound.apply_defaults()
+        return factory(*bound.args, **bound.kwargs)
+
+    return build
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -138,13 +175,49 @@ class Registry(Generic[F]):
 
     def register(self, factory: F) -> F:
         """Decorator: register ``factory`` under ``factory.__name__`` (or its ``name`` attribute)."""
-        name = getattr(factory, "name", None) if inspect.isclass(factory) else None
-        name = name or factory.__name__
+        self._add(factory, factory)
+        return factory
+
+    def declare(self, declaration: F) -> F:
+        """Decorator: declare an entry (its name, parameters, summary and attributes) whose factory a module
+        that imports the heavy dependencies attaches with :meth:`implement`."""
+        self._add(declaration, None)
+        return declaration
+
+    def implement(self, factory: F) -> F:
+        """Decorator: the factory of a declared entry of the same name. A class implements a declared class
+        by subclassing it without its own ``__init__`` (the parameters are the declaration's); a function
+        takes the declared function's parameters, in its order, without defaults (they are the
+        declaration's, filled in at each call)."""
+        name = _name_of(factory)
+        entry = self._entries.get(name)
+        if entry is None or entry.factory is not None:
+            state = "not declared" if entry is None else "implemented twice"
+            raise RuntimeError(f"{self.kind} {name!r} is {state}")
+        declared = entry.declaration
+        if inspect.isclass(declared):
+            if not (inspect.isclass(factory) and issubclass(factory, declared)) or (
+                factory.__init__ is not declared.__init__
+            ):
+                raise RuntimeError(f"{self.kind} {name!r}: implement a declared class by a subclass without __init__")
+            built: Callable[..., Any] = factory
+        else:
+            if _param_names(factory) != _param_names(declared):
+                raise RuntimeError(
+                    f"{self.kind} {name!r}: the implementation takes {_param_names(factory)}, "
+                    f"the declaration {_param_names(declared)}"
+                )
+            built = _with_defaults(factory, declared)
+        self._entries[name] = dataclasses.replace(entry, factory=built)
+        return factory
+
+    def _add(self, declaration: Callable[..., Any], factory: Callable[..., Any] | None) -> None:
+        name = _name_of(declaration)
         if name in self._entries:
             raise RuntimeError(f"{self.kind} {name!r} is registered twice")
-        doc = inspect.getdoc(factory) or ""
-        self._entries[name] = Entry(name, factory, _params_model(name, factory, self.fixed), doc.split("\n")[0])
-        return factory
+        doc = inspect.getdoc(declaration) or ""
+        params = _params_model(name, declaration, self.fixed)
+        self._entries[name] = Entry(name, factory, params, doc.split("\n")[0], declaration)
 
     def names(self, contains: str = "") -> list[str]:
         """Registered names, sorted, optionally filtered by a substring."""
@@ -180,7 +253,7 @@ class Registry(Generic[F]):
                 "name": name,
                 "summary": entry.summary,
                 "params": list(entry.params_model.model_fields),
-                "published_weights": bool(getattr(entry.factory, "published_weights", False)),
+                "published_weights": bool(getattr(entry.declaration, "published_weights", False)),
             }
             for name, entry in sorted(self._entries.items())
         ]
@@ -188,4 +261,4 @@ class Registry(Generic[F]):
     def create(self, name: str, /, *fixed_args: Any, **params: Any) -> Any:
         """Build ``name`` with the library's fixed arguments and validated user parameters."""
         checked = self.check_params(name, params)
-        return self.entry(name).factory(*fixed_args, **checked)
+        return self.entry(name).build(*fixed_args, **checked)

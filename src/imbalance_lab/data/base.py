@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from imbalance_lab.registry import Registry
+from imbalance_lab.declarations.sources import SOURCES
 
 
 @dataclass(frozen=True)
@@ -58,5 +58,4 @@ class ImageSet:
         return torch.bincount(self.labels, minlength=len(self.class_names)).tolist()
 
 
-SOURCES: Registry = Registry("data source")
-"""Data sources by name: factories ``(**params) -> ImageSet``."""
+__all__ = ["SOURCES", "ImageSet"]

@@ -18,11 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.registry import Registry
+from imbalance_lab.declarations.models import MODELS as MODELS
+from imbalance_lab.declarations.models import task_defaults as task_defaults
 
 
-# ``pretrained`` is passed by the library (from the spec's model.pretrained) to the factories that have
-# published weights (those with a true ``published_weights`` attribute)
 class ModelChoice(Protocol):
     """What building a model reads of a spec's ``model`` section: the registered ``name`` and its ``params``,
     ``pretrained`` (``True``, ``False`` or a weights file's path) and ``freeze`` (the spec's ``ModelSpec`` is
@@ -39,20 +38,6 @@ class ModelChoice(Protocol):
 
     @property
     def freeze(self) -> str | int: ...
-
-
-MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs", "pretrained"))
-
-
-def task_defaults(name: str, has_positive: bool) -> dict[str, object]:
-    """Defaults of model ``name`` that depend on the task (a factory's ``task_defaults`` attribute), or none.
-
-    A spec's model parameters are these, overridden by what the spec gives, so
-    the stored spec names them and they are part of the run hash.
-    """
-    factory = MODELS.entry(name).factory if name in MODELS.names() else None
-    rule = getattr(factory, "task_defaults", None)
-    return dict(rule(has_positive)) if rule is not None else {}
 
 
 class CosineClassifier(nn.Module):

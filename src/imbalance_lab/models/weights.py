@@ -83,9 +83,9 @@ def build_model(
     entry = MODELS.entry(spec.name, "model.name")
     checked = MODELS.check_params(spec.name, spec.params if params is None else params, "model")
     if spec.pretrained is True:
-        model = entry.factory(in_channels, image_size, n_outputs, pretrained=True, **checked)
+        model = entry.build(in_channels, image_size, n_outputs, pretrained=True, **checked)
     else:
-        model = entry.factory(in_channels, image_size, n_outputs, **checked)
+        model = entry.build(in_channels, image_size, n_outputs, **checked)
     if isinstance(spec.pretrained, str):
         load_backbone(model, spec.pretrained)
     try:

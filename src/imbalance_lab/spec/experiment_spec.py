@@ -218,9 +218,11 @@ class ExperimentSpec(Strict):
                         f"(cRT, τ-normalisation), which a chosen epoch cannot follow; {fix} for "
                         f"such arms' experiments",
                     )
-        factory = MODELS.entry(self.model.name, "model.name").factory
-        if self.model.pretrained is True and not getattr(factory, "published_weights", False):
-            with_weights = [n for n in MODELS.names() if getattr(MODELS.entry(n).factory, "published_weights", False)]
+        declared = MODELS.entry(self.model.name, "model.name").declaration
+        if self.model.pretrained is True and not getattr(declared, "published_weights", False):
+            with_weights = [
+                n for n in MODELS.names() if getattr(MODELS.entry(n).declaration, "published_weights", False)
+            ]
             raise SpecError(
                 "model.pretrained",
                 f"got true, but {self.model.name} has no published weights; give the "

@@ -52,28 +52,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.errors import SpecError
-from imbalance_lab.registry import Registry
-
-STRATEGIES: Registry = Registry("strategy", fixed=("class_names",))
-"""Strategies by name: classes constructed as ``cls(class_names, **params)``."""
-
-Role = Literal["loss", "mixing", "views", "step", "weight_decay", "stage", "classifier_norm"]
-ROLE_WORDS: dict[str, str] = {
-    "loss": "define the loss",
-    "mixing": "mix batches",
-    "views": "train on two views of each batch",
-    "step": "own the optimiser step",
-    "weight_decay": "set the weight decay",
-    "stage": "add a training stage",
-    "classifier_norm": "set the classifier's weight norms",
-}
+from imbalance_lab.declarations.strategies.base import (
+    ROLE_WORDS,
+    STRATEGIES,
+    Role,
+    RoleClash,
+    Stage,
+    StrategyDeclaration,
+    check_roles,
+    check_strategies,
+    follows_training,
+    owns_step,
+)
 
 
 def class_counts(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -198,47 +194,17 @@ class StepBatch:
                     m.num_batches_tracked.copy_(tracked)
 
 
-@dataclass(frozen=True)
-class Stage:
-    """A training stage after the main one, e.g. cRT's classifier re-training (Kang et al. 2020).
-
-    ``train`` is ``classifier`` (the backbone frozen, in eval mode), ``scales`` (the
-    classifier fixed too, one learned scale per class on its scores: LWS) or ``all``;
-    ``reset_classifier`` is ``zero``, ``random`` (PyTorch's default
-    initialisation) or ``keep``; ``strategy`` is the stage's own strategies, as
-    ``(name, params)`` pairs; ``lr`` ``None`` keeps ``training.lr``; the learning
-    rate follows a cosine curve over the stage's epochs; ``weight_decay`` ``None``
-    keeps ``training.weight_decay``.
-    """
-
-    name: str
-    epochs: int
-    train: Literal["classifier", "scales", "all"] = "classifier"
-    reset_classifier: Literal["zero", "random", "keep"] = "zero"
-    strategy: tuple[tuple[str, dict[str, Any]], ...] = (("none", {}),)
-    lr: float | None = None
-    weight_decay: float | None = None
-
-
-class Strategy:
+class Strategy(StrategyDeclaration):
     """Base class: a strategy that changes nothing (override a hook to change something).
+
+    A strategy subclasses its declaration (:class:`~imbalance_lab.declarations.strategies.StrategyDeclaration`:
+    the name, parameters, class checks, roles and stages a spec sees) and adds the hooks the trainer calls.
 
     Parameters
     ----------
     class_names : sequence of str
         The experiment's classes, in label order (passed by the library).
     """
-
-    name: ClassVar[str]
-    roles: ClassVar[frozenset[str]] = frozenset()
-    """What only one strategy of an arm may do (see :data:`ROLE_WORDS`)."""
-
-    def __init__(self, class_names: Sequence[str]) -> None:
-        self.class_names = tuple(class_names)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.class_names)
 
     def prepare(self, ctx: EpochContext) -> None:
         """Learn what the strategy needs from the arm's training counts, once, before training."""
@@ -333,12 +299,9 @@ class Strategy:
     def after_step(self, model: nn.Module, ctx: EpochContext) -> None:
         """Change the weights after every optimiser step (a projection), in place (default: nothing)."""
 
-    def stages(self) -> list[Stage]:
-        """Training stages to run after the main one."""
-        return []
-
     def finish_model(self, model: nn.Module, ctx: EpochContext) -> None:
-        """Change the finished model in place, after every stage (default: nothing)."""
+        """Change the finished model in place, after every stage (default: nothing; a strategy that changes it
+        declares ``changes_finished_model``)."""
 
     def plain_epochs(self, epochs: int) -> int | None:
         """Main-stage epochs at whose end training is exactly what it would be without this strategy.
@@ -352,10 +315,6 @@ class Strategy:
         numbers and changes no model, weight, loss or sample until then.
         """
         return 0
-
-    def params(self) -> dict[str, Any]:
-        """The parameters this strategy was built with (for provenance)."""
-        return {}
 
 
 def _is_overridden(step: Strategy, hook: str) -> bool:
@@ -514,73 +473,11 @@ def build_pipeline(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Seq
     return StrategyPipeline([STRATEGIES.create(name, class_names, **params) for name, params in steps])
 
 
-def check_strategies(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Sequence[str], field_path: str) -> None:
-    """Build an arm's strategies once to check them against its classes; one :class:`SpecError` if not.
-
-    Refuses parameters that do not fit the classes (a weight for an unknown class,
-    a binary-only form with three classes) and two strategies that would both do
-    what only one may (two losses, two mixings, two stages).
-    """
-    built: list[Strategy] = []
-    for j, (name, params) in enumerate(steps):
-        try:
-            built.append(STRATEGIES.create(name, class_names, **params))
-        except ValueError as err:
-            raise SpecError(f"{field_path}[{j}].{name}", str(err)) from None
-        for stage in built[-1].stages():
-            check_strategies(stage.strategy, class_names, f"{field_path}[{j}].{name}.stage")
-    try:
-        check_roles(built)
-    except RoleClash as clash:
-        raise SpecError(f"{field_path}[{clash.index}]", str(clash)) from None
-
-
-class RoleClash(ValueError):
-    """Two strategies of one arm both do what only one may (:data:`ROLE_WORDS`); ``index`` is the second's
-    place in the arm's list."""
-
-    def __init__(self, index: int, message: str) -> None:
-        super().__init__(message)
-        self.index = index
-
-
-def check_roles(steps: Sequence[Strategy]) -> None:
-    """The one-owner rule: at most one strategy of an arm per role (one loss, one mixing, one added stage,
-    one classifier norm), else :class:`RoleClash` naming both. Every pipeline is built through it, so no
-    caller can train an arm whose second loss would be silently ignored."""
-    for role, words in ROLE_WORDS.items():
-        holders = [(j, s.name) for j, s in enumerate(steps) if role in s.roles]
-        if len(holders) > 1:
-            (_, first), (j, second) = holders[:2]
-            raise RoleClash(
-                j,
-                f"{first} and {second} both {words}; an arm can have only one that does (class "
-                "weights, samplers and augmentation combine with either)",
-            )
-    viewing = [(j, s.name) for j, s in enumerate(steps) if {"views", "mixing"} & s.roles]
-    if len(viewing) > 1:
-        (_, first), (j, second) = viewing[:2]
-        raise RoleClash(
-            j, f"{first} and {second}: an arm either mixes batches or trains on two views of each, not both"
-        )
-
-
-def owns_step(name: str) -> bool:
-    """Whether the registered strategy ``name`` owns the optimiser step (read from its class's roles)."""
-    return "step" in getattr(STRATEGIES.entry(name).factory, "roles", frozenset())
-
-
-def follows_training(name: str) -> bool:
-    """Whether the registered strategy ``name`` trains a stage after the main one or changes the finished
-    model (cRT, τ-normalisation): with it, the model scored is not the model of any main-stage epoch, so
-    no rule can choose an epoch for it (read from the strategy's class: the spec asks before any class
-    is known)."""
-    factory = STRATEGIES.entry(name).factory
-    return any(getattr(factory, hook) is not getattr(Strategy, hook) for hook in ("stages", "finish_model"))
-
-
 __all__ = [
+    "ROLE_WORDS",
     "STRATEGIES",
+    "Role",
+    "StrategyDeclaration",
     "EpochContext",
     "RoleClash",
     "Stage",

@@ -141,6 +141,7 @@ class TauNormalisation(Strategy):
 
     name = "tau_norm"
     roles = frozenset({"classifier_norm"})
+    changes_finished_model = True
 
     def __init__(self, class_names: Sequence[str], tau: Annotated[float, Field(ge=0, le=5)] = 1.0) -> None:
         super().__init__(class_names)

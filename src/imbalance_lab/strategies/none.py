@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from imbalance_lab.declarations.strategies.none import NoStrategyDeclaration
 from imbalance_lab.strategies.base import STRATEGIES, Strategy
 
 
-@STRATEGIES.register
-class NoStrategy(Strategy):
-    """Change nothing: each training image once per epoch, every class weighted 1."""
-
-    name = "none"
+@STRATEGIES.implement
+class NoStrategy(NoStrategyDeclaration, Strategy):
+    """``none`` (:class:`~imbalance_lab.declarations.strategies.none.NoStrategyDeclaration`): no hook changes
+    training."""
 
     def plain_epochs(self, epochs: int) -> int | None:
         return None

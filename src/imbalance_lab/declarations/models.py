@@ -1,0 +1,25 @@
+"""Models as a spec declares them (no torch): the registry, each model's parameters, whether it has
+published weights and its task-dependent defaults. :mod:`imbalance_lab.models` implements them."""
+
+from __future__ import annotations
+
+from imbalance_lab.registry import Registry
+
+# ``pretrained`` is passed by the library (from the spec's model.pretrained) to the factories that have
+# published weights (those with a true ``published_weights`` attribute)
+MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outputs", "pretrained"))
+"""Models by name: factories ``(in_channels, image_size, n_outputs, **params) -> ImageClassifier``."""
+
+
+def task_defaults(name: str, has_positive: bool) -> dict[str, object]:
+    """Defaults of model ``name`` that depend on the task (a declaration's ``task_defaults`` attribute), or none.
+
+    A spec's model parameters are these, overridden by what the spec gives, so
+    the stored spec names them and they are part of the run hash.
+    """
+    declared = MODELS.entry(name).declaration if name in MODELS.names() else None
+    rule = getattr(declared, "task_defaults", None)
+    return dict(rule(has_positive)) if rule is not None else {}
+
+
+__all__ = ["MODELS", "task_defaults"]
