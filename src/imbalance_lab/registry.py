@@ -69,14 +69,17 @@ def _param_names(function: Callable[..., Any]) -> list[str]:
     return list(inspect.signature(function).parameters)
 
 
-def _with_defaults(factory: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
-    """``factory`` called with every argument, the declaration's defaults for those a call leaves out."""
+def _declared_first(factory: Callable[..., Any], declared: Callable[..., Any]) -> Callable[..., Any]:
+    """``factory`` called with every argument (the declaration's defaults for those a call leaves out), after
+    the declared function has checked them: what a declaration refuses without the heavy dependencies
+    (a model's smallest input) is refused the same way when the entry is built."""
     signature = inspect.signature(declared)
 
     @functools.wraps(factory)
     def build(*args: Any, **params: Any) -> Any:
         bound = signature.bind(*args, **params)
         bound.apply_defaults()
+        declared(*bound.args, **bound.kwargs)
         return factory(*bound.args, **bound.kwargs)
 
     return build
@@ -186,9 +189,10 @@ class Registry(Generic[F]):
 
     def implement(self, factory: F) -> F:
         """Decorator: the factory of a declared entry of the same name. A class implements a declared class
-        by subclassing it without its own ``__init__`` (the parameters are the declaration's); a function
-        takes the declared function's parameters, in its order, without defaults (they are the
-        declaration's, filled in at each call)."""
+        by subclassing it without its own ``__init__`` (the parameters and their checks are the
+        declaration's); a function takes the declared function's parameters, in its order, without defaults
+        (they are the declaration's, filled in at each call), and runs after the declared function has
+        checked them."""
         name = _name_of(factory)
         entry = self._entries.get(name)
         if entry is None or entry.factory is not None:
@@ -207,7 +211,7 @@ class Registry(Generic[F]):
                     f"{self.kind} {name!r}: the implementation takes {_param_names(factory)}, "
                     f"the declaration {_param_names(declared)}"
                 )
-            built = _with_defaults(factory, declared)
+            built = _declared_first(factory, declared)
         self._entries[name] = dataclasses.replace(entry, factory=built)
         return factory
 
