@@ -7,17 +7,20 @@ optimiser steps from ``w`` with that second gradient. It composes with any loss,
 class weight or sampler of the arm: both passes compute the arm's own loss.
 ``imbsam`` perturbs only for the tail classes' share of the loss. The second
 pass leaves batch-norm running statistics as they were. A step costs about two
-forward/backward passes.
+forward/backward passes. The strategies' names, parameters and docstrings are declared in
+:mod:`imbalance_lab.declarations.strategies.sharpness`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
 
 import torch
-from pydantic import Field
 
+from imbalance_lab.declarations.strategies.sharpness import (
+    ImbalancedSharpnessAwareDeclaration,
+    SharpnessAwareDeclaration,
+)
 from imbalance_lab.strategies.base import (
     STRATEGIES,
     EpochContext,
@@ -27,8 +30,6 @@ from imbalance_lab.strategies.base import (
     epochs_before,
     plain_step,
 )
-
-Rho = Annotated[float, Field(gt=0, le=10)]  # the radius of the ball the weights are perturbed within
 
 
 def perturbation(
@@ -81,49 +82,10 @@ def gradient_at_worst_nearby(
     _restore(batch.params, kept)
 
 
-@STRATEGIES.register
-class SharpnessAware(Strategy):
-    """SAM: step with the gradient at the worst weights within a ball of radius ρ (about two passes a step).
-
-    Each step: ``g = ∇L(w)``, ``ε = ρ · g / ‖g‖₂`` (one norm over all trained
-    parameters), ``g_SAM = ∇L(w + ε)``, then the optimiser's step from ``w`` with
-    ``g_SAM`` (its momentum and weight decay as usual). With ``adaptive``, ASAM's
-    scale-invariant ball: ``ε = ρ · w² ⊙ g / ‖w ⊙ g‖₂``. The second pass does not
-    move batch-norm running statistics. Before ``start`` (a fraction of the
-    epochs, as DRW's) steps are plain; Rangwani et al. (2022) switch SAM on with
-    LDAM's deferred re-weighting. Costs about two passes a step.
-
-    Parameters
-    ----------
-    rho : float > 0
-        The ball's radius (0.05, Foret et al.'s CIFAR default; 0.5 to 2 for ASAM).
-    adaptive : bool
-        ASAM's element-wise scaled ball (false).
-    start : float in [0, 1)
-        Fraction of the main stage's epochs trained with plain steps first (0).
-
-    References
-    ----------
-    Foret, P., Kleiner, A., Mobahi, H. and Neyshabur, B. (2021). Sharpness-aware minimization for
-    efficiently improving generalization. ICLR. arXiv:2010.01412.
-    Kwon, J., Kim, J., Park, H. and Choi, I. K. (2021). ASAM: adaptive sharpness-aware minimization for
-    scale-invariant learning of deep neural networks. ICML. arXiv:2102.11600.
-    Rangwani, H., Aithal, S. K., Mishra, M. and Babu, R. V. (2022). Escaping saddle points for effective
-    generalization on class-imbalanced data. NeurIPS. arXiv:2212.13827.
-    """
-
-    name = "sam"
-    roles = frozenset({"step"})
-
-    def __init__(
-        self,
-        class_names: Sequence[str],
-        rho: Rho = 0.05,
-        adaptive: bool = False,
-        start: Annotated[float, Field(ge=0, lt=1)] = 0.0,
-    ) -> None:
-        super().__init__(class_names)
-        self.rho, self.adaptive, self.start = rho, adaptive, start
+@STRATEGIES.implement
+class SharpnessAware(SharpnessAwareDeclaration, Strategy):
+    """``sam`` (:class:`~imbalance_lab.declarations.strategies.sharpness.SharpnessAwareDeclaration`): owns the
+    step, two passes at ``w`` and ``w + ε`` once switched on."""
 
     def _on(self, ctx: EpochContext) -> bool:
         return ctx.stage != "main" or ctx.deferred(self.start)
@@ -139,53 +101,12 @@ class SharpnessAware(Strategy):
     def plain_epochs(self, epochs: int) -> int | None:
         return epochs_before(self.start, epochs)  # plain steps until then, exactly the trainer's own
 
-    def params(self) -> dict[str, Any]:
-        return {"rho": self.rho, "adaptive": self.adaptive, "start": self.start}
 
-
-@STRATEGIES.register
-class ImbalancedSharpnessAware(Strategy):
-    """ImbSAM: SAM on the tail classes' share of the loss only (about two passes a step).
-
-    A class is tail when it has fewer than ``tail_below`` training images. With
-    ``ℓ_i`` each example's loss and ``B`` the batch size, the head part
-    ``L_h = Σ_{head} ℓ_i / B`` and the tail part ``L_t = Σ_{tail} ℓ_i / B`` add
-    up to the batch's mean loss. The step: ``g_h = ∇L_h(w)``; ``ε = ρ · ∇L_t(w) /
-    ‖∇L_t(w)‖₂``; ``g = g_h + ∇L_t(w + ε)``; the optimiser steps from ``w`` with
-    ``g``. Head classes are fitted as usual and only the tail's minimum is
-    flattened, where SAM's flat minima help generalisation most. A batch without
-    tail examples (or with nothing else) takes SAM's or the plain step as fits.
-    The authors' code later (2023-09) doubles the tail part (``tail_weight: 2``);
-    the paper's sum is ``1``. The second pass does not move batch-norm running
-    statistics.
-
-    Parameters
-    ----------
-    rho : float > 0
-        The ball's radius (0.05).
-    tail_below : int >= 1
-        Classes with fewer training images than this are tail (20, the authors' CIFAR100-LT value).
-    tail_weight : float > 0
-        The tail part's factor (1).
-
-    References
-    ----------
-    Zhou, Y., Qu, Y., Xu, X. and Shen, H. T. (2023). ImbSAM: a closer look at sharpness-aware
-    minimization in class-imbalanced recognition. ICCV. arXiv:2308.07815.
-    """
-
-    name = "imbsam"
-    roles = frozenset({"step"})
-
-    def __init__(
-        self,
-        class_names: Sequence[str],
-        rho: Rho = 0.05,
-        tail_below: Annotated[int, Field(ge=1)] = 20,
-        tail_weight: Annotated[float, Field(gt=0, le=100)] = 1.0,
-    ) -> None:
-        super().__init__(class_names)
-        self.rho, self.tail_below, self.tail_weight = rho, tail_below, tail_weight
+@STRATEGIES.implement
+class ImbalancedSharpnessAware(ImbalancedSharpnessAwareDeclaration, Strategy):
+    """``imbsam``
+    (:class:`~imbalance_lab.declarations.strategies.sharpness.ImbalancedSharpnessAwareDeclaration`): owns the
+    step, SAM's two passes on the tail part of the batch's loss."""
 
     def optimizer_step(self, batch: StepBatch, ctx: EpochContext) -> torch.Tensor:
         tail_classes = ctx.class_counts < self.tail_below
@@ -217,6 +138,3 @@ class ImbalancedSharpnessAware(Strategy):
                     p.grad = g if p.grad is None else p.grad.add_(g)
         batch.optimizer.step()
         return (head_loss + (losses * tail).sum() / size).detach()
-
-    def params(self) -> dict[str, Any]:
-        return {"rho": self.rho, "tail_below": self.tail_below, "tail_weight": self.tail_weight}
