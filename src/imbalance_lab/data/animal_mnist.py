@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
+from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 CLASS_NAMES = ("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe", "horse", "sheep", "zebra")
@@ -45,9 +46,11 @@ def _read_pickle(path: Path) -> np.ndarray:
         ) from None
 
 
-@SOURCES.register
+@as_loaded
+@SOURCES.implement
 def animal_mnist() -> ImageSet:
-    """Animal-MNIST silhouettes (10 classes, 28×28 grayscale), from the installed animal-mnist package."""
+    """``animal_mnist`` (:func:`~imbalance_lab.declarations.sources.animal_mnist.animal_mnist`): the package's
+    two pickles, checked and read."""
     folder = _data_dir()
     images = _read_pickle(folder / "animal_data_version_3.gz")
     labels = _read_pickle(folder / "animal_label_version_3.gz")

