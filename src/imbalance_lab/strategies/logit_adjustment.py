@@ -6,20 +6,22 @@ the plain ones, so the model learns scores fit for a balanced test set. With
 ``π_c = n_c / n``: logit-adjusted ``z_c + τ log π_c``; balanced softmax
 ``z_c + log n_c`` (the same as ``τ = 1``, since softmax ignores a shift common
 to every class); VS ``Δ_c z_c + τ log π_c`` with ``Δ_c = (n_c / n_max)^γ``.
+The parameters are declared in :mod:`imbalance_lab.declarations.strategies.logit_adjustment`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
-
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 
+from imbalance_lab.declarations.strategies.logit_adjustment import (
+    BalancedSoftmaxDeclaration,
+    ClassDependentTemperatureDeclaration,
+    LogitAdjustedDeclaration,
+    VectorScalingDeclaration,
+    _AdjustedSoftmaxDeclaration,
+)
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
-
-Tau = Annotated[float, Field(ge=0, le=10)]
 
 
 def log_prior(counts: torch.Tensor) -> torch.Tensor:
@@ -28,10 +30,9 @@ def log_prior(counts: torch.Tensor) -> torch.Tensor:
     return torch.log(n.clamp(min=1) / n.sum()).to(torch.float32)
 
 
-class _AdjustedSoftmax(Strategy):
+class _AdjustedSoftmax(_AdjustedSoftmaxDeclaration, Strategy):
     """Cross-entropy on ``scale_c · z_c + offset_c``; subclasses set the two vectors in ``prepare``."""
 
-    roles = frozenset({"loss"})
     _scale: torch.Tensor | None = None
     _offset: torch.Tensor
 
@@ -42,122 +43,43 @@ class _AdjustedSoftmax(Strategy):
         return -F.log_softmax(adjusted + self._offset.to(logits.device), dim=1)
 
 
-@STRATEGIES.register
-class LogitAdjusted(_AdjustedSoftmax):
-    """Logit-adjusted loss: cross-entropy on ``z_c + τ · log π_c``; predictions use ``z``.
-
-    Parameters
-    ----------
-    tau : float >= 0
-        ``1`` (default) is Fisher-consistent for the balanced error; ``0`` is cross-entropy.
-
-    References
-    ----------
-    Menon, A. K., Jayasumana, S., Rawat, A. S., Jain, H., Veit, A. and Kumar, S. (2021).
-    Long-tail learning via logit adjustment. ICLR. arXiv:2007.07314.
-    """
-
-    name = "logit_adjusted"
-
-    def __init__(self, class_names: Sequence[str], tau: Tau = 1.0) -> None:
-        super().__init__(class_names)
-        self.tau = tau
+@STRATEGIES.implement
+class LogitAdjusted(LogitAdjustedDeclaration, _AdjustedSoftmax):
+    """``logit_adjusted`` (:class:`~imbalance_lab.declarations.strategies.logit_adjustment.LogitAdjustedDeclaration`):
+    the offset ``τ · log π`` from the arm's counts."""
 
     def prepare(self, ctx: EpochContext) -> None:
         self._offset = self.tau * log_prior(ctx.class_counts)
 
-    def params(self) -> dict[str, Any]:
-        return {"tau": self.tau}
 
-
-@STRATEGIES.register
-class BalancedSoftmax(_AdjustedSoftmax):
-    """Balanced softmax: cross-entropy on ``z_c + log n_c``; predictions use ``z``.
-
-    The softmax of ``z + log n`` models the training distribution while ``z``
-    models the balanced one. Equal to ``logit_adjusted`` with ``τ = 1``.
-
-    References
-    ----------
-    Ren, J., Yu, C., Sheng, S., Ma, X., Zhao, H., Yi, S. and Li, H. (2020). Balanced
-    meta-softmax for long-tailed visual recognition. NeurIPS. arXiv:2007.10740.
-    """
-
-    name = "balanced_softmax"
+@STRATEGIES.implement
+class BalancedSoftmax(BalancedSoftmaxDeclaration, _AdjustedSoftmax):
+    """``balanced_softmax``
+    (:class:`~imbalance_lab.declarations.strategies.logit_adjustment.BalancedSoftmaxDeclaration`): the offset
+    ``log n`` from the arm's counts."""
 
     def prepare(self, ctx: EpochContext) -> None:
         self._offset = torch.log(ctx.class_counts.to(torch.float64).clamp(min=1)).to(torch.float32)
 
 
-@STRATEGIES.register
-class VectorScaling(_AdjustedSoftmax):
-    """Vector-scaling (VS) loss: cross-entropy on ``Δ_c · z_c + τ · log π_c``, ``Δ_c = (n_c / n_max)^γ``.
-
-    The multiplicative ``Δ`` enlarges the minority classes' margins (it matters
-    late in training, once the data are separated); the additive ``τ log π`` is
-    the logit adjustment. ``γ = 0`` is ``logit_adjusted``; ``τ = 0`` is CDT (Ye et
-    al. 2020).
-
-    Parameters
-    ----------
-    gamma : float >= 0
-        Exponent of the multiplicative term (0.3 in the authors' code; 0.2 on CIFAR-10-LT).
-    tau : float >= 0
-        Weight of the additive term (1.0).
-
-    References
-    ----------
-    Kini, G. R., Paraskevas, O., Oymak, S. and Thrampoulidis, C. (2021). Label-imbalanced
-    and group-sensitive classification under overparameterization. NeurIPS. arXiv:2103.01550.
-    """
-
-    name = "vs_loss"
-
-    def __init__(
-        self, class_names: Sequence[str], gamma: Annotated[float, Field(ge=0, le=5)] = 0.3, tau: Tau = 1.0
-    ) -> None:
-        super().__init__(class_names)
-        self.gamma, self.tau = gamma, tau
+@STRATEGIES.implement
+class VectorScaling(VectorScalingDeclaration, _AdjustedSoftmax):
+    """``vs_loss`` (:class:`~imbalance_lab.declarations.strategies.logit_adjustment.VectorScalingDeclaration`):
+    the scale ``Δ`` and the offset ``τ · log π`` from the arm's counts."""
 
     def prepare(self, ctx: EpochContext) -> None:
         n = ctx.class_counts.to(torch.float64).clamp(min=1)
         self._scale = ((n / n.max()) ** self.gamma).to(torch.float32)
         self._offset = self.tau * log_prior(ctx.class_counts)
 
-    def params(self) -> dict[str, Any]:
-        return {"gamma": self.gamma, "tau": self.tau}
 
-
-@STRATEGIES.register
-class ClassDependentTemperature(_AdjustedSoftmax):
-    """CDT: cross-entropy on ``z_c / a_c``, ``a_c = (n_max / n_c)^γ``; predictions use ``z``.
-
-    Each class's logit is cooled by its temperature ``a_c`` while training (rarer
-    classes more), which counters the drift of minority features seen at test
-    time; ``γ = 0`` is cross-entropy. The same as ``vs_loss`` with ``τ = 0``
-    (``Δ_c = 1 / a_c``).
-
-    Parameters
-    ----------
-    gamma : float >= 0
-        The temperature exponent (0.2; the authors search γ in [0, 0.4] on CIFAR-10-LT).
-
-    References
-    ----------
-    Ye, H.-J., Chen, H.-Y., Zhan, D.-C. and Chao, W.-L. (2020). Identifying and compensating for feature
-    deviation in imbalanced deep learning. arXiv:2001.01385.
-    """
-
-    name = "cdt"
-
-    def __init__(self, class_names: Sequence[str], gamma: Annotated[float, Field(ge=0, le=5)] = 0.2) -> None:
-        super().__init__(class_names)
-        self.gamma = gamma
+@STRATEGIES.implement
+class ClassDependentTemperature(ClassDependentTemperatureDeclaration, _AdjustedSoftmax):
+    """``cdt``
+    (:class:`~imbalance_lab.declarations.strategies.logit_adjustment.ClassDependentTemperatureDeclaration`):
+    the scale ``1 / a`` from the arm's counts, no offset."""
 
     def prepare(self, ctx: EpochContext) -> None:
         n = ctx.class_counts.to(torch.float64).clamp(min=1)
         self._scale = (1.0 / (n.max() / n) ** self.gamma).to(torch.float32)
         self._offset = torch.zeros_like(self._scale)
-
-    def params(self) -> dict[str, Any]:
-        return {"gamma": self.gamma}

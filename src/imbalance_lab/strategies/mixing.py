@@ -5,22 +5,24 @@ augmentation generator (on the batch's device), so a run is reproducible under
 its seed. Images are mixed in [0, 1] after any augmentation; targets become soft
 (B×C), and the trainer's loss is ``Σ_c t_c · w_c · L_c``, i.e. ``λ·L(y_a) + (1 −
 λ)·L(y_b)`` for whatever loss and class weights the arm uses. Per-epoch training
-metrics use the unmixed labels.
+metrics use the unmixed labels. The parameters are declared in
+:mod:`imbalance_lab.declarations.strategies.mixing`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Annotated, Any
 
 import torch
-from pydantic import Field
 from scipy.special import betaincinv
 
+from imbalance_lab.declarations.strategies.mixing import (
+    CutMixDeclaration,
+    MixupDeclaration,
+    RemixDeclaration,
+    _MixingDeclaration,
+)
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
-
-Alpha = Annotated[float, Field(gt=0, le=100)]
 
 
 def draw_beta(alpha: float, generator: torch.Generator) -> float:
@@ -34,33 +36,14 @@ def partner(batch_size: int, generator: torch.Generator) -> torch.Tensor:
     return torch.randperm(batch_size, generator=generator, device=generator.device)
 
 
-class _Mixing(Strategy):
-    roles = frozenset({"mixing"})
-
-    def __init__(self, class_names: Sequence[str], alpha: Alpha = 1.0) -> None:
-        super().__init__(class_names)
-        self.alpha = alpha
-
-    def params(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
+class _Mixing(_MixingDeclaration, Strategy):
+    """A strategy that mixes batches (its ``alpha`` and role declared by ``_MixingDeclaration``)."""
 
 
-@STRATEGIES.register
-class Mixup(_Mixing):
-    """mixup: train on convex combinations ``λ x_a + (1 − λ) x_b`` with targets ``λ y_a + (1 − λ) y_b``.
-
-    Parameters
-    ----------
-    alpha : float > 0
-        ``λ ~ Beta(α, α)``, one per batch (1.0: uniform).
-
-    References
-    ----------
-    Zhang, H., Cisse, M., Dauphin, Y. N. and Lopez-Paz, D. (2018). mixup: Beyond
-    empirical risk minimization. ICLR. arXiv:1710.09412.
-    """
-
-    name = "mixup"
+@STRATEGIES.implement
+class Mixup(MixupDeclaration, _Mixing):
+    """``mixup`` (:class:`~imbalance_lab.declarations.strategies.mixing.MixupDeclaration`): each batch mixed
+    with its partner by one ``λ``."""
 
     def mix_batch(
         self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
@@ -81,35 +64,10 @@ def cut_box(height: int, width: int, lam: float, generator: torch.Generator) -> 
     return top, bottom, left, right
 
 
-@STRATEGIES.register
-class CutMix(_Mixing):
-    """CutMix: paste a box of a partner image; targets mixed by the pasted area.
-
-    With probability ``p`` a batch is mixed: ``λ ~ Beta(α, α)``, a box of sides
-    ``√(1 − λ)`` of the image's at a uniform centre (clipped to the image) is
-    replaced by the partner's, and ``λ`` becomes the kept fraction of the area.
-
-    Parameters
-    ----------
-    alpha : float > 0
-        ``λ ~ Beta(α, α)`` (1.0).
-    p : float in [0, 1]
-        Probability that a batch is mixed (0.5, the authors' CIFAR setting).
-
-    References
-    ----------
-    Yun, S., Han, D., Oh, S. J., Chun, S., Choe, J. and Yoo, Y. (2019). CutMix:
-    Regularization strategy to train strong classifiers with localizable features.
-    ICCV. arXiv:1905.04899.
-    """
-
-    name = "cutmix"
-
-    def __init__(
-        self, class_names: Sequence[str], alpha: Alpha = 1.0, p: Annotated[float, Field(ge=0, le=1)] = 0.5
-    ) -> None:
-        super().__init__(class_names, alpha)
-        self.p = p
+@STRATEGIES.implement
+class CutMix(CutMixDeclaration, _Mixing):
+    """``cutmix`` (:class:`~imbalance_lab.declarations.strategies.mixing.CutMixDeclaration`): a partner's box
+    pasted into each image of a mixed batch."""
 
     def mix_batch(
         self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
@@ -126,45 +84,11 @@ class CutMix(_Mixing):
         kept = 1.0 - (bottom - top) * (right - left) / (height * width)
         return mixed, kept * targets + (1 - kept) * targets[perm]
 
-    def params(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "p": self.p}
 
-
-@STRATEGIES.register
-class Remix(_Mixing):
-    """Remix: mixup's images, with the label pushed to the minority class of a lopsided pair.
-
-    Images mix as mixup (``λ ~ Beta(α, α)``). For a pair ``(a, b)`` with training
-    counts ``n_a, n_b`` the target weight of ``a`` is ``0`` when ``n_a / n_b ≥ κ``
-    and ``λ < τ`` (the rarer ``b`` keeps enough of the image: the label is all
-    ``b``), ``1`` when ``n_a / n_b ≤ 1/κ`` and ``1 − λ < τ``, and ``λ`` otherwise.
-
-    Parameters
-    ----------
-    alpha : float > 0
-        ``λ ~ Beta(α, α)`` (1.0).
-    kappa : float >= 1
-        How lopsided a pair must be (3).
-    tau : float in [0, 1]
-        How much of the image the rarer class must keep (0.5).
-
-    References
-    ----------
-    Chou, H.-P., Chang, S.-C., Pan, J.-Y., Wei, W. and Juan, D.-C. (2020). Remix:
-    Rebalanced mixup. ECCV Workshops. arXiv:2007.03943.
-    """
-
-    name = "remix"
-
-    def __init__(
-        self,
-        class_names: Sequence[str],
-        alpha: Alpha = 1.0,
-        kappa: Annotated[float, Field(ge=1, le=1e6)] = 3.0,
-        tau: Annotated[float, Field(ge=0, le=1)] = 0.5,
-    ) -> None:
-        super().__init__(class_names, alpha)
-        self.kappa, self.tau = kappa, tau
+@STRATEGIES.implement
+class Remix(RemixDeclaration, _Mixing):
+    """``remix`` (:class:`~imbalance_lab.declarations.strategies.mixing.RemixDeclaration`): mixup's images,
+    the label weights from the pair's training counts."""
 
     def mix_batch(
         self, x: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, ctx: EpochContext
@@ -179,6 +103,3 @@ class Remix(_Mixing):
         label_lam = torch.where((ratio <= 1 / self.kappa) & (1 - lam < self.tau), 1.0, label_lam)
         weight = label_lam.to(targets.dtype)[:, None]
         return lam * x + (1 - lam) * x[perm], weight * targets + (1 - weight) * targets[perm]
-
-    def params(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "kappa": self.kappa, "tau": self.tau}
