@@ -2,7 +2,8 @@
 
 ``resnet18``, ``resnet50``, ``efficientnet_b0``, ``mobilenetv3_large_100``,
 ``convnext_tiny`` and ``xception`` (seed 002's network: timm's port of Keras'
-Xception, ``legacy_xception``) are registered under their names; ``timm`` takes any
+Xception, ``legacy_xception``) are declared under their names
+(:mod:`imbalance_lab.declarations.models.backbones`); ``timm`` takes any
 other timm architecture as ``arch``. Each is timm's network without its classifier
 (``num_classes=0``: pooled features) and our :class:`ImageClassifier` head. Its
 input transform comes from the weights' metadata (``pretrained_cfg``: mean, std,
@@ -18,17 +19,13 @@ any run starts (:func:`imbalance_lab.models.hub.fetch_published`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
 from torch import nn
 
+from imbalance_lab.declarations.models.backbones import MIN_SIDE, NAMED
 from imbalance_lab.models.base import MODELS, ImageClassifier, InputNorm
-from imbalance_lab.models.hub import NAMED, pretrained_cfg, published_file, timm_module
-
-MIN_SIDE = 32  # the smallest side a timm backbone is given from scratch (its stages downsample 32×)
-InputSize = Annotated[int, Field(ge=8, le=1024)] | None
-DropoutRate = Annotated[float, Field(ge=0, lt=1)]
+from imbalance_lab.models.hub import pretrained_cfg, published_file, timm_module
 
 
 def _stages(net: nn.Module) -> list[list[nn.Module]]:
@@ -100,43 +97,34 @@ def _register(name: str, arch: str) -> None:
         in_channels: int,
         image_size: tuple[int, int],
         n_outputs: int,
-        pretrained: bool = False,
-        input_size: InputSize = None,
-        head_dropout: DropoutRate = 0.0,
+        pretrained: bool,
+        input_size: int | None,
+        head_dropout: float,
     ) -> ImageClassifier:
         return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout)
 
     factory.__name__ = factory.__qualname__ = name
-    what = f"timm's {arch}" + (" (Keras' Xception ported, seed 002's network)" if name == "xception" else "")
     factory.__doc__ = (
-        f"{what} under a new head sized to the task.\n\n``pretrained: true`` (the spec's "
-        f"model.pretrained): its published ImageNet weights; ``input_size``: the side images are resized to "
-        f"(default: the weights' input size when pretrained, else the data's, enlarged to at least "
-        f"{MIN_SIDE}); "
-        f"``head_dropout`` before the classifier."
+        f"``{name}`` (declared in :mod:`imbalance_lab.declarations.models.backbones`): "
+        f":func:`timm_backbone` of timm's {arch}."
     )
-    factory.published_weights = True  # type: ignore[attr-defined]
-    MODELS.register(factory)
+    MODELS.implement(factory)
 
 
 for _name, _arch in NAMED.items():
     _register(_name, _arch)
 
 
-@MODELS.register
+@MODELS.implement
 def timm_model(
     in_channels: int,
     image_size: tuple[int, int],
     n_outputs: int,
-    arch: str = "resnet18",
-    pretrained: bool = False,
-    input_size: InputSize = None,
-    head_dropout: DropoutRate = 0.0,
+    arch: str,
+    pretrained: bool,
+    input_size: int | None,
+    head_dropout: float,
 ) -> ImageClassifier:
-    """Any timm architecture by its timm name (``arch``), under a new head sized to the task.
-
-    Parameters as the named backbones'."""
+    """``timm_model`` (:func:`~imbalance_lab.declarations.models.backbones.timm_model`): :func:`timm_backbone`
+    of timm's ``arch``."""
     return timm_backbone(arch, in_channels, image_size, n_outputs, pretrained, input_size, head_dropout)
-
-
-timm_model.published_weights = True

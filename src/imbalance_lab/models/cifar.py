@@ -3,60 +3,36 @@
 ``convnet_bn`` is seed 004's ConvNet with batch normalisation; ``resnet20``,
 ``resnet32`` and ``resnet56`` are He et al. 2016's CIFAR ResNets (section 4.2),
 the 3-stage variant the long-tail literature trains (Cao et al. 2019's LDAM-DRW
-uses ResNet-32).
+uses ResNet-32). Their parameters and checks are declared in
+:mod:`imbalance_lab.declarations.models.cifar`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Literal, cast
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
 from imbalance_lab.models.base import MODELS, ImageClassifier, InputNorm
 
 
-@MODELS.register
+@MODELS.implement
 def convnet_bn(
     in_channels: int,
     image_size: tuple[int, int],
     n_outputs: int,
-    pool: Literal["auto", "seed", "global"] = "auto",
+    pool: Literal["auto", "seed", "global"],
 ) -> ImageClassifier:
-    """Seed 004's ConvNet with batch normalisation: six 3×3 convolutions (8 to 128 channels), 0.2 M parameters.
-
-    Three pairs of 3×3 convolutions (8, 8 | 32, 32 | 128, 128 channels), each
-    convolution followed by ReLU and batch normalisation, 2×2 max pooling after each
-    pair's second ReLU; then a 1×1 convolution to one channel per class and 3×3
-    average pooling.
-
-    The seed's head (1×1 convolution, then ``AvgPool2d(3)``) is linear, so it equals
-    average pooling of the 128 feature maps followed by a linear classifier: those are
-    the features and the classifier here, and the logits are the seed's. ``pool``:
-    ``seed``, the seed's 3×3 average over the top-left corner of the last map (for
-    32×32 inputs the map is 4×4; the map must be 3 to 5 pixels wide, as for 24 to 47
-    pixel inputs), ``global``, the average over the whole map (any size of at least
-    8 pixels), or ``auto`` (the default): the seed's where it applies, else global. Weights are Xavier-uniform and biases 0.01, as the seed initialises
-    them. The seed applies a softmax to its output and then ``CrossEntropyLoss``,
-    which applies another; here the model returns logits and the loss is the
-    strategy's.
-    """
+    """``convnet_bn`` (:func:`~imbalance_lab.declarations.models.cifar.convnet_bn`): the network, with the
+    seed's pooling where it applies (``auto``) and the seed's initialisation."""
     h, w = image_size
     for _ in range(3):
         h, w = h // 2, w // 2
     seed_fits = 3 <= h <= 5 and 3 <= w <= 5
     if pool == "auto":
         pool = "seed" if seed_fits else "global"
-    if pool == "seed" and not seed_fits:
-        raise ValueError(
-            f"convnet_bn with pool: seed needs images 24 to 47 pixels a side (its last map 3 to 5 "
-            f"pixels, pooled 3×3 as seed 004 does), got {image_size[0]}×{image_size[1]}; "
-            f"set model.params.pool: global for other sizes"
-        )
-    if h < 1 or w < 1:
-        raise ValueError(f"convnet_bn needs images of at least 8×8 pixels, got {image_size[0]}×{image_size[1]}")
 
     def pair(c_in: int, c_out: int) -> list[nn.Module]:
         return [
@@ -134,24 +110,19 @@ def cifar_resnet(depth: int, in_channels: int, n_outputs: int, width: int = 16) 
     return model
 
 
-Width = Annotated[int, Field(ge=1, le=256)]
-
-
-@MODELS.register
-def resnet20(in_channels: int, image_size: tuple[int, int], n_outputs: int, width: Width = 16) -> ImageClassifier:
-    """He et al. 2016's CIFAR ResNet-20 (3 blocks a stage, 16/32/64 channels at ``width`` 16; 0.27 M parameters)."""
+@MODELS.implement
+def resnet20(in_channels: int, image_size: tuple[int, int], n_outputs: int, width: int) -> ImageClassifier:
+    """``resnet20`` (:func:`~imbalance_lab.declarations.models.cifar.resnet20`): :func:`cifar_resnet` of depth 20."""
     return cifar_resnet(20, in_channels, n_outputs, width)
 
 
-@MODELS.register
-def resnet32(in_channels: int, image_size: tuple[int, int], n_outputs: int, width: Width = 16) -> ImageClassifier:
-    """He et al. 2016's CIFAR ResNet-32 (5 blocks a stage; 0.46 M parameters): Cao et al. 2019's for CIFAR-LT.
-
-    The long-tail literature's network for CIFAR-10/100-LT."""
+@MODELS.implement
+def resnet32(in_channels: int, image_size: tuple[int, int], n_outputs: int, width: int) -> ImageClassifier:
+    """``resnet32`` (:func:`~imbalance_lab.declarations.models.cifar.resnet32`): :func:`cifar_resnet` of depth 32."""
     return cifar_resnet(32, in_channels, n_outputs, width)
 
 
-@MODELS.register
-def resnet56(in_channels: int, image_size: tuple[int, int], n_outputs: int, width: Width = 16) -> ImageClassifier:
-    """He et al. 2016's CIFAR ResNet-56 (9 blocks a stage; 0.85 M parameters)."""
+@MODELS.implement
+def resnet56(in_channels: int, image_size: tuple[int, int], n_outputs: int, width: int) -> ImageClassifier:
+    """``resnet56`` (:func:`~imbalance_lab.declarations.models.cifar.resnet56`): :func:`cifar_resnet` of depth 56."""
     return cifar_resnet(56, in_channels, n_outputs, width)

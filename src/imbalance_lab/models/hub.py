@@ -9,21 +9,11 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any
 
+from imbalance_lab.declarations.models.backbones import NAMED as NAMED  # our name -> timm's architecture name
 from imbalance_lab.errors import UserError
 
 if TYPE_CHECKING:
     from imbalance_lab.models.base import ModelChoice
-
-
-# our name -> timm's architecture name
-NAMED = {
-    "resnet18": "resnet18",
-    "resnet50": "resnet50",
-    "efficientnet_b0": "efficientnet_b0",
-    "mobilenetv3_large_100": "mobilenetv3_large_100",
-    "convnext_tiny": "convnext_tiny",
-    "xception": "legacy_xception",
-}
 
 
 def timm_module() -> Any:
