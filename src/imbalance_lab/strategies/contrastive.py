@@ -10,24 +10,19 @@ the model and unused at prediction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
-
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
+from imbalance_lab.declarations.strategies.contrastive import (
+    BalancedContrastiveDeclaration,
+    SupervisedContrastiveDeclaration,
+    _TwoViewsDeclaration,
+)
 from imbalance_lab.models.base import ImageClassifier
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
-from imbalance_lab.strategies.image_transforms import apply_transforms, parse_transforms
+from imbalance_lab.strategies.image_transforms import apply_transforms
 from imbalance_lab.strategies.logit_adjustment import log_prior
-
-VIEW_TRANSFORMS: dict[str, dict[str, Any]] = {
-    "crop": {"padding": 2},
-    "flip": {"p": 0.5},
-    "color": {"brightness": 0.4, "contrast": 0.4},
-}
 
 
 def projection_head(features: int, dim: int) -> nn.Sequential:
@@ -64,76 +59,22 @@ def balanced_contrastive_loss(
     return -positive_terms / positives.sum(dim=1).to(similarity.dtype)
 
 
-class _TwoViews(Strategy):
-    """What the contrastive strategies share: their weights, temperature, projection size and views (each
-    view drawn by ``transforms``); the loss of an example is ``α`` times its first view's cross-entropy term
-    plus ``β`` times its contrastive term."""
-
-    roles = frozenset({"loss", "views"})
-
-    def __init__(
-        self,
-        class_names: Sequence[str],
-        alpha: Annotated[float, Field(ge=0, le=100)] = 1.0,
-        beta: Annotated[float, Field(ge=0, le=100)] = 0.35,
-        temperature: Annotated[float, Field(gt=0, le=10)] = 0.07,
-        dim: Annotated[int, Field(ge=1, le=4096)] = 128,
-        transforms: Mapping[str, Mapping[str, Any] | None] | None = None,
-    ) -> None:
-        super().__init__(class_names)
-        self.alpha, self.beta, self.temperature, self.dim = alpha, beta, temperature, dim
-        self.transforms = parse_transforms(VIEW_TRANSFORMS if transforms is None else transforms)
+class _TwoViews(_TwoViewsDeclaration, Strategy):
+    """What the contrastive strategies share when they train (their parameters are declared by
+    :class:`~imbalance_lab.declarations.strategies.contrastive._TwoViewsDeclaration`): two views of each
+    batch, each drawn by ``transforms``."""
 
     def views(
         self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, ctx: EpochContext
     ) -> tuple[torch.Tensor, torch.Tensor]:
         return apply_transforms(x, self.transforms, generator), apply_transforms(x, self.transforms, generator)
 
-    def params(self) -> dict[str, Any]:
-        return {
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "temperature": self.temperature,
-            "dim": self.dim,
-            "transforms": dict(self.transforms),
-        }
 
-
-@STRATEGIES.register
-class BalancedContrastive(_TwoViews):
-    """BCL: logit-adjusted cross-entropy plus a class-balanced supervised contrastive loss on two views.
-
-    Each batch is seen in two views (``transforms``, then the arm's own augmentations). The loss of an
-    example is ``α · CE(z + log π)`` on its first view's logits (the logit compensation; predictions use
-    ``z``) plus ``β`` times the mean over its two views of the balanced contrastive loss (see
-    :func:`balanced_contrastive_loss`) at temperature ``τ``, on projections ``h(f)`` of the backbone's
-    features (an MLP, L2-normalised) with class prototypes ``h'(w_c)`` from the classifier's weights
-    through a second MLP (normalised; the contrastive term trains the classifier's weights through them).
-    Both MLPs are dropped at prediction. The authors' code computes the cross-entropy on a third view with
-    stronger augmentation (RandAugment) and uses a cosine classifier; here the first view serves and the
-    classifier is the model's own.
-
-    Parameters
-    ----------
-    alpha : float >= 0
-        The cross-entropy's weight (1.0).
-    beta : float >= 0
-        The contrastive term's weight (0.35).
-    temperature : float > 0
-        ``τ`` (0.07).
-    dim : int >= 1
-        The projections' size (128).
-    transforms : mapping of transform name to parameters
-        How each view is drawn (default ``{crop: {padding: 2}, flip: {p: 0.5}, color: {brightness: 0.4,
-        contrast: 0.4}}``, the transforms of ``augment``).
-
-    References
-    ----------
-    Zhu, J., Wang, Z., Chen, J., Chen, Y.-P. P. and Jiang, Y.-G. (2022). Balanced contrastive learning for
-    long-tailed visual recognition. CVPR. arXiv:2207.09052.
-    """
-
-    name = "bcl"
+@STRATEGIES.implement
+class BalancedContrastive(BalancedContrastiveDeclaration, _TwoViews):
+    """``bcl`` (:class:`~imbalance_lab.declarations.strategies.contrastive.BalancedContrastiveDeclaration`):
+    projection and prototype heads added to the model, the logit-adjusted cross-entropy and the balanced
+    contrastive term of the two views."""
 
     _log_prior: torch.Tensor  # log π, set in prepare()
 
@@ -178,37 +119,11 @@ def supervised_contrastive_loss(anchors: torch.Tensor, labels: torch.Tensor, tem
     return -positive_terms / positives.sum(dim=1).to(similarity.dtype)
 
 
-@STRATEGIES.register
-class SupervisedContrastive(_TwoViews):
-    """SupCon hybrid: cross-entropy plus a supervised contrastive loss on two views (no class balancing).
-
-    The loss of an example is ``α · CE(z)`` on its first view's logits plus ``β`` times the mean over its
-    two views of the supervised contrastive loss (see :func:`supervised_contrastive_loss`) at temperature
-    ``τ`` on projections of the backbone's features (an MLP, L2-normalised, dropped at prediction). Every
-    image of the batch counts alike in the denominator, so frequent classes dominate it: the baseline BCL
-    balances. ``[supcon, logit_adjusted]`` is refused (both own the loss); ``bcl`` is that combination with
-    balancing.
-
-    Parameters
-    ----------
-    alpha : float >= 0
-        The cross-entropy's weight (1.0).
-    beta : float >= 0
-        The contrastive term's weight (0.35, as ``bcl``).
-    temperature : float > 0
-        ``τ`` (0.07).
-    dim : int >= 1
-        The projections' size (128).
-    transforms : mapping of transform name to parameters
-        How each view is drawn (as ``bcl``'s).
-
-    References
-    ----------
-    Khosla, P., Teterwak, P., Wang, C., Sarna, A., Tian, Y., Isola, P., Maschinot, A., Liu, C. and Krishnan, D.
-    (2020). Supervised contrastive learning. NeurIPS. arXiv:2004.11362.
-    """
-
-    name = "supcon"
+@STRATEGIES.implement
+class SupervisedContrastive(SupervisedContrastiveDeclaration, _TwoViews):
+    """``supcon`` (:class:`~imbalance_lab.declarations.strategies.contrastive.SupervisedContrastiveDeclaration`):
+    a projection head added to the model, the cross-entropy and the supervised contrastive term of the two
+    views."""
 
     def adapt_model(self, model: nn.Module) -> nn.Module:
         if not isinstance(model, ImageClassifier):
