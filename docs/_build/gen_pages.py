@@ -18,7 +18,7 @@ from typing import Any
 
 import mkdocs_gen_files
 
-from imbalance_lab.strategies import STRATEGIES, Strategy
+from imbalance_lab.strategies import STRATEGIES, Strategy, StrategyDeclaration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,10 +38,12 @@ NOT_HOOKS = {"prepare", "params", "plain_epochs", "n_classes"}
 
 
 def hooks() -> list[str]:
-    """The base class's public methods a strategy overrides to change training."""
+    """The base classes' public methods a strategy overrides to change training (the declaration's stages,
+    the strategy's hooks)."""
     return [
         name
-        for name, value in vars(Strategy).items()
+        for base in (StrategyDeclaration, Strategy)
+        for name, value in vars(base).items()
         if callable(value) and not name.startswith("_") and name not in NOT_HOOKS
     ]
 

@@ -1,5 +1,6 @@
 """The Python API, a façade: ``imbalance_lab.api.run(spec)`` trains and summarises, ``report(DIR)`` and
-``compare(DIRS, out)`` analyse stored runs, ``validate(spec)`` checks a spec and its data,
+``compare(DIRS, out)`` analyse stored runs, ``validate(spec)`` checks a spec and loads its data (``check(spec)``
+checks them as ``imbalance-lab validate`` does, without loading what it need not),
 ``run_simulation`` and ``run_sweep`` run seed 003's simulation. Each is
 :mod:`imbalance_lab.experiment`'s, where the orchestration lives."""
 
@@ -11,6 +12,7 @@ from imbalance_lab.experiment import (
     RunsFailed,
     Simulated,
     as_spec,
+    check,
     check_disk_space,
     check_model,
     check_reference,
@@ -42,6 +44,7 @@ __all__ = [
     "RunsFailed",
     "Simulated",
     "as_spec",
+    "check",
     "check_disk_space",
     "check_model",
     "check_reference",

@@ -393,7 +393,7 @@ def validate(spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML)."
     """Check SPEC and its data without training anything."""
     from imbalance_lab import api
 
-    loaded, data = api.validate(spec)
+    loaded, data = api.check(spec)
     crossed = (
         "" if loaded.draws is None else f" ({loaded.draws.draws} data draws × {loaded.draws.train} training seeds)"
     )

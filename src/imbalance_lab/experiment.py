@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from imbalance_lab.executors import RunFailure
     from imbalance_lab.executors.distributed import Launch
     from imbalance_lab.prepared import ExperimentData
+    from imbalance_lab.splits import DataPlan
 
 
 def as_spec(spec: ExperimentSpec | str | Path | dict) -> ExperimentSpec:
@@ -77,6 +78,48 @@ def validate(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, 
     data = prepare_data(spec)
     check_model(spec, data)
     return spec, data
+
+
+def check(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, DataPlan]:
+    """What ``imbalance-lab validate`` answers: the spec, its data plan (the counts of every set and arm,
+    against the source), its model and its device checked, without training.
+
+    Where the source knows its labels without reading an image (its declaration gives them: a generated
+    source), the model's declaration refuses every input it cannot be built for (``input_checked``; no
+    weights to load, nothing frozen) and the device is ``cpu`` or ``auto`` (which falls back to the CPU),
+    the answer is the declarations' alone: no image is loaded, no model built and torch is not imported.
+    Otherwise the data are loaded and the model built once, as :func:`validate` does before a run.
+    """
+    from imbalance_lab.declarations import MODELS, SOURCES
+    from imbalance_lab.splits import DataPlan, plan_data
+
+    spec = as_spec(spec)
+    source = spec.data.source
+    labels = SOURCES.entry(source.name).declaration(**SOURCES.check_params(source.name, source.params))
+    model = spec.model
+    declared_model = MODELS.entry(model.name).declaration
+    if (
+        labels is None
+        or spec.training.device not in ("cpu", "auto")
+        or model.pretrained is not False
+        or model.freeze != "none"
+        or not getattr(declared_model, "input_checked", False)
+    ):
+        from imbalance_lab.prepared import source_labels
+
+        spec, data = validate(spec)
+        return spec, DataPlan(data.resolved, data.plan, source_labels(data.source))
+    planned = plan_data(spec, labels)
+    try:
+        declared_model(
+            labels.channels,
+            labels.image_size,
+            len(planned.class_names),
+            **MODELS.check_params(model.name, model.params, "model"),
+        )
+    except ValueError as err:
+        raise SpecError("model", f"{model.name}: {err}") from None
+    return spec, planned
 
 
 def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:

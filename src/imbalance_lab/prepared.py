@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
+from imbalance_lab.declarations.sources import SourceLabels
 from imbalance_lab.spec import ArmSpec, DataSpec, ExperimentSpec
-from imbalance_lab.splits import Resolved, SplitPlan, draw_splits, plan_splits, resolve
+from imbalance_lab.splits import Resolved, SplitPlan, draw_splits, plan_data
 
 
 @dataclass(frozen=True)
@@ -77,20 +78,19 @@ def load_source(data: DataSpec) -> ImageSet:
     return SOURCES.create(data.source.name, **data.source.params)
 
 
+def source_labels(source: ImageSet) -> SourceLabels:
+    """What ``source`` holds but its pixels (its labels and partitions as numpy arrays, sharing memory)."""
+    partition = source.partition.numpy() if source.partition is not None else None
+    return SourceLabels(
+        source.class_names, source.labels.numpy(), source.channels, source.image_size, partition, source.partition_names
+    )
+
+
 def prepare_data(spec: ExperimentSpec, source: ImageSet | None = None) -> ExperimentData:
     """Load the source, resolve the spec against it and plan the splits."""
     source = source if source is not None else load_source(spec.data)
-    resolved = resolve(spec, source)
-    partition = source.partition.numpy() if source.partition is not None else None
-    plan = plan_splits(
-        source.labels.numpy(),
-        resolved.classes,
-        resolved.set_counts,
-        spec.data.seed,
-        partition,
-        resolved.partition_of_set,
-    )
+    planned = plan_data(spec, source_labels(source))
     mapping = torch.full((len(source.class_names),), -1, dtype=torch.int64)
-    for c, group in enumerate(resolved.classes.members):
+    for c, group in enumerate(planned.resolved.classes.members):
         mapping[torch.tensor(group)] = c
-    return ExperimentData(resolved, plan, source, mapping, spec.data.seed, spec.data.resample_val)
+    return ExperimentData(planned.resolved, planned.plan, source, mapping, spec.data.seed, spec.data.resample_val)

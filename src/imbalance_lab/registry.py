@@ -15,7 +15,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import pydantic
 
@@ -192,7 +192,8 @@ class Registry(Generic[F]):
         by subclassing it without its own ``__init__`` (the parameters and their checks are the
         declaration's); a function takes the declared function's parameters, in its order, without defaults
         (they are the declaration's, filled in at each call), and runs after the declared function has
-        checked them."""
+        checked them: the decorated name is that loader, so a direct call builds as the registry does (less
+        the check of the parameters' rules)."""
         name = _name_of(factory)
         entry = self._entries.get(name)
         if entry is None or entry.factory is not None:
@@ -213,7 +214,7 @@ class Registry(Generic[F]):
                 )
             built = _declared_first(factory, declared)
         self._entries[name] = dataclasses.replace(entry, factory=built)
-        return factory
+        return cast(F, built)
 
     def _add(self, declaration: Callable[..., Any], factory: Callable[..., Any] | None) -> None:
         name = _name_of(declaration)

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imbalance_lab.data import ImageSet
+from imbalance_lab.declarations.sources import SourceLabels
+from imbalance_lab.declarations.strategies import check_strategies
 from imbalance_lab.errors import SpecError
 from imbalance_lab.spec import (
     BalancedPlan,
@@ -41,7 +42,6 @@ from imbalance_lab.spec import (
     RatioPlan,
     RepresentativePlan,
 )
-from imbalance_lab.strategies import check_strategies
 
 REST = "rest"
 
@@ -190,7 +190,7 @@ def set_order(data: DataSpec) -> tuple[str, ...]:
     return (*data.eval_sets, "pool")
 
 
-def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
+def resolve(spec: ExperimentSpec, source: SourceLabels) -> Resolved:
     """Check everything that depends on the source's classes and sizes; one :class:`SpecError` if not."""
     data = spec.data
     classes = resolve_classes(data, source.class_names)
@@ -226,7 +226,7 @@ def resolve(spec: ExperimentSpec, source: ImageSet) -> Resolved:
         spec.decisions.check_classes(names)
     partition_of_set = _partitions(data, source)
     # what each set can draw from: the whole class, or the class within the set's partition
-    labels_np, part_np = source.labels.numpy(), (source.partition.numpy() if source.partition is not None else None)
+    labels_np, part_np = source.labels, source.partition
 
     def available_in(set_name: str) -> list[int]:
         if partition_of_set is None:
@@ -289,7 +289,7 @@ class UnseenClassWarning(UserWarning):
     """An arm trains without any image of a class."""
 
 
-def _partitions(data: DataSpec, source: ImageSet) -> dict[str, int] | None:
+def _partitions(data: DataSpec, source: SourceLabels) -> dict[str, int] | None:
     """``data.partitions`` as set -> partition index, checked against the source."""
     if data.partitions is None:
         return None
@@ -363,6 +363,36 @@ def plan_splits(
             start[p] += counts[c]
         pools.append(sets["pool"][-1])
     return SplitPlan({s: np.concatenate(parts) for s, parts in sets.items()}, tuple(pools))
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """A spec's data planned against its source's labels: the classes and counts (:class:`Resolved`), the
+    source indices of every set (:class:`SplitPlan`), and the labels they were planned from. No image is
+    needed for it, so ``imbalance-lab validate`` can answer with it before any image is read where a source
+    knows its labels (:class:`~imbalance_lab.declarations.sources.SourceLabels`)."""
+
+    resolved: Resolved
+    plan: SplitPlan
+    source: SourceLabels
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.resolved.classes.names
+
+
+def plan_data(spec: ExperimentSpec, source: SourceLabels) -> DataPlan:
+    """Resolve the spec against the source's labels and cut the sets with the data seed."""
+    resolved = resolve(spec, source)
+    plan = plan_splits(
+        source.labels,
+        resolved.classes,
+        resolved.set_counts,
+        spec.data.seed,
+        source.partition,
+        resolved.partition_of_set,
+    )
+    return DataPlan(resolved, plan, source)
 
 
 def draw_splits(

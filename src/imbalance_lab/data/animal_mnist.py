@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 CLASS_NAMES = ("bear", "bird", "cat", "cow", "dog", "elephant", "giraffe", "horse", "sheep", "zebra")
@@ -46,7 +45,6 @@ def _read_pickle(path: Path) -> np.ndarray:
         ) from None
 
 
-@as_loaded
 @SOURCES.implement
 def animal_mnist() -> ImageSet:
     """``animal_mnist`` (:func:`~imbalance_lab.declarations.sources.animal_mnist.animal_mnist`): the package's

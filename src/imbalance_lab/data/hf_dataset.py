@@ -25,7 +25,6 @@ from imbalance_lab.data.image_folder import (
     load_listing,
     output_size,
 )
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 INSTALL_HINT = "install it with: pip install datasets"
@@ -185,7 +184,6 @@ def read_dataset(path: str, split: str | None, image_column: str, label_column: 
     )
 
 
-@as_loaded
 @SOURCES.implement
 def hf_dataset(
     path: str,

@@ -27,7 +27,6 @@ import torch
 from PIL import Image, ImageOps
 
 from imbalance_lab.data.base import SOURCES, ImageSet
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 FORMAT_VERSION = 1
@@ -473,7 +472,6 @@ def load_listing(
     )
 
 
-@as_loaded
 @SOURCES.implement
 def image_folder(
     root: str,

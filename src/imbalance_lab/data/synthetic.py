@@ -5,10 +5,8 @@ from __future__ import annotations
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
-from imbalance_lab.declarations.sources.base import as_loaded
 
 
-@as_loaded
 @SOURCES.implement
 def synthetic(n_per_class: int, n_classes: int, size: int, channels: int, noise: float, seed: int) -> ImageSet:
     """``synthetic`` (:func:`~imbalance_lab.declarations.sources.synthetic.synthetic`): the images drawn from

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 
 from imbalance_lab.data.base import SOURCES, ImageSet
-from imbalance_lab.declarations.sources.base import as_loaded
 from imbalance_lab.errors import DataError
 
 PARTITIONS = ("train", "test")  # ImageSet.partition names: the published split of each image
@@ -168,7 +167,6 @@ def _load_cifar(
     )
 
 
-@as_loaded
 @SOURCES.implement
 def cifar10(root: str, split: str, download: bool) -> ImageSet:
     """``cifar10`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.cifar10`):
@@ -177,7 +175,6 @@ def cifar10(root: str, split: str, download: bool) -> ImageSet:
     return _load_cifar("cifar10", "CIFAR10", batches, ("batches.meta", "label_names"), "labels", root, split, download)
 
 
-@as_loaded
 @SOURCES.implement
 def cifar100(root: str, split: str, download: bool) -> ImageSet:
     """``cifar100`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.cifar100`):
@@ -247,7 +244,6 @@ def _load_mnist_like(
     )
 
 
-@as_loaded
 @SOURCES.implement
 def mnist(root: str, split: str, download: bool) -> ImageSet:
     """``mnist`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.mnist`):
@@ -255,7 +251,6 @@ def mnist(root: str, split: str, download: bool) -> ImageSet:
     return _load_mnist_like("mnist", "MNIST", MNIST_CLASS_NAMES, root, split, download)
 
 
-@as_loaded
 @SOURCES.implement
 def fashion_mnist(root: str, split: str, download: bool) -> ImageSet:
     """``fashion_mnist`` (:func:`~imbalance_lab.declarations.sources.torchvision_sets.fashion_mnist`):

@@ -61,11 +61,11 @@ class ExperimentSpec(Strict):
     @model_validator(mode="before")
     @classmethod
     def _model_task_defaults(cls, data: Any, info: ValidationInfo) -> Any:
-        """Fill in the model's task-dependent defaults (see :func:`imbalance_lab.models.base.task_defaults`);
+        """Fill in the model's task-dependent defaults (see :func:`imbalance_lab.declarations.models.task_defaults`);
         a results directory's spec has them already, as its runs were made."""
         if not isinstance(data, dict) or not isinstance(data.get("data"), dict) or is_stored(info):
             return data
-        from imbalance_lab.models.base import task_defaults  # the models' registry, read for a spec to train with
+        from imbalance_lab.declarations.models import task_defaults  # the models' declarations
 
         try:
             model = model_entry(data.get("model", "simple_cnn"))
@@ -181,9 +181,8 @@ class ExperimentSpec(Strict):
     def _check_registered(self) -> None:
         """The source, strategies and model by their registered names and parameters; no selection rule for
         an arm that trains in stages or changes the finished model."""
-        from imbalance_lab.data import SOURCES  # the registries: read only for a spec to train with
-        from imbalance_lab.models import MODELS
-        from imbalance_lab.strategies import STRATEGIES, follows_training, owns_step
+        from imbalance_lab.declarations import MODELS, SOURCES, STRATEGIES  # the registries' declarations (no torch)
+        from imbalance_lab.declarations.strategies import follows_training, owns_step
 
         SOURCES.check_params(self.data.source.name, self.data.source.params, "data.source")
         for i, arm in enumerate(self.arms):

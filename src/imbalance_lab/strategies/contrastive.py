@@ -17,7 +17,7 @@ from torch import nn
 from imbalance_lab.declarations.strategies.contrastive import (
     BalancedContrastiveDeclaration,
     SupervisedContrastiveDeclaration,
-    _TwoViewsDeclaration,
+    TwoViewsDeclaration,
 )
 from imbalance_lab.models.base import ImageClassifier
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
@@ -59,9 +59,9 @@ def balanced_contrastive_loss(
     return -positive_terms / positives.sum(dim=1).to(similarity.dtype)
 
 
-class _TwoViews(_TwoViewsDeclaration, Strategy):
+class _TwoViews(TwoViewsDeclaration, Strategy):
     """What the contrastive strategies share when they train (their parameters are declared by
-    :class:`~imbalance_lab.declarations.strategies.contrastive._TwoViewsDeclaration`): two views of each
+    :class:`~imbalance_lab.declarations.strategies.contrastive.TwoViewsDeclaration`): two views of each
     batch, each drawn by ``transforms``."""
 
     def views(

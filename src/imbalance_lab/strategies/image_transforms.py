@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from imbalance_lab.declarations.strategies.transforms import (
     TRANSFORM_PARAMS,
     TransformError,
-    _checked,
+    checked_transform,
     parse_transforms,
 )
 
@@ -123,7 +123,7 @@ def random_crop(
     >>> random_crop(x, 4, torch.Generator().manual_seed(0)).shape
     torch.Size([8, 3, 32, 32])
     """
-    padding = _checked("crop", {"padding": padding})["padding"]
+    padding = checked_transform("crop", {"padding": padding})["padding"]
     _check_batch(x, generator, mask)
     B, C, H, W = x.shape
     offsets = torch.randint(0, 2 * padding + 1, (2, B), generator=generator, device=x.device)
@@ -166,7 +166,7 @@ def horizontal_flip(
     DeVries, T. and Taylor, G. W. (2017). Improved regularization of
     convolutional neural networks with cutout. arXiv:1708.04552.
     """
-    p = _checked("flip", {"p": p})["p"]
+    p = checked_transform("flip", {"p": p})["p"]
     _check_batch(x, generator, mask)
     flip = torch.rand(x.shape[0], generator=generator, device=x.device) < p
     if mask is not None:
@@ -256,7 +256,7 @@ def random_affine(
     Tensor
         A new batch of the same shape, dtype and device.
     """
-    params = _checked("affine", {"degrees": degrees, "translate": translate, "scale": scale})
+    params = checked_transform("affine", {"degrees": degrees, "translate": translate, "scale": scale})
     _check_batch(x, generator, mask)
     u = _uniform(generator, x, 0.0, 1.0, rows=4)
     degrees, translate, (lo, hi) = params["degrees"], params["translate"], params["scale"]
@@ -302,7 +302,7 @@ def brightness_contrast(
     torchvision.transforms.functional.adjust_brightness / adjust_contrast
     (https://pytorch.org/vision/stable/transforms.html).
     """
-    params = _checked("color", {"brightness": brightness, "contrast": contrast})
+    params = checked_transform("color", {"brightness": brightness, "contrast": contrast})
     _check_batch(x, generator, mask)
     b, c = params["brightness"], params["contrast"]
     u = _uniform(generator, x, -1.0, 1.0, rows=2)[:, :, None, None, None]  # 2×B×1×1×1
@@ -337,7 +337,7 @@ def apply_transforms(
     parameter raises :class:`TransformError` before anything runs. With no
     transforms the result is an unchanged copy.
     """
-    checked = [(name, _checked(name, params)) for name, params in transforms]
+    checked = [(name, checked_transform(name, params)) for name, params in transforms]
     out = x.clone() if not checked else x
     for name, params in checked:
         out = TRANSFORMS[name](out, **params, generator=generator, mask=mask)

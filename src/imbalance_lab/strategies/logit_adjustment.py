@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 
 from imbalance_lab.declarations.strategies.logit_adjustment import (
+    AdjustedSoftmaxDeclaration,
     BalancedSoftmaxDeclaration,
     ClassDependentTemperatureDeclaration,
     LogitAdjustedDeclaration,
     VectorScalingDeclaration,
-    _AdjustedSoftmaxDeclaration,
 )
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
 
@@ -30,7 +30,7 @@ def log_prior(counts: torch.Tensor) -> torch.Tensor:
     return torch.log(n.clamp(min=1) / n.sum()).to(torch.float32)
 
 
-class _AdjustedSoftmax(_AdjustedSoftmaxDeclaration, Strategy):
+class _AdjustedSoftmax(AdjustedSoftmaxDeclaration, Strategy):
     """Cross-entropy on ``scale_c · z_c + offset_c``; subclasses set the two vectors in ``prepare``."""
 
     _scale: torch.Tensor | None = None

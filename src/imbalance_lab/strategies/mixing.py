@@ -18,9 +18,9 @@ from scipy.special import betaincinv
 
 from imbalance_lab.declarations.strategies.mixing import (
     CutMixDeclaration,
+    MixingDeclaration,
     MixupDeclaration,
     RemixDeclaration,
-    _MixingDeclaration,
 )
 from imbalance_lab.strategies.base import STRATEGIES, EpochContext, Strategy
 
@@ -36,8 +36,8 @@ def partner(batch_size: int, generator: torch.Generator) -> torch.Tensor:
     return torch.randperm(batch_size, generator=generator, device=generator.device)
 
 
-class _Mixing(_MixingDeclaration, Strategy):
-    """A strategy that mixes batches (its ``alpha`` and role declared by ``_MixingDeclaration``)."""
+class _Mixing(MixingDeclaration, Strategy):
+    """A strategy that mixes batches (its ``alpha`` and role declared by ``MixingDeclaration``)."""
 
 
 @STRATEGIES.implement

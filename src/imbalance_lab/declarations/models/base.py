@@ -1,5 +1,13 @@
 """Models as a spec declares them (no torch): the registry, each model's parameters, whether it has
-published weights and its task-dependent defaults. :mod:`imbalance_lab.models` implements them."""
+published weights and its task-dependent defaults. :mod:`imbalance_lab.models` implements them.
+
+A model's declaration is a function of the fixed arguments and the parameters that refuses (``ValueError``)
+the inputs it can tell the model cannot take without building it. Its attributes, read by the spec and by
+``validate``: ``published_weights`` (``pretrained: true`` is allowed), ``task_defaults`` (parameters that
+depend on the task) and ``input_checked``: the declaration refuses every input the model cannot be built
+for (the model needs no other package; ``tests/test_declared_models.py`` checks it against the build), so
+``validate`` need not build it.
+"""
 
 from __future__ import annotations
 

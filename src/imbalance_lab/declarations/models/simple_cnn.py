@@ -62,3 +62,4 @@ def task_defaults(has_positive: bool) -> dict[str, float | str]:
 
 
 simple_cnn.task_defaults = task_defaults
+simple_cnn.input_checked = True

@@ -7,15 +7,11 @@ else ``None``; it runs again before the implementation each time the source is l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
 
 import numpy as np
 
 from imbalance_lab.registry import Registry
-
-T = TypeVar("T")
 
 SOURCES: Registry = Registry("data source")
 """Data sources by name: factories ``(**params) -> ImageSet``."""
@@ -42,15 +38,4 @@ class SourceLabels:
         return np.bincount(self.labels, minlength=len(self.class_names)).tolist()
 
 
-def as_loaded(implementation: Callable[..., T]) -> Callable[..., T]:
-    """Decorator above ``@SOURCES.implement``: the module's name for a source becomes the registered loader,
-    which fills in the declaration's defaults and runs its checks before ``implementation``. A direct call
-    (``image_folder(root)``) then loads the source as :meth:`SOURCES.create <imbalance_lab.registry.Registry.create>`
-    does, less the check of the parameters' rules."""
-    loader = SOURCES.entry(implementation.__name__).factory
-    if loader is None:
-        raise RuntimeError(f"data source {implementation.__name__!r}: put @as_loaded above @SOURCES.implement")
-    return cast(Callable[..., T], loader)
-
-
-__all__ = ["SOURCES", "SourceLabels", "as_loaded"]
+__all__ = ["SOURCES", "SourceLabels"]

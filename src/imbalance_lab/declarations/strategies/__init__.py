@@ -2,9 +2,24 @@
 stage checks. :mod:`imbalance_lab.strategies` implements each declaration."""
 
 from imbalance_lab.declarations.strategies import (  # noqa: F401  (declares them)
+    augmentation,
     class_weight,
+    contrastive,
+    decoupling,
+    effective_number,
+    experts,
+    focal,
+    influence_balanced,
+    lade,
+    ldam,
+    logit_adjustment,
+    mixing,
     none,
     resampling,
+    sampling,
+    sharpness,
+    smoothing,
+    weight_balancing,
 )
 from imbalance_lab.declarations.strategies.base import (
     ROLE_WORDS,

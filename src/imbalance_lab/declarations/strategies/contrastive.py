@@ -18,7 +18,7 @@ VIEW_TRANSFORMS: dict[str, dict[str, Any]] = {
 }
 
 
-class _TwoViewsDeclaration(StrategyDeclaration):
+class TwoViewsDeclaration(StrategyDeclaration):
     """What the contrastive strategies share: their weights, temperature, projection size and views (each
     view drawn by ``transforms``); the loss of an example is ``α`` times its first view's cross-entropy term
     plus ``β`` times its contrastive term."""
@@ -49,7 +49,7 @@ class _TwoViewsDeclaration(StrategyDeclaration):
 
 
 @STRATEGIES.declare
-class BalancedContrastiveDeclaration(_TwoViewsDeclaration):
+class BalancedContrastiveDeclaration(TwoViewsDeclaration):
     """BCL: logit-adjusted cross-entropy plus a class-balanced supervised contrastive loss on two views.
 
     Each batch is seen in two views (``transforms``, then the arm's own augmentations). The loss of an
@@ -87,7 +87,7 @@ class BalancedContrastiveDeclaration(_TwoViewsDeclaration):
 
 
 @STRATEGIES.declare
-class SupervisedContrastiveDeclaration(_TwoViewsDeclaration):
+class SupervisedContrastiveDeclaration(TwoViewsDeclaration):
     """SupCon hybrid: cross-entropy plus a supervised contrastive loss on two views (no class balancing).
 
     The loss of an example is ``α · CE(z)`` on its first view's logits plus ``β`` times the mean over its

@@ -20,14 +20,14 @@ from imbalance_lab.declarations.strategies.base import STRATEGIES, StrategyDecla
 Tau = Annotated[float, Field(ge=0, le=10)]
 
 
-class _AdjustedSoftmaxDeclaration(StrategyDeclaration):
+class AdjustedSoftmaxDeclaration(StrategyDeclaration):
     """Cross-entropy on ``scale_c · z_c + offset_c``: it owns the loss."""
 
     roles = frozenset({"loss"})
 
 
 @STRATEGIES.declare
-class LogitAdjustedDeclaration(_AdjustedSoftmaxDeclaration):
+class LogitAdjustedDeclaration(AdjustedSoftmaxDeclaration):
     """Logit-adjusted loss: cross-entropy on ``z_c + τ · log π_c``; predictions use ``z``.
 
     Parameters
@@ -52,7 +52,7 @@ class LogitAdjustedDeclaration(_AdjustedSoftmaxDeclaration):
 
 
 @STRATEGIES.declare
-class BalancedSoftmaxDeclaration(_AdjustedSoftmaxDeclaration):
+class BalancedSoftmaxDeclaration(AdjustedSoftmaxDeclaration):
     """Balanced softmax: cross-entropy on ``z_c + log n_c``; predictions use ``z``.
 
     The softmax of ``z + log n`` models the training distribution while ``z``
@@ -68,7 +68,7 @@ class BalancedSoftmaxDeclaration(_AdjustedSoftmaxDeclaration):
 
 
 @STRATEGIES.declare
-class VectorScalingDeclaration(_AdjustedSoftmaxDeclaration):
+class VectorScalingDeclaration(AdjustedSoftmaxDeclaration):
     """Vector-scaling (VS) loss: cross-entropy on ``Δ_c · z_c + τ · log π_c``, ``Δ_c = (n_c / n_max)^γ``.
 
     The multiplicative ``Δ`` enlarges the minority classes' margins (it matters
@@ -102,7 +102,7 @@ class VectorScalingDeclaration(_AdjustedSoftmaxDeclaration):
 
 
 @STRATEGIES.declare
-class ClassDependentTemperatureDeclaration(_AdjustedSoftmaxDeclaration):
+class ClassDependentTemperatureDeclaration(AdjustedSoftmaxDeclaration):
     """CDT: cross-entropy on ``z_c / a_c``, ``a_c = (n_max / n_c)^γ``; predictions use ``z``.
 
     Each class's logit is cooled by its temperature ``a_c`` while training (rarer

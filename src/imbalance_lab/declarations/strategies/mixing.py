@@ -18,7 +18,7 @@ from imbalance_lab.declarations.strategies.base import STRATEGIES, StrategyDecla
 Alpha = Annotated[float, Field(gt=0, le=100)]
 
 
-class _MixingDeclaration(StrategyDeclaration):
+class MixingDeclaration(StrategyDeclaration):
     """A mixing of batches with ``λ ~ Beta(α, α)``: it holds the ``mixing`` role."""
 
     roles = frozenset({"mixing"})
@@ -32,7 +32,7 @@ class _MixingDeclaration(StrategyDeclaration):
 
 
 @STRATEGIES.declare
-class MixupDeclaration(_MixingDeclaration):
+class MixupDeclaration(MixingDeclaration):
     """mixup: train on convex combinations ``λ x_a + (1 − λ) x_b`` with targets ``λ y_a + (1 − λ) y_b``.
 
     Parameters
@@ -50,7 +50,7 @@ class MixupDeclaration(_MixingDeclaration):
 
 
 @STRATEGIES.declare
-class CutMixDeclaration(_MixingDeclaration):
+class CutMixDeclaration(MixingDeclaration):
     """CutMix: paste a box of a partner image; targets mixed by the pasted area.
 
     With probability ``p`` a batch is mixed: ``λ ~ Beta(α, α)``, a box of sides
@@ -84,7 +84,7 @@ class CutMixDeclaration(_MixingDeclaration):
 
 
 @STRATEGIES.declare
-class RemixDeclaration(_MixingDeclaration):
+class RemixDeclaration(MixingDeclaration):
     """Remix: mixup's images, with the label pushed to the minority class of a lopsided pair.
 
     Images mix as mixup (``λ ~ Beta(α, α)``). For a pair ``(a, b)`` with training

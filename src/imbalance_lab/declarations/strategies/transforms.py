@@ -123,7 +123,7 @@ def _params_model(name: Any) -> type[_Params]:
     return model
 
 
-def _checked(name: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+def checked_transform(name: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``params`` of transform ``name``; ``None`` keeps the default. Returns all parameters."""
     model = _params_model(name)
     given = {k: v for k, v in params.items() if v is not None}
@@ -172,5 +172,5 @@ def parse_transforms(config: Mapping[str, Mapping[str, Any] | None]) -> list[tup
         if not isinstance(params, Mapping):
             _params_model(name)  # an unknown name is the first thing to report
             raise TransformError(name, f"got {params!r}, expected a mapping of parameter name to value")
-        parsed.append((name, _checked(name, params)))
+        parsed.append((name, checked_transform(name, params)))
     return parsed
