@@ -13,7 +13,7 @@ from torch import nn
 from helpers import run_recording_states
 from imbalance_lab import run_one
 from imbalance_lab.errors import SpecError
-from imbalance_lab.experiment import validate
+from imbalance_lab.preflight import validate
 from imbalance_lab.spec import build_spec
 from imbalance_lab.strategies import STRATEGIES, EpochContext, RoleClash, StepBatch, build_pipeline
 

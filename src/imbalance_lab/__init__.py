@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from imbalance_lab.version import __version__
 
 if TYPE_CHECKING:
-    from imbalance_lab.experiment import Experiment, load_summary, validate
+    from imbalance_lab.experiment import Experiment, load_summary
     from imbalance_lab.notebook import load, run_experiment
+    from imbalance_lab.preflight import validate
     from imbalance_lab.results import RunResult
     from imbalance_lab.runner import run_one
     from imbalance_lab.spec import ExperimentSpec, build_spec, load_spec
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 _WHERE = {  # public name -> the module that defines it
     "load_summary": "imbalance_lab.experiment",
-    "validate": "imbalance_lab.experiment",
+    "validate": "imbalance_lab.preflight",
     "run_one": "imbalance_lab.runner",
     "Experiment": "imbalance_lab.experiment",
     "load": "imbalance_lab.notebook",

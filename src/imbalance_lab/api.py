@@ -11,13 +11,7 @@ from imbalance_lab.experiment import (
     Experiment,
     RunsFailed,
     Simulated,
-    as_spec,
-    check,
-    check_disk_space,
-    check_model,
-    check_reference,
     compare,
-    expected_bytes,
     follow,
     load,
     load_summary,
@@ -31,10 +25,18 @@ from imbalance_lab.experiment import (
     run_sweep,
     scan,
     training_work,
-    validate,
     write_data_samples,
     write_report,
     write_summary,
+)
+from imbalance_lab.preflight import (
+    as_spec,
+    check,
+    check_disk_space,
+    check_model,
+    check_reference,
+    expected_bytes,
+    validate,
 )
 from imbalance_lab.store import read_spec
 
