@@ -6,6 +6,12 @@ and ``Annotated[..., Field(...)]`` constraints, are the parameter rules. They ar
 turned into a pydantic model once, so a spec is checked against the same rules the
 factory declares (one source of truth), and every error names the parameter, the
 bad value and what is valid.
+
+An entry may also be registered in two halves. :meth:`Registry.declare` registers what a spec sees (the
+name, the parameters and their rules, the docstring, the checks that need no tensors) from a module that does
+not import torch (:mod:`imbalance_lab.declarations`); :meth:`Registry.implement` attaches the code that builds
+it from the module that does. A spec is then checked without torch (``imbalance-lab validate``); building needs
+the implementing module imported, as with :meth:`Registry.register`.
 """
 
 from __future__ import annotations
