@@ -319,12 +319,8 @@ def report(directory: str | Path, *, reference: str | None = None, n_boot: int =
 
 def write_report(analysis: Analysis, root: Path) -> list[Path]:
     """Write the HTML, Markdown and CSV report of ``analysis`` into ``root``."""
-    from imbalance_lab.report.html import (
-        render_csv,
-        render_html,
-        render_markdown,
-        selection_csv,
-    )
+    from imbalance_lab.report.html import render_csv, render_html, render_markdown
+    from imbalance_lab.report.selection import selection_csv
 
     paths = [root / name for name in REPORT_FILES]
     texts = [render_html(analysis), render_markdown(analysis), render_csv(analysis)]
@@ -790,7 +786,7 @@ class Plots:
 
     def forest(self, metric: str | None = None) -> Figure:
         from imbalance_lab.report import plots
-        from imbalance_lab.report.html import forest_rows
+        from imbalance_lab.report.page import forest_rows
 
         metric = metric or self._e._headline()
         test = self._a.sets[self._a.headline_set]

@@ -19,12 +19,20 @@ from imbalance_lab.analysis.analyse import Analysis, MetricSummary, verdicts
 from imbalance_lab.analysis.grids import factor_effects
 from imbalance_lab.report import plots
 from imbalance_lab.report.aggregates import aggregates_markdown, aggregates_section
+from imbalance_lab.report.deployment import (
+    calibration_markdown,
+    calibration_section,
+    deploy_markdown,
+    deploy_section,
+    versus_base_markdown,
+    versus_base_section,
+)
 from imbalance_lab.report.draws import draws_markdown, draws_section
-from imbalance_lab.report.page import figure_html, figures_together, fmt, md_code
+from imbalance_lab.report.page import diff_cell, figure_html, figures_together, fmt, forest_rows, md_code
 from imbalance_lab.report.priors import priors_html, priors_markdown
-from imbalance_lab.stats import Comparison
+from imbalance_lab.report.selection import selection_markdown, selection_section
 from imbalance_lab.version import __version__
-from imbalance_lab.vocabulary import CALIBRATION, COUNTS, higher_is_better
+from imbalance_lab.vocabulary import COUNTS
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#1d1d1f;padding:0 1rem}
@@ -62,16 +70,6 @@ def _cell(stat: MetricSummary, count: bool) -> str:
     return text
 
 
-def _diff_cell(c: Comparison | None, metric: str, digits: int = 3) -> str:
-    if c is None:
-        return ""
-    sign = 1 if higher_is_better(metric) else -1
-    css = "sig" if c.significant and sign * c.mean_diff > 0 else "worse" if c.significant else ""
-    mark = " ★" if c.significant else ""
-    p = "" if math.isnan(c.p_holm) else f"<br><span class='ci'>p<sub>Holm</sub>={c.p_holm:.3g}</span>"
-    return f"<span class='{css}'>{c.mean_diff:+.{digits}f}{mark}</span>{p}"
-
-
 def set_table(analysis: Analysis, set_name: str) -> str:
     """The summary table of one evaluation set: mean ± std [t CI], Δ vs the reference, baselines."""
     sa = analysis.sets[set_name]
@@ -88,7 +86,7 @@ def set_table(analysis: Analysis, set_name: str) -> str:
             stat = sa.table[arm].get(m)
             text = _cell(stat, m in COUNTS) if stat else ""
             if comps.get(m) is not None:
-                text += "<br>Δ " + _diff_cell(comps[m], m)
+                text += "<br>Δ " + diff_cell(comps[m], m)
             cells.append(f"<td>{text}</td>")
         cls = " class='reference'" if arm == analysis.reference else ""
         rows.append(f"<tr{cls}><td class='arm'>{html.escape(arm)}</td>{''.join(cells)}</tr>")
@@ -132,23 +130,6 @@ def epoch_marks(analysis: Analysis) -> dict[str, list[dict[str, int | None]]] | 
         ]
         for arm in analysis.arms
     }
-
-
-def forest_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
-    """Comparisons as the rows :func:`plots.forest_plot` draws: the bootstrap's interval where there is one."""
-    rows = []
-    for c in comparisons:
-        interval = c.bootstrap if c.bootstrap is not None else c.interval
-        rows.append(
-            {
-                "arm": c.arm,
-                "diff": c.mean_diff,
-                "low": getattr(interval, "low", None),
-                "high": getattr(interval, "high", None),
-                "significant": c.significant,
-            }
-        )
-    return rows
 
 
 def pr_roc_data(analysis: Analysis) -> tuple[dict[str, Any], dict[str, Any], float]:
@@ -274,367 +255,6 @@ def factor_section(analysis: Analysis) -> str:
         for e in effects
     )
     return f"<h2>Factors</h2><ul class='verdicts'>{sentences}</ul>{figs}"
-
-
-def _rule_rows(study: Any, scope: str) -> list[dict[str, Any]]:
-    """One row per rule (and the oracle) of one scope (an arm, or ``all`` pooled): means, Δ and epochs."""
-    from imbalance_lab.analysis.selection import ORACLE
-
-    if scope == "all":
-        means = study.pooled_means
-        comparisons = study.pooled
-        epochs = {
-            label: float(np.mean([np.mean(list(study.outcomes[a][label].epochs.values())) for a in study.arms]))
-            for label in means
-        }
-    else:
-        outcomes = study.outcomes[scope]
-        means = {label: {m: o.mean(m) for m in study.metrics} for label, o in outcomes.items()}
-        comparisons = study.comparisons[scope]
-        epochs = {label: o.mean_epoch() for label, o in outcomes.items()}
-    rows = []
-    for label in study.rules:
-        cells = {}
-        for m in study.metrics:
-            c = next((c for c in comparisons.get(m, []) if c.arm == label), None)
-            cells[m] = (means[label][m], c)
-        rows.append({"rule": label, "cells": cells, "epoch": epochs[label], "oracle": False})
-    cells = {m: (means[f"{ORACLE}:{m}"][m], None) for m in study.metrics}
-    rows.append(
-        {"rule": f"{ORACLE}: best on {study.judge} itself", "cells": cells, "epoch": float("nan"), "oracle": True}
-    )
-    return rows
-
-
-def _comparison_bounds(c: Comparison, digits: int = 3) -> str:
-    interval = c.bootstrap if c.bootstrap is not None else c.interval
-    if interval is None or math.isnan(interval.low):
-        return ""
-    return f"[{interval.low:+.{digits}f}, {interval.high:+.{digits}f}]"
-
-
-def selection_section(analysis: Analysis) -> str:
-    """The selection study: which rule's epoch scores best on the judged set, against the reference rule."""
-    study = analysis.selection
-    if study is None or not study.arms:
-        return ""
-    spec = analysis.spec.selection
-    sets = sorted({r.set for r in spec.rules if r != "last"})
-    compositions = "; ".join(
-        f"<code>{html.escape(name)}</code>: "
-        + ", ".join(
-            f"{n} {html.escape(c)}" for c, n in zip(analysis.class_names, analysis.sets[name].class_counts, strict=True)
-        )
-        for name in sets + [study.judge]
-        if name in analysis.sets
-    )
-    sentences = "".join(f"<li>{md_code(html.escape(t))}</li>" for t in study.sentences())
-    head = "".join(f"<th>{html.escape(study.judge)} {html.escape(m)}</th>" for m in study.metrics)
-
-    def table(scope: str) -> str:
-        rows = []
-        for row in _rule_rows(study, scope):
-            cells = []
-            for m in study.metrics:
-                mean, c = row["cells"][m]
-                text = fmt(mean)
-                if c is not None:
-                    text += f"<br>Δ {_diff_cell(c, m)} <span class='ci'>{_comparison_bounds(c)}</span>"
-                cells.append(f"<td>{text}</td>")
-            cls = (
-                " class='reference'" if row["rule"] == study.reference else " class='baseline'" if row["oracle"] else ""
-            )
-            rows.append(
-                f"<tr{cls}><td class='arm'>{html.escape(row['rule'])}</td><td>{fmt(row['epoch'], 1)}</td>"
-                f"{''.join(cells)}</tr>"
-            )
-        return (
-            f"<div class='scroll'><table><tr><th class='arm'>rule</th><th>mean epoch kept</th>{head}</tr>"
-            f"{''.join(rows)}</table></div>"
-        )
-
-    per_arm = "".join(f"<h3>arm {html.escape(arm)}</h3>{table(arm)}" for arm in study.arms)
-    metric = study.metrics[0]
-    pooled_rows = forest_rows(study.pooled.get(metric, []))
-    forest = (
-        figure_html(
-            f"selection forest {metric}",
-            plots.forest_plot(pooled_rows, metric, study.reference),
-            f"Difference in {study.judge} {metric} between each rule's epoch and `{study.reference}`'s, every "
-            "arm and seed pooled, with its 95 % interval (paired bootstrap over runs and test images); "
-            "filled = significant after Holm.".replace("`", ""),
-        )
-        if pooled_rows
-        else ""
-    )
-    return f"""<h2>Which epoch to keep (selection study)</h2>
-<p>Every run kept each evaluation set's predictions at every epoch; each rule below picked an epoch per run from those
-same runs (no run was trained twice), and that epoch's predictions on the <code>{html.escape(study.judge)}</code> set are
-scored. Sets: {compositions}. Each rule is compared with <code>{html.escape(study.reference)}</code> on the same runs —
-a paired two-level bootstrap over the runs and the {html.escape(study.judge)} images where the metric allows it, else a
-paired t-test — with Holm's correction over the rules; ★ = p<sub>Holm</sub> &lt; 0.05. The oracle row keeps, per run, the
-epoch best on {html.escape(study.judge)} itself: an upper bound for scale, not a rule anyone can use.</p>
-<ul class="verdicts">{sentences}</ul>
-<h3>every arm and seed pooled</h3>{table("all")}
-{forest}
-{per_arm}"""
-
-
-def selection_markdown(analysis: Analysis) -> list[str]:
-    study = analysis.selection
-    if study is None or not study.arms:
-        return []
-    lines = ["", "## Which epoch to keep (selection study)", ""] + [f"- {t}" for t in study.sentences()]
-    for scope in ("all", *study.arms):
-        lines += [
-            "",
-            f"### {'every arm and seed pooled' if scope == 'all' else 'arm ' + scope}",
-            "",
-            "| rule | mean epoch | " + " | ".join(f"{study.judge} {m}" for m in study.metrics) + " |",
-            "|---|---:|" + "---:|" * len(study.metrics),
-        ]
-        for row in _rule_rows(study, scope):
-            cells = []
-            for m in study.metrics:
-                mean, c = row["cells"][m]
-                cells.append(
-                    fmt(mean)
-                    + (
-                        ""
-                        if c is None
-                        else f" (Δ {c.mean_diff:+.3f}{' ★' if c.significant else ''} {_comparison_bounds(c)})"
-                    )
-                )
-            lines.append(f"| {row['rule']} | {fmt(row['epoch'], 1)} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def selection_csv(analysis: Analysis) -> str:
-    """Long format: one row per (scope, rule, metric); scope is an arm or ``all`` (every arm and seed pooled)."""
-    study = analysis.selection
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "scope",
-            "rule",
-            "judged_set",
-            "metric",
-            "mean",
-            "mean_epoch",
-            "reference",
-            "diff_vs_reference",
-            "ci_low",
-            "ci_high",
-            "p_holm",
-            "significant",
-        ]
-    )
-    for scope in ("all", *study.arms):
-        for row in _rule_rows(study, scope):
-            for m in study.metrics:
-                mean, c = row["cells"][m]
-                interval = None if c is None else (c.bootstrap if c.bootstrap is not None else c.interval)
-                writer.writerow(
-                    [
-                        scope,
-                        row["rule"],
-                        study.judge,
-                        m,
-                        mean,
-                        row["epoch"],
-                        study.reference,
-                        "" if c is None else c.mean_diff,
-                        "" if interval is None else interval.low,
-                        "" if interval is None else interval.high,
-                        "" if c is None else c.p_holm,
-                        "" if c is None else c.significant,
-                    ]
-                )
-    return out.getvalue()
-
-
-def _costs_text(analysis: Analysis) -> str:
-    """What a wrong decision costs and the world it is counted in, in one sentence (plain text)."""
-    spec, answer = analysis.spec, analysis.answer
-    names = analysis.class_names
-    costs = spec.decisions.costs
-    if analysis.positive is not None and not isinstance(costs, tuple):
-        pos, neg = names[analysis.positive], names[1 - analysis.positive]
-        what = (
-            f"a missed {pos} costs {costs.false_negative:g} and a false alarm ({neg} taken for {pos}) "
-            f"{costs.false_positive:g}"
-        )
-    else:
-        what = "the cost matrix of decisions.costs (rows the true class, columns the decision)"
-    prior = ", ".join(f"{c} {p:.3g}" for c, p in zip(names, answer.prior, strict=True))
-    return f"{what}; counted at the deployment prior {prior} ({answer.prior_source})"
-
-
-def deploy_section(analysis: Analysis) -> str:
-    """What to deploy: every arm (and arm + rule) ranked by its expected cost on test, the verdict, cost curves."""
-    answer = analysis.answer
-    if answer is None:
-        return ""
-    versus = {c.arm: c for comps in answer.versus_base.values() for c in comps}
-    rows = []
-    for rank, row in enumerate(answer.rows, start=1):
-        c = versus.get(row.arm)
-        delta = (
-            ""
-            if c is None
-            else f"{_diff_cell(c, 'expected_cost', 1)} <span class='ci'>{_comparison_bounds(c, 1)}</span>"
-        )
-        threshold = "–" if row.threshold is None else f"{row.threshold:.3f}"
-        rows.append(
-            f"<tr><td>{rank}</td><td class='arm'>{html.escape(row.arm)}</td><td>{html.escape(row.rule)}</td>"
-            f"<td>{threshold}</td><td>{row.mean_cost:.1f}<br><span class='ci'>[{row.interval.low:.1f}, "
-            f"{row.interval.high:.1f}]</span></td><td>{delta}</td></tr>"
-        )
-    table = (
-        "<div class='scroll'><table><tr><th>rank</th><th class='arm'>arm</th><th>rule</th><th>threshold</th>"
-        "<th>expected cost per 1,000 [95 %]</th><th>Δ vs its arm as trained</th></tr>"
-        + "".join(rows)
-        + "</table></div>"
-    )
-    curves = ""
-    if answer.curves:
-        curves = figure_html(
-            "cost curves",
-            plots.cost_curves(answer.curves),
-            f"Expected cost on {analysis.headline_set} at the deployment prior against the threshold, "
-            "for the cheapest arms as trained (mean ± 1 std over seeds); ◆ the thresholds used: 0.5 "
-            "(the argmax) and each threshold rule's, chosen on validation (mean over seeds).",
-        )
-    return f"""<h2>What to deploy</h2>
-<p>Each decision rule is fitted on each run's validation predictions and applied to its {html.escape(analysis.headline_set)}
-predictions: no run is trained again. Costs: {md_code(html.escape(_costs_text(analysis)))}. Intervals: 95 %, seeds and
-test images resampled together; Δ: each rule against its own arm as trained, paired over the same seeds and images, Holm
-over the arm's rules (★ = p<sub>Holm</sub> &lt; 0.05).</p>
-<ul class="verdicts"><li>{md_code(html.escape(answer.verdict(analysis.class_names)))}</li></ul>
-{table}{curves}"""
-
-
-def versus_base_section(analysis: Analysis) -> str:
-    """Each decided arm against its own arm as trained, on the headline metrics (paired, Holm over its rules)."""
-    from imbalance_lab.analysis.deployment import versus_base
-
-    table = versus_base(analysis)
-    if not table:
-        return ""
-    metrics = list(next(iter(table.values())))
-    head = "".join(f"<th>Δ {html.escape(m)}</th>" for m in metrics)
-    rows = []
-    for arm, comps in table.items():
-        cells = "".join(
-            f"<td>{_diff_cell(comps[m], m, 1 if m == 'expected_cost' else 3)}<br><span class='ci'>"
-            f"{_comparison_bounds(comps[m], 1 if m == 'expected_cost' else 3)}</span></td>"
-            for m in metrics
-        )
-        rows.append(f"<tr><td class='arm'>{html.escape(arm)}</td>{cells}</tr>")
-    return (
-        f"<h2>Each decision against its own arm</h2><p>On the {html.escape(analysis.headline_set)} set: the rule's "
-        "arm minus the arm as trained, on the same seeds and images (paired two-level bootstrap where the metric "
-        "allows it, else a paired t-test over seeds; Holm over the arm's rules; ★ = p<sub>Holm</sub> &lt; 0.05). "
-        "The tables above compare every arm, decided or not, with the reference.</p>"
-        f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(rows)}</table></div>"
-    )
-
-
-def calibration_section(analysis: Analysis) -> str:
-    """ECE, Brier and log loss before and after each probability-producing decision rule (test set)."""
-    from imbalance_lab.analysis.deployment import calibration_rows
-
-    rows = calibration_rows(analysis)
-    if not rows:
-        return ""
-    head = "".join(f"<th>{m} before</th><th>{m} after</th>" for m in CALIBRATION)
-    body = []
-    for row in rows:
-        cells = "".join(
-            f"<td>{row.before[m]:.4f}</td><td>{row.after[m]:.4f}<br>Δ {_diff_cell(row.comparisons[m], m, 4)}"
-            f" <span class='ci'>{_comparison_bounds(row.comparisons[m], 4)}</span></td>"
-            for m in CALIBRATION
-        )
-        body.append(f"<tr><td class='arm'>{html.escape(row.arm)}</td>{cells}</tr>")
-    return (
-        f"<h2>Calibration after the decision rules</h2><p>On the {html.escape(analysis.headline_set)} set, mean "
-        "over seeds; Δ: the rule against its own arm, paired t-test over seeds (★ = p &lt; 0.05). ECE uses 15 "
-        "equal-width bins of the top-class probability (Guo et al. 2017).</p>"
-        f"<div class='scroll'><table><tr><th class='arm'>arm + rule</th>{head}</tr>{''.join(body)}</table></div>"
-    )
-
-
-def versus_base_markdown(analysis: Analysis) -> list[str]:
-    from imbalance_lab.analysis.deployment import versus_base
-
-    table = versus_base(analysis)
-    if not table:
-        return []
-    metrics = list(next(iter(table.values())))
-    lines = [
-        "",
-        "## Each decision against its own arm",
-        "",
-        "| arm + rule | " + " | ".join(f"Δ {m}" for m in metrics) + " |",
-        "|---|" + "---:|" * len(metrics),
-    ]
-    for arm, comps in table.items():
-        cells = [
-            f"{comps[m].mean_diff:+.{1 if m == 'expected_cost' else 3}f}{' ★' if comps[m].significant else ''}"
-            for m in metrics
-        ]
-        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def calibration_markdown(analysis: Analysis) -> list[str]:
-    from imbalance_lab.analysis.deployment import calibration_rows
-
-    rows = calibration_rows(analysis)
-    if not rows:
-        return []
-    lines = [
-        "",
-        "## Calibration after the decision rules",
-        "",
-        "| arm + rule | " + " | ".join(f"{m} before → after (Δ)" for m in CALIBRATION) + " |",
-        "|---|" + "---:|" * len(CALIBRATION),
-    ]
-    for row in rows:
-        cells = [
-            f"{row.before[m]:.4f} → {row.after[m]:.4f} ({row.comparisons[m].mean_diff:+.4f}"
-            f"{' ★' if row.comparisons[m].significant else ''})"
-            for m in CALIBRATION
-        ]
-        lines.append(f"| {row.arm} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def deploy_markdown(analysis: Analysis) -> list[str]:
-    answer = analysis.answer
-    if answer is None:
-        return []
-    versus = {c.arm: c for comps in answer.versus_base.values() for c in comps}
-    lines = [
-        "",
-        "## What to deploy",
-        "",
-        f"- {answer.verdict(analysis.class_names)}",
-        f"- costs: {_costs_text(analysis)}",
-        "",
-        "| rank | arm | rule | threshold | expected cost per 1,000 [95 %] | Δ vs its arm as trained |",
-        "|---:|---|---|---:|---:|---:|",
-    ]
-    for rank, row in enumerate(answer.rows, start=1):
-        c = versus.get(row.arm)
-        delta = "" if c is None else f"{c.mean_diff:+.1f}{' ★' if c.significant else ''} {_comparison_bounds(c, 1)}"
-        threshold = "–" if row.threshold is None else f"{row.threshold:.3f}"
-        lines.append(
-            f"| {rank} | {row.arm} | {row.rule} | {threshold} | {row.mean_cost:.1f} "
-            f"[{row.interval.low:.1f}, {row.interval.high:.1f}] | {delta} |"
-        )
-    return lines
 
 
 def rounds_section(analysis: Analysis) -> str:

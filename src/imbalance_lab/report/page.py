@@ -1,4 +1,5 @@
-"""The small pieces every section of the report's page is built from: numbers, figures, `code` and tables."""
+"""The small pieces every section of the report's page is built from: numbers, figures, `code`, tables and
+the cells and rows of an arm's difference to the reference."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from imbalance_lab.report import plots
+from imbalance_lab.stats import Comparison
+from imbalance_lab.vocabulary import higher_is_better
 
 REFERENCE_ROW = " class='reference'"
 
@@ -75,3 +78,40 @@ def arm_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
         for row in rows
     )
     return f"<div class='scroll'><table><tr><th class='arm'>arm</th>{head}</tr>{body}</table></div>"
+
+
+def diff_cell(c: Comparison | None, metric: str, digits: int = 3) -> str:
+    """A table cell of an arm's difference to the reference: the mean difference, starred and coloured when
+    significant (green for better in the metric's direction), with its Holm-adjusted p-value."""
+    if c is None:
+        return ""
+    sign = 1 if higher_is_better(metric) else -1
+    css = "sig" if c.significant and sign * c.mean_diff > 0 else "worse" if c.significant else ""
+    mark = " ★" if c.significant else ""
+    p = "" if math.isnan(c.p_holm) else f"<br><span class='ci'>p<sub>Holm</sub>={c.p_holm:.3g}</span>"
+    return f"<span class='{css}'>{c.mean_diff:+.{digits}f}{mark}</span>{p}"
+
+
+def forest_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
+    """Comparisons as the rows :func:`plots.forest_plot` draws: the bootstrap's interval where there is one."""
+    rows = []
+    for c in comparisons:
+        interval = c.bootstrap if c.bootstrap is not None else c.interval
+        rows.append(
+            {
+                "arm": c.arm,
+                "diff": c.mean_diff,
+                "low": getattr(interval, "low", None),
+                "high": getattr(interval, "high", None),
+                "significant": c.significant,
+            }
+        )
+    return rows
+
+
+def comparison_bounds(c: Comparison, digits: int = 3) -> str:
+    """The difference's interval as ``[low, high]`` (the bootstrap's where there is one), or empty."""
+    interval = c.bootstrap if c.bootstrap is not None else c.interval
+    if interval is None or math.isnan(interval.low):
+        return ""
+    return f"[{interval.low:+.{digits}f}, {interval.high:+.{digits}f}]"
