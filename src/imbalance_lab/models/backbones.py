@@ -3,7 +3,7 @@
 ``resnet18``, ``resnet50``, ``efficientnet_b0``, ``mobilenetv3_large_100``,
 ``convnext_tiny`` and ``xception`` (seed 002's network: timm's port of Keras'
 Xception, ``legacy_xception``) are declared under their names
-(:mod:`imbalance_lab.declarations.models.backbones`); ``timm`` takes any
+(:mod:`imbalance_lab.declarations.models.backbones`); ``timm_model`` takes any
 other timm architecture as ``arch``. Each is timm's network without its classifier
 (``num_classes=0``: pooled features) and our :class:`ImageClassifier` head. Its
 input transform comes from the weights' metadata (``pretrained_cfg``: mean, std,

@@ -18,7 +18,7 @@ class LabelAwareSmoothingDeclaration(StrategyDeclaration):
 
     The loss of an example of class ``y`` is ``(1 − ε_y)·(−log p_y) + ε_y·(1/C) Σ_k (−log p_k)``: label
     smoothing towards the uniform distribution, with ``ε_y`` running from ``tail`` for the rarest class
-    to ``head`` for the most frequent along ``shape`` (see :func:`label_aware_factors`). Frequent classes,
+    to ``head`` for the most frequent along ``shape`` (see :func:`imbalance_lab.strategies.smoothing.label_aware_factors`). Frequent classes,
     on which a network grows over-confident, are smoothed most, which improves calibration and accuracy
     on the tail. MiSLAS uses it in its second stage (classifier re-training) after mixup training;
     here it is a loss like any other (``[crt]``'s stage keeps cross-entropy).
