@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imbalance_lab.declarations.models.cifar import resolved_pool
 from imbalance_lab.models.base import MODELS, ImageClassifier, InputNorm
 
 
@@ -27,12 +28,7 @@ def convnet_bn(
 ) -> ImageClassifier:
     """``convnet_bn`` (:func:`~imbalance_lab.declarations.models.cifar.convnet_bn`): the network, with the
     seed's pooling where it applies (``auto``) and the seed's initialisation."""
-    h, w = image_size
-    for _ in range(3):
-        h, w = h // 2, w // 2
-    seed_fits = 3 <= h <= 5 and 3 <= w <= 5
-    if pool == "auto":
-        pool = "seed" if seed_fits else "global"
+    pool = resolved_pool(image_size, pool)
 
     def pair(c_in: int, c_out: int) -> list[nn.Module]:
         return [

@@ -7,6 +7,7 @@ from typing import Literal, cast
 
 from torch import nn
 
+from imbalance_lab.declarations.models.base import pooled_size
 from imbalance_lab.declarations.models.simple_cnn import SEED_000_DROPOUT as SEED_000_DROPOUT
 from imbalance_lab.models.base import MODELS, Dropout, ImageClassifier, InputNorm
 
@@ -24,9 +25,7 @@ def simple_cnn(
 ) -> ImageClassifier:
     """``simple_cnn`` (:func:`~imbalance_lab.declarations.models.simple_cnn.simple_cnn`): the network, with
     seed 000's or PyTorch's initialisation."""
-    h, w = image_size
-    for _ in range(3):
-        h, w = h // 2, w // 2
+    h, w = pooled_size(image_size)
 
     def block(k: int, c_in: int, c_out: int, drop: float) -> list[tuple[str, nn.Module]]:
         # Pooling before the ReLU gives the same outputs and gradients bit for bit (max and ReLU commute: both

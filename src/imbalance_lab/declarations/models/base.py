@@ -19,6 +19,15 @@ MODELS: Registry = Registry("model", fixed=("in_channels", "image_size", "n_outp
 """Models by name: factories ``(in_channels, image_size, n_outputs, **params) -> ImageClassifier``."""
 
 
+def pooled_size(image_size: tuple[int, int], halvings: int = 3) -> tuple[int, int]:
+    """The map's height and width after ``halvings`` 2×2 poolings (floor division, as ``MaxPool2d(2)`` does):
+    0 where the image is too small for them."""
+    h, w = image_size
+    for _ in range(halvings):
+        h, w = h // 2, w // 2
+    return h, w
+
+
 def task_defaults(name: str, has_positive: bool) -> dict[str, object]:
     """Defaults of model ``name`` that depend on the task (a declaration's ``task_defaults`` attribute), or none.
 
@@ -30,4 +39,4 @@ def task_defaults(name: str, has_positive: bool) -> dict[str, object]:
     return dict(rule(has_positive)) if rule is not None else {}
 
 
-__all__ = ["MODELS", "task_defaults"]
+__all__ = ["MODELS", "pooled_size", "task_defaults"]

@@ -13,7 +13,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from imbalance_lab.declarations.models.base import MODELS
+from imbalance_lab.declarations.models.base import MODELS, pooled_size
+
+
+def seed_pool_fits(image_size: tuple[int, int]) -> bool:
+    """Whether seed 004's 3×3 average pooling applies: the last map (after three halvings) is 3 to 5 pixels a
+    side, as for 24 to 47 pixel inputs."""
+    h, w = pooled_size(image_size)
+    return 3 <= h <= 5 and 3 <= w <= 5
+
+
+def resolved_pool(image_size: tuple[int, int], pool: Literal["auto", "seed", "global"]) -> Literal["seed", "global"]:
+    """The pooling ``convnet_bn`` uses: ``auto`` is the seed's where it applies (:func:`seed_pool_fits`), else
+    global."""
+    if pool == "auto":
+        return "seed" if seed_pool_fits(image_size) else "global"
+    return pool
 
 
 @MODELS.declare
@@ -41,18 +56,13 @@ def convnet_bn(
     which applies another; here the model returns logits and the loss is the
     strategy's.
     """
-    h, w = image_size
-    for _ in range(3):
-        h, w = h // 2, w // 2
-    seed_fits = 3 <= h <= 5 and 3 <= w <= 5
-    if pool == "auto":
-        pool = "seed" if seed_fits else "global"
-    if pool == "seed" and not seed_fits:
+    if pool == "seed" and not seed_pool_fits(image_size):
         raise ValueError(
             f"convnet_bn with pool: seed needs images 24 to 47 pixels a side (its last map 3 to 5 "
             f"pixels, pooled 3×3 as seed 004 does), got {image_size[0]}×{image_size[1]}; "
             f"set model.params.pool: global for other sizes"
         )
+    h, w = pooled_size(image_size)
     if h < 1 or w < 1:
         raise ValueError(f"convnet_bn needs images of at least 8×8 pixels, got {image_size[0]}×{image_size[1]}")
     return None

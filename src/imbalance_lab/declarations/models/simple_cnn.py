@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from imbalance_lab.declarations.models.base import MODELS
+from imbalance_lab.declarations.models.base import MODELS, pooled_size
 
 DropoutRate = Annotated[float, Field(ge=0, lt=1)]
 
@@ -37,9 +37,7 @@ def simple_cnn(
     one (a long tail), where seed 000's settings leave the few-shot classes
     underfit and hide what remedies do (measured in ``benchmarks/long_tail_defaults.py``).
     """
-    h, w = image_size
-    for _ in range(3):
-        h, w = h // 2, w // 2
+    h, w = pooled_size(image_size)
     if h < 1 or w < 1:
         raise ValueError(f"simple_cnn needs images of at least 8×8 pixels, got {image_size[0]}×{image_size[1]}")
     return None
