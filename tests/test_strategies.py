@@ -29,6 +29,7 @@ from imbalance_lab.strategies import (
     STRATEGIES,
     EpochContext,
     RoleClash,
+    Strategy,
     StrategyPipeline,
     build_pipeline,
 )
@@ -614,3 +615,27 @@ def test_the_trainer_applies_class_weights_to_its_loss(tiny_spec) -> None:
     ]
     plain, doubled = _run(tiny_spec, "plain"), _run(tiny_spec, "w")
     assert doubled.history[0]["train"]["loss"] == pytest.approx(2 * plain.history[0]["train"]["loss"], rel=1e-5)
+
+
+def test_a_strategy_that_changes_the_finished_model_must_declare_it():
+    """The spec reads ``changes_finished_model`` from the declaration (no rule may choose an epoch for such an
+    arm) and the trainer reads the same flag: a strategy overriding ``finish_model`` without it is refused
+    where it is defined."""
+    with pytest.raises(TypeError, match="overrides finish_model: set changes_finished_model = True"):
+
+        class Undeclared(Strategy):
+            name = "undeclared"
+
+            def finish_model(self, model, ctx):
+                pass
+
+    class Declared(Strategy):
+        name = "declared"
+        changes_finished_model = True
+
+        def finish_model(self, model, ctx):
+            pass
+
+    assert StrategyPipeline([Declared(["a", "b"])]).changes_finished_model
+    assert not StrategyPipeline([STRATEGIES.create("none", ["a", "b"])]).changes_finished_model
+    assert StrategyPipeline([STRATEGIES.create("tau_norm", ["a", "b"])]).changes_finished_model

@@ -206,6 +206,15 @@ class Strategy(StrategyDeclaration):
         The experiment's classes, in label order (passed by the library).
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A strategy that overrides :meth:`finish_model` must declare ``changes_finished_model``: the spec reads
+        the declaration (no rule may choose an epoch for such an arm) and the trainer the same flag."""
+        super().__init_subclass__(**kwargs)
+        if cls.finish_model is not Strategy.finish_model and not cls.changes_finished_model:
+            raise TypeError(
+                f"strategy {cls.__name__} overrides finish_model: set changes_finished_model = True on its declaration"
+            )
+
     def prepare(self, ctx: EpochContext) -> None:
         """Learn what the strategy needs from the arm's training counts, once, before training."""
 
@@ -301,7 +310,7 @@ class Strategy(StrategyDeclaration):
 
     def finish_model(self, model: nn.Module, ctx: EpochContext) -> None:
         """Change the finished model in place, after every stage (default: nothing; a strategy that changes it
-        declares ``changes_finished_model``)."""
+        declares ``changes_finished_model``, which :meth:`__init_subclass__` holds it to)."""
 
     def plain_epochs(self, epochs: int) -> int | None:
         """Main-stage epochs at whose end training is exactly what it would be without this strategy.
@@ -465,7 +474,7 @@ class StrategyPipeline:
     @property
     def changes_finished_model(self) -> bool:
         """Whether some strategy changes the model after the last epoch (so that epoch's predictions are not final)."""
-        return any(_is_overridden(step, "finish_model") for step in self.steps)
+        return any(step.changes_finished_model for step in self.steps)
 
 
 def build_pipeline(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Sequence[str]) -> StrategyPipeline:
