@@ -114,6 +114,12 @@ def test_a_function_implementation_takes_the_declared_parameters_in_order() -> N
     with pytest.raises(RuntimeError, match=r"takes \['channels', 'depth', 'width'\], the declaration"):
         models.implement(swapped)
 
+    def defaulted(channels: int, width: int = 16, depth: int = 2) -> None: ...
+
+    defaulted.__name__ = "net"
+    with pytest.raises(RuntimeError, match=r"gives defaults to \['width', 'depth'\]; they are the declaration's"):
+        models.implement(defaulted)
+
 
 def test_an_entry_registered_in_one_piece_is_its_own_declaration() -> None:
     sources = Registry("data source")

@@ -218,6 +218,11 @@ class Registry(Generic[F]):
                     f"{self.kind} {name!r}: the implementation takes {_param_names(factory)}, "
                     f"the declaration {_param_names(declared)}"
                 )
+            defaulted = [n for n, p in inspect.signature(factory).parameters.items() if p.default is not p.empty]
+            if defaulted:  # a second default would be silently overridden by the declaration's
+                raise RuntimeError(
+                    f"{self.kind} {name!r}: the implementation gives defaults to {defaulted}; they are the declaration's"
+                )
             built = _declared_first(factory, declared)
         self._entries[name] = dataclasses.replace(entry, factory=built)
         return cast(F, built)
