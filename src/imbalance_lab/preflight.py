@@ -85,7 +85,7 @@ def check(spec: ExperimentSpec | str | Path | dict) -> tuple[ExperimentSpec, Dat
             **MODELS.check_params(model.name, model.params, "model"),
         )
     except ValueError as err:
-        raise SpecError("model", f"{model.name}: {err}") from None
+        raise model_refused(model.name, err) from None
     return spec, planned
 
 
@@ -100,7 +100,12 @@ def check_model(spec: ExperimentSpec, data: ExperimentData) -> None:
     try:
         build_model(spec.model, data.source.channels, data.source.image_size, len(data.class_names))
     except ValueError as err:
-        raise SpecError("model", f"{spec.model.name}: {err}") from None
+        raise model_refused(spec.model.name, err) from None
+
+
+def model_refused(name: str, err: ValueError) -> SpecError:
+    """The one line for images a model cannot take, whether its declaration or its build refused them."""
+    return SpecError("model", f"{name}: {err}")
 
 
 def check_reference(spec: ExperimentSpec, reference: str | None) -> None:
