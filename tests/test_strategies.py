@@ -536,8 +536,8 @@ def test_every_strategy_composes_with_weights_and_a_sampler(strategy_name: str) 
 
 
 def test_strategies_that_share_a_role_are_refused_naming_both() -> None:
+    from imbalance_lab.declarations.strategies import ROLE_WORDS
     from imbalance_lab.strategies import check_strategies
-    from imbalance_lab.strategies.base import ROLE_WORDS
 
     names = STRATEGIES.names()
     roles = {n: STRATEGIES.entry(n).declaration.roles for n in names}

@@ -1,5 +1,17 @@
-"""Imbalance strategies, registered by name; each lives in one module and cites its paper."""
+"""Imbalance strategies, registered by name; each lives in one module and cites its paper. Each implements its
+declaration (:mod:`imbalance_lab.declarations.strategies`: parameters, class checks, roles, stages), whose
+names are re-exported here."""
 
+from imbalance_lab.declarations.strategies import (
+    STRATEGIES,
+    RoleClash,
+    Stage,
+    StrategyDeclaration,
+    check_roles,
+    check_strategies,
+    follows_training,
+    owns_step,
+)
 from imbalance_lab.strategies import (  # noqa: F401  (registers them)
     augmentation,
     class_weight,
@@ -20,21 +32,7 @@ from imbalance_lab.strategies import (  # noqa: F401  (registers them)
     smoothing,
     weight_balancing,
 )
-from imbalance_lab.strategies.base import (
-    STRATEGIES,
-    EpochContext,
-    RoleClash,
-    Stage,
-    StepBatch,
-    Strategy,
-    StrategyDeclaration,
-    StrategyPipeline,
-    build_pipeline,
-    check_roles,
-    check_strategies,
-    follows_training,
-    owns_step,
-)
+from imbalance_lab.strategies.base import EpochContext, StepBatch, Strategy, StrategyPipeline, build_pipeline
 
 __all__ = [
     "STRATEGIES",

@@ -58,18 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imbalance_lab.declarations.strategies.base import (
-    ROLE_WORDS,
-    STRATEGIES,
-    Role,
-    RoleClash,
-    Stage,
-    StrategyDeclaration,
-    check_roles,
-    check_strategies,
-    follows_training,
-    owns_step,
-)
+from imbalance_lab.declarations.strategies.base import STRATEGIES, Stage, StrategyDeclaration, check_roles
 
 
 def class_counts(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -483,22 +472,13 @@ def build_pipeline(steps: Sequence[tuple[str, dict[str, Any]]], class_names: Seq
 
 
 __all__ = [
-    "ROLE_WORDS",
     "STRATEGIES",
-    "Role",
-    "StrategyDeclaration",
     "EpochContext",
-    "RoleClash",
-    "Stage",
     "StepBatch",
     "Strategy",
     "StrategyPipeline",
-    "build_pipeline",
-    "check_roles",
     "backward",
-    "check_strategies",
+    "build_pipeline",
     "class_counts",
-    "follows_training",
-    "owns_step",
     "plain_step",
 ]
