@@ -1,17 +1,7 @@
 """``cifar10``, ``cifar100``, ``mnist`` and ``fashion_mnist`` declared: the standard image sets by name, in
 the folders torchvision downloads them into, read by :mod:`imbalance_lab.data.torchvision_sets`.
 
-References
-----------
-Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny Images.
-Technical report, University of Toronto. (CIFAR-10, CIFAR-100)
-
-LeCun, Y., Bottou, L., Bengio, Y., & Haffner, P. (1998). Gradient-based
-learning applied to document recognition. Proceedings of the IEEE, 86(11),
-2278-2324. (MNIST)
-
-Xiao, H., Rasul, K., & Vollgraf, R. (2017). Fashion-MNIST: a Novel Image
-Dataset for Benchmarking Machine Learning Algorithms. arXiv:1708.07747.
+(The references are in each declaration's docstring.)
 """
 
 from __future__ import annotations
